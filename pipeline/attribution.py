@@ -1,0 +1,225 @@
+"""Who said it: speaker, cue and quote type from a dependency parse.
+
+Patterns covered (each a small function over one parsed sentence):
+- a reporting verb with a subject, pre- or postposed: "X said (that) ...",
+  "..., X said.", "X told NBC ...", "X wrote on Twitter ...";
+- "according to X";
+- appositions are cut from the speaker: "Valeriy Revenko, head of ..., wrote" gives
+  "Valeriy Revenko";
+- pronoun and definite-description speakers ("he told NBC", "the ministry said") are
+  resolved later, at document level, by `resolve_speakers`.
+`quote_type` is `direct` when the sentence carries quoted words outside of which the
+cue stands, `indirect` for reported speech without quotes, `none` without a cue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline.text import CLOSING_QUOTES, OPENING_QUOTES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.tokens import Doc, Span, Token
+
+REPORTING_VERBS = frozenset(
+    """say tell reveal claim announce tweet report state add confirm disclose write note warn
+    explain insist argue assure deny accuse clarify caution stress emphasize emphasise acknowledge
+    admit predict estimate declare mention indicate allege maintain describe urge vow pledge promise
+    reply respond answer testify complain boast concede contend assert observe remark suggest
+    post inform brief quote cite announce threaten""".split()
+)
+PRONOUNS = frozenset("he she they it we i you him her them".split())
+PERSON_PRONOUNS = frozenset("he she him her".split())
+_SUBJECT_DEPS = ("nsubj", "nsubjpass")
+_CUT_DEPS = frozenset({"appos", "relcl", "acl", "punct", "cc", "conj", "advcl", "prep"})
+_KEEP_PREP_HEADS = frozenset({"ministry", "department", "service", "office", "council", "minister", "head", "president",
+                              "spokesman", "spokeswoman", "spokesperson", "chief", "secretary", "commander", "agency",
+                              "committee", "bureau", "embassy", "government", "army", "command"})
+
+
+@dataclass(frozen=True)
+class Attribution:
+    speaker: str | None
+    speaker_start: int | None  # char offsets of the speaker within the sentence
+    speaker_end: int | None
+    speaker_label: str | None  # spaCy entity label inside the speaker, if any
+    cue: str | None
+    quote_type: str
+    content_verb_i: int | None = None  # token index of the reported clause's verb
+
+    @property
+    def needs_resolution(self) -> bool:
+        return self.speaker is not None and (
+            self.speaker.lower() in PRONOUNS or self.speaker.lower().startswith(("the ", "this ", "that "))
+        )
+
+
+NO_ATTRIBUTION = Attribution(None, None, None, None, None, "none")
+
+
+def quoted_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges between quotation marks.
+
+    Curly pairs (“…”, ‘…’, «…», „…“) and alternating straight quotes. A closing mark
+    with no opener means the quote began in an earlier sentence; an opener with no
+    closer means it goes on into the next one: both ranges run to the sentence edge.
+    """
+    ranges: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, ch in enumerate(text):
+        if ch == '"':
+            if start is None:
+                start = i
+            else:
+                ranges.append((start, i + 1))
+                start = None
+        elif start is not None and text[start] == "„" and ch == "“":
+            ranges.append((start, i + 1))
+            start = None
+        elif ch in "“«„‘" and start is None:
+            start = i
+        elif ch in "”»’":
+            if start is not None and (ch != "’" or text[start] == "‘"):
+                ranges.append((start, i + 1))
+                start = None
+            elif start is None and ch != "’" and not ranges:
+                ranges.append((0, i + 1))
+    if start is not None:
+        ranges.append((start, len(text)))
+    # single curly quotes double as apostrophes: keep only ranges of several words
+    return [(a, b) for a, b in ranges if len(text[a:b].split()) >= 3]
+
+
+def _inside(ranges: list[tuple[int, int]], pos: int) -> bool:
+    return any(a <= pos < b for a, b in ranges)
+
+
+def _speaker_tokens(head: "Token") -> list["Token"]:
+    """The noun phrase of a subject, without appositions, clauses and trailing material."""
+    keep = [head]
+    stack = [c for c in head.children]
+    while stack:
+        tok = stack.pop()
+        if tok.dep_ in _CUT_DEPS and not (tok.dep_ == "prep" and head.lemma_.lower() in _KEEP_PREP_HEADS):
+            continue
+        keep.append(tok)
+        stack.extend(tok.children)
+    keep.sort(key=lambda t: t.i)
+    # keep the contiguous run that contains the head
+    run = [t for t in keep if abs(t.i - head.i) <= len(keep)]
+    while run and run[0].dep_ == "det" and run[0].lower_ in {"a", "an"}:
+        run = run[1:]
+    while run and (run[-1].is_punct or run[-1].dep_ == "case"):
+        run = run[:-1]
+    return run
+
+
+def _speaker_from(tokens: list["Token"], doc: "Doc") -> tuple[str, int, int, str | None]:
+    start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+    label = None
+    # prefer the named entity inside the phrase ("Colonel Valeri Revenko" -> PERSON)
+    for ent in doc.ents:
+        if ent.start_char >= start and ent.end_char <= end and ent.label_ in {"PERSON", "ORG", "GPE", "NORP"}:
+            if ent.label_ == "PERSON":
+                return ent.text, ent.start_char, ent.end_char, "PERSON"
+            label = label or ent.label_
+    text = doc.text[start:end]
+    if text.endswith(("'s", "’s")):
+        text, end = text[:-2], end - 2
+    return text, start, end, label
+
+
+def _content_verb(verb: "Token") -> int | None:
+    for child in verb.children:
+        if child.dep_ in {"ccomp", "xcomp"}:
+            return child.i
+    if verb.dep_ in {"parataxis"} or (verb.dep_ == "ccomp" and verb.head.i != verb.i):
+        return verb.head.i
+    return None
+
+
+def _depth(tok: "Token") -> int:
+    d = 0
+    while tok.head.i != tok.i and d < 50:
+        tok, d = tok.head, d + 1
+    return d
+
+
+def _postposed_speaker(verb: "Token", doc: "Doc", sent: "Doc | Span") -> tuple[str, int, int, str | None] | None:
+    """"..., Kenneth Yalowitz, a former U.S. ambassador to Belarus, told ...": the small
+    model often parses such a speaker as a conjunct of the previous noun. Take the
+    nearest named entity to the left that opens a comma-delimited segment ending at
+    the verb (optionally with one apposition between commas)."""
+    sent_start = sent.start if hasattr(sent, "start") else 0
+    if verb.i == sent_start or doc[verb.i - 1].text not in {",", "”", '"'} and not doc[verb.i - 1].ent_type_:
+        return None
+    for ent in reversed([e for e in doc.ents if e.end <= verb.i and e.start >= sent_start]):
+        if ent.label_ not in {"PERSON", "ORG", "GPE", "NORP"} or verb.i - ent.end > 15:
+            continue
+        before = doc[ent.start - 1] if ent.start > sent_start else None
+        if before is not None and before.text != ",":
+            continue
+        between = doc[ent.end:verb.i]
+        commas = [t for t in between if t.text == ","]
+        if len(between) == 0 or (between[0].text == "," and between[-1].text == "," and len(commas) == 2):
+            return ent.text, ent.start_char, ent.end_char, ent.label_
+        return None
+    return None
+
+
+def attribute(doc: "Doc | Span") -> Attribution:
+    """The attribution of one parsed sentence (the first applicable pattern, nearest the root)."""
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    offset = doc.start_char if hasattr(doc, "start_char") else 0
+    text = doc.text
+    quotes = quoted_ranges(text)
+    candidates: list[tuple[int, Attribution]] = []
+    tokens = list(doc)
+    for tok in tokens:
+        rel = tok.idx - offset
+        if _inside(quotes, rel):
+            continue
+        # according to X
+        if tok.lower_ == "according" and tok.i + 1 < len(sent_doc) and sent_doc[tok.i + 1].lower_ == "to":
+            to = sent_doc[tok.i + 1]
+            objs = [c for c in to.children if c.dep_ == "pobj"]
+            if objs:
+                sp, a, b, label = _speaker_from(_speaker_tokens(objs[0]), sent_doc)
+                qt = "direct" if quotes else "indirect"
+                candidates.append((_depth(tok) + 1, Attribution(sp, a - offset, b - offset, label, "according to", qt, tok.head.i)))
+            continue
+        if tok.pos_ not in {"VERB", "AUX"} or tok.lemma_.lower() not in REPORTING_VERBS:
+            continue
+        subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS]
+        if not subjects:
+            fallback = _postposed_speaker(tok, sent_doc, doc)
+            if fallback is not None:
+                sp, a, b, label = fallback
+                qt = "direct" if quotes else "indirect"
+                candidates.append((_depth(tok) + 2, Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, tok.head.i)))
+            continue
+        subj = subjects[0]
+        if subj.lower_ in {"it", "this", "that", "which", "who"} and tok.lemma_.lower() != "say":
+            continue
+        if subj.lower_ in {"which", "who", "that"}:
+            continue
+        sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc)
+        qt = "direct" if quotes else "indirect"
+        candidates.append((_depth(tok), Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, _content_verb(tok))))
+    if not candidates:
+        return NO_ATTRIBUTION
+    candidates.sort(key=lambda c: c[0])
+    return candidates[0][1]
+
+
+def fullest_form(name: str, known: list[str]) -> str:
+    """`Deyneko` -> `Serhiy Deyneko` when the longer name is known in the same document."""
+    words = name.split()
+    if not words:
+        return name
+    best = name
+    for cand in known:
+        cw = cand.split()
+        if len(cw) > len(best.split()) and cw[-len(words):] == words:
+            best = cand
+    return best

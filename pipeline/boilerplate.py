@@ -1,0 +1,659 @@
+"""Paragraph-level boilerplate detection for scraped news pages.
+
+``classify(paragraphs)`` returns one :class:`ParagraphVerdict` per paragraph text:
+``reason`` is ``None`` for content to keep, otherwise the name of the rule that
+fired; ``is_heading`` marks kept title / section-heading lines.
+
+The design follows datatrove's filters: many small named rules, each
+``rule(index, doc) -> reason | None`` where ``doc`` is a :class:`Document` (the
+paragraphs, the config and cached per-line features). They are listed in
+:data:`RULES` and applied in that order; the first reason wins. Rules run one
+after the other over the whole document, so a later rule (``trailing_fragment``)
+can look at the verdicts of earlier ones (``doc.reasons``).
+
+Rule families
+-------------
+* **Fragments** (``short_fragment``): empty lines, lone symbols, lines without letters.
+* **Page tail** (``page_tail:<kind>``): a marker line such as "Comments",
+  "Related Posts", "Popular posts from this blog", "You may also like", "More from
+  X", "Most read", "Trending" starts the page tail: it and everything after it is
+  boilerplate. A marker only counts after substantial body text, and only when it
+  is late in the document or what follows it looks like tail material (prompts,
+  short link-like lines, teasers that repeat their headline, truncated excerpts).
+  A marker phrase that does not start a tail is a stray widget heading
+  (``widget_heading``). Ordinary headings that merely contain such words
+  ("Related developments") are not markers.
+* **Phrase families**, matched on the *whole* normalised short paragraph, never
+  on substrings of long prose: ``navigation`` (skip to content, scroll top,
+  share/follow/print buttons, menus, breadcrumbs, advertisement labels),
+  ``cookie_notice``, ``comment_prompt``, ``subscribe_prompt`` (newsletter, login,
+  paywall), ``copyright``, ``bare_url`` (only URLs), ``embed`` (tweet
+  attributions, "View this post on Instagram"), ``category_line`` ("Tags:",
+  "Categorized in:" with nothing or only short labels), ``read_more_link``
+  ("Read more: <headline>"), ``byline`` and ``dateline``. Sentence-like prompts
+  ("You must be logged in to post a comment.") use a search, capped by a word
+  count so long prose is never hit.
+* **Line quality in context** (C4 / Gopher / jusText features: word count,
+  stopwords, terminal punctuation, bullets, URL share): a short line without
+  terminal punctuation before body text is a heading (kept, ``is_heading=True``);
+  the same kind of line after the last body paragraph is a
+  ``trailing_fragment``. Bullet lines are body.
+
+Everything tunable lives in :class:`BoilerplateConfig`.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Sequence
+
+__all__ = [
+    "BoilerplateConfig",
+    "ParagraphVerdict",
+    "LineFeatures",
+    "Document",
+    "RULES",
+    "classify",
+    "line_features",
+    "normalize",
+]
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class BoilerplateConfig:
+    """All thresholds of the boilerplate rules."""
+
+    # fragments
+    short_fragment_max_chars: int = 20  # a line without letters up to this length is a fragment
+    # phrase families only look at short paragraphs ...
+    max_phrase_words: int = 12
+    # ... sentence-like prompts (login/subscribe/comment/copyright) at slightly longer ones
+    max_prompt_words: int = 35
+    max_cookie_words: int = 120
+    # bare URLs: at most this many non-URL words, or at least this share of chars in URLs
+    bare_url_max_other_words: int = 2
+    bare_url_min_url_share: float = 0.6
+    # category/tag lines: each label at most this many words
+    category_label_max_words: int = 4
+    # bylines / datelines
+    byline_max_words: int = 12
+    # line quality
+    body_min_words: int = 4
+    body_min_stopwords: int = 1
+    long_paragraph_words: int = 30  # long lines count as prose even without terminal punctuation
+    heading_max_words: int = 20
+    heading_min_titlecase_ratio: float = 0.5  # a short line ending in "?" is a heading if title-cased
+    # page tail
+    tail_marker_max_words: int = 8
+    tail_min_body_chars_before: int = 400
+    tail_late_position: float = 0.75  # marker at/after this share of the paragraphs -> tail
+    tail_min_taillike_share: float = 0.5  # or: this share of what follows looks like tail material
+    teaser_min_extra_chars: int = 20
+
+
+@dataclass(frozen=True)
+class ParagraphVerdict:
+    reason: str | None  # None = keep; else the name of the rule that fired
+    is_heading: bool  # a heading/title line rather than body text
+
+
+# --------------------------------------------------------------------------- features
+
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them themselves
+    then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves said says may might
+    must shall since though still yet per""".split()
+)
+
+_WORD_RE = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*")
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+|\bpic\.twitter\.com/\S+|\b(?:t\.co|bit\.ly|youtu\.be)/\S+",
+    re.IGNORECASE,
+)
+_BULLET_RE = re.compile(r"^\s*(?:[-–—•*·▪►‣◦]\s+|\d{1,2}[.)]\s+)")
+_CLOSERS = "\"'”’»)]}*_ \t"
+_TERMINALS = ".!?…;"
+_QUOTE_MAP = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+
+def normalize(text: str) -> str:
+    """Lower-case, collapse whitespace, strip surrounding symbols and trailing counts.
+
+    ``"» Related Posts:"`` -> ``"related posts"``, ``"Comments (12)"`` -> ``"comments"``.
+    """
+    t = unicodedata.normalize("NFKC", text).translate(_QUOTE_MAP).lower()
+    t = re.sub(r"\s+", " ", t).strip()
+    t = re.sub(r"\s*[(\[]\d+[)\]]$", "", t)
+    t = re.sub(r"^[\W_]+", "", t)
+    t = re.sub(r"[\W_]+$", "", t)
+    return t
+
+
+@dataclass(frozen=True)
+class LineFeatures:
+    """C4/Gopher-style features of one paragraph."""
+
+    n_chars: int
+    n_words: int
+    n_stopwords: int
+    n_letters: int
+    terminal: bool  # ends in sentence punctuation (closing quotes/brackets ignored)
+    ends_question: bool
+    is_bullet: bool
+    url_share: float  # share of non-space characters inside URLs
+    titlecase_ratio: float  # share of non-stopword words starting upper-case
+
+
+def line_features(text: str) -> LineFeatures:
+    stripped = text.strip()
+    words = _WORD_RE.findall(stripped)
+    content = [w for w in words if w.lower() not in _STOPWORDS and w[0].isalpha()]
+    tail = stripped.rstrip(_CLOSERS)
+    non_space = len(re.sub(r"\s", "", stripped)) or 1
+    url_chars = sum(len(m.group(0)) for m in _URL_RE.finditer(stripped))
+    return LineFeatures(
+        n_chars=len(stripped),
+        n_words=len(words),
+        n_stopwords=sum(1 for w in words if w.lower() in _STOPWORDS),
+        n_letters=sum(1 for c in stripped if c.isalpha()),
+        terminal=bool(tail) and tail[-1] in _TERMINALS,
+        ends_question=tail.endswith("?"),
+        is_bullet=bool(_BULLET_RE.match(stripped)),
+        url_share=min(1.0, url_chars / non_space),
+        titlecase_ratio=(sum(1 for w in content if w[0].isupper()) / len(content)) if content else 0.0,
+    )
+
+
+# --------------------------------------------------------------------------- document context
+
+
+@dataclass
+class Document:
+    """What a rule sees: the paragraphs, the config, cached features and earlier verdicts."""
+
+    paragraphs: Sequence[str]
+    config: BoilerplateConfig
+    reasons: list[str | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.reasons:
+            self.reasons = [None] * len(self.paragraphs)
+
+    def __len__(self) -> int:
+        return len(self.paragraphs)
+
+    @cached_property
+    def features(self) -> list[LineFeatures]:
+        return [line_features(p) for p in self.paragraphs]
+
+    @cached_property
+    def norm(self) -> list[str]:
+        return [normalize(p) for p in self.paragraphs]
+
+    @cached_property
+    def lower(self) -> list[str]:
+        """Lower-cased text with whitespace collapsed and quotes straightened (symbols kept)."""
+        return [re.sub(r"\s+", " ", unicodedata.normalize("NFKC", p).translate(_QUOTE_MAP)).strip().lower()
+                for p in self.paragraphs]
+
+    def is_prose(self, i: int) -> bool:
+        """Body-like by line quality alone: enough words and stopwords, and a sentence or bullet."""
+        f, c = self.features[i], self.config
+        if f.n_words < c.body_min_words or f.n_stopwords < c.body_min_stopwords:
+            return False
+        return f.terminal or f.is_bullet or f.n_words >= c.long_paragraph_words
+
+    def is_heading_shape(self, i: int) -> bool:
+        """Short, has letters, no sentence punctuation (or a title-cased question), not a bullet."""
+        f, c = self.features[i], self.config
+        if f.n_letters == 0 or f.is_bullet or f.n_words == 0 or f.n_words > c.heading_max_words:
+            return False
+        if not f.terminal:
+            return True
+        return f.ends_question and f.titlecase_ratio >= c.heading_min_titlecase_ratio
+
+    @cached_property
+    def last_body(self) -> int | None:
+        """Index of the last kept prose paragraph; read once all non-context rules have run.
+
+        Only ``trailing_fragment`` uses it, and it only changes heading-shaped lines, which
+        never count as body here, so caching is safe.
+        """
+        body = [j for j, r in enumerate(self.reasons)
+                if r is None and self.is_prose(j) and not self.is_heading_shape(j)]
+        return body[-1] if body else None
+
+    @cached_property
+    def tail(self) -> tuple[int, str] | None:
+        """(index, kind) of the page-tail marker, or None."""
+        return _find_tail(self)
+
+
+Rule = Callable[[int, Document], "str | None"]
+
+
+def _short(doc: Document, i: int, limit: int | None = None) -> bool:
+    return 0 < doc.features[i].n_words <= (limit if limit is not None else doc.config.max_phrase_words)
+
+
+def _any_full(patterns: Sequence[re.Pattern[str]], text: str) -> bool:
+    return any(p.fullmatch(text) for p in patterns)
+
+
+def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+def short_fragment(i: int, doc: Document) -> str | None:
+    """Empty lines, lone symbols and short lines without any letter ("•", "***", "1/5")."""
+    text = doc.paragraphs[i].strip()
+    if len(text) <= 1:
+        return "short_fragment"
+    if doc.features[i].n_letters == 0 and len(text) <= doc.config.short_fragment_max_chars:
+        return "short_fragment"
+    return None
+
+
+# --------------------------------------------------------------------------- page tail
+
+_TAIL_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(p))
+    for kind, p in (
+        ("comments", r"(?:\d+ )?(?:reader |user )?comments?(?: \d+)?"),
+        ("comments", r"(?:leave|post|add|write) (?:a|your) (?:comment|reply|response)"),
+        ("comments", r"join the (?:conversation|discussion|debate)"),
+        ("comments", r"(?:show|view|load|read|see) (?:all |the )?comments"),
+        ("comments", r"discussion"),
+        ("related", r"related(?: (?:posts?|articles?|stories|story|news|content|coverage|links|reading|topics|videos?|items))?"),
+        ("related", r"see also"),
+        ("related", r"more (?:related )?(?:stories|articles|news|posts|coverage|videos)(?: (?:on|about) .{1,40})?"),
+        ("popular", r"(?:most )?popular(?: (?:posts|stories|articles|news|now|today|this week))?(?: (?:from|on) .{1,40})?"),
+        ("popular", r"most (?:read|viewed|shared|commented|watched|recent)(?: (?:stories|articles|news|posts))?"),
+        ("popular", r"trending(?: (?:now|stories|news|articles|topics|today))?"),
+        ("popular", r"(?:top|latest) (?:stories|news|headlines|articles|posts)"),
+        ("popular", r"editor'?s'? (?:picks?|choice)"),
+        ("recommended", r"recommended(?: (?:for you|stories|articles|reading|videos|posts))?"),
+        ("recommended", r"you (?:may|might|will|could) (?:also )?(?:like|enjoy|be interested in|have missed)"),
+        ("recommended", r"(?:read|watch) (?:more|next|this next)"),
+        ("recommended", r"(?:also read|don't miss|must read|what to read next|up next|in case you missed it)"),
+        ("recommended", r"more from .{1,60}"),
+        ("recommended", r"(?:more|other) (?:in|on) (?:this )?(?:section|topic|category)"),
+    )
+)
+
+
+def tail_marker_kind(text: str) -> str | None:
+    """Kind of page-tail marker the (already normalised) line is, if any."""
+    for kind, pattern in _TAIL_MARKERS:
+        if pattern.fullmatch(text):
+            return kind
+    return None
+
+
+def _is_marker(doc: Document, i: int) -> str | None:
+    if not _short(doc, i, doc.config.tail_marker_max_words):
+        return None
+    return tail_marker_kind(doc.norm[i])
+
+
+def _is_teaser(doc: Document, i: int) -> bool:
+    """A teaser repeats the headline line before it, or is a long excerpt cut mid-sentence."""
+    c, f = doc.config, doc.features[i]
+    if i > 0 and doc.norm[i - 1] and _short(doc, i - 1, c.heading_max_words):
+        prev, cur = doc.norm[i - 1], doc.norm[i]
+        if cur.startswith(prev) and len(cur) >= len(prev) + c.teaser_min_extra_chars:
+            return True
+    return f.n_words >= c.long_paragraph_words and not f.terminal
+
+
+_TAILLIKE_RULES: tuple[Rule, ...] = ()  # filled in below, once the phrase rules exist
+
+
+def _is_taillike(doc: Document, i: int) -> bool:
+    if _is_marker(doc, i) or _is_teaser(doc, i) or not doc.is_prose(i):
+        return True
+    return any(rule(i, doc) for rule in _TAILLIKE_RULES)
+
+
+def _find_tail(doc: Document) -> tuple[int, str] | None:
+    c = doc.config
+    nonempty = [i for i, p in enumerate(doc.paragraphs) if p.strip()]
+    if not nonempty:
+        return None
+    body_chars = 0
+    for rank, i in enumerate(nonempty):
+        kind = _is_marker(doc, i)
+        if kind and body_chars >= c.tail_min_body_chars_before:
+            after = [j for j in nonempty if j > i]
+            position = rank / len(nonempty)
+            share = (sum(_is_taillike(doc, j) for j in after) / len(after)) if after else 1.0
+            if position >= c.tail_late_position or share >= c.tail_min_taillike_share:
+                return i, kind
+        if doc.is_prose(i):
+            body_chars += doc.features[i].n_chars
+    return None
+
+
+def page_tail(i: int, doc: Document) -> str | None:
+    """The tail marker and everything after it ("Comments", "Related Posts", teasers, ...)."""
+    tail = doc.tail
+    if tail is not None and i >= tail[0]:
+        return f"page_tail:{tail[1]}"
+    return None
+
+
+def widget_heading(i: int, doc: Document) -> str | None:
+    """A tail-marker phrase that did not start a tail: a stray widget title ("Related Posts")."""
+    return "widget_heading" if _is_marker(doc, i) else None
+
+
+# --------------------------------------------------------------------------- phrase families
+
+_NAVIGATION = _compile(
+    r"(?:skip|jump) to (?:the )?(?:main )?(?:content|navigation|search|footer|menu|article)",
+    r"(?:scroll|back|go|return) (?:to )?(?:the )?top(?: of (?:the )?page)?",
+    r"share(?: (?:this|it|the))?(?: (?:article|story|post|page|video|link))?(?: (?:on|via|with|by) [\w ]{1,30})?",
+    r"(?:click|tap) (?:here )?to (?:share|tweet|print|email|copy).{0,40}",
+    r"copy (?:the )?link(?: to clipboard)?|link copied",
+    r"follow us(?: (?:on|at) [\w ,&]{1,40})?|follow (?:the )?[\w ]{1,30} on (?:twitter|x|facebook|instagram|telegram|google news)",
+    r"print(?: (?:this|the))?(?: (?:article|page|story|post))?",
+    r"(?:main |open |close |toggle )?(?:menu|navigation)(?: toggle)?|toggle navigation",
+    r"search(?: for)?|close|home|home ?page|sections|more|previous|next|load more(?: \w+)?|show more|view all|see all|loading",
+    r"(?:previous|next|prev) (?:article|post|story|page|slide)",
+    r"continue reading(?: the main story| below| here)?",
+    r"listen to (?:this )?(?:article|story)(?: \d+ min(?:ute)?s?)?",
+    r"(?:advertisement|advertising|advert|ad|ads|sponsored|sponsored content|promoted(?: content| stories)?|paid (?:content|post|partner content))",
+    r"(?:advertisement|ad) (?:- )?(?:scroll|continue) (?:down )?(?:to|reading).{0,30}",
+    r"(?:story|article) continues? (?:below|after)(?: (?:this )?(?:advertisement|ad))?",
+    r"ad feedback|report (?:this )?ad|remove ads",
+    r"(?:about us|contact us|contact|terms of (?:use|service)|terms and conditions|accessibility|sitemap|site map|careers|advertise with us)",
+)
+_WIDGET_WORDS = frozenset(
+    "facebook twitter x email e-mail mail whatsapp linkedin pinterest reddit telegram print share "
+    "copy link tweet messenger flipboard pocket sms threads bluesky instagram youtube tiktok "
+    "comments comment save gift url".split()
+)
+_SOCIAL_WORDS = frozenset(
+    "facebook twitter whatsapp linkedin pinterest reddit telegram messenger flipboard instagram youtube tiktok share".split()
+)
+_BREADCRUMB_SEP = re.compile(r"\s*(?:»|›|>|/|\|)\s*")
+
+
+def navigation(i: int, doc: Document) -> str | None:
+    """Menu, share/follow/print buttons, back-to-top, advertisement labels, breadcrumbs."""
+    if not _short(doc, i):
+        return None
+    text = doc.norm[i]
+    if _any_full(_NAVIGATION, text):
+        return "navigation"
+    tokens = re.findall(r"[\w-]+", text)
+    if tokens and all(t in _WIDGET_WORDS for t in tokens) and (_SOCIAL_WORDS & set(tokens) or len(tokens) >= 2):
+        return "navigation"
+    if _URL_RE.search(doc.paragraphs[i]):
+        return None
+    parts = [p for p in _BREADCRUMB_SEP.split(doc.lower[i]) if p]
+    if len(parts) >= 3 and all(len(p.split()) <= 3 for p in parts) and not doc.features[i].terminal:
+        return "navigation"
+    return None
+
+
+_COOKIE_SHORT = _compile(
+    r"privacy (?:preferences|policy|settings|center|centre|notice|choices)",
+    r"cookies?(?: (?:policy|settings|preferences|consent|notice|declaration))?",
+    r"(?:manage|customi[sz]e|update) (?:cookies|preferences|consent|cookie settings|privacy settings)",
+    r"(?:accept|reject|allow|decline|refuse|deny)(?: all)?(?: cookies)?|i (?:agree|accept)|got it|save (?:and|&) (?:exit|close)",
+    r"do not sell(?: or share)? my (?:personal )?(?:info|information|data)",
+    r"we (?:care about|value) your privacy",
+)
+_COOKIE_WORD = re.compile(r"\bcookies?\b")
+_COOKIE_CUE = re.compile(r"\b(?:consent|accept|privacy|browsing|browser|preferences|opt[- ]?out|personali[sz]\w*|tracking)\b")
+_COOKIE_SELF = re.compile(r"\b(?:our (?:web)?site|this (?:web)?site|we use|you|your|by continuing|by clicking)\b")
+
+
+def cookie_notice(i: int, doc: Document) -> str | None:
+    """Cookie/privacy banners: a paragraph about cookies addressed to the reader, or a banner button."""
+    if _short(doc, i) and _any_full(_COOKIE_SHORT, doc.norm[i]):
+        return "cookie_notice"
+    if not _short(doc, i, doc.config.max_cookie_words):
+        return None
+    text = doc.lower[i]
+    if _COOKIE_WORD.search(text) and _COOKIE_CUE.search(text) and _COOKIE_SELF.search(text):
+        return "cookie_notice"
+    return None
+
+
+_COMMENT_SHORT = _compile(
+    r"(?:\d+ )?comments?(?: \d+)?",
+    r"(?:leave|post|add|write|submit|share) (?:a|your) (?:comment|reply|response|thoughts)(?: below)?",
+    r"(?:view|show|hide|load|read|see) (?:all |more |the )?(?:\d+ )?(?:comments|replies)",
+    r"join the (?:conversation|discussion|debate)",
+    r"be the first to comment(?: on this (?:article|story|post))?",
+    r"(?:there (?:are|is) )?no comments(?: yet)?(?: on this (?:article|story|post))?",
+    r"there (?:are|is) (?:\d+ )?(?:comments? )?(?:on|for) this (?:article|story|post)",
+    r"comments? (?:are|is|have been|has been) (?:closed|disabled|turned off|moderated)",
+    r"(?:cancel )?reply|reply to this comment|report (?:this )?comment",
+)
+_COMMENT_SENTENCE = _compile(
+    r"\byou must (?:be|become)\b.{0,80}\b(?:log ?in|logged in|sign(?:ed)? in|subscriber|registered|member)\b.{0,80}\bcomments?\b",
+    r"\b(?:log ?in|sign in|register|subscribe)\b.{0,30}\bto (?:post|leave|add|view|read|join|write)\b.{0,30}\bcomments?\b",
+    r"\bcomments? (?:are|is) (?:closed|disabled|moderated)\b",
+)
+
+
+def comment_prompt(i: int, doc: Document) -> str | None:
+    """"Comments", "Leave a comment", "There are no comments", "You must be logged in to comment"."""
+    if _short(doc, i) and _any_full(_COMMENT_SHORT, doc.norm[i]):
+        return "comment_prompt"
+    if _short(doc, i, doc.config.max_prompt_words) and any(p.search(doc.lower[i]) for p in _COMMENT_SENTENCE):
+        return "comment_prompt"
+    return None
+
+
+_SUBSCRIBE_SHORT = _compile(
+    r"subscribe(?: (?:now|today|here|for free|for \S+))?",
+    r"subscribe to (?:our|the|my) [\w' ]{1,40}",
+    r"sign up(?: (?:now|today|for free|here))?",
+    r"sign up (?:for|to) (?:our|the|my) [\w' ]{0,40}(?:newsletters?|alerts|updates|briefings?|emails?)(?: .{0,40})?",
+    r"(?:get|receive) (?:our|the) [\w' ]{0,30}newsletters?(?: .{0,40})?",
+    r"(?:log ?in|login|sign ?in|register|sign up|subscribe|my account)(?: ?(?:/|or|\||and|&) ?(?:log ?in|login|sign ?in|register|sign up|subscribe|create an account))*",
+    r"create (?:an|a free|your) account",
+    r"already (?:a subscriber|a member|have an account|registered).{0,40}",
+    r"become a (?:subscriber|member|patron|supporter)(?: today| now)?",
+    r"newsletters?(?: sign ?up)?|e-?mail newsletters?",
+    r"(?:support|donate to|fund) (?:our|independent|quality|local) journalism.{0,40}",
+    r"(?:this (?:article|story|content) is )?(?:for|available to|exclusive to) (?:subscribers|members|premium members) only",
+    r"unlock (?:this|full|unlimited) .{0,40}|subscriber exclusive|premium|paywall",
+)
+_SUBSCRIBE_TOPIC = re.compile(r"\b(?:subscri\w*|sign (?:up|in)|log ?in|logged in|register\w*|newsletters?|account|inbox)\b")
+_SUBSCRIBE_CUE = re.compile(
+    r"(?:^|\b)(?:you must|please|to continue reading|to keep reading|to read (?:this|the (?:full|rest))|to unlock|"
+    r"unlimited access|delivered to your inbox|straight to your inbox|in your inbox|our newsletter|"
+    r"enter your e-?mail|your e-?mail address|sign up (?:now|today|for free|here)|subscribe (?:now|today|for))\b"
+)
+
+
+def subscribe_prompt(i: int, doc: Document) -> str | None:
+    """Newsletter, login and paywall prompts."""
+    if _short(doc, i) and _any_full(_SUBSCRIBE_SHORT, doc.norm[i]):
+        return "subscribe_prompt"
+    if _short(doc, i, doc.config.max_prompt_words):
+        text = doc.lower[i]
+        if _SUBSCRIBE_TOPIC.search(text) and _SUBSCRIBE_CUE.search(text):
+            return "subscribe_prompt"
+    return None
+
+
+_COPYRIGHT = re.compile(
+    r"©|\(c\)\s*(?:\d{4}|copyright)|^copyright\b|\bcopyright\s*(?:\(c\)\s*)?\d{4}|\ball rights reserved\b"
+)
+
+
+def copyright_line(i: int, doc: Document) -> str | None:
+    """"© Copyright X 2024. All rights reserved.", "(c) 2023 Example Media"."""
+    if _short(doc, i, doc.config.max_prompt_words) and _COPYRIGHT.search(doc.lower[i]):
+        return "copyright"
+    return None
+
+
+def bare_url(i: int, doc: Document) -> str | None:
+    """Paragraphs that are (almost) only URLs: unexpanded tweet/video embeds, link dumps."""
+    text = doc.paragraphs[i]
+    if not _URL_RE.search(text):
+        return None
+    rest = _WORD_RE.findall(_URL_RE.sub(" ", text))
+    c = doc.config
+    if len(rest) <= c.bare_url_max_other_words or doc.features[i].url_share >= c.bare_url_min_url_share:
+        return "bare_url"
+    return None
+
+
+_EMBED = _compile(
+    r"[-—–]+ ?[^()]{1,60}\(@\w{1,15}\) (?:[a-z]+ \d{1,2}, \d{4}|\d{1,2} [a-z]+ \d{4})",
+    r"(?:a post shared by|view this post on instagram|view this profile on instagram).{0,80}",
+    r"(?:this|the) (?:content|embed|video|tweet|post) (?:is not|isn't|cannot be) (?:available|displayed|shown|loaded).{0,60}",
+    r"(?:watch|view) (?:on|in) (?:youtube|twitter|x|instagram|tiktok|facebook)",
+)
+
+
+def embed(i: int, doc: Document) -> str | None:
+    """Social-media embed remnants: tweet attributions, "View this post on Instagram"."""
+    if not _short(doc, i, doc.config.max_prompt_words):
+        return None
+    text = re.sub(r"\s+", " ", _URL_RE.sub(" ", doc.lower[i])).strip()
+    return "embed" if _any_full(_EMBED, text) else None
+
+
+_CATEGORY_HEAD = re.compile(
+    r"^(?:(?:categori[sz]ed|filed|posted|listed|published) (?:in|under)|"
+    r"(?:tags?|tagged(?: with| as)?|topics?|categories|category|labels?|keywords|sections?|more about|related topics)\s*:)"
+    r"\s*:?\s*"
+)
+_LABEL_SEP = re.compile(r"\s*(?:[,;|•·/#]|\s{2,})\s*")
+
+
+def category_line(i: int, doc: Document) -> str | None:
+    """"Categorized in:", "Tags: Russia, Belarus", "Filed under: World" (nothing or only short labels)."""
+    text = re.sub(r"[ \t]+", " ", unicodedata.normalize("NFKC", doc.paragraphs[i]).strip().lower())
+    m = _CATEGORY_HEAD.match(text)
+    if not m:
+        return None
+    rest = text[m.end():].strip()
+    if not rest:
+        return "category_line"
+    labels = [lab for lab in _LABEL_SEP.split(rest) if lab]
+    limit = doc.config.category_label_max_words
+    if all(len(lab.split()) <= limit and lab.rstrip(_CLOSERS)[-1:] not in _TERMINALS for lab in labels):
+        return "category_line"
+    return None
+
+
+_READ_MORE = re.compile(
+    r"(?:read more|read also|also read|see also|related|related (?:article|story|coverage|content|reading|link)|"
+    r"more|recommended|don't miss|must read|read next|read|watch|listen|click here|opinion|analysis)"
+    r"\s*[:|»>›]\s*\S.*"
+)
+
+
+def read_more_link(i: int, doc: Document) -> str | None:
+    """Inline promo links: "READ MORE: Putin warns ...", "Related: ..."."""
+    if _short(doc, i, doc.config.max_prompt_words):
+        text = re.sub(r"^[^\w(]+", "", doc.lower[i])
+        if _READ_MORE.fullmatch(text):
+            return "read_more_link"
+    return None
+
+
+_NAME = r"[A-Z][\w.'’-]*"
+_BYLINE = re.compile(
+    rf"^(?:By|BY|Written by|Posted by|Reporting by|Words by|Story by)\s+{_NAME}(?:\s+{_NAME}){{0,3}}"
+    rf"(?:\s*(?:,|and|&)\s*{_NAME}(?:\s+{_NAME}){{0,3}})*(?:\s*[|,–—-]\s*[^.!?]{{0,40}})?$"
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATELINE = _compile(
+    rf"(?:published|updated|last updated|posted|first published|modified|date)(?: on| at)?:? .{{0,60}}(?:\d|{_MONTH}).{{0,60}}",
+    r"\d+ (?:min|mins|minute|minutes) (?:read|listen)|reading time:? .{0,30}",
+    rf"(?:mon|tues|wednes|thurs|fri|satur|sun)day,? (?:\d{{1,2}} {_MONTH}|{_MONTH} \d{{1,2}}),? \d{{4}}(?:,? \d{{1,2}}:\d{{2}}.{{0,20}})?",
+    rf"(?:{_MONTH} \d{{1,2}}|\d{{1,2}} {_MONTH}),? \d{{4}}(?:,? (?:at )?\d{{1,2}}[:.]\d{{2}}.{{0,20}})?",
+    r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?:,? \d{1,2}:\d{2}.{0,20})?",
+)
+
+
+def byline(i: int, doc: Document) -> str | None:
+    """"By Jane Doe", "By Jane Doe and John Roe, Reuters"."""
+    text = doc.paragraphs[i].strip()
+    if _short(doc, i, doc.config.byline_max_words) and not doc.features[i].terminal and _BYLINE.match(text):
+        return "byline"
+    return None
+
+
+def dateline(i: int, doc: Document) -> str | None:
+    """"Published October 17, 2022", "Updated: 10/17/2022 10:30", "5 min read"."""
+    if _short(doc, i, doc.config.byline_max_words) and _any_full(_DATELINE, doc.norm[i]):
+        return "dateline"
+    return None
+
+
+# --------------------------------------------------------------------------- context rules
+
+
+def trailing_fragment(i: int, doc: Document) -> str | None:
+    """A heading-shaped line with no body text after it (leftover link/widget text at the end)."""
+    if not doc.is_heading_shape(i):
+        return None
+    if doc.last_body is None or i > doc.last_body:
+        return "trailing_fragment"
+    return None
+
+
+# --------------------------------------------------------------------------- pipeline
+
+RULES: tuple[Rule, ...] = (
+    short_fragment,
+    page_tail,
+    widget_heading,
+    bare_url,
+    navigation,
+    cookie_notice,
+    comment_prompt,
+    subscribe_prompt,
+    copyright_line,
+    embed,
+    category_line,
+    read_more_link,
+    byline,
+    dateline,
+    trailing_fragment,  # context: needs the verdicts of all rules above
+)
+
+_TAILLIKE_RULES = (navigation, cookie_notice, comment_prompt, subscribe_prompt, copyright_line, bare_url, embed)
+
+
+def classify(paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig()) -> list[ParagraphVerdict]:
+    """One verdict per paragraph text, same order.
+
+    Rules run in :data:`RULES` order, each over the whole document, on paragraphs that
+    no earlier rule has claimed (first reason wins). Kept heading-shaped lines are then
+    flagged ``is_heading``.
+    """
+    doc = Document(list(paragraphs), config)
+    for rule in RULES:
+        for i in range(len(doc)):
+            if doc.reasons[i] is None:
+                doc.reasons[i] = rule(i, doc)
+    return [
+        ParagraphVerdict(reason=reason, is_heading=reason is None and doc.is_heading_shape(i))
+        for i, reason in enumerate(doc.reasons)
+    ]

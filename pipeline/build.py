@@ -1,0 +1,164 @@
+"""The stages as functions from tables to tables (pandas DataFrames).
+
+These are what the Dagster assets call. Each one takes the upstream tables and the
+settings it needs and returns new frames; none writes files or keeps state.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import boilerplate, clusters, conflicts, dedup, ids
+from pipeline.claims import SentenceInput, extract_claims
+from pipeline.entities import canonical_names
+from pipeline.ingest import DEFAULT_MAX_FILE_BYTES, ingest
+from pipeline.paragraphs import split_paragraphs
+from pipeline.schemas import TABLES, empty_frame
+from pipeline.sentences import split_paragraphs_into_sentences
+
+
+def _frame(rows: list[dict], table: str) -> pd.DataFrame:
+    if not rows:
+        return empty_frame(table)
+    df = pd.DataFrame(rows)
+    cols = [f.name for f in TABLES[table] if f.name in df.columns]
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def documents_table(
+    raw_dir: Path, previous: pd.DataFrame | None = None, now: datetime | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> pd.DataFrame:
+    """One row per distinct document of the raw folder.
+
+    `ingested_at` is carried over from `previous` (the last published documents) so a
+    document keeps the time it was first seen.
+    """
+    now = now or datetime.now(timezone.utc)
+    first_seen = {}
+    if previous is not None and len(previous):
+        first_seen = dict(zip(previous["doc_id"], previous["ingested_at"]))
+    rows = []
+    for rec in ingest(Path(raw_dir), max_bytes=max_bytes):
+        rows.append({
+            "doc_id": rec.doc_id, "source_path": rec.source_path, "text": rec.text, "title": rec.title,
+            "published_at": rec.published_at, "language": rec.language, "encoding": rec.encoding,
+            "n_bytes": rec.n_bytes, "status": rec.status, "reason": rec.reason,
+            "duplicate_of": rec.duplicate_of, "ingested_at": first_seen.get(rec.doc_id, now),
+            "source_format": rec.source_format, "url": rec.url,
+            "also_seen_at": "\n".join(rec.extra_paths) or None,
+        })
+    df = _frame(rows, "documents")
+    for col in ("published_at", "ingested_at"):
+        df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateConfig | None = None) -> pd.DataFrame:
+    """Every paragraph of every `ok` document with its status, reason and repeats."""
+    config = config or boilerplate.BoilerplateConfig()
+    rows: list[dict] = []
+    ok = documents[documents["status"] == "ok"]
+    for doc_id, text in zip(ok["doc_id"], ok["text"]):
+        spans = split_paragraphs(text)
+        texts = [text[s.start:s.end] for s in spans]
+        verdicts = boilerplate.classify(texts, config)
+        pids = [ids.paragraph_id(doc_id, s.start, s.end) for s in spans]
+        repeats = dedup.within_document(texts, [v.reason is None for v in verdicts])
+        for n, (span, ptext, verdict, pid, rep) in enumerate(zip(spans, texts, verdicts, pids, repeats)):
+            status, reason, dup_of = "kept", None, None
+            if verdict.reason is not None:
+                status, reason = "boilerplate", verdict.reason
+            elif rep is not None:
+                status, reason, dup_of = "duplicate", rep.reason, pids[rep.index]
+            rows.append({
+                "paragraph_id": pid, "doc_id": doc_id, "ordinal": n, "text": ptext,
+                "char_start": span.start, "char_end": span.end, "status": status, "reason": reason,
+                "duplicate_of": dup_of, "near_duplicate_of": None, "is_heading": bool(verdict.is_heading),
+                "n_words": len(ptext.split()),
+            })
+    df = _frame(rows, "paragraphs")
+    if len(df):
+        df["near_duplicate_of"] = dedup.across_documents(
+            df["paragraph_id"].tolist(), df["doc_id"].tolist(), df["text"].tolist(), (df["status"] == "kept").tolist()
+        )
+    return df.astype({"ordinal": "int32", "char_start": "int64", "char_end": "int64", "n_words": "int32"})
+
+
+def sentences_table(paragraphs: pd.DataFrame, sentencizer) -> pd.DataFrame:
+    """Sentences of kept paragraphs, numbered in document order."""
+    kept = paragraphs[paragraphs["status"] == "kept"].sort_values(["doc_id", "ordinal"])
+    spans = split_paragraphs_into_sentences(sentencizer, kept["text"].tolist())
+    rows = []
+    ordinal: dict[str, int] = {}
+    for (doc_id, pid, ptext, pstart), sent_spans in zip(
+        kept[["doc_id", "paragraph_id", "text", "char_start"]].itertuples(index=False), spans
+    ):
+        for a, b in sent_spans:
+            n = ordinal.get(doc_id, 0)
+            ordinal[doc_id] = n + 1
+            start, end = int(pstart) + a, int(pstart) + b
+            rows.append({
+                "sentence_id": ids.sentence_id(doc_id, start, end), "doc_id": doc_id, "paragraph_id": pid,
+                "ordinal": n, "text": ptext[a:b], "char_start": start, "char_end": end,
+            })
+    return _frame(rows, "sentences").astype({"ordinal": "int32", "char_start": "int64", "char_end": "int64"})
+
+
+def claims_tables(
+    sentences: pd.DataFrame, paragraphs: pd.DataFrame, nlp
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(claims, claim_quantities, claim_entities) with corpus-wide canonical entity names."""
+    headings = set(paragraphs.loc[paragraphs["is_heading"], "paragraph_id"])
+    ordered = sentences.sort_values(["doc_id", "ordinal"])
+    inputs = [
+        SentenceInput(sid, did, pid, text, int(start), pid in headings)
+        for sid, did, pid, text, start in ordered[
+            ["sentence_id", "doc_id", "paragraph_id", "text", "char_start"]
+        ].itertuples(index=False)
+    ]
+    out = extract_claims(nlp, inputs)
+    claims = _frame([vars(c) for c in out.claims], "claims")
+    claims["cluster_id"] = None
+    quantities = _frame(out.quantities, "claim_quantities")
+    entities = _frame(out.entities, "claim_entities")
+    if len(entities):
+        mapping = canonical_names(zip(entities["text"], entities["label"]))
+        entities["canonical"] = [mapping[(t, lab)] for t, lab in zip(entities["text"], entities["label"])]
+    else:
+        entities["canonical"] = pd.Series(dtype=object)
+    claims = claims.astype({"checkworthiness": "float64", "char_start": "int64", "char_end": "int64"})
+    quantities = quantities.astype({"value": "float64", "ordinal": "int32", "char_start": "int64", "char_end": "int64"})
+    entities = entities.astype({"ordinal": "int32", "char_start": "int64", "char_end": "int64"})
+    return claims, quantities, entities
+
+
+def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
+    feats = clusters.build_features(
+        claims.to_dict("records"), quantities.to_dict("records"), entities.to_dict("records")
+    )
+    text = dict(zip(claims["claim_id"], claims["text"]))
+    rows = [
+        {"cluster_id": c.cluster_id, "n_claims": len(c.claim_ids), "n_documents": c.n_documents,
+         "representative_claim_id": c.representative_claim_id,
+         "representative_text": text[c.representative_claim_id], "claim_ids": " ".join(c.claim_ids)}
+        for c in clusters.cluster_claims(feats)
+    ]
+    return _frame(rows, "claim_clusters").astype({"n_claims": "int32", "n_documents": "int32"})
+
+
+def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
+    found = conflicts.find_conflicts(quantities.to_dict("records"), entities.to_dict("records"))
+    return _frame([vars(c) for c in found], "quantity_conflicts")
+
+
+def with_cluster_ids(claims: pd.DataFrame, claim_clusters: pd.DataFrame) -> pd.DataFrame:
+    """The claims table with `cluster_id` filled from the clusters' member lists."""
+    member_of = {
+        cid: k for k, members in zip(claim_clusters["cluster_id"], claim_clusters["claim_ids"]) for cid in members.split()
+    }
+    out = claims.copy()
+    out["cluster_id"] = [member_of.get(c) for c in out["claim_id"]]
+    return out

@@ -1,0 +1,265 @@
+"""Claims: which sentences are checkable assertions, who made them, and what they count.
+
+A sentence is a claim when it is an assertion (not a question, heading or fragment,
+with a finite verb) whose content can be checked: it names entities, numbers or
+dates, or it is attributed to a source. `checkworthiness` is a logistic score over
+those features (weights below; a later iteration calibrates them on ClaimBuster).
+
+Attribution comes from `pipeline.attribution`; quantities from
+`pipeline.quantities`. Document-level context then fills the gaps a single sentence
+cannot: a surname becomes the fullest name used in the same document, a pronoun or
+"the ministry" becomes the most recent compatible named speaker, and a direct quote
+running over several sentences gives each of them its speaker.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from pipeline import ids
+from pipeline.attribution import PERSON_PRONOUNS, PRONOUNS, Attribution, attribute, fullest_form, quoted_ranges
+from pipeline.entities import NAMED_LABELS
+from pipeline.quantities import Quantity, extract_quantities
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+HEDGE_LEMMAS = frozenset(
+    """may might could possibly probably likely unlikely perhaps reportedly allegedly apparently appear seem
+    possibility possible potentially presumably suspect rumor rumour""".split()
+)
+SPEAKER_TYPES = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+DATE_LABELS = frozenset({"DATE", "TIME"})
+OPINION_STARTS = ("i think", "i believe", "i feel", "in my opinion", "we think", "we believe")
+
+# logistic weights of the check-worthiness score (see module docstring)
+WEIGHTS = {
+    "bias": -2.2,
+    "quantity": 1.6,
+    "named_entity": 0.9,
+    "entity_count": 0.5,  # times min(n, 3) / 3
+    "date": 0.5,
+    "attribution": 0.9,
+    "long_enough": 0.6,
+    "hedged": -0.4,
+    "opinion": -1.5,
+}
+CLAIM_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class SentenceInput:
+    sentence_id: str
+    doc_id: str
+    paragraph_id: str
+    text: str
+    char_start: int  # offset of the sentence in documents.text
+    is_heading: bool = False
+
+
+@dataclass
+class ClaimRow:
+    claim_id: str
+    sentence_id: str
+    doc_id: str
+    paragraph_id: str
+    text: str
+    char_start: int
+    char_end: int
+    checkworthiness: float
+    speaker: str | None
+    speaker_type: str | None
+    cue: str | None
+    quote_type: str
+    hedged: bool
+    negated: bool
+    content_lemmas: str = ""
+
+
+@dataclass
+class SentenceAnalysis:
+    sent: SentenceInput
+    attribution: Attribution
+    quantities: list[Quantity]
+    entities: list[tuple[str, str, int, int]]  # text, label, start, end (sentence-relative)
+    features: dict[str, float]
+    is_claim: bool
+    hedged: bool
+    negated: bool
+    lemmas: list[str] = field(default_factory=list)
+    has_quotes: bool = False
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def checkworthiness(features: dict[str, float]) -> float:
+    z = WEIGHTS["bias"] + sum(WEIGHTS[name] * value for name, value in features.items() if name in WEIGHTS)
+    return round(_sigmoid(z), 6)
+
+
+def _main_verb(doc: "Doc", att: Attribution):
+    if att.content_verb_i is not None and 0 <= att.content_verb_i < len(doc):
+        return doc[att.content_verb_i]
+    roots = [t for t in doc if t.dep_ == "ROOT"]
+    return roots[0] if roots else None
+
+
+def is_negated(doc: "Doc", att: Attribution) -> bool:
+    verb = _main_verb(doc, att)
+    if verb is None:
+        return False
+    for child in verb.children:
+        if child.dep_ == "neg":
+            return True
+        if child.dep_ in {"nsubj", "nsubjpass", "dobj"} and any(
+            g.dep_ == "det" and g.lower_ in {"no", "neither"} for g in child.children
+        ):
+            return True
+        if child.lower_ in {"never", "neither", "nor"}:
+            return True
+    return False
+
+
+def is_hedged(doc: "Doc") -> bool:
+    return any(t.lemma_.lower() in HEDGE_LEMMAS or t.lower_ in HEDGE_LEMMAS for t in doc)
+
+
+def analyze(doc: "Doc", sent: SentenceInput) -> SentenceAnalysis:
+    att = attribute(doc)
+    quantities = extract_quantities(doc)
+    ents = [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+    named = [e for e in ents if e[1] in NAMED_LABELS]
+    hedged = is_hedged(doc)
+    text = doc.text.strip()
+    lower = text.lower()
+    n_tokens = sum(1 for t in doc if not t.is_punct and not t.is_space)
+    has_verb = any(t.pos_ in {"VERB", "AUX"} for t in doc)
+    features = {
+        "quantity": float(bool(quantities)),
+        "named_entity": float(bool(named)),
+        "entity_count": min(len(named), 3) / 3,
+        "date": float(any(e[1] in DATE_LABELS for e in ents)),
+        "attribution": float(att.cue is not None),
+        "long_enough": float(n_tokens >= 8),
+        "hedged": float(hedged),
+        "opinion": float(lower.startswith(OPINION_STARTS)),
+    }
+    score = checkworthiness(features)
+    is_question = text.rstrip("\"”’)").endswith("?")
+    is_claim = (
+        not sent.is_heading and not is_question and has_verb and n_tokens >= 5 and score >= CLAIM_THRESHOLD
+    )
+    lemmas = sorted({t.lemma_.lower() for t in doc if t.is_alpha and not t.is_stop and len(t) > 2})
+    return SentenceAnalysis(
+        sent=sent, attribution=att, quantities=quantities, entities=ents, features=features,
+        is_claim=is_claim, hedged=hedged, negated=is_negated(doc, att), lemmas=lemmas,
+        has_quotes=bool(quoted_ranges(doc.text)),
+    )
+
+
+def _resolve(att: Attribution, history: list[tuple[str, str | None]], names: list[str]) -> tuple[str | None, str | None]:
+    """Speaker text and type after document-level normalization and resolution."""
+    speaker, label = att.speaker, att.speaker_label
+    if speaker is None:
+        return None, None
+    low = speaker.lower()
+    if low in PRONOUNS:
+        wanted = {"PERSON"} if low in PERSON_PRONOUNS else ({"ORG", "GPE", "NORP"} if low == "it" else None)
+        for prev, prev_label in reversed(history):
+            if wanted is None or prev_label in wanted:
+                return prev, prev_label
+        return speaker, "OTHER"
+    if att.needs_resolution:
+        head = low.split()[-1]
+        for prev, prev_label in reversed(history):
+            if head in prev.lower().split() and prev.lower() != low:
+                return prev, prev_label
+        return speaker, label if label in SPEAKER_TYPES else "OTHER"
+    full = fullest_form(speaker, names)
+    return full, (label if label in SPEAKER_TYPES else ("PERSON" if full != speaker else "OTHER"))
+
+
+def document_claims(analyses: Sequence[SentenceAnalysis]) -> list[ClaimRow]:
+    """Claim rows of one document's sentences (in document order)."""
+    names = sorted({text for a in analyses for text, label, _s, _e in a.entities if label in {"PERSON", "ORG"}}, key=len)
+    resolved: list[tuple[str | None, str | None, Attribution]] = []
+    history: list[tuple[str, str | None]] = []
+    for a in analyses:
+        speaker, stype = _resolve(a.attribution, history, names)
+        if speaker is not None and speaker.lower() not in PRONOUNS:
+            history.append((speaker, stype))
+        resolved.append((speaker, stype, a.attribution))
+    # direct quotes running over several sentences of one paragraph share their speaker
+    for i, a in enumerate(analyses):
+        if resolved[i][0] is not None or not a.has_quotes:
+            continue
+        for j in (i + 1, i - 1, i + 2, i - 2):
+            if 0 <= j < len(analyses) and analyses[j].sent.paragraph_id == a.sent.paragraph_id:
+                sp, st, att = resolved[j]
+                if sp is not None and att.quote_type == "direct":
+                    resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None))
+                    break
+    rows = []
+    for a, (speaker, stype, att) in zip(analyses, resolved):
+        if not a.is_claim:
+            continue
+        features = dict(a.features, attribution=float(speaker is not None))
+        s = a.sent
+        rows.append(
+            ClaimRow(
+                claim_id=ids.claim_id(s.sentence_id), sentence_id=s.sentence_id, doc_id=s.doc_id,
+                paragraph_id=s.paragraph_id, text=s.text, char_start=s.char_start,
+                char_end=s.char_start + len(s.text), checkworthiness=checkworthiness(features),
+                speaker=speaker, speaker_type=stype if speaker is not None else None,
+                cue=att.cue if speaker is not None else None,
+                quote_type=att.quote_type if speaker is not None else "none",
+                hedged=a.hedged, negated=a.negated, content_lemmas=" ".join(a.lemmas),
+            )
+        )
+    return rows
+
+
+@dataclass
+class ClaimsOutput:
+    claims: list[ClaimRow]
+    quantities: list[dict]
+    entities: list[dict]
+
+
+def extract_claims(nlp: "Language", sentences: Iterable[SentenceInput], batch_size: int = 256) -> ClaimsOutput:
+    """Run the full spaCy pipeline over the sentences and build the three claim tables.
+
+    `sentences` must be grouped by document and in document order.
+    """
+    sentences = list(sentences)
+    analyses_by_doc: dict[str, list[SentenceAnalysis]] = {}
+    for sent, doc in zip(sentences, nlp.pipe((s.text for s in sentences), batch_size=batch_size)):
+        analyses_by_doc.setdefault(sent.doc_id, []).append(analyze(doc, sent))
+    out = ClaimsOutput([], [], [])
+    for analyses in analyses_by_doc.values():
+        by_sentence = {a.sent.sentence_id: a for a in analyses}
+        for row in document_claims(analyses):
+            out.claims.append(row)
+            a = by_sentence[row.sentence_id]
+            for n, q in enumerate(a.quantities):
+                out.quantities.append(
+                    {"claim_id": row.claim_id, "ordinal": n, "doc_id": row.doc_id, "value": float(q.value),
+                     "unit": q.unit, "qualifier": q.qualifier, "text": q.text,
+                     "char_start": row.char_start + q.start, "char_end": row.char_start + q.end}
+                )
+            for n, (text, label, start, end) in enumerate(e for e in a.entities if e[1] in NAMED_LABELS):
+                out.entities.append(
+                    {"claim_id": row.claim_id, "ordinal": n, "doc_id": row.doc_id, "text": text, "label": label,
+                     "char_start": row.char_start + start, "char_end": row.char_start + end}
+                )
+    return out
+
+
+def iter_batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

