@@ -18,8 +18,10 @@ Rule families
   "Related Posts", "Popular posts from this blog", "You may also like", "More from
   X", "Most read", "Trending" starts the page tail: it and everything after it is
   boilerplate. A marker only counts after substantial body text, and only when it
-  is late in the document or what follows it looks like tail material (prompts,
-  short link-like lines, teasers that repeat their headline, truncated excerpts).
+  is late in the document (second half for unambiguous markers such as "Related
+  Posts", last quarter for bare words such as "Related" or "Trending"), or when
+  what follows it looks like tail material (prompts, short link-like lines,
+  teasers that repeat their headline, truncated excerpts).
   A marker phrase that does not start a tail is a stray widget heading
   (``widget_heading``). Ordinary headings that merely contain such words
   ("Related developments") are not markers.
@@ -37,7 +39,8 @@ Rule families
   stopwords, terminal punctuation, bullets, URL share): a short line without
   terminal punctuation before body text is a heading (kept, ``is_heading=True``);
   the same kind of line after the last body paragraph is a
-  ``trailing_fragment``. Bullet lines are body.
+  ``trailing_fragment`` (only when the document has body text at all). Bullet
+  lines are body.
 
 Everything tunable lives in :class:`BoilerplateConfig`.
 """
@@ -91,7 +94,8 @@ class BoilerplateConfig:
     # page tail
     tail_marker_max_words: int = 8
     tail_min_body_chars_before: int = 400
-    tail_late_position: float = 0.75  # marker at/after this share of the paragraphs -> tail
+    tail_late_position: float = 0.75  # any marker at/after this share of the paragraphs -> tail
+    tail_strong_marker_position: float = 0.5  # an unambiguous marker ("Related Posts") from here on
     tail_min_taillike_share: float = 0.5  # or: this share of what follows looks like tail material
     teaser_min_extra_chars: int = 20
 
@@ -123,7 +127,7 @@ _URL_RE = re.compile(
 _BULLET_RE = re.compile(r"^\s*(?:[-–—•*·▪►‣◦]\s+|\d{1,2}[.)]\s+)")
 _CLOSERS = "\"'”’»)]}*_ \t"
 _TERMINALS = ".!?…;"
-_QUOTE_MAP = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+_QUOTE_MAP = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"'})
 
 
 def normalize(text: str) -> str:
@@ -295,6 +299,10 @@ _TAIL_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# Bare one-word markers can be ordinary section words; everything else is unambiguous.
+_WEAK_MARKERS = frozenset({"related", "discussion", "popular", "trending", "recommended", "see also", "read more"})
+
+
 def tail_marker_kind(text: str) -> str | None:
     """Kind of page-tail marker the (already normalised) line is, if any."""
     for kind, pattern in _TAIL_MARKERS:
@@ -307,6 +315,10 @@ def _is_marker(doc: Document, i: int) -> str | None:
     if not _short(doc, i, doc.config.tail_marker_max_words):
         return None
     return tail_marker_kind(doc.norm[i])
+
+
+def _is_strong_marker(doc: Document, i: int) -> bool:
+    return bool(_is_marker(doc, i)) and doc.norm[i] not in _WEAK_MARKERS
 
 
 def _is_teaser(doc: Document, i: int) -> bool:
@@ -340,7 +352,8 @@ def _find_tail(doc: Document) -> tuple[int, str] | None:
             after = [j for j in nonempty if j > i]
             position = rank / len(nonempty)
             share = (sum(_is_taillike(doc, j) for j in after) / len(after)) if after else 1.0
-            if position >= c.tail_late_position or share >= c.tail_min_taillike_share:
+            strong = _is_strong_marker(doc, i) and position >= c.tail_strong_marker_position
+            if strong or position >= c.tail_late_position or share >= c.tail_min_taillike_share:
                 return i, kind
         if doc.is_prose(i):
             body_chars += doc.features[i].n_chars
@@ -368,7 +381,7 @@ _NAVIGATION = _compile(
     r"share(?: (?:this|it|the))?(?: (?:article|story|post|page|video|link))?(?: (?:on|via|with|by) [\w ]{1,30})?",
     r"(?:click|tap) (?:here )?to (?:share|tweet|print|email|copy).{0,40}",
     r"copy (?:the )?link(?: to clipboard)?|link copied",
-    r"follow us(?: (?:on|at) [\w ,&]{1,40})?|follow (?:the )?[\w ]{1,30} on (?:twitter|x|facebook|instagram|telegram|google news)",
+    r"follow(?: us)?(?: (?:on|at) [\w ,&]{1,40})?|follow (?:the )?[\w ]{1,30} on (?:twitter|x|facebook|instagram|telegram|google news)",
     r"print(?: (?:this|the))?(?: (?:article|page|story|post))?",
     r"(?:main |open |close |toggle )?(?:menu|navigation)(?: toggle)?|toggle navigation",
     r"search(?: for)?|close|home|home ?page|sections|more|previous|next|load more(?: \w+)?|show more|view all|see all|loading",
@@ -384,10 +397,7 @@ _NAVIGATION = _compile(
 _WIDGET_WORDS = frozenset(
     "facebook twitter x email e-mail mail whatsapp linkedin pinterest reddit telegram print share "
     "copy link tweet messenger flipboard pocket sms threads bluesky instagram youtube tiktok "
-    "comments comment save gift url".split()
-)
-_SOCIAL_WORDS = frozenset(
-    "facebook twitter whatsapp linkedin pinterest reddit telegram messenger flipboard instagram youtube tiktok share".split()
+    "save gift url".split()
 )
 _BREADCRUMB_SEP = re.compile(r"\s*(?:»|›|>|/|\|)\s*")
 
@@ -400,12 +410,14 @@ def navigation(i: int, doc: Document) -> str | None:
     if _any_full(_NAVIGATION, text):
         return "navigation"
     tokens = re.findall(r"[\w-]+", text)
-    if tokens and all(t in _WIDGET_WORDS for t in tokens) and (_SOCIAL_WORDS & set(tokens) or len(tokens) >= 2):
+    if tokens and all(t in _WIDGET_WORDS or t in ("comment", "comments") for t in tokens) \
+            and any(t in _WIDGET_WORDS for t in tokens):  # a row of share buttons; "Comments" alone is a prompt
         return "navigation"
     if _URL_RE.search(doc.paragraphs[i]):
         return None
     parts = [p for p in _BREADCRUMB_SEP.split(doc.lower[i]) if p]
-    if len(parts) >= 3 and all(len(p.split()) <= 3 for p in parts) and not doc.features[i].terminal:
+    if len(parts) >= 3 and all(len(p.split()) <= 3 and re.search(r"[^\W\d_]", p) for p in parts) \
+            and not doc.features[i].terminal:
         return "navigation"
     return None
 
@@ -448,7 +460,7 @@ _COMMENT_SHORT = _compile(
 )
 _COMMENT_SENTENCE = _compile(
     r"\byou must (?:be|become)\b.{0,80}\b(?:log ?in|logged in|sign(?:ed)? in|subscriber|registered|member)\b.{0,80}\bcomments?\b",
-    r"\b(?:log ?in|sign in|register|subscribe)\b.{0,30}\bto (?:post|leave|add|view|read|join|write)\b.{0,30}\bcomments?\b",
+    r"^(?:please )?(?:log ?in|sign in|register|subscribe)\b.{0,30}\bto (?:post|leave|add|view|read|join|write)\b.{0,30}\bcomments?\b",
     r"\bcomments? (?:are|is) (?:closed|disabled|moderated)\b",
 )
 
@@ -562,7 +574,7 @@ def category_line(i: int, doc: Document) -> str | None:
 
 _READ_MORE = re.compile(
     r"(?:read more|read also|also read|see also|related|related (?:article|story|coverage|content|reading|link)|"
-    r"more|recommended|don't miss|must read|read next|read|watch|listen|click here|opinion|analysis)"
+    r"more|recommended|don't miss|must read|read next|read|watch|listen|click here)"
     r"\s*[:|»>›]\s*\S.*"
 )
 
@@ -610,10 +622,12 @@ def dateline(i: int, doc: Document) -> str | None:
 
 
 def trailing_fragment(i: int, doc: Document) -> str | None:
-    """A heading-shaped line with no body text after it (leftover link/widget text at the end)."""
-    if not doc.is_heading_shape(i):
-        return None
-    if doc.last_body is None or i > doc.last_body:
+    """A heading-shaped line after the last body paragraph (leftover link/widget text at the end).
+
+    Without any body paragraph there is no context to judge by (e.g. a caller looking at
+    only the first few lines for a title), so nothing is removed.
+    """
+    if doc.is_heading_shape(i) and doc.last_body is not None and i > doc.last_body:
         return "trailing_fragment"
     return None
 
@@ -623,7 +637,6 @@ def trailing_fragment(i: int, doc: Document) -> str | None:
 RULES: tuple[Rule, ...] = (
     short_fragment,
     page_tail,
-    widget_heading,
     bare_url,
     navigation,
     cookie_notice,
@@ -633,6 +646,7 @@ RULES: tuple[Rule, ...] = (
     embed,
     category_line,
     read_more_link,
+    widget_heading,  # after the prompt families, so "Leave a comment" stays a comment_prompt
     byline,
     dateline,
     trailing_fragment,  # context: needs the verdicts of all rules above

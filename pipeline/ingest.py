@@ -139,7 +139,9 @@ def guess_title(text: str) -> str | None:
         if verdict.reason is not None:
             continue  # navigation remnants before the headline
         words = line.split()
-        if 3 <= len(words) <= _TITLE_MAX_WORDS and not line.endswith((".", ",", ";")):
+        bare = line.rstrip("\"”’') ")
+        several_sentences = re.search(r"[.!?][\"”’]?\s+[A-Z“\"]", line) is not None
+        if 3 <= len(words) <= _TITLE_MAX_WORDS and not bare.endswith((".", ",", ";")) and not several_sentences:
             return line
         return None
     return None

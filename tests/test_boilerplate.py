@@ -72,7 +72,7 @@ def test_config_is_frozen_with_defaults():
 def test_normalize_strips_symbols_and_counts():
     assert normalize("» Related Posts:") == "related posts"
     assert normalize("  Comments (12) ") == "comments"
-    assert normalize("‘Share’ this") == "'share' this"
+    assert normalize("“Share” THIS ›") == 'share" this'
 
 
 def test_line_features():
@@ -115,6 +115,8 @@ def test_short_fragment(line):
         "Story continues below advertisement",
         "Home » World » Europe",
         "Next article",
+        "Email",
+        "Follow",
     ],
 )
 def test_navigation(line):
@@ -150,6 +152,7 @@ def test_cookie_notice(line):
         "You must become a subscriber or login to view or post comments on this article.",
         "Comments are closed.",
         "Join the conversation",
+        "Log in to post comments",
     ],
 )
 def test_comment_prompt(line):
@@ -218,6 +221,8 @@ def test_read_more_link_byline_dateline():
     assert reason_of("By Jane Doe and John Roe, Reuters") == "byline"
     assert reason_of("Published October 17, 2022") == "dateline"
     assert reason_of("5 min read") == "dateline"
+    assert reason_of("Updated 10/17/2022 10:30 GMT") == "dateline"
+    assert reason_of("Analysis: Why Belarus matters") is None
 
 
 @pytest.mark.parametrize(
@@ -232,6 +237,9 @@ def test_read_more_link_byline_dateline():
         "Tags on the crates showed they had been shipped from a depot near Minsk, officials said.",
         "Comments made by the minister on Monday drew sharp criticism from the opposition.",
         "- 10,200 servicemen of Russia's Armed Forces have been deployed in Belarus",
+        "Users must register to post comments under the new law, the regulator said.",
+        "By Monday, troops had arrived.",
+        "Putin denied it.",
         "He said the report was available at the ministry's website, https://example.gov/report, for anyone to read in full.",
     ],
 )
@@ -275,6 +283,13 @@ def test_heading_shaped_lines_after_the_body_are_trailing_fragments():
     out = classify(BODY[:4] + ["Look at this", "Some Widget Title"])
     assert [v.reason for v in out[-2:]] == ["trailing_fragment", "trailing_fragment"]
     assert all(v.reason is None for v in out[:4])
+
+
+def test_headings_only_window_is_kept():
+    # e.g. a caller classifying only the first lines of a page to guess its title
+    out = classify(["Skip to main content", "Russia Sends Troops To Belarus", "A Subtitle Without Punctuation"])
+    assert [v.reason for v in out] == ["navigation", None, None]
+    assert out[1].is_heading and out[2].is_heading
 
 
 # --------------------------------------------------------------------------- page tail
@@ -329,9 +344,12 @@ def test_marker_without_body_before_is_not_a_tail():
 
 
 def test_tail_position_is_configurable():
-    paragraphs = BODY[:4] + ["Related Posts"] + BODY[4:]
-    assert reasons(paragraphs)[5:] == [None, None]  # body follows a mid-late marker: not a tail
-    assert reasons(paragraphs, tail_late_position=0.5)[5:] == ["page_tail:related"] * 2
+    weak = BODY[:4] + ["Related"] + BODY[4:]
+    assert reasons(weak)[5:] == [None, None]  # body follows a bare "Related" before the last quarter
+    assert reasons(weak, tail_late_position=0.5)[5:] == ["page_tail:related"] * 2
+    strong = BODY[:4] + ["Related Posts"] + BODY[4:]
+    assert reasons(strong)[5:] == ["page_tail:related"] * 2  # unambiguous marker in the second half
+    assert reasons(strong, tail_strong_marker_position=0.9)[5:] == [None, None]
 
 
 # --------------------------------------------------------------------------- seed articles

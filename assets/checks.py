@@ -1,0 +1,88 @@
+"""A small factory of blocking asset checks that run Great Expectations 1.x suites.
+
+dagster-ge only supports GX < 1.0, so this is our own: the check loads the stage's
+frame (and any context tables its suite needs), runs `expectations/<stage>.json`
+through `pipeline.validation.run_suite` (ephemeral GX context, imported only here),
+and maps the result to an `AssetCheckResult`: ERROR severity, so a failure blocks
+everything downstream, publish included; metadata lists each failing expectation
+with its unexpected-row count and sample values.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+import pandas as pd
+
+
+def check_metadata(report) -> dict:
+    failures = report.failures
+    meta = {
+        "suite": report.suite,
+        "rows_validated": dg.MetadataValue.int(report.n_rows),
+        "expectations": dg.MetadataValue.int(len(report.outcomes)),
+        "failed_expectations": dg.MetadataValue.int(len(failures)),
+        "results": dg.MetadataValue.md(report.to_markdown()),
+    }
+    if failures:
+        meta["failures"] = dg.MetadataValue.json([
+            {"expectation": o.expectation, "column": o.column, "unexpected_count": o.unexpected_count,
+             "unexpected_percent": o.unexpected_percent, "sample": o.sample, "observed": o.observed, "error": o.error}
+            for o in failures
+        ])
+        meta["summary"] = dg.MetadataValue.text("; ".join(o.describe() for o in failures))
+    return meta
+
+
+def gx_suite_check(stage: str, context_assets: Sequence[str] = ()) -> dg.AssetChecksDefinition:
+    """A blocking check named `<stage>_suite` validating asset `stage` with its GX suite.
+
+    `context_assets` are other assets the suite's derived columns need (for instance
+    `documents`, to check that paragraph offsets point into the document text).
+    """
+    from pipeline.validation import load_suite
+
+    spec = load_suite(stage)
+    description = spec.get("meta", {}).get("description", f"Great Expectations suite for {stage}")
+
+    def evaluate(frame: pd.DataFrame, *context_frames: pd.DataFrame) -> dg.AssetCheckResult:
+        from pipeline.validation import run_suite
+
+        report = run_suite(stage, frame, dict(zip(context_assets, context_frames)))
+        return dg.AssetCheckResult(
+            passed=report.success, severity=dg.AssetCheckSeverity.ERROR, metadata=check_metadata(report)
+        )
+
+    # Dagster binds inputs by parameter name, so each arity gets a plain signature;
+    # `frame` is the checked asset, `context_<i>` the extra tables.
+    if len(context_assets) > 2:
+        raise ValueError("a suite may use at most two context tables")
+    runners = {
+        0: lambda frame: evaluate(frame),
+        1: lambda frame, context_1: evaluate(frame, context_1),
+        2: lambda frame, context_1, context_2: evaluate(frame, context_1, context_2),
+    }
+    return dg.asset_check(
+        asset=stage,
+        name=f"{stage}_suite",
+        description=f"GX suite expectations/{stage}.json: {description}",
+        blocking=True,
+        additional_ins={f"context_{i}": dg.AssetIn(key=name) for i, name in enumerate(context_assets, start=1)},
+        metadata={"suite_file": f"expectations/{stage}.json", "expectations": len(spec["expectations"])},
+    )(runners[len(context_assets)])
+
+
+SUITE_CONTEXT = {
+    "documents": (),
+    "paragraphs": ("documents",),
+    "sentences": ("documents", "paragraphs"),
+    "claims": ("sentences",),
+    "claim_quantities": ("claims",),
+    "claim_entities": ("claims",),
+    "claim_clusters": (),
+    "quantity_conflicts": (),
+}
+
+
+def all_checks() -> list[dg.AssetChecksDefinition]:
+    return [gx_suite_check(stage, ctx) for stage, ctx in SUITE_CONTEXT.items()]
