@@ -28,9 +28,15 @@ REPORTING_VERBS = frozenset(
     reply respond answer testify complain boast concede contend assert observe remark suggest
     post inform brief quote cite announce threaten""".split()
 )
+# verbs that report speech only with a clause or a quote ("declared that ...", not "declared war")
+CLAUSE_ONLY_VERBS = frozenset(
+    """declare maintain note warn insist argue predict estimate indicate describe accuse suggest post promise
+    threaten pledge vow acknowledge admit deny urge observe remark concede contend assert complain boast
+    explain add answer reply respond""".split()
+)
 PRONOUNS = frozenset("he she they it we i you him her them".split())
 PERSON_PRONOUNS = frozenset("he she him her".split())
-_SUBJECT_DEPS = ("nsubj", "nsubjpass")
+_SUBJECT_DEPS = ("nsubj",)
 _CUT_DEPS = frozenset({"appos", "relcl", "acl", "punct", "cc", "conj", "advcl", "prep"})
 _KEEP_PREP_HEADS = frozenset({"ministry", "department", "service", "office", "council", "minister", "head", "president",
                               "spokesman", "spokeswoman", "spokesperson", "chief", "secretary", "commander", "agency",
@@ -138,6 +144,17 @@ def _content_verb(verb: "Token") -> int | None:
     return None
 
 
+def _reports_speech(verb: "Token", quotes: list[tuple[int, int]], offset: int) -> bool:
+    """A clause complement, a quote, or the verb standing after the reported content."""
+    if any(c.dep_ in {"ccomp", "parataxis"} for c in verb.children) or verb.dep_ in {"parataxis", "ccomp"}:
+        return True
+    if quotes:
+        return True
+    return not any(c.dep_ in {"dobj", "attr", "acomp"} for c in verb.children) and any(
+        c.dep_ == "punct" and c.i < verb.i for c in verb.children
+    )
+
+
 def _depth(tok: "Token") -> int:
     d = 0
     while tok.head.i != tok.i and d < 50:
@@ -190,7 +207,13 @@ def attribute(doc: "Doc | Span") -> Attribution:
             continue
         if tok.pos_ not in {"VERB", "AUX"} or tok.lemma_.lower() not in REPORTING_VERBS:
             continue
+        if tok.lemma_.lower() in CLAUSE_ONLY_VERBS and not _reports_speech(tok, quotes, offset):
+            continue
         subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS]
+        # passive: "was confirmed by the ministry" -> the agent speaks, not the subject
+        subjects += [g for c in tok.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+        if any(c.dep_ == "nsubjpass" for c in tok.children) and not subjects:
+            continue
         if not subjects:
             fallback = _postposed_speaker(tok, sent_doc, doc)
             if fallback is not None:

@@ -1,0 +1,153 @@
+"""pipeline.attribution with the real spaCy pipeline (session fixture `nlp`)."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.attribution import NO_ATTRIBUTION, attribute, fullest_form, quoted_ranges
+
+
+def _quoted(text: str) -> list[str]:
+    return [text[a:b] for a, b in quoted_ranges(text)]
+
+
+# ------------------------------------------------------------------ quoted_ranges
+class TestQuotedRanges:
+    def test_curly_double_quotes(self):
+        text = "He said “we will win the war” and left."
+        assert _quoted(text) == ["“we will win the war”"]
+
+    def test_straight_quotes_alternate(self):
+        text = 'He said "we will win this" and "we shall not fail them".'
+        assert _quoted(text) == ['"we will win this"', '"we shall not fail them"']
+
+    def test_closing_mark_without_opener_runs_from_sentence_start(self):
+        # the quote began in an earlier sentence
+        text = "and we will win this war,” he said."
+        assert quoted_ranges(text) == [(0, text.index("”") + 1)]
+
+    def test_opener_without_closer_runs_to_sentence_end(self):
+        text = "He said: “we will win this war"
+        assert quoted_ranges(text) == [(text.index("“"), len(text))]
+
+    def test_guillemets_and_low_high_quotes(self):
+        assert _quoted("«nous allons gagner» dit-il") == ["«nous allons gagner»"]
+        assert _quoted("„Wir werden gewinnen“ sagte er.") == ["„Wir werden gewinnen“"]
+
+    def test_single_curly_quote_as_apostrophe_is_not_a_quote(self):
+        # Belarus’ is a possessive, not the end of a quotation
+        text = "Belarus’ army joined the ‘big allied exercise here’ today"
+        assert _quoted(text) == ["‘big allied exercise here’"]
+
+    def test_short_spans_are_dropped(self):
+        # fewer than three words: scare quotes, not speech
+        assert quoted_ranges("The so-called “special operation” began.") == []
+
+    def test_no_quotes(self):
+        assert quoted_ranges("The troops arrived in Belarus by train.") == []
+
+
+# ---------------------------------------------------------------------- attribute
+def _span(text: str, att) -> str:
+    return text[att.speaker_start:att.speaker_end]
+
+
+def test_postposed_said(nlp):
+    text = "The troops will stay in Belarus until the end of the exercises, Deyneko said."
+    att = attribute(nlp(text))
+    assert att.speaker == "Deyneko"
+    assert _span(text, att) == "Deyneko"
+    assert att.cue == "say"
+    assert att.quote_type == "indirect"
+    assert not att.needs_resolution
+
+
+def test_said_that(nlp):
+    text = "Deyneko said that the troops would stay in Belarus until the end of February."
+    att = attribute(nlp(text))
+    assert att.speaker == "Deyneko"
+    assert (att.speaker_start, att.speaker_end) == (0, 7)
+    assert att.cue == "say"
+    assert att.quote_type == "indirect"
+    # the content verb is the verb of the reported clause ("stay"), not "said"
+    doc = nlp(text)
+    assert doc[att.content_verb_i].lemma_ == "stay"
+
+
+def test_according_to(nlp):
+    text = "According to the ministry, 9,000 Russian troops arrived in Belarus last week."
+    att = attribute(nlp(text))
+    assert att.cue == "according to"
+    assert att.speaker == "the ministry"
+    assert _span(text, att) == "the ministry"
+    assert att.quote_type == "indirect"
+    assert att.needs_resolution  # definite description, resolved at document level
+
+
+def test_direct_quote_with_appositive_speaker(nlp):
+    text = (
+        "“The Russian troops are concentrated near the border with Ukraine,” Valeriy Revenko, "
+        "head of the international cooperation department, wrote on Twitter."
+    )
+    att = attribute(nlp(text))
+    assert att.speaker == "Valeriy Revenko"
+    assert _span(text, att) == "Valeriy Revenko"
+    assert att.speaker_label == "PERSON"
+    assert att.cue == "write"
+    assert att.quote_type == "direct"
+
+
+def test_pronoun_speaker(nlp):
+    text = "He told NBC that the troops would leave Belarus after the drills."
+    att = attribute(nlp(text))
+    assert att.speaker.lower() == "he"
+    assert att.cue == "tell"
+    assert att.quote_type == "indirect"
+    assert att.needs_resolution
+
+
+def test_postposed_appositive_speaker(nlp):
+    text = (
+        "The drills are a cover for an invasion, Kenneth Yalowitz, a former U.S. ambassador to Belarus, "
+        "told The Daily Beast."
+    )
+    att = attribute(nlp(text))
+    assert att.speaker == "Kenneth Yalowitz"
+    assert _span(text, att) == "Kenneth Yalowitz"
+    assert att.speaker_label == "PERSON"
+    assert att.cue == "tell"
+    assert att.quote_type == "indirect"
+
+
+def test_no_attribution(nlp):
+    att = attribute(nlp("The troops arrived in Belarus by train last week."))
+    assert att == NO_ATTRIBUTION
+    assert att.quote_type == "none"
+    assert att.speaker is None and att.cue is None
+
+
+def test_offsets_relative_to_span(nlp):
+    """On a sentence Span inside a larger Doc, speaker offsets are relative to the sentence."""
+    first = "Russia moved troops into Belarus last week."
+    second = "The troops will stay there until February, Deyneko said."
+    doc = nlp(first + " " + second)
+    sents = list(doc.sents)
+    assert len(sents) == 2
+    att = attribute(sents[1])
+    assert att.speaker == "Deyneko"
+    assert second[att.speaker_start:att.speaker_end] == "Deyneko"
+
+
+# -------------------------------------------------------------------- fullest_form
+@pytest.mark.parametrize(
+    "name, known, expected",
+    [
+        ("Deyneko", ["Serhiy Deyneko"], "Serhiy Deyneko"),
+        ("Deyneko", ["Serhiy Petrov"], "Deyneko"),
+        ("Deyneko", [], "Deyneko"),
+        ("Deyneko", ["Deyneko", "Serhiy Deyneko", "Col. Serhiy Deyneko"], "Col. Serhiy Deyneko"),
+        ("Serhiy Deyneko", ["Deyneko"], "Serhiy Deyneko"),
+        ("", ["Serhiy Deyneko"], ""),
+    ],
+)
+def test_fullest_form(name, known, expected):
+    assert fullest_form(name, known) == expected

@@ -1,0 +1,266 @@
+"""pipeline.claims: scoring, hedging/negation and document-level claim extraction."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from pipeline import ids
+from pipeline.attribution import attribute
+from pipeline.claims import (
+    CLAIM_THRESHOLD,
+    WEIGHTS,
+    SentenceInput,
+    checkworthiness,
+    extract_claims,
+    is_hedged,
+    is_negated,
+)
+
+FEATURES = ["quantity", "named_entity", "entity_count", "date", "attribution", "long_enough", "hedged", "opinion"]
+
+
+# ----------------------------------------------------------------- checkworthiness
+def test_checkworthiness_bounds():
+    assert 0.0 < checkworthiness({}) < CLAIM_THRESHOLD
+    all_positive = {k: 1.0 for k in FEATURES if WEIGHTS[k] > 0}
+    assert CLAIM_THRESHOLD < checkworthiness(all_positive) < 1.0
+    all_negative = {k: 1.0 for k in FEATURES if WEIGHTS[k] < 0}
+    assert 0.0 < checkworthiness(all_negative) < checkworthiness({})
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_checkworthiness_monotone_in_each_feature(feature):
+    base = {"quantity": 1.0, "named_entity": 0.0, "entity_count": 1 / 3, "long_enough": 1.0}
+    lo = checkworthiness(dict(base, **{feature: 0.0}))
+    hi = checkworthiness(dict(base, **{feature: 1.0}))
+    if WEIGHTS[feature] > 0:
+        assert hi > lo
+    else:
+        assert hi < lo
+
+
+def test_checkworthiness_monotone_over_grid():
+    """Adding any positive feature to any feature set never lowers the score."""
+    positive = [k for k in FEATURES if WEIGHTS[k] > 0]
+    for r in range(len(positive)):
+        for combo in itertools.combinations(positive, r):
+            feats = {k: 1.0 for k in combo}
+            score = checkworthiness(feats)
+            assert 0.0 <= score <= 1.0
+            for extra in positive:
+                if extra not in combo:
+                    assert checkworthiness(dict(feats, **{extra: 1.0})) > score
+
+
+def test_checkworthiness_ignores_unknown_features():
+    assert checkworthiness({"quantity": 1.0, "bogus": 100.0}) == checkworthiness({"quantity": 1.0})
+
+
+# ------------------------------------------------------------- hedging / negation
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia may send more troops to Belarus next month.",
+        "The troops will probably stay in Belarus after the drills.",
+        "There is a possibility that the troops will stay in Belarus.",
+    ],
+)
+def test_is_hedged(nlp, text):
+    assert is_hedged(nlp(text)) is True
+
+
+def test_not_hedged(nlp):
+    assert is_hedged(nlp("Russia sent 9,000 troops to Belarus last week.")) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The border guard service has not observed any buildup near the border.",
+        "No significant influx has occurred at the border.",
+        "The ministry said that no significant influx has occurred.",
+        "Ukraine has never accepted the offer.",
+    ],
+)
+def test_is_negated(nlp, text):
+    doc = nlp(text)
+    assert is_negated(doc, attribute(doc)) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The border guard service has observed a buildup near the border.",
+        "The ministry said that a significant influx has occurred.",
+    ],
+)
+def test_not_negated(nlp, text):
+    doc = nlp(text)
+    assert is_negated(doc, attribute(doc)) is False
+
+
+# ------------------------------------------------------------------ extract_claims
+DOC_ID = "d" * 64
+# (paragraph_id, [sentences], is_heading); paragraphs are joined by a blank line
+PARAGRAPHS = [
+    ("p_head", ["Russia sends 9,000 troops to Belarus for drills in February"], True),
+    ("p_intro", ["Serhiy Deyneko, head of Ukraine's border guard service, spoke on Monday."], False),
+    ("p_surname", ["About 9,000 Russian troops have arrived in Belarus so far, Deyneko said."], False),
+    ("p_pronoun", ["He told reporters that 30 trains with military equipment crossed the border on Sunday."], False),
+    ("p_question", ["Will the 9,000 Russian troops leave Belarus after the exercises in February?"], False),
+    ("p_ministry", ["On Tuesday, the Belarusian Defense Ministry said 12 Su-35 fighter jets landed in Belarus."], False),
+    ("p_definite", ["The ministry said the drills with Russia would last until February 20."], False),
+    ("p_quote", [
+        "“The Russian troops are concentrated near the border with Ukraine,” Valeriy Revenko wrote on Twitter.",
+        "“They brought 40 tanks and 20 helicopters to Gomel last week.”",
+    ], False),
+]
+
+
+def _document() -> tuple[str, list[SentenceInput]]:
+    parts: list[str] = []
+    inputs: list[SentenceInput] = []
+    pos = 0
+    for pid, sentences, heading in PARAGRAPHS:
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        for n, s in enumerate(sentences):
+            if n:
+                parts.append(" ")
+                pos += 1
+            sid = ids.sentence_id(DOC_ID, pos, pos + len(s))
+            inputs.append(SentenceInput(sid, DOC_ID, pid, s, pos, heading))
+            parts.append(s)
+            pos += len(s)
+    text = "".join(parts)
+    for s in inputs:
+        assert text[s.char_start:s.char_start + len(s.text)] == s.text
+    return text, inputs
+
+
+@pytest.fixture(scope="module")
+def extracted(nlp):
+    text, inputs = _document()
+    out = extract_claims(nlp, inputs)
+    by_paragraph: dict[str, list] = {}
+    for c in out.claims:
+        by_paragraph.setdefault(c.paragraph_id, []).append(c)
+    return text, inputs, out, by_paragraph
+
+
+def test_question_and_heading_are_not_claims(extracted):
+    _text, inputs, out, by_paragraph = extracted
+    assert "p_question" not in by_paragraph
+    assert "p_head" not in by_paragraph
+    claimed = {c.sentence_id for c in out.claims}
+    assert claimed == {s.sentence_id for s in inputs if s.paragraph_id not in {"p_head", "p_question"}}
+
+
+def test_heading_text_would_be_a_claim_as_body_text(nlp):
+    """Guard for the test above: the heading is excluded because it is a heading."""
+    text = PARAGRAPHS[0][1][0]
+    out = extract_claims(nlp, [SentenceInput("s_x", DOC_ID, "p_x", text, 0, False)])
+    assert [c.text for c in out.claims] == [text]
+
+
+def test_claim_rows_basic_fields(extracted):
+    _text, inputs, out, _ = extracted
+    by_sid = {s.sentence_id: s for s in inputs}
+    for c in out.claims:
+        s = by_sid[c.sentence_id]
+        assert c.claim_id == ids.claim_id(c.sentence_id)
+        assert c.doc_id == DOC_ID
+        assert (c.char_start, c.char_end) == (s.char_start, s.char_start + len(s.text))
+        assert c.text == s.text
+        assert CLAIM_THRESHOLD <= c.checkworthiness <= 1.0
+        assert c.quote_type in {"direct", "indirect", "none"}
+    assert [c.sentence_id for c in out.claims] == [
+        s.sentence_id for s in inputs if s.sentence_id in {c.sentence_id for c in out.claims}
+    ]
+
+
+def test_surname_normalized_to_full_name(extracted):
+    (claim,) = extracted[3]["p_surname"]
+    assert claim.speaker == "Serhiy Deyneko"
+    assert claim.speaker_type == "PERSON"
+    assert claim.cue == "say"
+    assert claim.quote_type == "indirect"
+
+
+def test_pronoun_resolved_to_previous_person(extracted):
+    (claim,) = extracted[3]["p_pronoun"]
+    assert claim.speaker == "Serhiy Deyneko"
+    assert claim.speaker_type == "PERSON"
+    assert claim.cue == "tell"
+
+
+def test_definite_description_resolved_to_named_org(extracted):
+    (named,) = extracted[3]["p_ministry"]
+    assert named.speaker == "the Belarusian Defense Ministry"
+    assert named.speaker_type == "ORG"
+    (claim,) = extracted[3]["p_definite"]
+    assert claim.speaker == "the Belarusian Defense Ministry"
+    assert claim.speaker_type == "ORG"
+    assert claim.cue == "say"
+
+
+def test_multi_sentence_direct_quote_inherits_speaker(extracted):
+    first, second = extracted[3]["p_quote"]
+    assert first.speaker == second.speaker == "Valeriy Revenko"
+    assert first.speaker_type == second.speaker_type == "PERSON"
+    assert first.cue == second.cue == "write"
+    assert first.quote_type == second.quote_type == "direct"
+
+
+def test_quote_without_neighbour_has_no_speaker(nlp):
+    text = PARAGRAPHS[-1][1][1]
+    (claim,) = extract_claims(nlp, [SentenceInput("s_q", DOC_ID, "p_q", text, 0)]).claims
+    assert claim.speaker is None and claim.cue is None and claim.speaker_type is None
+    assert claim.quote_type == "none"
+
+
+def test_quantities_point_at_claims_with_document_offsets(extracted):
+    text, _inputs, out, by_paragraph = extracted
+    claim_ids = {c.claim_id for c in out.claims}
+    assert out.quantities
+    for q in out.quantities:
+        assert q["claim_id"] in claim_ids
+        assert q["doc_id"] == DOC_ID
+        assert text[q["char_start"]:q["char_end"]] == q["text"]
+    quote_claim = by_paragraph["p_quote"][1]
+    got = [(q["ordinal"], q["value"], q["unit"], q["qualifier"], q["text"])
+           for q in out.quantities if q["claim_id"] == quote_claim.claim_id]
+    assert got == [(0, 40.0, "tank", "exact", "40 tanks"), (1, 20.0, "helicopter", "exact", "20 helicopters")]
+    # the heading's and the question's numbers are not in the table
+    surname_claim = by_paragraph["p_surname"][0]
+    nines = [q for q in out.quantities if q["value"] == 9000.0]
+    assert [q["claim_id"] for q in nines] == [surname_claim.claim_id]
+    assert nines[0]["qualifier"] == "approximate"
+
+
+def test_entities_point_at_claims_with_document_offsets(extracted):
+    text, _inputs, out, by_paragraph = extracted
+    claim_ids = {c.claim_id for c in out.claims}
+    assert out.entities
+    for e in out.entities:
+        assert e["claim_id"] in claim_ids
+        assert text[e["char_start"]:e["char_end"]] == e["text"]
+    intro = by_paragraph["p_intro"][0]
+    intro_ents = [(e["ordinal"], e["text"], e["label"]) for e in out.entities if e["claim_id"] == intro.claim_id]
+    assert (0, "Serhiy Deyneko", "PERSON") in intro_ents
+    assert [o for o, _t, _l in intro_ents] == list(range(len(intro_ents)))
+    gomel = [e for e in out.entities if e["text"] == "Gomel"]
+    assert len(gomel) == 1 and gomel[0]["claim_id"] == by_paragraph["p_quote"][1].claim_id
+    assert gomel[0]["char_start"] == text.index("Gomel")
+
+
+def test_documents_do_not_share_speakers(nlp):
+    """Resolution is per document: a pronoun in another document does not pick up Deyneko."""
+    a = SentenceInput("s_a", "a" * 64, "p_a", "Serhiy Deyneko said 9,000 Russian troops arrived in Belarus.", 0)
+    b = SentenceInput("s_b", "b" * 64, "p_b", "He told reporters that 30 trains with military equipment crossed the border on Sunday.", 0)
+    out = extract_claims(nlp, [a, b])
+    speakers = {c.doc_id: c.speaker for c in out.claims}
+    assert speakers["a" * 64] == "Serhiy Deyneko"
+    assert speakers["b" * 64] != "Serhiy Deyneko"

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.dedup import MIN_CONTAINED_WORDS, Repeat, across_documents, within_document
+
+P = "The ministry said that about 9,000 troops would arrive over the next week."
+P_VARIANT = "the MINISTRY said that about 9,000 troops — would arrive over the next week!"
+QUOTE = "“Troops will arrive within days,” the ministry said on Monday."
+LONG = (
+    "Officials said: Troops will arrive within days, the ministry said on Monday, "
+    "and the drills would last a month."
+)
+BODY = "Neighbouring countries raised their alert levels and asked for observers."
+
+
+# ---------------------------------------------------------------- within_document: exact
+def test_exact_repeat_points_at_first_copy():
+    out = within_document([P, BODY, P], [True, True, True])
+    assert out == [None, None, Repeat(0, "exact_repeat")]
+
+
+def test_exact_repeat_after_normalization():
+    # case, punctuation, quotes and dashes do not matter
+    out = within_document([P, P_VARIANT, P], [True] * 3)
+    assert out[0] is None
+    assert out[1] == Repeat(0, "exact_repeat")
+    assert out[2] == Repeat(0, "exact_repeat")
+
+
+def test_short_exact_repeats_are_matched_too():
+    out = within_document(["Read more", "Body text here.", "read more."], [True] * 3)
+    assert out == [None, None, Repeat(0, "exact_repeat")]
+
+
+def test_distinct_paragraphs_are_not_repeats():
+    assert within_document([P, BODY, QUOTE], [True] * 3) == [None, None, None]
+
+
+def test_ineligible_paragraphs_ignored():
+    # an ineligible first copy is not a target; the eligible one becomes the first copy
+    assert within_document([P, P, P], [False, True, True]) == [None, None, Repeat(1, "exact_repeat")]
+    # an ineligible later copy is not marked
+    assert within_document([P, P], [True, False]) == [None, None]
+
+
+def test_paragraphs_without_words_ignored():
+    assert within_document(["", "!!!", "—", "???"], [True] * 4) == [None] * 4
+
+
+# ---------------------------------------------------------------- within_document: containment
+def test_pull_quote_contained_in_later_paragraph():
+    out = within_document([QUOTE, BODY, LONG], [True] * 3)
+    assert out == [Repeat(2, "contained_repeat"), None, None]
+
+
+def test_pull_quote_contained_in_earlier_paragraph():
+    out = within_document([LONG, BODY, QUOTE], [True] * 3)
+    assert out == [None, None, Repeat(0, "contained_repeat")]
+
+
+def test_containment_needs_min_words():
+    short = "Troops will arrive within days."  # 5 words < MIN_CONTAINED_WORDS
+    assert len(short.split()) < MIN_CONTAINED_WORDS
+    out = within_document([short, LONG], [True, True])
+    assert out == [None, None]
+
+
+def test_containment_with_exactly_min_words():
+    words = "one two three four five six seven eight".split()[:MIN_CONTAINED_WORDS]
+    inner = " ".join(words)
+    outer = f"Before that, {inner}, and after."
+    assert within_document([inner, outer], [True, True]) == [Repeat(1, "contained_repeat"), None]
+
+
+def test_containment_respects_word_boundaries():
+    inner = "the troops will arrive within the next few days"
+    outer = "Officials said that the troops will arrive within the next few dayslong period."
+    assert within_document([inner, outer], [True, True]) == [None, None]
+
+
+def test_containing_paragraph_must_be_eligible():
+    out = within_document([QUOTE, LONG], [True, False])
+    assert out == [None, None]
+
+
+def test_containment_points_at_first_copy_of_container():
+    out = within_document([LONG, LONG, QUOTE], [True] * 3)
+    assert out == [None, Repeat(0, "exact_repeat"), Repeat(0, "contained_repeat")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an exact repeat of a pull quote points at the first quote copy, which is itself a "
+    "contained_repeat: duplicate_of then points at a non-kept paragraph instead of the full copy",
+)
+def test_repeat_targets_are_never_repeats_themselves():
+    out = within_document([QUOTE, LONG, QUOTE], [True] * 3)
+    assert out[0] == Repeat(1, "contained_repeat")
+    for rep in out:
+        if rep is not None:
+            assert out[rep.index] is None
+
+
+# ---------------------------------------------------------------- across_documents
+def test_across_documents_marks_later_document():
+    out = across_documents(
+        ["p1", "p2", "p3", "p4"], ["d1", "d1", "d2", "d2"], [P, BODY, P_VARIANT, "Other words here now."], [True] * 4
+    )
+    assert out == [None, None, "p1", None]
+
+
+def test_across_documents_same_document_not_marked():
+    assert across_documents(["p1", "p2"], ["d1", "d1"], [P, P], [True, True]) == [None, None]
+
+
+def test_across_documents_points_at_first_occurrence():
+    out = across_documents(["p1", "p2", "p3"], ["d1", "d2", "d3"], [P, P, P], [True] * 3)
+    assert out == [None, "p1", "p1"]
+
+
+def test_across_documents_ignores_not_kept():
+    out = across_documents(["p1", "p2", "p3"], ["d1", "d2", "d3"], [P, P, P], [False, True, True])
+    assert out == [None, None, "p2"]
+    assert across_documents(["p1", "p2"], ["d1", "d2"], [P, P], [True, False]) == [None, None]
+
+
+def test_across_documents_ignores_short_paragraphs():
+    four = "Four words only here"
+    assert across_documents(["p1", "p2"], ["d1", "d2"], [four, four.upper()], [True, True]) == [None, None]
+    five = "Five words are right here"
+    assert across_documents(["p1", "p2"], ["d1", "d2"], [five, five], [True, True]) == [None, "p1"]
+
+
+def test_across_documents_empty():
+    assert across_documents([], [], [], []) == []
