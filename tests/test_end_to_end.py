@@ -1,0 +1,96 @@
+"""End to end on the seed articles through the real `pipeline` console script."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from tests.contract_rules import contract_problems
+
+PROJECT = Path(__file__).resolve().parent.parent
+PIPELINE = Path(sys.executable).parent / "pipeline"
+
+
+def _run(raw: Path, wh: Path, home: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DAGSTER_HOME=str(home))
+    env.pop("PIPELINE_RAW_DIR", None)
+    env.pop("PIPELINE_WAREHOUSE_DIR", None)
+    return subprocess.run([str(PIPELINE), "run", "--raw-dir", str(raw), "--warehouse-dir", str(wh)],
+                          capture_output=True, text=True, timeout=600, env=env, cwd=PROJECT)
+
+
+@pytest.fixture(scope="module")
+def seeds_warehouse(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(PROJECT / "data" / "raw", base / "raw")
+    out = _run(base / "raw", base / "wh", base / "home")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "published 8 tables" in out.stdout
+    return base / "wh"
+
+
+@pytest.mark.slow
+def test_seeds_warehouse_meets_the_contract(seeds_warehouse):
+    assert contract_problems(seeds_warehouse) == []
+
+
+@pytest.mark.slow
+def test_dagster_home_persists_the_run(seeds_warehouse):
+    home = seeds_warehouse.parent / "home"
+    assert (home / "dagster.yaml").exists()
+    assert any((home / "storage").iterdir()) or (home / "history").exists()
+
+
+@pytest.mark.slow
+def test_second_run_gives_identical_tables_and_ids(seeds_warehouse, tmp_path):
+    base = seeds_warehouse.parent
+    out = _run(base / "raw", tmp_path / "wh2", tmp_path / "home")
+    assert out.returncode == 0, out.stderr[-3000:]
+    for name in ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
+                 "claim_clusters", "quantity_conflicts"):
+        a = ds.dataset(str(seeds_warehouse / name)).to_table().to_pandas()
+        b = ds.dataset(str(tmp_path / "wh2" / name)).to_table().to_pandas()
+        if name == "documents":
+            a, b = a.drop(columns="ingested_at"), b.drop(columns="ingested_at")
+        pd.testing.assert_frame_equal(a, b, obj=name)
+
+
+@pytest.mark.slow
+def test_rerun_keeps_ingested_at(seeds_warehouse):
+    before = ds.dataset(str(seeds_warehouse / "documents")).to_table().to_pandas().set_index("doc_id")["ingested_at"]
+    base = seeds_warehouse.parent
+    out = _run(base / "raw", seeds_warehouse, base / "home")
+    assert out.returncode == 0, out.stderr[-3000:]
+    after = ds.dataset(str(seeds_warehouse / "documents")).to_table().to_pandas().set_index("doc_id")["ingested_at"]
+    pd.testing.assert_series_equal(before.sort_index(), after.sort_index())
+
+
+@pytest.mark.slow
+def test_failing_check_exits_non_zero_and_names_it(tmp_path, monkeypatch, capsys):
+    """`pipeline run` in-process, with the sentences stage producing a bad row."""
+    from assets import cli
+    from pipeline import build
+
+    real = build.sentences_table
+
+    def broken(paragraphs, sentencizer):
+        df = real(paragraphs, sentencizer)
+        df.loc[0, "text"] = df.loc[0, "text"] + " (tampered)"
+        return df
+
+    monkeypatch.setattr(build, "sentences_table", broken)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    raw = tmp_path / "raw"
+    shutil.copytree(PROJECT / "data" / "raw", raw)
+    code = cli.run(raw, tmp_path / "wh")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "FAILED check sentences:sentences_suite" in err
+    assert "offsets_match" in err and "sentence_id=s_" in err
+    assert not (tmp_path / "wh" / "sentences").exists()
