@@ -46,7 +46,7 @@ def interval(value: float, qualifier: str) -> tuple[float, float, bool, bool]:
     if qualifier == "more_than":
         return (value, math.inf, True, False)
     tol = APPROXIMATE_TOLERANCE if qualifier == "approximate" else EXACT_TOLERANCE
-    return (value * (1 - tol), value * (1 + tol), False, False)
+    return (value - abs(value) * tol, value + abs(value) * tol, False, False)
 
 
 def compatible(va: float, qa: str, vb: float, qb: str) -> bool:

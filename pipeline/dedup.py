@@ -48,6 +48,13 @@ def within_document(texts: Sequence[str], eligible: Sequence[bool]) -> list[Repe
             if j != i and eligible[j] and out[j] is None and len(other) > len(key) and padded in f" {other} ":
                 out[i] = Repeat(j, "contained_repeat")
                 break
+    # point every repeat at a copy that is itself kept (a repeated pull quote -> the body)
+    for i, rep in enumerate(out):
+        seen = {i}
+        while rep is not None and out[rep.index] is not None and rep.index not in seen:
+            seen.add(rep.index)
+            rep = Repeat(out[rep.index].index, rep.reason)
+        out[i] = rep
     return out
 
 

@@ -91,13 +91,52 @@ def decode_bytes(raw: bytes) -> tuple[str, str]:
         try:
             text, encoding = raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            from charset_normalizer import from_bytes
-
-            best = from_bytes(raw).best()
-            if best is None:
-                raise RejectedInput("undecodable: no text encoding fits the bytes") from None
-            text, encoding = str(best), best.encoding
+            text, encoding = _decode_legacy(raw)
     return clean_text(text), encoding
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+WESTERN_MAX_NON_ASCII_LETTERS = 0.3
+
+
+def _mostly_western(text: str) -> bool:
+    """Latin-script prose: a minority of its letters are non-ASCII (accents, not a whole alphabet)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return False
+    non_ascii = sum(1 for ch in letters if ord(ch) > 127)
+    return non_ascii / len(letters) <= WESTERN_MAX_NON_ASCII_LETTERS
+
+
+def _decode_legacy(raw: bytes) -> tuple[str, str]:
+    """Bytes that are not UTF-8: a BOM decides, else Windows-1252 for Western prose,
+    else charset-normalizer's best guess.
+
+    charset-normalizer alone often names a wrong single-byte code page for short
+    Western text (cp1250 for Spanish, cp775 for German), so Windows-1252 (a superset
+    of Latin-1's printable range, and the web's de-facto default) goes first when it
+    decodes cleanly into mostly-ASCII letters. Cyrillic, Greek or CJK bytes decoded as
+    Windows-1252 give a majority of accented letters and fall through to the detector.
+    """
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(name), name.split("-")[0] + "-" + name.split("-")[1]
+            except UnicodeDecodeError:
+                raise RejectedInput(f"undecodable: invalid {name} after its byte-order mark") from None
+    try:
+        text = raw.decode("cp1252")
+        if _mostly_western(text):
+            return text, "cp1252"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        raise RejectedInput("undecodable: no text encoding fits the bytes")
+    return str(best), best.encoding
 
 
 def clean_text(text: str) -> str:
@@ -223,7 +262,7 @@ def parse_bytes(raw: bytes, source_path: str, fmt: str) -> DocumentRecord:
 def parse_jsonl_line(raw_line: bytes, source_path: str) -> DocumentRecord:
     did = ids.doc_id(raw_line)
     try:
-        obj = json.loads(raw_line.decode("utf-8"))
+        obj = json.loads(raw_line.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _rejected(did, source_path, len(raw_line), f"malformed JSON line: {exc}", "jsonl")
     if not isinstance(obj, dict) or not (isinstance(obj.get("text"), str) or isinstance(obj.get("html"), str)):

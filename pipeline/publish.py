@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ def warehouse_lock(warehouse: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterat
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise WarehouseBusy(f"another run is publishing to {warehouse}; gave up after {timeout_s:.0f} s") from None
+                    raise WarehouseBusy(f"another run is publishing to {warehouse}; gave up after {timeout_s:g} s") from None
                 time.sleep(0.2)
         try:
             yield
@@ -93,7 +94,7 @@ def write_version(warehouse: Path, name: str, table: pa.Table, stamp: str) -> tu
     keys = _sort_keys(name, table)
     if keys and table.num_rows:
         table = table.sort_by(keys)
-    version = f"{stamp}-{os.getpid()}"
+    version = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     final = warehouse / VERSIONS_DIR / name / version
     tmp = final.with_name(f".{version}.tmp")
     if tmp.exists():

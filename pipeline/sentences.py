@@ -43,8 +43,8 @@ def tidy_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, i
         a, b = out[i]
         # "... he said. “" + "Next sentence" -> the opening mark goes with the next sentence
         if b - a > 1 and text[b - 1] in _DANGLING_OPENERS and (text[b - 2].isspace() or text[b - 2] in ".!?"):
-            if text[b - 1] in "\"" and text[a:b - 1].count('"') % 2 == 1:
-                continue  # a straight quote that closes an open quote stays
+            if text[b - 1] == '"' and text[:b - 1].count('"') % 2 == 1:
+                continue  # a straight quote that closes a quote opened earlier in the paragraph
             new_end = _trim(text, a, b - 1)[1]
             out[i][1] = new_end
             out[i + 1][0] = b - 1

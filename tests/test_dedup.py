@@ -89,11 +89,6 @@ def test_containment_points_at_first_copy_of_container():
     assert out == [None, Repeat(0, "exact_repeat"), Repeat(0, "contained_repeat")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an exact repeat of a pull quote points at the first quote copy, which is itself a "
-    "contained_repeat: duplicate_of then points at a non-kept paragraph instead of the full copy",
-)
 def test_repeat_targets_are_never_repeats_themselves():
     out = within_document([QUOTE, LONG, QUOTE], [True] * 3)
     assert out[0] == Repeat(1, "contained_repeat")

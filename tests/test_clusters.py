@@ -1,0 +1,101 @@
+"""pipeline.clusters: cross-document clusters of claims stating the same thing."""
+from __future__ import annotations
+
+import random
+
+from pipeline import ids
+from pipeline.clusters import ClaimFeatures, build_features, cluster_claims, jaccard, linked
+
+
+def _c(claim_id, doc_id, lemmas, cw=0.7, entities=(), quantities=()):
+    return ClaimFeatures(claim_id, doc_id, frozenset(lemmas.split()), frozenset(entities), tuple(quantities), cw)
+
+
+# two paraphrases of one claim (content lemmas as the claims stage writes them)
+PARA_A = "arrive belarus russian troop week"
+PARA_B = "arrive belarus russian soldier troop week"  # jaccard 5/6
+UNRELATED = "border drill helicopter gomel tank"
+
+
+def test_jaccard():
+    assert jaccard(frozenset("a b c".split()), frozenset("b c d".split())) == 0.5
+    assert jaccard(frozenset(), frozenset("a".split())) == 0.0
+    assert jaccard(frozenset("a".split()), frozenset("a".split())) == 1.0
+
+
+def test_paraphrases_in_different_documents_cluster():
+    claims = [_c("c_a", "doc1", PARA_A, 0.6), _c("c_b", "doc2", PARA_B, 0.9), _c("c_x", "doc3", UNRELATED)]
+    (cluster,) = cluster_claims(claims)
+    assert cluster.claim_ids == ("c_a", "c_b")
+    assert cluster.n_documents == 2
+    assert cluster.cluster_id == ids.cluster_id(["c_a", "c_b"])
+    assert cluster.representative_claim_id == "c_b"
+
+
+def test_same_document_pairs_never_cluster():
+    claims = [_c("c_a", "doc1", PARA_A), _c("c_b", "doc1", PARA_A)]  # identical, same document
+    assert cluster_claims(claims) == []
+
+
+def test_same_document_claims_join_only_through_another_document():
+    claims = [_c("c_a", "doc1", PARA_A), _c("c_b", "doc1", PARA_A), _c("c_c", "doc2", PARA_A)]
+    (cluster,) = cluster_claims(claims)
+    assert cluster.claim_ids == ("c_a", "c_b", "c_c")
+    assert cluster.n_documents == 2
+
+
+def test_cluster_ids_deterministic_and_order_independent():
+    claims = [
+        _c("c_1", "doc1", PARA_A), _c("c_2", "doc2", PARA_B), _c("c_3", "doc3", PARA_A),
+        _c("c_4", "doc1", UNRELATED), _c("c_5", "doc4", UNRELATED + " ukraine"),
+    ]
+    first = cluster_claims(claims)
+    assert [c.claim_ids for c in first] == sorted(
+        [("c_1", "c_2", "c_3"), ("c_4", "c_5")], key=lambda m: ids.cluster_id(m)
+    )
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = claims[:]
+        rng.shuffle(shuffled)
+        assert cluster_claims(shuffled) == first
+    assert [c.cluster_id for c in first] == sorted(c.cluster_id for c in first)
+
+
+def test_representative_has_highest_checkworthiness():
+    claims = [_c("c_1", "doc1", PARA_A, 0.55), _c("c_2", "doc2", PARA_B, 0.95), _c("c_3", "doc3", PARA_A, 0.7)]
+    (cluster,) = cluster_claims(claims)
+    assert cluster.representative_claim_id == "c_2"
+
+
+def test_representative_tie_is_first_member():
+    claims = [_c("c_2", "doc2", PARA_B, 0.8), _c("c_1", "doc1", PARA_A, 0.8)]
+    (cluster,) = cluster_claims(claims)
+    assert cluster.representative_claim_id == "c_1"
+
+
+def test_weak_overlap_needs_entity_and_compatible_quantity():
+    a_lemmas, b_lemmas = "arrive belarus russian troop", "belarus russian troop border drill ministry say"  # 3/8
+    assert 0.25 <= jaccard(frozenset(a_lemmas.split()), frozenset(b_lemmas.split())) < 0.5
+    a = _c("c_a", "doc1", a_lemmas, entities={"Belarus"}, quantities=[(9000.0, "at_most", "troop")])
+    b = _c("c_b", "doc2", b_lemmas, entities={"Belarus"}, quantities=[(9000.0, "less_than", "soldier")])
+    assert linked(a, b)
+    assert len(cluster_claims([a, b])) == 1
+    # incompatible numbers, no shared entity, or different units: no link
+    b_far = _c("c_b", "doc2", b_lemmas, entities={"Belarus"}, quantities=[(20000.0, "exact", "troop")])
+    b_other = _c("c_b", "doc2", b_lemmas, entities={"Ukraine"}, quantities=[(9000.0, "less_than", "troop")])
+    b_unit = _c("c_b", "doc2", b_lemmas, entities={"Belarus"}, quantities=[(9000.0, "less_than", "tank")])
+    for other in (b_far, b_other, b_unit):
+        assert not linked(a, other)
+        assert cluster_claims([a, other]) == []
+
+
+def test_build_features_from_table_rows():
+    claims = [{"claim_id": "c_1", "doc_id": "doc1", "content_lemmas": "arrive troop", "checkworthiness": 0.8},
+              {"claim_id": "c_2", "doc_id": "doc2", "content_lemmas": None, "checkworthiness": 0.6}]
+    quantities = [{"claim_id": "c_1", "value": 9000, "qualifier": "at_most", "unit": "troop"}]
+    entities = [{"claim_id": "c_1", "text": "Russia's", "canonical": "Russia"},
+                {"claim_id": "c_1", "text": "Belarus", "canonical": None}]
+    f1, f2 = build_features(claims, quantities, entities)
+    assert f1 == ClaimFeatures("c_1", "doc1", frozenset({"arrive", "troop"}), frozenset({"Russia", "Belarus"}),
+                               ((9000.0, "at_most", "troop"),), 0.8)
+    assert f2.lemmas == frozenset() and f2.entities == frozenset() and f2.quantities == ()

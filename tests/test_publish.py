@@ -1,0 +1,220 @@
+"""pipeline.publish: versioned, atomic publishing with a DuckDB catalog and a lock."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from pipeline import publish as pub
+from pipeline.schemas import TABLES, conform
+
+T0 = datetime(2024, 2, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def _sentences(texts: list[str]) -> pa.Table:
+    n = len(texts)
+    df = pd.DataFrame({
+        "sentence_id": [f"s_{t}" for t in texts], "doc_id": ["d1"] * n, "paragraph_id": ["p1"] * n,
+        "ordinal": list(range(n))[::-1], "text": texts, "char_start": [10 * i for i in range(n)],
+        "char_end": [10 * i + 5 for i in range(n)],
+    })
+    return conform(df, "sentences")
+
+
+def _docs(ids_: list[str]) -> pa.Table:
+    n = len(ids_)
+    df = pd.DataFrame({
+        "doc_id": ids_, "source_path": [f"{i}.txt" for i in ids_], "text": ["body"] * n, "title": [None] * n,
+        "published_at": [None] * n, "language": ["en"] * n, "encoding": ["utf-8"] * n, "n_bytes": [4] * n,
+        "status": ["ok"] * n, "reason": [None] * n, "duplicate_of": [None] * n, "ingested_at": [T0] * n,
+        "source_format": ["txt"] * n, "url": [None] * n, "also_seen_at": [None] * n,
+    })
+    return conform(df, "documents")
+
+
+def _read_ds(wh: Path, name: str) -> pa.Table:
+    return ds.dataset(str(wh / name), format="parquet").to_table()
+
+
+def _duck(sql: str, *args):
+    con = duckdb.connect()
+    try:
+        return con.execute(sql, list(args)).fetchall()
+    finally:
+        con.close()
+
+
+def _catalog(wh: Path, sql: str):
+    con = duckdb.connect(str(wh / "catalog.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture()
+def wh(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse"
+
+
+def test_publish_layout_and_readers(wh):
+    out = pub.publish(wh, {"sentences": _sentences(["b", "a", "c"]), "documents": _docs(["x", "y"])}, now=T0)
+    assert {t.name: t.rows for t in out} == {"sentences": 3, "documents": 2}
+    for t in out:
+        assert t.path == wh / t.name
+        assert t.path.is_symlink()
+        assert t.path.resolve() == t.version_path.resolve()
+        assert t.version_path.parent == wh / pub.VERSIONS_DIR / t.name
+        assert t.version.startswith(T0.strftime("%Y%m%dT%H%M%S"))
+
+    # pyarrow.dataset through the stable path, sorted by (doc_id, ordinal), schema kept
+    table = _read_ds(wh, "sentences")
+    assert table.column("text").to_pylist() == ["c", "a", "b"]  # ordinals 0, 1, 2
+    assert table.schema.field("text").metadata[b"description"] == b"documents.text[char_start:char_end]"
+    assert pub.read_published(wh, "documents", ["doc_id"]).column("doc_id").to_pylist() == ["x", "y"]
+    assert pub.read_published(wh, "claims") is None
+
+    # DuckDB glob through the symlink
+    rows = _duck(f"SELECT text FROM read_parquet('{(wh / 'sentences').as_posix()}/**/*.parquet') ORDER BY text")
+    assert rows == [("a",), ("b",), ("c",)]
+
+
+def test_catalog_views_and_comments(wh):
+    pub.publish(wh, {"sentences": _sentences(["a", "b"]), "documents": _docs(["x"])}, now=T0)
+    views = _catalog(wh, "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name")
+    assert views == [("documents",), ("sentences",)]
+    assert _catalog(wh, "SELECT count(*) FROM sentences") == [(2,)]
+    assert _catalog(wh, "SELECT doc_id FROM documents") == [("x",)]
+    comments = dict(_catalog(
+        wh, "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'sentences'"))
+    expected = {f.name: f.metadata[b"description"].decode() for f in TABLES["sentences"]}
+    assert comments == expected
+
+
+def test_manifest(wh):
+    out = pub.publish(wh, {"sentences": _sentences(["a", "b"]), "documents": _docs(["x"])}, now=T0)
+    manifest = json.loads((wh / "_manifest.json").read_text())
+    assert manifest["published_at"] == T0.isoformat()
+    versions = {t.name: t.version for t in out}
+    assert manifest["tables"] == {
+        "sentences": {"version": versions["sentences"], "rows": 2},
+        "documents": {"version": versions["documents"], "rows": 1},
+    }
+
+
+def test_empty_table_publishes(wh):
+    pub.publish(wh, {"sentences": TABLES["sentences"].empty_table()}, now=T0)
+    assert _read_ds(wh, "sentences").num_rows == 0
+    assert _catalog(wh, "SELECT count(*) FROM sentences") == [(0,)]
+
+
+def test_second_publish_swaps_versions(wh):
+    first = {t.name: t for t in pub.publish(wh, {"sentences": _sentences(["old1", "old2"])}, now=T0)}
+    old_catalog = wh / "old_catalog.duckdb"
+    old_catalog.write_bytes((wh / "catalog.duckdb").read_bytes())
+
+    second = {t.name: t for t in pub.publish(wh, {"sentences": _sentences(["new"])}, now=T0 + timedelta(hours=1))}
+    assert second["sentences"].version != first["sentences"].version
+    assert (wh / "sentences").resolve() == second["sentences"].version_path.resolve()
+
+    assert _read_ds(wh, "sentences").column("text").to_pylist() == ["new"]
+    rows = _duck(f"SELECT text FROM read_parquet('{(wh / 'sentences').as_posix()}/**/*.parquet')")
+    assert rows == [("new",)]
+    assert _catalog(wh, "SELECT text FROM sentences") == [("new",)]
+    (sql,) = _catalog(wh, "SELECT sql FROM duckdb_views() WHERE view_name = 'sentences'")[0]
+    assert second["sentences"].version in sql
+    assert json.loads((wh / "_manifest.json").read_text())["tables"]["sentences"] == {
+        "version": second["sentences"].version, "rows": 1}
+
+    # a reader holding the old catalog still sees the old version (kept for a while)
+    assert first["sentences"].version_path.is_dir()
+    con = duckdb.connect(str(old_catalog), read_only=True)
+    try:
+        assert sorted(con.execute("SELECT text FROM sentences").fetchall()) == [("old1",), ("old2",)]
+    finally:
+        con.close()
+
+
+def test_old_versions_garbage_collected(wh):
+    published = []
+    for n in range(pub.KEEP_VERSIONS + 3):
+        (t,) = pub.publish(wh, {"sentences": _sentences([f"v{n}"])}, now=T0 + timedelta(minutes=n))
+        published.append(t)
+    root = wh / pub.VERSIONS_DIR / "sentences"
+    remaining = sorted(p.name for p in root.iterdir())
+    assert remaining == [t.version for t in published[-pub.KEEP_VERSIONS:]]
+    assert not any(t.version_path.exists() for t in published[:-pub.KEEP_VERSIONS])
+    assert _read_ds(wh, "sentences").column("text").to_pylist() == [f"v{pub.KEEP_VERSIONS + 2}"]
+
+
+def test_failing_write_leaves_previous_version(wh, monkeypatch):
+    before = {t.name: t for t in pub.publish(
+        wh, {"documents": _docs(["x"]), "sentences": _sentences(["old"])}, now=T0)}
+    manifest_before = (wh / "_manifest.json").read_text()
+    catalog_before = (wh / "catalog.duckdb").read_bytes()
+
+    real_write = pub.pq.write_table
+
+    def failing_write(table, where, **kw):
+        if "sentences" in str(where):
+            raise OSError("disk full")
+        return real_write(table, where, **kw)
+
+    monkeypatch.setattr(pub.pq, "write_table", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        # documents is written first and succeeds; sentences fails
+        pub.publish(wh, {"documents": _docs(["y", "z"]), "sentences": _sentences(["new"])},
+                    now=T0 + timedelta(hours=1))
+    monkeypatch.undo()
+
+    # both tables still point at the previous version, readable and unchanged
+    for name, t in before.items():
+        assert (wh / name).resolve() == t.version_path.resolve()
+    assert _read_ds(wh, "documents").column("doc_id").to_pylist() == ["x"]
+    assert _read_ds(wh, "sentences").column("text").to_pylist() == ["old"]
+    assert _catalog(wh, "SELECT doc_id FROM documents") == [("x",)]
+    assert (wh / "_manifest.json").read_text() == manifest_before
+    assert (wh / "catalog.duckdb").read_bytes() == catalog_before
+    # the lock was released: the next publish works and cleans the half-written folder
+    pub.publish(wh, {"sentences": _sentences(["next"])}, now=T0 + timedelta(hours=2))
+    assert _read_ds(wh, "sentences").column("text").to_pylist() == ["next"]
+    assert not list((wh / pub.VERSIONS_DIR / "sentences").glob(".*.tmp"))
+
+
+def test_warehouse_lock_is_exclusive(wh):
+    held = threading.Event()
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def holder():
+        try:
+            with pub.warehouse_lock(wh):
+                held.set()
+                release.wait(10)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            held.set()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(pub.WarehouseBusy):
+            with pub.warehouse_lock(wh, timeout_s=0.5):
+                pytest.fail("second lock acquired while the first is held")
+    finally:
+        release.set()
+        thread.join(10)
+    assert not errors
+    # once released, the lock can be taken again
+    with pub.warehouse_lock(wh, timeout_s=0.5):
+        assert (wh / ".lock").exists()
+

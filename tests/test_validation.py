@@ -1,0 +1,163 @@
+"""pipeline.validation: the GX suites in expectations/ on good and corrupted frames."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline import build, validation
+from pipeline import nlp as nlp_mod
+from pipeline.settings import PROJECT_ROOT
+
+SUITES = validation.suite_names()
+STAGES = ["documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
+          "claim_clusters", "quantity_conflicts"]
+
+
+@pytest.fixture(scope="module")
+def frames(nlp):
+    docs = build.documents_table(PROJECT_ROOT / "data" / "raw")
+    paras = build.paragraphs_table(docs)
+    sents = build.sentences_table(paras, nlp_mod.load_sentencizer())
+    claims, quantities, entities = build.claims_tables(sents, paras, nlp)
+    clusters = build.clusters_table(claims, quantities, entities)
+    conflicts = build.conflicts_table(quantities, entities)
+    claims = build.with_cluster_ids(claims, clusters)
+    return {"documents": docs, "paragraphs": paras, "sentences": sents, "claims": claims,
+            "claim_quantities": quantities, "claim_entities": entities, "claim_clusters": clusters,
+            "quantity_conflicts": conflicts}
+
+
+def _ctx(frames):
+    return {k: frames[k] for k in ("documents", "paragraphs", "sentences", "claims")}
+
+
+def _failure(report, expectation, column):
+    hits = [o for o in report.failures if o.expectation == expectation and o.column == column]
+    assert hits, f"expected {expectation}({column}) to fail; failures: {[o.describe() for o in report.failures]}"
+    return hits[0]
+
+
+def test_every_stage_has_a_suite():
+    assert SUITES == sorted(STAGES)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_suite_json_is_well_formed(stage):
+    spec = json.loads((validation.SUITES_DIR / f"{stage}.json").read_text(encoding="utf-8"))
+    assert spec["name"] == stage
+    assert spec["expectations"]
+    for e in spec["expectations"]:
+        assert e["type"].startswith("expect_")
+        assert isinstance(e["kwargs"], dict)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_good_frame_passes(frames, stage):
+    df = frames[stage]
+    assert len(df) > 0, f"seed corpus gives no {stage} rows"
+    report = validation.run_suite(stage, df, _ctx(frames))
+    assert report.success, [o.describe() for o in report.failures]
+    assert report.suite == stage
+    assert report.n_rows == len(df)
+    spec = validation.load_suite(stage)
+    # every expectation of the JSON ran (GX accepted it; it may reorder them) and none raised
+    assert sorted(o.expectation for o in report.outcomes) == sorted(e["type"] for e in spec["expectations"])
+    assert all(o.error is None for o in report.outcomes)
+
+
+def test_paragraph_offset_off_by_one(frames):
+    paras = frames["paragraphs"].copy()
+    bad_id = paras["paragraph_id"].iloc[3]
+    paras.loc[paras.index[3], "char_end"] += 1
+    report = validation.run_suite("paragraphs", paras, {"documents": frames["documents"]})
+    assert not report.success
+    failure = _failure(report, "expect_column_values_to_be_in_set", "offsets_match")
+    assert failure.unexpected_count == 1
+    assert failure.sample == [f"paragraph_id={bad_id}"]
+    assert [o.column for o in report.failures] == ["offsets_match"]
+    assert "offsets_match" in failure.describe() and bad_id in failure.describe()
+    assert "**NO**" in report.to_markdown()
+
+
+def test_sentence_outside_kept_paragraph(frames):
+    sents = frames["sentences"].copy()
+    paras = frames["paragraphs"]
+    other = paras.loc[(paras["status"] == "kept") & (paras["paragraph_id"] != sents["paragraph_id"].iloc[0]),
+                      "paragraph_id"].iloc[0]
+    sents.loc[sents.index[0], "paragraph_id"] = other
+    report = validation.run_suite("sentences", sents, {"documents": frames["documents"], "paragraphs": paras})
+    failure = _failure(report, "expect_column_values_to_be_in_set", "parent_known")
+    assert failure.unexpected_count == 1
+    assert failure.sample == [f"sentence_id={sents['sentence_id'].iloc[0]}"]
+
+
+def test_duplicate_doc_id(frames):
+    docs = frames["documents"].copy()
+    dup = docs["doc_id"].iloc[0]
+    docs.loc[docs.index[1], "doc_id"] = dup
+    report = validation.run_suite("documents", docs)
+    assert not report.success
+    failure = _failure(report, "expect_column_values_to_be_unique", "doc_id")
+    assert failure.unexpected_count == 2
+    assert failure.sample == [dup, dup]
+    assert [o.column for o in report.failures] == ["doc_id"]
+
+
+def test_status_outside_enum(frames):
+    docs = frames["documents"].copy()
+    docs.loc[docs.index[2], "status"] = "weird"
+    docs.loc[docs.index[2], "reason"] = "because"  # keep the conditional reason rule satisfied
+    report = validation.run_suite("documents", docs)
+    failure = _failure(report, "expect_column_values_to_be_in_set", "status")
+    assert failure.unexpected_count == 1
+    assert failure.unexpected_percent == pytest.approx(100 / len(docs))
+    assert failure.sample == ["weird"]
+    assert [o.column for o in report.failures] == ["status"]
+
+
+def test_conditional_expectation(frames):
+    docs = frames["documents"].copy()
+    docs.loc[docs.index[0], "status"] = "rejected"  # rejected without a reason
+    report = validation.run_suite("documents", docs)
+    failure = _failure(report, "expect_column_values_to_not_be_null", "reason")
+    assert failure.unexpected_count == 1
+
+
+def test_claim_quantity_year_and_orphan(frames):
+    q = frames["claim_quantities"].copy()
+    q.loc[q.index[0], ["value", "unit", "qualifier", "text"]] = [2022.0, None, "exact", "2022"]
+    q.loc[q.index[1], "claim_id"] = "c_missing"
+    report = validation.run_suite("claim_quantities", q, {"claims": frames["claims"]})
+    year = _failure(report, "expect_column_values_to_be_in_set", "looks_like_year")
+    assert year.unexpected_count == 1
+    orphan = _failure(report, "expect_column_values_to_be_in_set", "parent_known")
+    assert orphan.unexpected_count == 1
+    assert orphan.sample == ["claim_id=c_missing"]
+
+
+def test_claims_quote_type_and_score_range(frames):
+    claims = frames["claims"].copy()
+    claims.loc[claims.index[0], "quote_type"] = "paraphrase"
+    claims.loc[claims.index[1], "checkworthiness"] = 1.5
+    report = validation.run_suite("claims", claims, {"sentences": frames["sentences"]})
+    qt = _failure(report, "expect_column_values_to_be_in_set", "quote_type")
+    assert qt.unexpected_count == 1 and qt.sample == ["paraphrase"]
+    cw = _failure(report, "expect_column_values_to_be_between", "checkworthiness")
+    assert cw.unexpected_count == 1 and cw.sample == [1.5]
+
+
+def test_conflicts_same_document(frames):
+    cf = frames["quantity_conflicts"].copy()
+    cf.loc[cf.index[0], "doc_id_b"] = cf["doc_id_a"].iloc[0]
+    report = validation.run_suite("quantity_conflicts", cf)
+    failure = _failure(report, "expect_column_values_to_be_in_set", "different_documents")
+    assert failure.unexpected_count == 1
+    assert failure.sample == [f"claim_id_a={cf['claim_id_a'].iloc[0]}"]
+
+
+def test_missing_column_fails_table_columns(frames):
+    report = validation.run_suite("sentences", frames["sentences"].drop(columns=["ordinal"]),
+                                  {"documents": frames["documents"], "paragraphs": frames["paragraphs"]})
+    assert not report.success
+    assert any(o.expectation == "expect_table_columns_to_match_set" for o in report.failures)
