@@ -51,7 +51,7 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for evaluation in failed_checks:
@@ -64,7 +64,10 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
             print(f"  - {what}: {detail}; sample: {failure.get('sample')}", file=err)
     for event in result.all_events:
         if event.is_step_failure:
-            print(f"FAILED step {event.step_key}: {event.step_failure_data.error.message.strip()}", file=err)
+            error = event.step_failure_data.error
+            if error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # reported above, expectation by expectation
+            print(f"FAILED step {event.step_key}:\n{error.to_string().rstrip()}", file=err)
     published = any(e.asset_key is not None and e.asset_key.to_user_string() == "warehouse"
                     for e in result.get_asset_materialization_events())
     elapsed = time.perf_counter() - started

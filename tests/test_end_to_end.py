@@ -94,3 +94,22 @@ def test_failing_check_exits_non_zero_and_names_it(tmp_path, monkeypatch, capsys
     assert "FAILED check sentences:sentences_suite" in err
     assert "offsets_match" in err and "sentence_id=s_" in err
     assert not (tmp_path / "wh" / "sentences").exists()
+
+
+@pytest.mark.slow
+def test_bad_files_only_are_published_as_rejected_documents(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "picture.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (raw / "empty.txt").write_bytes(b"")
+    (raw / "notes.docx").write_bytes(b"PK\x03\x04 not a text file")
+    (raw / "partial.txt.part").write_text("still downloading")
+    out = _run(raw, tmp_path / "wh", tmp_path / "home")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert contract_problems(tmp_path / "wh") == []
+    docs = ds.dataset(str(tmp_path / "wh" / "documents")).to_table().to_pandas().set_index("source_path")
+    assert sorted(docs.index) == ["empty.txt", "notes.docx", "picture.txt"]
+    assert (docs["status"] == "rejected").all()
+    assert docs.loc["empty.txt", "reason"] == "empty file"
+    assert docs.loc["picture.txt", "reason"].startswith("binary")
+    assert "unsupported file type" in docs.loc["notes.docx", "reason"]
