@@ -7,11 +7,24 @@ from pipeline.settings import Settings, ensure_dagster_home
 
 ensure_dagster_home()
 
-from assets.checks import all_checks  # noqa: E402
+from assets.checks import SUITE_CONTEXT, gx_suite_check  # noqa: E402
+from assets.corpus_checks import corpus_checks  # noqa: E402
+from assets.jobs import ALL_ASSETS_JOB, ingest_job, publish_job  # noqa: E402
 from assets.resources import ParquetFrameIOManager, PipelineSettings  # noqa: E402
-from assets.stages import STAGE_ASSETS  # noqa: E402
+from assets.sensors import daily_rescan, raw_folder_sensor  # noqa: E402
+from assets.stages import STAGE_ASSETS, raw_files  # noqa: E402
+from pipeline.state import PER_DOCUMENT_STAGES  # noqa: E402
 
-ALL_ASSETS_JOB = "all_assets_job"
+__all__ = ["ALL_ASSETS_JOB", "all_asset_checks", "build_definitions", "defs"]
+
+
+def all_asset_checks() -> list[dg.AssetChecksDefinition]:
+    """Per-file suites (partitioned like their assets), corpus-level suites, and the rest."""
+    per_stage = [
+        gx_suite_check(stage, ctx, partitions_def=raw_files if stage in PER_DOCUMENT_STAGES else None)
+        for stage, ctx in SUITE_CONTEXT.items()
+    ]
+    return per_stage + corpus_checks()
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -22,14 +35,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                                                "spacy_model": settings.spacy_model})
     return dg.Definitions(
         assets=STAGE_ASSETS,
-        asset_checks=all_checks(),
-        jobs=[dg.define_asset_job(ALL_ASSETS_JOB, selection=dg.AssetSelection.all(),
-                                  description="Every stage, its checks, and publish.")],
+        asset_checks=all_asset_checks(),
+        jobs=[ingest_job, publish_job],
+        sensors=[raw_folder_sensor],
+        schedules=[daily_rescan],
         resources={
             "settings": resource,
-            "io_manager": ParquetFrameIOManager(base_dir=str(settings.staging_dir)),
+            "io_manager": ParquetFrameIOManager(base_dir=str(settings.staging_dir), warehouse_dir=str(settings.warehouse_dir)),
         },
-        # One process: spaCy and Great Expectations are imported and loaded once per run.
+        # One process per run: spaCy and Great Expectations are imported and loaded once.
         executor=dg.in_process_executor,
     )
 

@@ -9,22 +9,37 @@ import pandas as pd
 
 from pipeline.ingest import DEFAULT_MAX_FILE_BYTES
 from pipeline.settings import Settings
+from pipeline.state import StateStore
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
 class PipelineSettings(dg.ConfigurableResource):
-    """Folders and model, from the same environment variables `pipeline run` reads."""
+    """Folders, model and incremental-run settings, from the environment `pipeline run` reads."""
 
     raw_dir: str
     warehouse_dir: str
     spacy_model: str
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    batch_size: int = 50
+    drop_deleted: bool = False
+    settle_seconds: float = 2.0
 
     @classmethod
     def from_env(cls) -> "PipelineSettings":
         s = Settings()
         return cls(
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
-            max_file_bytes=int(os.environ.get("PIPELINE_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)),
+            max_file_bytes=_env_int("PIPELINE_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
+            batch_size=max(1, _env_int("PIPELINE_BATCH_SIZE", 50)),
+            drop_deleted=_env_flag("PIPELINE_DROP_DELETED", False),
+            settle_seconds=float(os.environ.get("PIPELINE_SETTLE_SECONDS", "2")),
         )
 
     @property
@@ -35,31 +50,82 @@ class PipelineSettings(dg.ConfigurableResource):
     def warehouse_path(self) -> Path:
         return Path(self.warehouse_dir)
 
+    @property
+    def state(self) -> StateStore:
+        return StateStore(self.warehouse_path / ".state")
+
+
+def _run_id(context) -> str | None:
+    try:
+        return context.step_context.run_id
+    except Exception:  # noqa: BLE001 - outside a run (direct loads in tests)
+        return None
+
 
 class ParquetFrameIOManager(dg.ConfigurableIOManager):
-    """Stores each asset's DataFrame as `<base_dir>/<asset>.parquet`.
+    """Stores asset values as Parquet, never pickle.
 
-    Intermediate results are Parquet, never pickle: nothing untrusted is unpickled and
-    every intermediate table can be opened by hand when debugging. A write goes to a
-    temporary file first and is renamed into place.
+    - Partitioned (per-file) assets: one immutable version per partition and run in the
+      warehouse's state store (`pipeline.state`); rows are routed by their
+      `partition_key` column, and a partition with no rows still gets an empty version.
+      Inputs read this run's version when there is one, else the newest.
+    - Unpartitioned assets: `<base_dir>/<asset>.parquet`, or a folder of Parquet files
+      for a dict of frames (the corpus tables).
+    Writes go to a temporary file first and are renamed into place.
     """
 
     base_dir: str
+    warehouse_dir: str
+
+    @property
+    def _store(self) -> StateStore:
+        return StateStore(Path(self.warehouse_dir) / ".state")
 
     def _path(self, context) -> Path:
-        return Path(self.base_dir) / ("__".join(context.asset_key.path) + ".parquet")
+        return Path(self.base_dir) / "__".join(context.asset_key.path)
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | None) -> None:
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
         if obj is None:
+            return
+        stage = context.asset_key.path[-1]
+        if context.has_asset_partitions:
+            keys = list(context.asset_partition_keys)
+            col = obj["partition_key"] if "partition_key" in obj.columns else pd.Series(dtype=object)
+            for key in keys:
+                self._store.write(stage, key, context.run_id, obj[col == key] if len(obj) else obj)
             return
         path = self._path(context)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        obj.to_parquet(tmp, index=False, compression="zstd")
+        if isinstance(obj, dict):
+            path.mkdir(exist_ok=True)
+            for name, df in obj.items():
+                self._write(df, path / f"{name}.parquet")
+        else:
+            self._write(obj, path.with_suffix(".parquet"))
+
+    @staticmethod
+    def _write(df: pd.DataFrame, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        df.to_parquet(tmp, index=False, compression="zstd")
         os.replace(tmp, path)
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext):
+        stage = context.asset_key.path[-1]
+        if context.has_asset_partitions:
+            run_id = _run_id(context)
+            frames = []
+            for key in context.asset_partition_keys:
+                df = (self._store.read(stage, key, run_id) if run_id else None)
+                if df is None:
+                    df = self._store.read(stage, key)
+                if df is None:
+                    raise FileNotFoundError(f"no stored {stage} for partition {key!r}; materialize it first")
+                frames.append(df)
+            non_empty = [f for f in frames if len(f)]
+            return pd.concat(non_empty, ignore_index=True) if non_empty else frames[0]
         path = self._path(context)
-        if not path.exists():
-            raise FileNotFoundError(f"no stored result for {context.asset_key.to_user_string()} at {path}; materialize it first")
-        return pd.read_parquet(path)
+        if path.is_dir():
+            return {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}
+        if not path.with_suffix(".parquet").exists():
+            raise FileNotFoundError(f"no stored result for {context.asset_key.to_user_string()}; materialize it first")
+        return pd.read_parquet(path.with_suffix(".parquet"))

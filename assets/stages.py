@@ -1,10 +1,24 @@
-"""One asset per stage; each calls a function of `pipeline.build` and reports metadata."""
+"""The stages as Dagster assets.
+
+Per-file stages (documents, paragraphs, sentences, claims + claim_quantities +
+claim_entities) are partitioned by `raw_files`, one dynamic partition per raw file,
+and run in batches (a single run covers a range of partitions). `accepted_files`
+runs last in such a run, only when every blocking check before it passed, and marks
+the batch's versions as accepted. The corpus-level assets (`corpus`, `claim_clusters`,
+`quantity_conflicts`, `warehouse`) read accepted versions only, then publish.
+"""
+from datetime import datetime, timezone
 
 import dagster as dg
 import pandas as pd
 
 from assets.resources import PipelineSettings
 from pipeline import build, nlp, publish as publishing, schemas
+from pipeline.files import relpath_of
+from pipeline.state import PER_DOCUMENT_STAGES
+
+raw_files = dg.DynamicPartitionsDefinition(name="raw_files")
+BATCH_POLICY = dg.BackfillPolicy.single_run()
 
 
 def _preview(df: pd.DataFrame, columns: list[str], n: int = 5) -> dg.MetadataValue:
@@ -27,50 +41,74 @@ def _meta(table: str) -> dict:
     return {"dagster/column_schema": _schema(table)}
 
 
-@dg.asset(group_name="ingest", kinds={"python"}, metadata=_meta("documents"),
-          description="Raw files decoded into documents: encoding, title, date, language, content-hash id; bad files rejected with a reason.")
+def _tag(out: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """Carry each row's raw-file partition key over from the input, by document."""
+    key_of = dict(zip(source["doc_id"], source["partition_key"])) if len(source) else {}
+    out = out.copy()
+    out["partition_key"] = out["doc_id"].map(key_of) if len(out) else pd.Series(dtype=object)
+    return out
+
+
+def _per_file(**kwargs) -> dict:
+    return dict(partitions_def=raw_files, backfill_policy=BATCH_POLICY, **kwargs)
+
+
+@dg.asset(group_name="ingest", kinds={"python"}, metadata=_meta("documents"), **_per_file(),
+          description="Raw files decoded into documents: encoding, title, date, language, content-hash id; "
+                      "bad files rejected with a reason. One partition per raw file.")
 def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> pd.DataFrame:
-    previous = publishing.read_published(settings.warehouse_path, "documents", ["doc_id", "ingested_at"])
-    df = build.documents_table(settings.raw_path, previous.to_pandas() if previous is not None else None,
-                               max_bytes=settings.max_file_bytes)
+    keys = list(context.partition_keys)
+    first_seen: dict = {}
+    previous = settings.state.read_accepted("documents", keys)
+    published = publishing.read_published(settings.warehouse_path, "documents", ["doc_id", "ingested_at"])
+    for frame in (published.to_pandas() if published is not None else None, previous):
+        if frame is not None and len(frame):
+            first_seen.update(zip(frame["doc_id"], frame["ingested_at"]))
+    df = build.documents_for_files(settings.raw_path, [relpath_of(k) for k in keys], first_seen,
+                                   now=datetime.now(timezone.utc), max_bytes=settings.max_file_bytes)
+    df = build.mark_repeated_bytes(df)
     counts = df["status"].value_counts().to_dict()
     context.add_output_metadata({
-        "dagster/row_count": len(df), "raw_dir": settings.raw_dir,
+        "dagster/row_count": len(df), "files": len(keys),
         **{f"status_{k}": int(v) for k, v in counts.items()},
         "preview": _preview(df, ["source_path", "status", "reason", "title", "language", "encoding"]),
     })
     return df
 
 
-@dg.asset(group_name="clean", kinds={"python"}, metadata=_meta("paragraphs"),
-          description="Paragraphs of accepted documents with exact offsets; boilerplate and repeats marked with the rule that removed them.")
+@dg.asset(group_name="clean", kinds={"python"}, metadata=_meta("paragraphs"), **_per_file(),
+          description="Paragraphs of accepted documents with exact offsets; boilerplate and repeats marked "
+                      "with the rule that removed them.")
 def paragraphs(context: dg.AssetExecutionContext, documents: pd.DataFrame) -> pd.DataFrame:
-    df = build.paragraphs_table(documents)
+    df = _tag(build.paragraphs_table(documents), documents)
     shares = df["status"].value_counts(normalize=True).round(3).to_dict() if len(df) else {}
     context.add_output_metadata({
         "dagster/row_count": len(df),
         **{f"share_{k}": float(v) for k, v in shares.items()},
-        "removal_reasons": dg.MetadataValue.json(df["reason"].dropna().value_counts().to_dict()),
-        "preview": _preview(df[df["status"] != "kept"], ["status", "reason", "text"]),
+        "removal_reasons": dg.MetadataValue.json(df["reason"].dropna().value_counts().to_dict() if len(df) else {}),
+        "preview": _preview(df[df["status"] != "kept"] if len(df) else df, ["status", "reason", "text"]),
     })
     return df
 
 
-@dg.asset(group_name="clean", kinds={"python", "spacy"}, metadata=_meta("sentences"),
-          description="Sentences of kept paragraphs (spaCy senter, one paragraph at a time: never across paragraphs or lines).")
+@dg.asset(group_name="clean", kinds={"python", "spacy"}, metadata=_meta("sentences"), **_per_file(),
+          description="Sentences of kept paragraphs (spaCy senter, one paragraph at a time: never across "
+                      "paragraphs or lines).")
 def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, paragraphs: pd.DataFrame) -> pd.DataFrame:
-    df = build.sentences_table(paragraphs, nlp.load_sentencizer(settings.spacy_model))
+    df = _tag(build.sentences_table(paragraphs, nlp.load_sentencizer(settings.spacy_model)), paragraphs)
     context.add_output_metadata({"dagster/row_count": len(df), "preview": _preview(df, ["ordinal", "text"])})
     return df
 
 
 @dg.multi_asset(
-    group_name="claims",
+    group_name="claims", **_per_file(),
     outs={
         "claims": dg.AssetOut(kinds={"python", "spacy"}, metadata=_meta("claims"),
-                              description="Sentences judged to be checkable claims, with speaker, cue, quote type, hedging and negation."),
+                              description="Sentences judged to be checkable claims, with speaker, cue, quote type, "
+                                          "hedging and negation."),
         "claim_quantities": dg.AssetOut(kinds={"python", "spacy"}, metadata=_meta("claim_quantities"),
-                                        description="One row per quantity in a claim: value, unit lemma and qualifier (up to, more than, ...)."),
+                                        description="One row per quantity in a claim: value, unit lemma and "
+                                                    "qualifier (up to, more than, ...)."),
         "claim_entities": dg.AssetOut(kinds={"python", "spacy"}, metadata=_meta("claim_entities"),
                                       description="Named entities of claims with one canonical name across the corpus."),
     },
@@ -78,6 +116,7 @@ def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, par
 def claims_stage(context: dg.AssetExecutionContext, settings: PipelineSettings, sentences: pd.DataFrame,
                  paragraphs: pd.DataFrame):
     claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.load(settings.spacy_model))
+    claims, quantities, entities = (_tag(t, sentences) for t in (claims, quantities, entities))
     n_docs = max(1, sentences["doc_id"].nunique()) if len(sentences) else 1
     yield dg.Output(claims, "claims", metadata={
         "dagster/row_count": len(claims), "claims_per_document": round(len(claims) / n_docs, 2),
@@ -92,38 +131,77 @@ def claims_stage(context: dg.AssetExecutionContext, settings: PipelineSettings, 
     })
 
 
+@dg.asset(group_name="ingest", kinds={"python"}, **_per_file(),
+          deps=["paragraphs", "sentences", "claims", "claim_quantities", "claim_entities"],
+          description="Marks this batch's per-file results as accepted. Runs only when every blocking check "
+                      "of the batch passed; the corpus-level stages read accepted results only.")
+def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings,
+                   documents: pd.DataFrame) -> dg.MaterializeResult:
+    store = settings.state
+    entries = {}
+    for key in context.partition_keys:
+        versions = {}
+        for stage in PER_DOCUMENT_STAGES:
+            path = store.path(stage, key, context.run_id) or store.path(stage, key)
+            if path is not None:
+                versions[stage] = path.stem
+        rows = documents[documents["partition_key"] == key] if len(documents) else documents
+        fp = None
+        if len(rows) and pd.notna(rows["file_sha256"].iloc[0]):
+            fp = [int(rows["file_size"].iloc[0]), int(rows["file_mtime_ns"].iloc[0]), rows["file_sha256"].iloc[0]]
+        entries[key] = {"relpath": relpath_of(key), "fingerprint": fp, "versions": versions, "run_id": context.run_id}
+    store.accept(entries)
+    return dg.MaterializeResult(metadata={"accepted_files": len(entries)})
+
+
+# ------------------------------------------------------------------ corpus level
+CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
+
+
+@dg.asset(group_name="clean", kinds={"python"}, deps=[accepted_files],
+          description="The per-file tables of every accepted file, made one corpus: repeated documents "
+                      "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
+def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dict:
+    store = settings.state
+    tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES))
+    context.add_output_metadata({
+        **{f"rows_{k}": len(v) for k, v in tables.items()},
+        "files": len(store.accepted()),
+        "documents_by_status": dg.MetadataValue.json(
+            tables["documents"]["status"].value_counts().to_dict() if len(tables["documents"]) else {}),
+    })
+    return tables
+
+
 @dg.asset(group_name="claims", kinds={"python"}, metadata=_meta("claim_clusters"),
           description="Claims in different documents that state the same thing.")
-def claim_clusters(context: dg.AssetExecutionContext, claims: pd.DataFrame, claim_quantities: pd.DataFrame,
-                   claim_entities: pd.DataFrame) -> pd.DataFrame:
-    df = build.clusters_table(claims, claim_quantities, claim_entities)
+def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
+    df = build.clusters_table(corpus["claims"], corpus["claim_quantities"], corpus["claim_entities"])
     context.add_output_metadata({"dagster/row_count": len(df),
                                  "preview": _preview(df, ["n_claims", "n_documents", "representative_text"])})
     return df
 
 
 @dg.asset(group_name="claims", kinds={"python"}, metadata=_meta("quantity_conflicts"),
-          description="Pairs of claims in different documents reporting the same measured thing with incompatible numbers.")
-def quantity_conflicts(context: dg.AssetExecutionContext, claim_quantities: pd.DataFrame,
-                       claim_entities: pd.DataFrame) -> pd.DataFrame:
-    df = build.conflicts_table(claim_quantities, claim_entities)
+          description="Pairs of claims in different documents reporting the same measured thing with "
+                      "incompatible numbers.")
+def quantity_conflicts(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
+    df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"])
     context.add_output_metadata({"dagster/row_count": len(df),
                                  "preview": _preview(df, ["unit", "text_a", "text_b", "shared_entities"])})
     return df
 
 
 @dg.asset(group_name="publish", kinds={"parquet", "duckdb"},
-          description="Publishes every table to the warehouse atomically and rebuilds catalog.duckdb. Runs only when every upstream suite passed.")
-def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, documents: pd.DataFrame,
-              paragraphs: pd.DataFrame, sentences: pd.DataFrame, claims: pd.DataFrame,
-              claim_quantities: pd.DataFrame, claim_entities: pd.DataFrame, claim_clusters: pd.DataFrame,
-              quantity_conflicts: pd.DataFrame) -> dg.MaterializeResult:
-    frames = {
-        "documents": documents, "paragraphs": paragraphs, "sentences": sentences,
-        "claims": build.with_cluster_ids(claims, claim_clusters), "claim_quantities": claim_quantities,
-        "claim_entities": claim_entities, "claim_clusters": claim_clusters, "quantity_conflicts": quantity_conflicts,
-    }
-    tables = {name: schemas.conform(df, name) for name, df in frames.items()}
+          description="Publishes every table to the warehouse atomically and rebuilds catalog.duckdb. Runs only "
+                      "when every upstream suite passed.")
+def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, corpus: dict,
+              claim_clusters: pd.DataFrame, quantity_conflicts: pd.DataFrame) -> dg.MaterializeResult:
+    frames = dict(corpus)
+    frames["claims"] = build.with_cluster_ids(corpus["claims"], claim_clusters)
+    frames["claim_clusters"] = claim_clusters
+    frames["quantity_conflicts"] = quantity_conflicts
+    tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
     published = publishing.publish(settings.warehouse_path, tables)
     rows = "\n".join(f"| {t.name} | {t.rows} | `{t.path}` |" for t in published)
     return dg.MaterializeResult(metadata={
@@ -134,4 +212,6 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, doc
     })
 
 
-STAGE_ASSETS = [documents, paragraphs, sentences, claims_stage, claim_clusters, quantity_conflicts, warehouse]
+PER_FILE_ASSETS = [documents, paragraphs, sentences, claims_stage, accepted_files]
+CORPUS_ASSETS = [corpus, claim_clusters, quantity_conflicts, warehouse]
+STAGE_ASSETS = PER_FILE_ASSETS + CORPUS_ASSETS

@@ -214,6 +214,10 @@ def attribute(doc: "Doc | Span") -> Attribution:
         subjects += [g for c in tok.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
         if any(c.dep_ == "nsubjpass" for c in tok.children) and not subjects:
             continue
+        if not subjects and tok.dep_ in {"advcl", "conj", "xcomp"} and tok.head.pos_ in {"VERB", "AUX"} \
+                and tok.i > tok.head.i:
+            # "The DNC released a statement, saying ...", "Trump joined the debate, announcing ..."
+            subjects = [c for c in tok.head.children if c.dep_ in _SUBJECT_DEPS]
         if not subjects:
             fallback = _postposed_speaker(tok, sent_doc, doc)
             if fallback is not None:

@@ -98,6 +98,13 @@ class BoilerplateConfig:
     tail_strong_marker_position: float = 0.5  # an unambiguous marker ("Related Posts") from here on
     tail_min_taillike_share: float = 0.5  # or: this share of what follows looks like tail material
     teaser_min_extra_chars: int = 20
+    # topical coherence: a prose paragraph after a marker whose content words are mostly
+    # absent from the article body before the marker is an unrelated teaser
+    teaser_max_body_overlap: float = 0.35
+    # page header: short heading-shaped lines before the title (the longest leading heading)
+    header_max_words: int = 6
+    # photo credits / captions
+    credit_max_words: int = 14
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,7 @@ class Document:
     paragraphs: Sequence[str]
     config: BoilerplateConfig
     reasons: list[str | None] = field(default_factory=list)
+    templates: Callable[[str], bool] | None = None  # corpus-level template predicate
 
     def __post_init__(self) -> None:
         if not self.reasons:
@@ -238,6 +246,46 @@ class Document:
         return body[-1] if body else None
 
     @cached_property
+    def content_words(self) -> list[frozenset[str]]:
+        """Lower-cased content words (no stopwords, 3+ letters) of each paragraph."""
+        return [frozenset(w.lower() for w in _WORD_RE.findall(p)
+                          if len(w) >= 3 and w.lower() not in _STOPWORDS and not w.isdigit())
+                for p in self.paragraphs]
+
+    def body_overlap(self, i: int, upto: int) -> float:
+        """Share of paragraph i's content words that occur in the prose before index `upto`
+        (1.0 when it has none): low for a teaser of an unrelated story."""
+        words = self.content_words[i]
+        if not words:
+            return 1.0
+        return len(words & self._body_words(upto)) / len(words)
+
+    def _body_words(self, upto: int) -> frozenset[str]:
+        cache = self.__dict__.setdefault("_body_cache", {})
+        if upto not in cache:
+            body: set[str] = set()
+            for j in range(upto):
+                if self.reasons[j] is None and self.is_prose(j):
+                    body |= self.content_words[j]
+            cache[upto] = frozenset(body)
+        return cache[upto]
+
+    def body_coherence(self, upto: int) -> float:
+        """The article's coherence with itself: mean :meth:`body_overlap` of its prose
+        paragraphs (from the second on) before `upto`; 0.0 with fewer than three."""
+        prose = [j for j in range(upto) if self.reasons[j] is None and self.is_prose(j)]
+        if len(prose) < 3:
+            return 0.0
+        return sum(self.body_overlap(j, j) for j in prose[1:]) / (len(prose) - 1)
+
+    @cached_property
+    def first_body(self) -> int | None:
+        """Index of the first kept prose paragraph (read by the context rules only)."""
+        body = [j for j, r in enumerate(self.reasons)
+                if r is None and self.is_prose(j) and not self.is_heading_shape(j)]
+        return body[0] if body else None
+
+    @cached_property
     def tail(self) -> tuple[int, str] | None:
         """(index, kind) of the page-tail marker, or None."""
         return _find_tail(self)
@@ -271,6 +319,17 @@ def short_fragment(i: int, doc: Document) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- corpus templates
+
+
+def site_template(i: int, doc: Document) -> str | None:
+    """A paragraph that recurs across many documents of the corpus (a site footer), as told
+    by the caller's predicate, e.g. :meth:`pipeline.templates.TemplateCounter.is_template`."""
+    if doc.templates is not None and doc.templates(doc.paragraphs[i]):
+        return "site_template"
+    return None
+
+
 # --------------------------------------------------------------------------- page tail
 
 _TAIL_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -295,6 +354,14 @@ _TAIL_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("recommended", r"(?:also read|don't miss|must read|what to read next|up next|in case you missed it)"),
         ("recommended", r"more from .{1,60}"),
         ("recommended", r"(?:more|other) (?:in|on) (?:this )?(?:section|topic|category)"),
+        ("recommended", r"(?:more|other|latest|top) (?:on|about) (?:this|the) (?:story|topic|subject|issue)"),
+        ("recommended", r"elsewhere (?:on|in|at|from) .{1,40}|(?:also )?(?:on|from) (?:around )?(?:the|our) (?:site|web|network)"),
+        ("recommended", r"(?:in )?other news|(?:more|other) (?:top )?(?:stories|headlines|news)(?: (?:for you|today|now))?"),
+        ("recommended", r"(?:around|from) the web|(?:sponsored|partner|promoted) (?:stories|links|content)"),
+        ("recommended", r"(?:what|stories) (?:to read|you missed)(?: next)?|(?:next|more) (?:up|stories)"),
+        ("popular", r"(?:top|latest|popular|trending|featured|most (?:read|popular)) (?:now|today|this week)"),
+        ("popular", r"(?:most )?popular (?:in|on) .{1,40}|(?:top|main) stories(?: (?:in|on) .{1,40})?"),
+        ("comments", r"have your say|(?:your|reader) (?:comments|views|reactions?)|what do you think"),
     )
 )
 
@@ -334,9 +401,19 @@ def _is_teaser(doc: Document, i: int) -> bool:
 _TAILLIKE_RULES: tuple[Rule, ...] = ()  # filled in below, once the phrase rules exist
 
 
-def _is_taillike(doc: Document, i: int) -> bool:
+def _off_topic(doc: Document, i: int, upto: int) -> bool:
+    """Paragraph i shares few content words with the body before `upto`: fewer than
+    ``teaser_max_body_overlap`` of them, and less than half of the body's own coherence
+    (an article whose paragraphs share nothing gives no evidence either way)."""
+    overlap = doc.body_overlap(i, upto)
+    return overlap < doc.config.teaser_max_body_overlap and overlap < 0.5 * doc.body_coherence(upto)
+
+
+def _is_taillike(doc: Document, i: int, marker: int | None = None) -> bool:
     if _is_marker(doc, i) or _is_teaser(doc, i) or not doc.is_prose(i):
         return True
+    if marker is not None and _is_strong_marker(doc, marker) and _off_topic(doc, i, marker):
+        return True  # well-formed prose about something else: a teaser of another story
     return any(rule(i, doc) for rule in _TAILLIKE_RULES)
 
 
@@ -351,7 +428,7 @@ def _find_tail(doc: Document) -> tuple[int, str] | None:
         if kind and body_chars >= c.tail_min_body_chars_before:
             after = [j for j in nonempty if j > i]
             position = rank / len(nonempty)
-            share = (sum(_is_taillike(doc, j) for j in after) / len(after)) if after else 1.0
+            share = (sum(_is_taillike(doc, j, i) for j in after) / len(after)) if after else 1.0
             strong = _is_strong_marker(doc, i) and position >= c.tail_strong_marker_position
             if strong or position >= c.tail_late_position or share >= c.tail_min_taillike_share:
                 return i, kind
@@ -377,8 +454,12 @@ def widget_heading(i: int, doc: Document) -> str | None:
 
 _NAVIGATION = _compile(
     r"(?:skip|jump) to (?:the )?(?:main )?(?:content|navigation|search|footer|menu|article)",
+    r"skip (?:navigation|nav|links|to \w+)|search(?: (?:the )?[\w ]{1,30})?",
     r"(?:scroll|back|go|return) (?:to )?(?:the )?top(?: of (?:the )?page)?",
-    r"share(?: (?:this|it|the))?(?: (?:article|story|post|page|video|link))?(?: (?:on|via|with|by) [\w ]{1,30})?",
+    r"share(?: (?:this|it|the))?(?: (?:article|story|post|page|video|link))?(?: (?:on|via|with|by|to) [\w &]{1,60})?",
+    r"(?:save|bookmark|gift|email|e-mail|send|forward|recommend)(?: (?:this|the))? (?:article|story|post|page|link)(?: (?:to|with) (?:a )?(?:friend|colleague)s?)?(?: for later)?",
+    r"(?:save|read) (?:for|it) later|(?:download|get) (?:our|the) (?:free )?(?:app|apps)(?: .{0,30})?",
+    r"(?:follow|find|like|join) us (?:on|at) .{1,60}",
     r"(?:click|tap) (?:here )?to (?:share|tweet|print|email|copy).{0,40}",
     r"copy (?:the )?link(?: to clipboard)?|link copied",
     r"follow(?: us)?(?: (?:on|at) [\w ,&]{1,40})?|follow (?:the )?[\w ]{1,30} on (?:twitter|x|facebook|instagram|telegram|google news)",
@@ -393,6 +474,10 @@ _NAVIGATION = _compile(
     r"(?:story|article) continues? (?:below|after)(?: (?:this )?(?:advertisement|ad))?",
     r"ad feedback|report (?:this )?ad|remove ads",
     r"(?:about us|contact us|contact|terms of (?:use|service)|terms and conditions|accessibility|sitemap|site map|careers|advertise with us)",
+    r"(?:about|contact|advertise (?:with|on)|work (?:for|with)|jobs at|careers at|help (?:&|and)|write for) (?:us|the [\w ]{1,30}|[\w ]{1,30})",
+    r"(?:terms|t) ?(?:&|and) ?(?:c|cs|conditions)|help(?: (?:&|and) (?:faqs?|support|contact))?|faqs?|(?:help|contact) (?:centre|center|desk|us)",
+    r"(?:editorial|complaints|corrections|ethics|standards|policies|guidelines|company info|code of (?:practice|conduct))(?: (?:policy|standards|info))?",
+    r"accessibility (?:help|statement)|(?:privacy|cookie) (?:help|info)|(?:rss|feeds?|podcasts?|newsletters?|apps?)(?: (?:feeds?|&|and) [\w ]{1,20})?",
 )
 _WIDGET_WORDS = frozenset(
     "facebook twitter x email e-mail mail whatsapp linkedin pinterest reddit telegram print share "
@@ -400,6 +485,21 @@ _WIDGET_WORDS = frozenset(
     "save gift url".split()
 )
 _BREADCRUMB_SEP = re.compile(r"\s*(?:»|›|>|/|\|)\s*")
+_MENU_SEP = re.compile(r"\s{2,}|\s*[|·•/»›>]\s*")
+
+
+def _is_menu_row(doc: Document, i: int) -> bool:
+    """A row of menu/section links: 4+ capitalised items, no sentence, hardly any stopwords,
+    either separated ("News · Sport · Weather", double spaces) or 6+ bare capitalised words."""
+    f = doc.features[i]
+    if f.terminal or f.n_words < 4:
+        return False
+    raw = unicodedata.normalize("NFKC", doc.paragraphs[i]).strip()
+    items = [p for p in _MENU_SEP.split(raw) if p.strip()]
+    if len(items) >= 4 and all(len(p.split()) <= 3 and p[:1].isupper() for p in items):
+        return True
+    words = raw.split()
+    return len(words) >= 6 and f.n_stopwords == 0 and all(w[:1].isupper() or w == "&" for w in words)
 
 
 def navigation(i: int, doc: Document) -> str | None:
@@ -415,6 +515,8 @@ def navigation(i: int, doc: Document) -> str | None:
         return "navigation"
     if _URL_RE.search(doc.paragraphs[i]):
         return None
+    if _is_menu_row(doc, i):
+        return "navigation"
     parts = [p for p in _BREADCRUMB_SEP.split(doc.lower[i]) if p]
     if len(parts) >= 3 and all(len(p.split()) <= 3 and re.search(r"[^\W\d_]", p) for p in parts) \
             and not doc.features[i].terminal:
@@ -427,12 +529,16 @@ _COOKIE_SHORT = _compile(
     r"cookies?(?: (?:policy|settings|preferences|consent|notice|declaration))?",
     r"(?:manage|customi[sz]e|update) (?:cookies|preferences|consent|cookie settings|privacy settings)",
     r"(?:accept|reject|allow|decline|refuse|deny)(?: all)?(?: cookies)?|i (?:agree|accept)|got it|save (?:and|&) (?:exit|close)",
+    r"(?:ok|okay|yes)?,? ?(?:i )?(?:agree|accept|consent|understand)(?: (?:and|&) (?:continue|close|proceed))?|(?:accept|agree) (?:and|&) (?:continue|close|proceed)",
+    r"(?:accept|reject|allow|decline|refuse|deny|block) (?:all |only )?(?:non-?essential|optional|necessary|essential|strictly necessary|tracking)(?: cookies)?",
+    r"(?:manage|change|review|set|view) (?:my |your )?(?:choices|consent|options|preferences|privacy|cookies|settings)",
+    r"(?:cookie|privacy|consent) (?:choices|options|banner|manager)|(?:more|further) (?:options|information)|learn more",
     r"do not sell(?: or share)? my (?:personal )?(?:info|information|data)",
     r"we (?:care about|value) your privacy",
 )
 _COOKIE_WORD = re.compile(r"\bcookies?\b")
-_COOKIE_CUE = re.compile(r"\b(?:consent|accept|privacy|browsing|browser|preferences|opt[- ]?out|personali[sz]\w*|tracking)\b")
-_COOKIE_SELF = re.compile(r"\b(?:our (?:web)?site|this (?:web)?site|we use|you|your|by continuing|by clicking)\b")
+_COOKIE_CUE = re.compile(r"\b(?:consent|accept|agree|privacy|browsing|browser|preferences|choices|opt[- ]?out|personali[sz]\w*|tracking|essential|partners|experience|device)\b")
+_COOKIE_SELF = re.compile(r"\b(?:our (?:web)?site|this (?:web)?site|we use|we and our|our partners|you|your|by continuing|by clicking|by using|this site)\b")
 
 
 def cookie_notice(i: int, doc: Document) -> str | None:
@@ -456,7 +562,9 @@ _COMMENT_SHORT = _compile(
     r"(?:there (?:are|is) )?no comments(?: yet)?(?: on this (?:article|story|post))?",
     r"there (?:are|is) (?:\d+ )?(?:comments? )?(?:on|for) this (?:article|story|post)",
     r"comments? (?:are|is|have been|has been) (?:closed|disabled|turned off|moderated)",
-    r"(?:cancel )?reply|reply to this comment|report (?:this )?comment",
+    r"(?:cancel )?reply|reply to this comment|report (?:this )?comment|report|flag|like|replies|load more(?: comments| replies)?",
+    r"(?:be the first to|sign in to|log in to|register to|click to) (?:leave|post|add|write|make|read|see|view|join)\b.{0,40}",
+    r"have your say|(?:show|hide) (?:\d+ )?repl(?:y|ies)|sort by:? .{0,20}|newest|oldest|most liked",
 )
 _COMMENT_SENTENCE = _compile(
     r"\byou must (?:be|become)\b.{0,80}\b(?:log ?in|logged in|sign(?:ed)? in|subscriber|registered|member)\b.{0,80}\bcomments?\b",
@@ -485,15 +593,19 @@ _SUBSCRIBE_SHORT = _compile(
     r"already (?:a subscriber|a member|have an account|registered).{0,40}",
     r"become a (?:subscriber|member|patron|supporter)(?: today| now)?",
     r"newsletters?(?: sign ?up)?|e-?mail newsletters?",
+    r"(?:newsletter|briefing|bulletin|alerts?|sign up|subscribe)\s*[:|-]\s*.{1,80}",
+    r"subscribe (?:for|from) .{1,30}|(?:try|start) (?:\w+ )?(?:free|trial).{0,30}",
     r"(?:support|donate to|fund) (?:our|independent|quality|local) journalism.{0,40}",
     r"(?:this (?:article|story|content) is )?(?:for|available to|exclusive to) (?:subscribers|members|premium members) only",
     r"unlock (?:this|full|unlimited) .{0,40}|subscriber exclusive|premium|paywall",
 )
-_SUBSCRIBE_TOPIC = re.compile(r"\b(?:subscri\w*|sign (?:up|in)|log ?in|logged in|register\w*|newsletters?|account|inbox)\b")
+_SUBSCRIBE_TOPIC = re.compile(r"\b(?:subscri\w*|sign (?:up|in)|log ?in|logged in|register\w*|newsletters?|account|inbox|e-?mails?|alerts|briefing|bulletin|digest)\b")
 _SUBSCRIBE_CUE = re.compile(
     r"(?:^|\b)(?:you must|please|to continue reading|to keep reading|to read (?:this|the (?:full|rest))|to unlock|"
     r"unlimited access|delivered to your inbox|straight to your inbox|in your inbox|our newsletter|"
-    r"enter your e-?mail|your e-?mail address|sign up (?:now|today|for free|here)|subscribe (?:now|today|for))\b"
+    r"enter your e-?mail|your e-?mail address|sign up (?:now|today|for free|here)|subscribe (?:now|today|for))\b|"
+    r"\b(?:sign up (?:to|for) (?:our|the|a|free)|join our|subscribe to get|get (?:our|the|breaking|the latest)|never miss|"
+    r"sent (?:straight )?to your|delivered (?:free|daily|weekly|every|each)|for just|per (?:week|month)|a (?:week|month)|free trial)\b"
 )
 
 
@@ -509,7 +621,10 @@ def subscribe_prompt(i: int, doc: Document) -> str | None:
 
 
 _COPYRIGHT = re.compile(
-    r"©|\(c\)\s*(?:\d{4}|copyright)|^copyright\b|\bcopyright\s*(?:\(c\)\s*)?\d{4}|\ball rights reserved\b"
+    r"\ball (?:content|material|text|images)\b.{0,20}\bcopyright\b|\bregistered (?:office|in (?:england|scotland|wales)|company|address)\b|"
+    r"\bis not responsible for the content of (?:external|other) (?:sites|websites|links)\b|\bexternal linking\b|"
+    r"\b(?:is|are) (?:published|owned|operated) by [A-Za-z].{0,60}\b(?:ltd|limited|inc|llc|plc|group|media)\b|"
+    r"\b(?:our|the) (?:privacy|cookie) (?:notice|policy|statement) (?:explains|sets out|describes)\b|©|\(c\)\s*(?:\d{4}|copyright)|^copyright\b|\bcopyright\s*(?:\(c\)\s*)?\d{4}|\ball rights reserved\b"
 )
 
 
@@ -550,7 +665,8 @@ def embed(i: int, doc: Document) -> str | None:
 
 _CATEGORY_HEAD = re.compile(
     r"^(?:(?:categori[sz]ed|filed|posted|listed|published) (?:in|under)|"
-    r"(?:tags?|tagged(?: with| as)?|topics?|categories|category|labels?|keywords|sections?|more about|related topics)\s*:)"
+    r"(?:tags?|tagged(?: with| as)?|topics?|categories|category|labels?|keywords|sections?|more about|related topics|"
+    r"more on (?:this|the) (?:story|topic|subject)|more (?:about|on) this)\s*:)"
     r"\s*:?\s*"
 )
 _LABEL_SEP = re.compile(r"\s*(?:[,;|•·/#]|\s{2,})\s*")
@@ -572,10 +688,10 @@ def category_line(i: int, doc: Document) -> str | None:
     return None
 
 
-_READ_MORE = re.compile(
+_READ_MORE = re.compile(  # also "Also read - headline"
     r"(?:read more|read also|also read|see also|related|related (?:article|story|coverage|content|reading|link)|"
     r"more|recommended|don't miss|must read|read next|read|watch|listen|click here)"
-    r"\s*[:|»>›]\s*\S.*"
+    r"\s*(?:[:|»>›]|\s[-–—])\s*\S.*"
 )
 
 
@@ -603,10 +719,34 @@ _DATELINE = _compile(
 )
 
 
+_AGENCY = r"(?:getty(?: images)?|reuters|afp|ap(?: photo)?|pa(?: media| wire)?|epa|shutterstock|alamy|bloomberg|xinhua|anadolu)"
+_CREDIT = _compile(
+    r"(?:image|images|photo|photos|photograph|picture|pictures|pic|video|graphic|illustration|footage)"
+    r"(?: (?:source|caption|credit|copyright))?\s*[:,|-]\s*.{1,100}",
+    r"\(?(?:photo|image|picture|photograph)s? (?:by|from|courtesy(?: of)?|credit)\b.{1,80}\)?",
+    rf"(?:credit|source|copyright)\s*[:,]\s*.{{1,60}}|{_AGENCY}(?:\s*/\s*[\w .'-]{{1,40}})?",
+    rf".{{1,60}}/\s*{_AGENCY}",
+)
+
+
+def photo_credit(i: int, doc: Document) -> str | None:
+    """Photo credits and caption labels: "Image: Getty Images", "(Photo by X/Reuters)", "Image source, AFP"."""
+    if _short(doc, i, doc.config.credit_max_words) and _any_full(_CREDIT, doc.lower[i].strip("() ")):
+        return "photo_credit"
+    return None
+
+
+_ROLE_BYLINE = re.compile(
+    rf"^{_NAME}(?:\s+{_NAME}){{1,3}}\s*[|,–—-]\s*(?:[\w ]{{0,30}}\b(?:reporter|correspondent|editor|desk|writer|"
+    rf"columnist|contributor|producer|analyst|staff|journalist|bureau)s?)$", re.IGNORECASE
+)
+
+
 def byline(i: int, doc: Document) -> str | None:
     """"By Jane Doe", "By Jane Doe and John Roe, Reuters"."""
     text = doc.paragraphs[i].strip()
-    if _short(doc, i, doc.config.byline_max_words) and not doc.features[i].terminal and _BYLINE.match(text):
+    if _short(doc, i, doc.config.byline_max_words) and not doc.features[i].terminal \
+            and (_BYLINE.match(text) or _ROLE_BYLINE.match(text)):
         return "byline"
     return None
 
@@ -619,6 +759,21 @@ def dateline(i: int, doc: Document) -> str | None:
 
 
 # --------------------------------------------------------------------------- context rules
+
+
+def page_header(i: int, doc: Document) -> str | None:
+    """Short heading-shaped lines before the title (site name, section label): the title
+    is the longest kept heading-shaped line before the first body paragraph; what
+    precedes it with at most ``header_max_words`` words is page header. Without body text
+    nothing is removed."""
+    first = doc.first_body
+    if first is None or i >= first or not doc.is_heading_shape(i):
+        return None
+    leading = [j for j in range(first) if doc.reasons[j] is None and doc.is_heading_shape(j)]
+    title = max(leading, key=lambda j: (doc.features[j].n_words, -j))
+    if i < title and doc.features[i].n_words <= doc.config.header_max_words:
+        return "page_header"
+    return None
 
 
 def trailing_fragment(i: int, doc: Document) -> str | None:
@@ -636,6 +791,7 @@ def trailing_fragment(i: int, doc: Document) -> str | None:
 
 RULES: tuple[Rule, ...] = (
     short_fragment,
+    site_template,
     page_tail,
     bare_url,
     navigation,
@@ -649,20 +805,28 @@ RULES: tuple[Rule, ...] = (
     widget_heading,  # after the prompt families, so "Leave a comment" stays a comment_prompt
     byline,
     dateline,
+    photo_credit,
+    page_header,  # context: needs the verdicts of all rules above
     trailing_fragment,  # context: needs the verdicts of all rules above
 )
 
 _TAILLIKE_RULES = (navigation, cookie_notice, comment_prompt, subscribe_prompt, copyright_line, bare_url, embed)
 
 
-def classify(paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig()) -> list[ParagraphVerdict]:
+def classify(
+    paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
+    templates: Callable[[str], bool] | None = None,
+) -> list[ParagraphVerdict]:
     """One verdict per paragraph text, same order.
+
+    `templates`, if given, tells which paragraphs are corpus-level templates (rule
+    ``site_template``), e.g. ``TemplateCounter.is_template`` of :mod:`pipeline.templates`.
 
     Rules run in :data:`RULES` order, each over the whole document, on paragraphs that
     no earlier rule has claimed (first reason wins). Kept heading-shaped lines are then
     flagged ``is_heading``.
     """
-    doc = Document(list(paragraphs), config)
+    doc = Document(list(paragraphs), config, templates=templates)
     for rule in RULES:
         for i in range(len(doc)):
             if doc.reasons[i] is None:

@@ -27,11 +27,70 @@ def _frame(rows: list[dict], table: str) -> pd.DataFrame:
     return df[cols + [c for c in df.columns if c not in cols]]
 
 
+def _record_row(rec, first_seen: dict, now: datetime) -> dict:
+    return {
+        "doc_id": rec.doc_id, "source_path": rec.source_path, "text": rec.text, "title": rec.title,
+        "published_at": rec.published_at, "language": rec.language, "encoding": rec.encoding,
+        "n_bytes": rec.n_bytes, "status": rec.status, "reason": rec.reason,
+        "duplicate_of": rec.duplicate_of, "ingested_at": first_seen.get(rec.doc_id, now),
+        "source_format": rec.source_format, "url": rec.url,
+        "also_seen_at": "\n".join(rec.extra_paths) or None,
+        "file_sha256": rec.file_sha256, "file_size": rec.file_size, "file_mtime_ns": rec.file_mtime_ns,
+    }
+
+
+def _documents_frame(rows: list[dict]) -> pd.DataFrame:
+    df = _frame(rows, "documents")
+    for col in ("published_at", "ingested_at"):
+        df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def documents_for_files(
+    raw_dir: Path, relpaths: list[str], first_seen: dict | None = None, now: datetime | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> pd.DataFrame:
+    """Document rows of some raw files (a Dagster batch), before corpus-level dedup.
+
+    `first_seen` maps doc_id -> the `ingested_at` it had before, so a reprocessed
+    document keeps the time it was first ingested. Column `partition_key` names the
+    file each row came from.
+    """
+    from pipeline.files import partition_key
+    from pipeline.ingest import read_file
+
+    raw_dir = Path(raw_dir)
+    now = now or datetime.now(timezone.utc)
+    rows = []
+    for rel in relpaths:
+        for rec in read_file(raw_dir / rel, raw_dir, max_bytes):
+            row = _record_row(rec, first_seen or {}, now)
+            row["partition_key"] = partition_key(rel)
+            rows.append(row)
+    df = _documents_frame(rows)
+    if "partition_key" not in df.columns:
+        df["partition_key"] = pd.Series(dtype=object)
+    return df
+
+
+def mark_repeated_bytes(documents: pd.DataFrame) -> pd.DataFrame:
+    """Within one batch, a second file with the same bytes (same doc_id) is a duplicate
+    of the first: it is not split into paragraphs twice."""
+    if not len(documents):
+        return documents
+    df = documents.copy()
+    repeated = df.duplicated("doc_id", keep="first") & (df["status"] == "ok")
+    df.loc[repeated, "status"] = "duplicate"
+    df.loc[repeated, "reason"] = "same_bytes"
+    df.loc[repeated, "duplicate_of"] = df.loc[repeated, "doc_id"]
+    return df
+
+
 def documents_table(
     raw_dir: Path, previous: pd.DataFrame | None = None, now: datetime | None = None,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> pd.DataFrame:
-    """One row per distinct document of the raw folder.
+    """One row per distinct document of a whole raw folder, in one go (no Dagster).
 
     `ingested_at` is carried over from `previous` (the last published documents) so a
     document keeps the time it was first seen.
@@ -40,27 +99,15 @@ def documents_table(
     first_seen = {}
     if previous is not None and len(previous):
         first_seen = dict(zip(previous["doc_id"], previous["ingested_at"]))
-    rows = []
-    for rec in ingest(Path(raw_dir), max_bytes=max_bytes):
-        rows.append({
-            "doc_id": rec.doc_id, "source_path": rec.source_path, "text": rec.text, "title": rec.title,
-            "published_at": rec.published_at, "language": rec.language, "encoding": rec.encoding,
-            "n_bytes": rec.n_bytes, "status": rec.status, "reason": rec.reason,
-            "duplicate_of": rec.duplicate_of, "ingested_at": first_seen.get(rec.doc_id, now),
-            "source_format": rec.source_format, "url": rec.url,
-            "also_seen_at": "\n".join(rec.extra_paths) or None,
-        })
-    df = _frame(rows, "documents")
-    for col in ("published_at", "ingested_at"):
-        df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
-    return df
+    rows = [_record_row(rec, first_seen, now) for rec in ingest(Path(raw_dir), max_bytes=max_bytes)]
+    return _documents_frame(rows)
 
 
 def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateConfig | None = None) -> pd.DataFrame:
     """Every paragraph of every `ok` document with its status, reason and repeats."""
     config = config or boilerplate.BoilerplateConfig()
     rows: list[dict] = []
-    ok = documents[documents["status"] == "ok"]
+    ok = documents[documents["status"] == "ok"].drop_duplicates("doc_id")
     for doc_id, text in zip(ok["doc_id"], ok["text"]):
         spans = split_paragraphs(text)
         texts = [text[s.start:s.end] for s in spans]
@@ -162,3 +209,90 @@ def with_cluster_ids(claims: pd.DataFrame, claim_clusters: pd.DataFrame) -> pd.D
     out = claims.copy()
     out["cluster_id"] = [member_of.get(c) for c in out["claim_id"]]
     return out
+
+
+# ------------------------------------------------------------------ corpus level
+def _nonnull(df: pd.DataFrame | None, table: str) -> pd.DataFrame:
+    return df if df is not None else empty_frame(table)
+
+
+def corpus_documents(documents: pd.DataFrame) -> pd.DataFrame:
+    """Final document rows of the whole corpus.
+
+    One row per doc_id (identical bytes under several names keep the earliest path,
+    the others go to `also_seen_at`); a document whose text equals an earlier one's
+    becomes `duplicate`. "Earlier" means first ingested, then by path.
+    """
+    from pipeline.ingest import mark_exact_duplicates
+    from pipeline.text import normalize_key  # noqa: F401  (documents the key used)
+
+    if not len(documents):
+        return documents
+    docs = documents.sort_values(["ingested_at", "source_path"], kind="stable").copy()
+    groups = docs.groupby("doc_id", sort=False)
+    extra = groups["source_path"].agg(lambda paths: "\n".join(list(paths)[1:]) or None)
+    docs = docs.drop_duplicates("doc_id", keep="first").copy()
+    merged = []
+    for doc_id, own in zip(docs["doc_id"], docs["also_seen_at"]):
+        paths = [p for p in (own or "").split("\n") if p] + [p for p in (extra.get(doc_id) or "").split("\n") if p]
+        merged.append("\n".join(dict.fromkeys(paths)) or None)
+    docs["also_seen_at"] = merged
+    # exact same text as an earlier document (another encoding, another name)
+    from types import SimpleNamespace
+
+    recs = [SimpleNamespace(doc_id=d, text=t, status=st, reason=r, duplicate_of=du)
+            for d, t, st, r, du in zip(docs["doc_id"], docs["text"], docs["status"], docs["reason"], docs["duplicate_of"])]
+    mark_exact_duplicates(recs)
+    docs["status"] = [r.status for r in recs]
+    docs["reason"] = [r.reason for r in recs]
+    docs["duplicate_of"] = [r.duplicate_of for r in recs]
+    return docs.reset_index(drop=True)
+
+
+def _owned(df: pd.DataFrame, owner: dict) -> pd.DataFrame:
+    """Rows that come from the file a document was kept from (identical bytes can sit
+    under two names, in two partitions, with the same ids)."""
+    if not owner or "partition_key" not in df.columns or not len(df):
+        return df
+    return df[df["partition_key"] == df["doc_id"].map(owner)]
+
+
+def assemble_corpus(
+    documents: pd.DataFrame | None, paragraphs: pd.DataFrame | None, sentences: pd.DataFrame | None,
+    claims: pd.DataFrame | None, quantities: pd.DataFrame | None, entities: pd.DataFrame | None,
+) -> dict[str, pd.DataFrame]:
+    """The six per-document tables of the whole corpus, made consistent.
+
+    Only `ok` documents keep paragraphs; cross-document repeats fill
+    `near_duplicate_of`; sentences exist only for kept paragraphs, claims only for
+    published sentences; entity canonical names are recomputed over the corpus.
+    """
+    docs = corpus_documents(_nonnull(documents, "documents"))
+    ok = set(docs.loc[docs["status"] == "ok", "doc_id"]) if len(docs) else set()
+    owner = dict(zip(docs["doc_id"], docs["partition_key"])) if "partition_key" in docs.columns else {}
+    paras = _owned(_nonnull(paragraphs, "paragraphs"), owner)
+    paras = paras[paras["doc_id"].isin(ok)].copy()
+    if len(paras):
+        order = {d: i for i, d in enumerate(docs["doc_id"])}
+        paras["_doc_order"] = paras["doc_id"].map(order)
+        paras = paras.sort_values(["_doc_order", "ordinal"], kind="stable").drop(columns="_doc_order")
+        paras["near_duplicate_of"] = dedup.across_documents(
+            paras["paragraph_id"].tolist(), paras["doc_id"].tolist(), paras["text"].tolist(),
+            (paras["status"] == "kept").tolist(),
+        )
+    kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
+    sents = _owned(_nonnull(sentences, "sentences"), owner)
+    sents = sents[sents["paragraph_id"].isin(kept)]
+    cl = _owned(_nonnull(claims, "claims"), owner)
+    cl = cl[cl["sentence_id"].isin(set(sents["sentence_id"]))]
+    live_claims = set(cl["claim_id"])
+    q = _owned(_nonnull(quantities, "claim_quantities"), owner)
+    q = q[q["claim_id"].isin(live_claims)]
+    e = _owned(_nonnull(entities, "claim_entities"), owner)
+    e = e[e["claim_id"].isin(live_claims)].copy()
+    if len(e):
+        mapping = canonical_names(zip(e["text"], e["label"]))
+        e["canonical"] = [mapping[(t, lab)] for t, lab in zip(e["text"], e["label"])]
+    out = {"documents": docs, "paragraphs": paras, "sentences": sents, "claims": cl,
+           "claim_quantities": q, "claim_entities": e}
+    return {name: df.reset_index(drop=True) for name, df in out.items()}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import ids
 from pipeline.attribution import PERSON_PRONOUNS, PRONOUNS, Attribution, attribute, fullest_form, quoted_ranges
-from pipeline.entities import NAMED_LABELS
+from pipeline.entities import NAMED_LABELS, extend_person_entities
 from pipeline.quantities import Quantity, extract_quantities
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,6 +130,7 @@ def is_hedged(doc: "Doc") -> bool:
 
 
 def analyze(doc: "Doc", sent: SentenceInput) -> SentenceAnalysis:
+    extend_person_entities(doc)
     att = attribute(doc)
     quantities = extract_quantities(doc)
     ents = [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
@@ -184,40 +185,72 @@ def _resolve(att: Attribution, history: list[tuple[str, str | None]], names: lis
     return full, (label if label in SPEAKER_TYPES else ("PERSON" if full != speaker else "OTHER"))
 
 
-def document_claims(analyses: Sequence[SentenceAnalysis]) -> list[ClaimRow]:
-    """Claim rows of one document's sentences (in document order)."""
+@dataclass(frozen=True)
+class ResolvedAttribution:
+    """The attribution of one sentence after document-level resolution.
+
+    `speaker` is normalized (fullest name in the document, pronoun / definite
+    description resolved); `surface` is the speaker as written in the sentence (None
+    when the speaker was inherited from a neighbouring sentence of the same quote).
+    """
+    speaker: str | None
+    speaker_type: str | None
+    cue: str | None
+    quote_type: str
+    surface: str | None = None
+    surface_start: int | None = None  # sentence-relative offsets of `surface`
+    surface_end: int | None = None
+    inherited: bool = False  # speaker taken from a neighbouring sentence of the same direct quote
+
+
+def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[ResolvedAttribution]:
+    """One resolved attribution per sentence of one document (in document order),
+    whether or not the sentence is a claim."""
     names = sorted({text for a in analyses for text, label, _s, _e in a.entities if label in {"PERSON", "ORG"}}, key=len)
-    resolved: list[tuple[str | None, str | None, Attribution]] = []
+    resolved: list[tuple[str | None, str | None, Attribution, bool]] = []
     history: list[tuple[str, str | None]] = []
     for a in analyses:
         speaker, stype = _resolve(a.attribution, history, names)
         if speaker is not None and speaker.lower() not in PRONOUNS:
             history.append((speaker, stype))
-        resolved.append((speaker, stype, a.attribution))
+        resolved.append((speaker, stype, a.attribution, True))
     # direct quotes running over several sentences of one paragraph share their speaker
     for i, a in enumerate(analyses):
         if resolved[i][0] is not None or not a.has_quotes:
             continue
         for j in (i + 1, i - 1, i + 2, i - 2):
             if 0 <= j < len(analyses) and analyses[j].sent.paragraph_id == a.sent.paragraph_id:
-                sp, st, att = resolved[j]
+                sp, st, att, _own = resolved[j]
                 if sp is not None and att.quote_type == "direct":
-                    resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None))
+                    resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None), False)
                     break
+    out = []
+    for speaker, stype, att, own in resolved:
+        if speaker is None:
+            out.append(ResolvedAttribution(None, None, None, "none"))
+            continue
+        out.append(ResolvedAttribution(
+            speaker, stype, att.cue, att.quote_type,
+            att.speaker if own else None, att.speaker_start if own else None, att.speaker_end if own else None,
+            inherited=not own,
+        ))
+    return out
+
+
+def document_claims(analyses: Sequence[SentenceAnalysis]) -> list[ClaimRow]:
+    """Claim rows of one document's sentences (in document order)."""
     rows = []
-    for a, (speaker, stype, att) in zip(analyses, resolved):
+    for a, r in zip(analyses, document_attributions(analyses)):
         if not a.is_claim:
             continue
-        features = dict(a.features, attribution=float(speaker is not None))
+        features = dict(a.features, attribution=float(r.speaker is not None))
         s = a.sent
         rows.append(
             ClaimRow(
                 claim_id=ids.claim_id(s.sentence_id), sentence_id=s.sentence_id, doc_id=s.doc_id,
                 paragraph_id=s.paragraph_id, text=s.text, char_start=s.char_start,
                 char_end=s.char_start + len(s.text), checkworthiness=checkworthiness(features),
-                speaker=speaker, speaker_type=stype if speaker is not None else None,
-                cue=att.cue if speaker is not None else None,
-                quote_type=att.quote_type if speaker is not None else "none",
+                speaker=r.speaker, speaker_type=r.speaker_type, cue=r.cue, quote_type=r.quote_type,
                 hedged=a.hedged, negated=a.negated, content_lemmas=" ".join(a.lemmas),
             )
         )

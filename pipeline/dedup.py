@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from pipeline.text import normalize_key
 
 MIN_CONTAINED_WORDS = 8  # a shorter paragraph inside a longer one may be coincidence
+MIN_NEAR_WORDS = 5  # near-repeats need at least this many words in both copies
+NEAR_REPEAT_RATIO = 0.8  # similarity (difflib ratio) of a near-repeat: characters up to
+NEAR_CHAR_LIMIT = 300  # this many characters of normalized text, words beyond
+NEAR_CONTAINED_SHARE = 0.9  # share of a paragraph's words found, in order, in a longer one
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,15 @@ def within_document(texts: Sequence[str], eligible: Sequence[bool]) -> list[Repe
     Only `eligible` paragraphs (not already boilerplate) take part. An exact repeat
     points at the first copy (`exact_repeat`); a paragraph of at least
     MIN_CONTAINED_WORDS words whose text appears inside a longer paragraph of the same
-    document (a pull quote) points at that paragraph (`contained_repeat`).
+    document (a pull quote) points at that paragraph (`contained_repeat`). Then the
+    near-repeats: a later paragraph whose text (characters for short ones, else words)
+    matches an earlier one's with a difflib
+    ratio of at least NEAR_REPEAT_RATIO (a headline repeated with a changed word or
+    spelling, a re-scraped paragraph with an edit) points at the first copy
+    (`near_repeat`); a paragraph of at least MIN_CONTAINED_WORDS words of which
+    NEAR_CONTAINED_SHARE of the words occur, in order and in runs of at least two
+    words, in one longer paragraph (a pull quote
+    with its punctuation or a word changed) points at that paragraph (`near_contained_repeat`).
     """
     keys = [normalize_key(t) for t in texts]
     first: dict[str, int] = {}
@@ -48,6 +61,7 @@ def within_document(texts: Sequence[str], eligible: Sequence[bool]) -> list[Repe
             if j != i and eligible[j] and out[j] is None and len(other) > len(key) and padded in f" {other} ":
                 out[i] = Repeat(j, "contained_repeat")
                 break
+    _near_repeats(keys, eligible, out)
     # point every repeat at a copy that is itself kept (a repeated pull quote -> the body)
     for i, rep in enumerate(out):
         seen = {i}
@@ -56,6 +70,45 @@ def within_document(texts: Sequence[str], eligible: Sequence[bool]) -> list[Repe
             rep = Repeat(out[rep.index].index, rep.reason)
         out[i] = rep
     return out
+
+
+def _trigrams(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[k:k + 3]) for k in range(len(words) - 2)}
+
+
+def _near_repeats(keys: list[str], eligible: Sequence[bool], out: list[Repeat | None]) -> None:
+    words = [k.split() for k in keys]
+    live = [i for i in range(len(keys)) if eligible[i] and out[i] is None and len(words[i]) >= MIN_NEAR_WORDS]
+    # near-repeats of an earlier paragraph of similar length
+    for pos, i in enumerate(live):
+        for j in live[:pos]:
+            if out[j] is not None:
+                continue
+            a, b = words[j], words[i]
+            if min(len(a), len(b)) < NEAR_REPEAT_RATIO * max(len(a), len(b)):
+                continue  # difflib's ratio cannot reach the bar
+            ka, kb = keys[j], keys[i]
+            if len(ka) <= NEAR_CHAR_LIMIT and len(kb) <= NEAR_CHAR_LIMIT:
+                a, b = ka, kb  # short texts: characters, so "Neighbor"/"Neighbour" count as near
+            sm = SequenceMatcher(None, a, b, autojunk=False)
+            if sm.real_quick_ratio() >= NEAR_REPEAT_RATIO and sm.quick_ratio() >= NEAR_REPEAT_RATIO \
+                    and sm.ratio() >= NEAR_REPEAT_RATIO:
+                out[i] = Repeat(j, "near_repeat")
+                break
+    # pull quotes with small changes inside a longer paragraph
+    grams = {i: _trigrams(words[i]) for i in live}  # cheap prefilter: a shared trigram
+    for i in live:
+        if out[i] is not None or len(words[i]) < MIN_CONTAINED_WORDS:
+            continue
+        for j in live:
+            if j == i or out[j] is not None or len(words[j]) <= len(words[i]):
+                continue
+            if not grams[i] & grams[j]:
+                continue
+            blocks = SequenceMatcher(None, words[i], words[j], autojunk=False).get_matching_blocks()
+            if sum(b.size for b in blocks if b.size >= 2) >= NEAR_CONTAINED_SHARE * len(words[i]):
+                out[i] = Repeat(j, "near_contained_repeat")
+                break
 
 
 def across_documents(

@@ -48,6 +48,9 @@ class DocumentRecord:
     source_format: str = "txt"
     url: str | None = None
     extra_paths: list[str] = field(default_factory=list)
+    file_sha256: str | None = None  # of the whole raw file (a .jsonl holds several documents)
+    file_size: int | None = None
+    file_mtime_ns: int | None = None
 
 
 def is_ignored(path: Path, root: Path) -> bool:
@@ -315,6 +318,7 @@ def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES
         if size > max_bytes:
             yield _rejected(placeholder, rel, size, f"file larger than the maximum of {max_bytes} bytes", fmt or "unknown")
             return
+        mtime_ns = resolved.stat().st_mtime_ns
         raw = resolved.read_bytes()
     except FileNotFoundError:
         yield _rejected(placeholder, rel, 0, "file vanished before it could be read", fmt or "unknown")
@@ -322,10 +326,18 @@ def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES
     except OSError as exc:
         yield _rejected(placeholder, rel, 0, f"unreadable: {exc.strerror or exc}", fmt or "unknown")
         return
+    file_sha = ids.doc_id(raw)
+    for rec in _records(raw, rel, fmt, path):
+        rec.file_sha256, rec.file_size, rec.file_mtime_ns = file_sha, len(raw), mtime_ns
+        yield rec
+
+
+def _records(raw: bytes, rel: str, fmt: str | None, path: Path) -> Iterator[DocumentRecord]:
     if fmt is None:
         yield _rejected(ids.doc_id(raw), rel, len(raw), f"unsupported file type {path.suffix or '(none)'!r}", "unknown")
     elif fmt == "jsonl":
-        for number, line in enumerate(raw.split(b"\n"), start=1):
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines, start=1):
             if line.strip():
                 yield parse_jsonl_line(line.rstrip(b"\r"), f"{rel}#{number}")
     else:

@@ -16,6 +16,15 @@ versions are kept so that readers holding an older catalog keep working.
 
 An exclusive lock on `<warehouse>/.lock` serializes publishers: a second run waits
 for the first (up to a timeout), then fails cleanly.
+
+The files are written for readers (BI tools, DuckDB, pandas): zstd, row groups sized
+by bytes (~128 MiB uncompressed, at most 1M rows), dictionary encoding only for the
+low-cardinality columns (status, language, speaker, unit, label, ...), statistics
+and a page index, rows sorted by the columns people filter on (so row-group min/max
+statistics prune), and descriptions both per column (Arrow field metadata, read by
+pyarrow/pandas) and per file (key-value metadata `description` and
+`column_descriptions`, JSON, read by anything that reads Parquet footers, e.g.
+DuckDB's `parquet_kv_metadata`).
 """
 from __future__ import annotations
 
@@ -34,11 +43,44 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.catalog_views import ANALYTICAL_VIEWS, TABLE_DESCRIPTIONS
 from pipeline.schemas import TABLES
 
 VERSIONS_DIR = ".versions"
 KEEP_VERSIONS = 3
 LOCK_TIMEOUT_S = 600.0
+ROW_GROUP_TARGET_BYTES = 128 * 1024 * 1024  # uncompressed, in Arrow memory
+ROW_GROUP_MIN_ROWS, ROW_GROUP_MAX_ROWS = 10_000, 1_000_000
+ZSTD_LEVEL = 3
+
+# The order rows are written in: what readers filter or join on first (row-group
+# statistics then skip whole groups), with a unique column last for a total order.
+SORT_KEYS: dict[str, list[tuple[str, str]]] = {
+    "documents": [("status", "ascending"), ("published_at", "ascending"), ("source_path", "ascending"),
+                  ("doc_id", "ascending")],
+    "paragraphs": [("doc_id", "ascending"), ("ordinal", "ascending"), ("paragraph_id", "ascending")],
+    "sentences": [("doc_id", "ascending"), ("ordinal", "ascending"), ("sentence_id", "ascending")],
+    "claims": [("doc_id", "ascending"), ("char_start", "ascending"), ("claim_id", "ascending")],
+    "claim_quantities": [("unit", "ascending"), ("doc_id", "ascending"), ("char_start", "ascending"),
+                         ("claim_id", "ascending"), ("ordinal", "ascending")],
+    "claim_entities": [("label", "ascending"), ("canonical", "ascending"), ("doc_id", "ascending"),
+                       ("char_start", "ascending"), ("claim_id", "ascending"), ("ordinal", "ascending")],
+    "claim_clusters": [("n_documents", "descending"), ("n_claims", "descending"), ("cluster_id", "ascending")],
+    "quantity_conflicts": [("unit", "ascending"), ("claim_id_a", "ascending"), ("claim_id_b", "ascending")],
+}
+
+# Few distinct values: dictionary-encoded. Ids and free text are not (a dictionary
+# of unique values only costs), except ids of parents that repeat on many rows.
+DICTIONARY_COLUMNS: dict[str, set[str]] = {
+    "documents": {"status", "reason", "language", "encoding", "source_format"},
+    "paragraphs": {"doc_id", "status", "reason"},
+    "sentences": {"doc_id"},
+    "claims": {"doc_id", "speaker", "speaker_type", "cue", "quote_type", "cluster_id"},
+    "claim_quantities": {"doc_id", "unit", "qualifier"},
+    "claim_entities": {"doc_id", "text", "label", "canonical"},
+    "claim_clusters": set(),
+    "quantity_conflicts": {"doc_id_a", "doc_id_b", "unit", "qualifier_a", "qualifier_b", "shared_entities"},
+}
 
 
 class WarehouseBusy(RuntimeError):
@@ -82,11 +124,39 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _sort_keys(name: str, table: pa.Table) -> list[tuple[str, str]]:
-    keys = {"documents": ["doc_id"], "paragraphs": ["doc_id", "ordinal"], "sentences": ["doc_id", "ordinal"],
-            "claims": ["doc_id", "char_start"], "claim_quantities": ["claim_id", "ordinal"],
-            "claim_entities": ["claim_id", "ordinal"], "claim_clusters": ["cluster_id"],
-            "quantity_conflicts": ["unit", "claim_id_a", "claim_id_b"]}.get(name, [])
-    return [(k, "ascending") for k in keys if k in table.column_names]
+    return [(k, order) for k, order in SORT_KEYS.get(name, []) if k in table.column_names]
+
+
+def _row_group_rows(table: pa.Table) -> int:
+    if not table.num_rows:
+        return ROW_GROUP_MIN_ROWS
+    per_row = max(1, table.nbytes // table.num_rows)
+    return max(ROW_GROUP_MIN_ROWS, min(ROW_GROUP_MAX_ROWS, ROW_GROUP_TARGET_BYTES // per_row))
+
+
+def _dictionary_columns(name: str, table: pa.Table) -> list[str] | bool:
+    if name not in DICTIONARY_COLUMNS:
+        return True  # an unknown table: let Parquet decide (it falls back to plain per page)
+    return [c for c in table.column_names if c in DICTIONARY_COLUMNS[name]]
+
+
+def _with_descriptions(name: str, table: pa.Table) -> pa.Table:
+    """Field descriptions from the schema (kept if the table already has them) plus file-level ones."""
+    contract = TABLES.get(name)
+    fields = []
+    for f in table.schema:
+        meta = dict(f.metadata or {})
+        if b"description" not in meta and contract is not None and f.name in contract.names:
+            meta.update(contract.field(f.name).metadata or {})
+        fields.append(f.with_metadata(meta) if meta else f)
+    descriptions = {f.name: (f.metadata or {}).get(b"description", b"").decode() for f in fields}
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta.update({
+        b"table": name.encode(),
+        b"description": TABLE_DESCRIPTIONS.get(name, "").encode(),
+        b"column_descriptions": json.dumps({k: v for k, v in descriptions.items() if v}).encode(),
+    })
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=schema_meta))
 
 
 def write_version(warehouse: Path, name: str, table: pa.Table, stamp: str) -> tuple[str, Path]:
@@ -94,6 +164,7 @@ def write_version(warehouse: Path, name: str, table: pa.Table, stamp: str) -> tu
     keys = _sort_keys(name, table)
     if keys and table.num_rows:
         table = table.sort_by(keys)
+    table = _with_descriptions(name, table)
     version = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     final = warehouse / VERSIONS_DIR / name / version
     tmp = final.with_name(f".{version}.tmp")
@@ -101,7 +172,10 @@ def write_version(warehouse: Path, name: str, table: pa.Table, stamp: str) -> tu
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     part = tmp / "part-00000.parquet"
-    pq.write_table(table, part, compression="zstd", row_group_size=64_000, use_dictionary=True)
+    pq.write_table(
+        table, part, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=_row_group_rows(table),
+        use_dictionary=_dictionary_columns(name, table), write_statistics=True, write_page_index=True,
+    )
     with open(part, "rb") as fh:
         os.fsync(fh.fileno())
     os.rename(tmp, final)
@@ -121,8 +195,26 @@ def _swap_symlink(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment_columns(con, view: str, descriptions: Mapping[str, str]) -> None:
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [view]).fetchall()]
+    for column in columns:
+        desc = descriptions.get(column)
+        if desc:
+            con.execute(f'COMMENT ON COLUMN "{view}"."{column}" IS {_sql_str(desc)}')
+
+
 def build_catalog(warehouse: Path, tables: Mapping[str, Path]) -> Path:
-    """(Re)create catalog.duckdb with one view per table, swapped in atomically."""
+    """(Re)create catalog.duckdb, swapped in atomically.
+
+    One view per table (comment: the table's description; column comments from the
+    schema), then the analytical views of `pipeline.catalog_views` whose tables are
+    all present, with their own view and column comments.
+    """
     import duckdb
 
     final = warehouse / "catalog.duckdb"
@@ -132,15 +224,24 @@ def build_catalog(warehouse: Path, tables: Mapping[str, Path]) -> Path:
             p.unlink()
     con = duckdb.connect(str(tmp))
     try:
+        column_descriptions: dict[str, str] = {}
         for name, folder in tables.items():
             glob = (folder.resolve() / "**" / "*.parquet").as_posix().replace("'", "''")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
+            if name in TABLE_DESCRIPTIONS:
+                con.execute(f"COMMENT ON VIEW {name} IS {_sql_str(TABLE_DESCRIPTIONS[name])}")
             schema = TABLES.get(name)
             if schema is not None:
-                for field in schema:
-                    desc = (field.metadata or {}).get(b"description", b"").decode().replace("'", "''")
-                    if desc:
-                        con.execute(f"COMMENT ON COLUMN {name}.{field.name} IS '{desc}'")
+                described = {f.name: (f.metadata or {}).get(b"description", b"").decode() for f in schema}
+                _comment_columns(con, name, described)
+                for column, desc in described.items():
+                    column_descriptions.setdefault(column, desc)
+        for view in ANALYTICAL_VIEWS:
+            if not set(view.requires) <= set(tables):
+                continue
+            con.execute(f"CREATE OR REPLACE VIEW {view.name} AS {view.sql.strip()}")
+            con.execute(f"COMMENT ON VIEW {view.name} IS {_sql_str(view.description)}")
+            _comment_columns(con, view.name, {**column_descriptions, **view.columns})
         con.execute("CHECKPOINT")
     finally:
         con.close()

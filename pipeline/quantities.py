@@ -323,6 +323,8 @@ def _noun_lemma(tok) -> str:
     lem = (tok.lemma_ or tok.text).lower()
     if lem.endswith("és"):
         lem = lem[:-1]
+    if lem.endswith("men") and lem == tok.text.lower() and len(lem) > 4 and getattr(tok, "tag_", "") == "NNS":
+        lem = lem[:-3] + "man"  # "servicemen" is left unlemmatized by the small model
     return _LEMMA_FIX.get(lem, lem)
 
 

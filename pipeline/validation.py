@@ -9,15 +9,26 @@ the suite itself stays plain GX.
 `import great_expectations` costs seconds, so it happens inside `run_suite` only.
 The result is a plain `SuiteReport` that the Dagster check factory turns into asset
 check metadata and `pipeline run` prints on stderr.
+
+Data Docs: with `data_docs_dir=...`, `run_suite` also renders GX's HTML page for
+this validation into a local site (`<dir>/validations/<suite>/<run>/<time>/<batch>.html`,
+GX's own renderer and static assets) and returns its path in `SuiteReport.data_docs`.
+Only the one page is rendered (no GX index, which would re-render every stored
+result); `<dir>/index.html` is a small list of the newest pages, and only the newest
+`DATA_DOCS_KEEP` pages per suite are kept. Cost: about 0.1-0.2 s per suite.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
+import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
@@ -31,6 +42,7 @@ ID_COLUMNS = {
     "quantity_conflicts": "claim_id_a",
 }
 DERIVED_FLAGS = {"offsets_match": True, "parent_known": True, "looks_like_year": False, "different_documents": True}
+DATA_DOCS_KEEP = 20  # newest Data Docs pages kept per suite
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,11 @@ class SuiteReport:
     success: bool
     n_rows: int
     outcomes: list[Outcome]
+    data_docs: str | None = None  # path of the GX Data Docs page of this validation, if built
+
+    @property
+    def data_docs_url(self) -> str | None:
+        return Path(self.data_docs).as_uri() if self.data_docs else None
 
     @property
     def failures(self) -> list[Outcome]:
@@ -164,10 +181,105 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# ----------------------------------------------------------------- data docs
+def data_docs_enabled() -> bool:
+    """PIPELINE_DATA_DOCS=0 turns Data Docs off (default on)."""
+    return os.environ.get("PIPELINE_DATA_DOCS", "1").strip().lower() not in {"0", "false", "no", "off", ""}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "x"
+
+
+@lru_cache(maxsize=8)
+def _site_builder(ctx, base_directory: str):
+    from great_expectations.render.renderer.site_builder import SiteBuilder
+
+    return SiteBuilder(
+        data_context=ctx,
+        store_backend={"class_name": "TupleFilesystemStoreBackend", "base_directory": base_directory},
+        site_name="pipeline",
+        site_section_builders={"expectations": "None", "profiling": "None"},
+        show_how_to_buttons=False,
+    )
+
+
+def _write_data_docs_index(root: Path) -> None:
+    pages = _newest_first(root.glob("validations/*/*/*/*.html"))
+    rows = []
+    for page in pages:
+        suite, run, when = page.parts[-4], page.parts[-3], page.parts[-2]
+        rel = html.escape(page.relative_to(root).as_posix())
+        rows.append(f"<tr><td>{html.escape(suite)}</td><td>{html.escape(run)}</td><td>{html.escape(when)}</td>"
+                    f"<td><a href=\"{rel}\">{html.escape(page.stem)}</a></td></tr>")
+    doc = ("<!doctype html><meta charset=\"utf-8\"><title>Data Docs: validations</title>"
+           "<link rel=\"stylesheet\" href=\"static/styles/data_docs_default_styles.css\">"
+           "<h1>Great Expectations validations (newest first)</h1>"
+           "<table class=\"table\"><tr><th>suite</th><th>run</th><th>validated at</th><th>page</th></tr>"
+           + "".join(rows) + "</table>")
+    tmp = root / f".index.{os.getpid()}.html"
+    tmp.write_text(doc, encoding="utf-8")
+    os.replace(tmp, root / "index.html")
+
+
+def _newest_first(pages) -> list[Path]:
+    # the folder above a page is GX's run time (20240301T090000.123456Z): sortable
+    return sorted(pages, key=lambda p: (p.parent.name, p.stat().st_mtime_ns), reverse=True)
+
+
+def _prune_data_docs(root: Path, suite: str, keep: int | None = None) -> None:
+    keep = DATA_DOCS_KEEP if keep is None else keep
+    pages = _newest_first((root / "validations" / suite).glob("*/*/*.html"))
+    for page in pages[keep:]:
+        page.unlink(missing_ok=True)
+        for folder in (page.parent, page.parent.parent):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                pass
+
+
+def build_data_docs(ctx, result, suite: str, docs_dir: Path, run_name: str | None = None, batch: str = "all") -> Path:
+    """Render one validation result into the local Data Docs site; the page's path."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    docs_dir = Path(docs_dir).resolve()
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    key = ValidationResultIdentifier(
+        ExpectationSuiteIdentifier(name=suite), RunIdentifier(run_name=_slug(run_name or "adhoc")), _slug(batch)
+    )
+    site = _site_builder(ctx, str(docs_dir))
+    store = ctx.validation_results_store
+    store.set(key, result)
+    try:
+        site.site_section_builders["validations"].build(resource_identifiers=[key])
+    finally:
+        store.remove_key(key)
+    if not (docs_dir / "static" / "styles").is_dir():
+        site.target_store.copy_static_assets()
+    url = site.get_resource_url(resource_identifier=key, only_if_exists=False)
+    page = Path(unquote(urlparse(url).path)) if url else None
+    if page is None or not page.exists():
+        raise RuntimeError(f"GX did not write the Data Docs page for {suite} ({url})")
+    _prune_data_docs(docs_dir, suite)
+    _write_data_docs_index(docs_dir)
+    return page
+
+
 def run_suite(
-    stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None, suites_dir: Path = SUITES_DIR
+    stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None, suites_dir: Path = SUITES_DIR,
+    *, data_docs_dir: Path | None = None, run_name: str | None = None, batch_name: str = "all",
 ) -> SuiteReport:
-    """Validate `df` (plus its derived columns) against `expectations/<stage>.json`."""
+    """Validate `df` (plus its derived columns) against `expectations/<stage>.json`.
+
+    With `data_docs_dir`, also render GX Data Docs for this validation there (page
+    under `validations/<suite>/<run_name>/<time>/<batch>.html`); a failure to render
+    never fails the validation, it only leaves `SuiteReport.data_docs` empty.
+    """
     import great_expectations as gx
 
     spec = load_suite(stage, str(suites_dir))
@@ -205,4 +317,12 @@ def run_suite(
     for e in skipped:
         outcomes.append(Outcome(expectation=e["type"], column=e["kwargs"].get("column"), success=True,
                                 kwargs=e["kwargs"], observed=f"skipped: fewer than {e['meta']['min_rows']} rows"))
-    return SuiteReport(stage, bool(result.success), len(df), outcomes)
+    page = None
+    if data_docs_dir is not None:
+        try:
+            page = str(build_data_docs(ctx, result, spec.get("name", stage), Path(data_docs_dir), run_name, batch_name))
+        except Exception as exc:  # noqa: BLE001 - docs are a convenience, the verdict stands without them
+            import logging
+
+            logging.getLogger(__name__).warning("Data Docs for %s not built: %s", stage, exc)
+    return SuiteReport(stage, bool(result.success), len(df), outcomes, data_docs=page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -14,21 +15,36 @@ import pytest
 import yaml
 
 from assets import stages
-from assets.checks import SUITE_CONTEXT, all_checks, check_metadata
+from assets.checks import SUITE_CONTEXT, check_metadata
+from assets.corpus_checks import CORPUS_SUITES
+from assets.definitions import all_asset_checks
+from assets.jobs import ingest_job, publish_job
 from assets.resources import ParquetFrameIOManager, PipelineSettings
+from assets.runner import run_incremental
 from pipeline import build
 from pipeline.schemas import CONTRACT_TABLES
 from pipeline.settings import DEFAULT_SPACY_MODEL
 
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 PROJECT = Path(__file__).resolve().parent.parent
-EXPECTED_ASSETS = set(CONTRACT_TABLES) | {"warehouse"}
+EXPECTED_ASSETS = set(CONTRACT_TABLES) | {"warehouse", "accepted_files", "corpus"}
 
 
-def _resources(raw: Path, wh: Path) -> dict:
-    return {
-        "settings": PipelineSettings(raw_dir=str(raw), warehouse_dir=str(wh), spacy_model=DEFAULT_SPACY_MODEL),
-        "io_manager": ParquetFrameIOManager(base_dir=str(wh / ".staging")),
-    }
+def _settings(raw: Path, wh: Path, **kw) -> PipelineSettings:
+    return PipelineSettings(raw_dir=str(raw), warehouse_dir=str(wh), spacy_model=DEFAULT_SPACY_MODEL, **kw)
+
+
+def _defs(raw: Path, wh: Path, assets=None, **kw) -> dg.Definitions:
+    return dg.Definitions(
+        assets=assets or stages.STAGE_ASSETS,
+        asset_checks=all_asset_checks(),
+        jobs=[ingest_job, publish_job],
+        resources={
+            "settings": _settings(raw, wh, **kw),
+            "io_manager": ParquetFrameIOManager(base_dir=str(wh / ".staging"), warehouse_dir=str(wh)),
+        },
+        executor=dg.in_process_executor,
+    )
 
 
 def _table(wh: Path, name: str) -> pd.DataFrame:
@@ -42,7 +58,10 @@ def test_workspace_yaml_loads_every_asset_and_check():
     graph = mod.defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
     checks = {k.to_user_string() for k in graph.asset_check_keys}
-    assert checks == {f"{s}:{s}_suite" for s in SUITE_CONTEXT}
+    expected = {f"{s}:{s}_suite" for s in SUITE_CONTEXT} | {f"corpus:corpus_{t}_suite" for t in CORPUS_SUITES}
+    assert checks == expected
+    assert {s.name for s in mod.defs.sensors} == {"raw_folder_sensor"}
+    assert {s.name for s in mod.defs.schedules} == {"daily_rescan"}
     # Dagster's own loader accepts the workspace file too
     out = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
@@ -53,7 +72,7 @@ def test_workspace_yaml_loads_every_asset_and_check():
 
 
 def test_every_check_is_blocking():
-    for check in all_checks():
+    for check in all_asset_checks():
         for spec in check.check_specs:
             assert spec.blocking, spec.key
 
@@ -61,14 +80,17 @@ def test_every_check_is_blocking():
 @pytest.mark.slow
 def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
     wh = tmp_path / "wh"
+    defs = _defs(seed_raw_dir, wh)
     with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [*stages.STAGE_ASSETS, *all_checks()], resources=_resources(seed_raw_dir, wh), instance=instance
-        )
-    assert result.success
-    evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == len(SUITE_CONTEXT)
-    assert all(e.passed for e in evaluations), [e.asset_check_key for e in evaluations if not e.passed]
+        outcome = run_incremental(defs, instance, defs.resources["settings"])
+        runs = instance.get_runs()
+        evaluations = [
+            e for r in runs for e in instance.get_records_for_run(r.run_id).records
+            if e.event_log_entry.dagster_event and e.event_log_entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+        ]
+    assert outcome.success, outcome.failures
+    assert outcome.batches == 1 and len(runs) == 2
+    assert len(evaluations) == len(SUITE_CONTEXT) + len(CORPUS_SUITES)
     manifest = json.loads((wh / "_manifest.json").read_text())
     assert set(manifest["tables"]) == set(CONTRACT_TABLES)
     docs = _table(wh, "documents")
@@ -84,9 +106,10 @@ def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
 def _corrupted_paragraphs():
     """The real paragraphs asset, with every kept paragraph's end offset pushed by one."""
 
-    @dg.asset(name="paragraphs", group_name="clean")
+    @dg.asset(name="paragraphs", group_name="clean", partitions_def=stages.raw_files,
+              backfill_policy=stages.BATCH_POLICY)
     def paragraphs(documents: pd.DataFrame) -> pd.DataFrame:
-        df = build.paragraphs_table(documents)
+        df = stages._tag(build.paragraphs_table(documents), documents)
         df.loc[df["status"] == "kept", "char_end"] += 1
         return df
 
@@ -96,9 +119,8 @@ def _corrupted_paragraphs():
 @pytest.mark.slow
 def test_failing_suite_blocks_publish_and_keeps_old_tables(tmp_path, seed_raw_dir):
     wh = tmp_path / "wh"
-    resources = _resources(seed_raw_dir, wh)
     with dg.instance_for_test() as instance:
-        good = dg.materialize([*stages.STAGE_ASSETS, *all_checks()], resources=resources, instance=instance)
+        good = run_incremental(_defs(seed_raw_dir, wh), instance, _settings(seed_raw_dir, wh))
         assert good.success
         manifest_before = (wh / "_manifest.json").read_text()
         docs_before = _table(wh, "documents")
@@ -106,20 +128,38 @@ def test_failing_suite_blocks_publish_and_keeps_old_tables(tmp_path, seed_raw_di
         # a new file arrives, but the paragraphs stage is broken
         (seed_raw_dir / "new.txt").write_text("Officials said on Monday that 500 soldiers arrived in the city.\n")
         broken = [a for a in stages.STAGE_ASSETS if dg.AssetKey("paragraphs") not in a.keys] + [_corrupted_paragraphs()]
-        bad = dg.materialize([*broken, *all_checks()], resources=resources, instance=instance, raise_on_error=False)
+        bad = run_incremental(_defs(seed_raw_dir, wh, assets=broken), instance, _settings(seed_raw_dir, wh))
     assert not bad.success
-    failed = [e for e in bad.get_asset_check_evaluations() if not e.passed]
-    assert [e.asset_check_key.name for e in failed] == ["paragraphs_suite"]
-    failures = failed[0].metadata["failures"].value
-    offsets = [f for f in failures if f["column"] == "offsets_match"]
-    assert offsets and offsets[0]["unexpected_count"] > 0
-    assert all(s.startswith("paragraph_id=p_") for s in offsets[0]["sample"])
-    materialized = {e.asset_key.to_user_string() for e in bad.get_asset_materialization_events()}
-    assert "warehouse" not in materialized and "sentences" not in materialized
-    # the published tables are exactly the previous ones
-    assert (wh / "_manifest.json").read_text() == manifest_before
-    pd.testing.assert_frame_equal(_table(wh, "documents"), docs_before)
+    checks = {f.check for f in bad.failures}
+    assert checks == {"paragraphs:paragraphs_suite"}
+    offsets = [line for f in bad.failures for line in f.lines if "offsets_match" in line]
+    assert offsets and "paragraph_id=p_" in offsets[0]
+    # the broken batch was never accepted: the corpus is what it was
+    assert (wh / "_manifest.json").read_text() != manifest_before  # publish re-ran on the accepted files ...
+    pd.testing.assert_frame_equal(_table(wh, "documents"), docs_before)  # ... which are the old ones
     pd.testing.assert_frame_equal(_table(wh, "paragraphs"), paragraphs_before)
+
+
+@pytest.mark.slow
+def test_failing_corpus_suite_blocks_publish(tmp_path, seed_raw_dir, monkeypatch):
+    """A bad assembled corpus (here: sentences pointing outside their text) stops publish."""
+    wh = tmp_path / "wh"
+    with dg.instance_for_test() as instance:
+        assert run_incremental(_defs(seed_raw_dir, wh), instance, _settings(seed_raw_dir, wh)).success
+        manifest_before = (wh / "_manifest.json").read_text()
+        real = build.assemble_corpus
+
+        def tampered(*frames):
+            out = real(*frames)
+            out["sentences"].loc[0, "char_start"] += 1
+            return out
+
+        monkeypatch.setattr(build, "assemble_corpus", tampered)
+        (seed_raw_dir / "new.txt").write_text("Officials said on Monday that 500 soldiers arrived in the city.\n")
+        bad = run_incremental(_defs(seed_raw_dir, wh), instance, _settings(seed_raw_dir, wh))
+    assert not bad.published
+    assert {f.check for f in bad.failures} == {"corpus:corpus_sentences_suite"}
+    assert (wh / "_manifest.json").read_text() == manifest_before
 
 
 def test_check_metadata_lists_failures():

@@ -129,3 +129,31 @@ def test_across_documents_ignores_short_paragraphs():
 
 def test_across_documents_empty():
     assert across_documents([], [], [], []) == []
+
+
+# ---------------------------------------------------------------- within_document: near-repeats
+def test_near_repeat_headline_with_small_variation():
+    a = "Panic as Russia Drag's Another Neighbor to the Brink of War"
+    b = "Panic as Russia Drags Another Neighbour to the Brink of War"
+    out = within_document([a, BODY, b], [True] * 3)
+    assert out == [None, None, Repeat(0, "near_repeat")]
+
+
+def test_near_repeat_of_a_rescraped_paragraph_keeps_the_first():
+    edited = P.replace("next week", "coming week")
+    out = within_document([P, BODY, edited, BODY], [True] * 4)
+    assert out == [None, None, Repeat(0, "near_repeat"), Repeat(1, "exact_repeat")]
+
+
+def test_near_contained_pull_quote():
+    quote = "Troops will arrive within days and the drills will last for a whole month, the ministry said."
+    long = ("On Monday the ministry said that troops will arrive within days and the drills would last for a "
+            "whole month, the ministry said, adding that observers were welcome.")
+    out = within_document([quote, BODY, long], [True] * 3)
+    assert out == [Repeat(2, "near_contained_repeat"), None, None]
+
+
+def test_different_paragraphs_are_not_near_repeats():
+    a = "The ministry said on Monday that troops would arrive next week for joint drills."
+    b = "The opposition said on Tuesday that the drills were a threat to the whole region."
+    assert within_document([a, b], [True, True]) == [None, None]

@@ -1,0 +1,129 @@
+"""Incremental runs in this process: what `pipeline run` does.
+
+The same plan as the sensor (content hashes against the accepted registry), then the
+batches of the ingest job, each a range of `raw_files` partitions, then one publish
+run. A batch that fails is retried file by file, so one bad file fails only itself;
+the run as a whole then reports failure, but every good file is published.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from assets.jobs import INGEST_JOB, PUBLISH_JOB
+from assets.resources import PipelineSettings
+from assets.sensors import known_fingerprints
+from assets.stages import raw_files
+from pipeline import files
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class Failure:
+    where: str
+    check: str | None
+    lines: list[str]
+
+
+@dataclass
+class Outcome:
+    plan: files.Plan
+    batches: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    published: bool = False
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.published and not self.failures
+
+
+def _failures(result: dg.ExecuteInProcessResult, where: str) -> list[Failure]:
+    out = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        lines = []
+        meta = evaluation.metadata
+        for f in (meta["failures"].value if "failures" in meta else []):
+            what = f"{f['expectation']}({f['column']})" if f.get("column") else f["expectation"]
+            count = f.get("unexpected_count")
+            detail = f"{count} unexpected rows" if count is not None else f"observed {f.get('observed')}"
+            lines.append(f"{what}: {detail}; sample: {f.get('sample')}")
+        out.append(Failure(where, evaluation.asset_check_key.to_user_string(), lines))
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            if error is not None and error.cls_name != "DagsterAssetCheckFailedError":
+                out.append(Failure(where, None, [f"step {event.step_key} failed:", error.to_string().rstrip()]))
+    return out
+
+
+def _step_seconds(instance: dg.DagsterInstance, run_id: str, into: dict[str, float]) -> None:
+    for stat in instance.get_run_step_stats(run_id):
+        if stat.start_time and stat.end_time:
+            into[stat.step_key] = into.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
+
+
+def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings: PipelineSettings,
+                    progress=None) -> Outcome:
+    say = progress or (lambda _msg: None)
+    plan, _scan = files.plan(settings.raw_path, known_fingerprints(settings), settle_seconds=0)
+    outcome = Outcome(plan)
+    keys = [files.partition_key(rel) for rel in plan.to_process]
+    existing = set(instance.get_dynamic_partitions(raw_files.name))
+    new = [k for k in keys if k not in existing]
+    if new:
+        instance.add_dynamic_partitions(raw_files.name, new)
+    order = list(instance.get_dynamic_partitions(raw_files.name))
+    ingest = defs.resolve_job_def(INGEST_JOB)
+    queue = files.batches(keys, order, settings.batch_size)
+    retried = False
+    while queue:
+        chunk = queue.pop(0)
+        outcome.batches += 1
+        say(f"batch {outcome.batches}: {len(chunk)} file(s)")
+        result = ingest.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET,
+            tags={ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1]},
+        )
+        outcome.run_ids.append(result.run_id)
+        _step_seconds(instance, result.run_id, outcome.stage_seconds)
+        if result.success:
+            continue
+        if len(chunk) > 1:
+            say(f"batch {outcome.batches} failed: retrying its {len(chunk)} files one by one")
+            queue = [[k] for k in chunk] + queue
+            retried = True
+            continue
+        outcome.failures += _failures(result, f"file {files.relpath_of(chunk[0])}")
+    del retried
+    if settings.drop_deleted and plan.deleted:
+        accepted = settings.state.accepted()
+        dropped = [files.partition_key(rel) for rel in plan.deleted if files.partition_key(rel) in accepted]
+        settings.state.forget(dropped)
+        for key in dropped:
+            instance.delete_dynamic_partition(raw_files.name, key)
+    say("publishing")
+    result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
+                                                                 run_config=QUIET)
+    outcome.run_ids.append(result.run_id)
+    _step_seconds(instance, result.run_id, outcome.stage_seconds)
+    outcome.failures += _failures(result, "corpus")
+    outcome.published = any(
+        e.asset_key is not None and e.asset_key.path[-1] == "warehouse" for e in result.get_asset_materialization_events()
+    )
+    return outcome
+
+
+def run_all(defs: dg.Definitions, instance: dg.DagsterInstance, progress=None) -> Outcome:
+    settings = defs.resources["settings"]
+    t0 = time.perf_counter()
+    outcome = run_incremental(defs, instance, settings, progress)
+    outcome.stage_seconds["total"] = time.perf_counter() - t0
+    return outcome

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from pipeline.neardup import (
+    NearDupConfig,
+    NearDupIndex,
+    minhash_signature,
+    near_duplicate_documents,
+    near_duplicate_paragraphs,
+    shingles,
+)
+
+_WORDS = ("government minister said plans would cut tax rise spending public services economy growth "
+          "bank rates inflation company profits shares market investors quarter sales record year "
+          "club match goal season players coach win league final film award star music chart album").split()
+
+
+def article(seed: int, n_words: int = 250) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(_WORDS) for _ in range(n_words)) + "."
+
+
+def edited(text: str, n_edits: int, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    words = text.split()
+    for _ in range(n_edits):
+        words[rng.randrange(len(words))] = "edited"
+    return " ".join(words)
+
+
+def test_shingles_normalize_and_short_texts():
+    assert shingles("The  Cat, sat!", 5) == {"the cat sat"}
+    assert shingles("a b c d e f", 5) == {"a b c d e", "b c d e f"}
+    assert shingles("", 5) == set()
+
+
+def test_signature_is_deterministic():
+    a, b = minhash_signature(article(1)), minhash_signature(article(1))
+    assert np.array_equal(a.hashvalues, b.hashvalues)
+    assert len(a.hashvalues) == NearDupConfig().num_perm
+
+
+def test_near_identical_documents_found_and_distinct_not():
+    docs = {"a": article(1), "b": article(2), "c": edited(article(1), 3), "d": article(3), "e": edited(article(2), 2)}
+    index = NearDupIndex()
+    out = near_duplicate_documents(list(docs), list(docs.values()), index)
+    assert out == {"c": "a", "e": "b"}
+    assert len(index) == 5
+
+
+def test_query_and_add_sorted_and_no_self_match():
+    index = NearDupIndex()
+    text = article(7)
+    assert index.query_and_add("z", text) == []
+    assert index.query_and_add("m", text) == ["z"]
+    assert index.query_and_add("a", text) == ["m", "z"]
+    assert index.query_and_add("a", text) == ["m", "z"]  # re-adding a key: same answer, no self
+    assert len(index) == 3
+
+
+def test_short_texts_are_ignored():
+    index = NearDupIndex()
+    assert index.query_and_add("x", "Four words only here") == []
+    assert "x" not in index
+
+
+def test_save_load_round_trip(tmp_path):
+    texts = {f"d{n}": article(n % 4) if n % 2 else edited(article(n % 4), 2, n) for n in range(10)}
+    index = NearDupIndex()
+    first = {k: index.query_and_add(k, t) for k, t in texts.items()}
+    index.save(tmp_path / "idx")
+    loaded = NearDupIndex.load(tmp_path / "idx", NearDupConfig())
+    assert loaded.keys() == index.keys()
+    for k, t in texts.items():
+        assert loaded.query(t) == index.query(t)
+        assert np.array_equal(loaded.signature(k), index.signature(k))
+    probe = edited(article(1), 4, 99)
+    assert loaded.query_and_add("new", probe) == index.query_and_add("new", probe)
+    assert any(first.values())
+
+
+def test_load_missing_gives_empty_and_config_mismatch_raises(tmp_path):
+    assert len(NearDupIndex.load(None)) == 0
+    assert len(NearDupIndex.load(tmp_path / "nothing")) == 0
+    index = NearDupIndex()
+    index.query_and_add("a", article(1))
+    index.save(tmp_path / "idx")
+    with pytest.raises(ValueError):
+        NearDupIndex.load(tmp_path / "idx", NearDupConfig(num_perm=64))
+
+
+def test_remove():
+    index = NearDupIndex()
+    index.query_and_add("a", article(1))
+    index.remove("a")
+    index.remove("unknown")
+    assert index.query(article(1)) == [] and len(index) == 0
+
+
+def test_new_batch_against_persisted_corpus(tmp_path):
+    old = NearDupIndex()
+    near_duplicate_documents(["old1", "old2"], [article(1), article(2)], old)
+    old.save(tmp_path / "idx")
+    index = NearDupIndex.load(tmp_path / "idx")
+    out = near_duplicate_documents(["old1", "old2", "new"], [article(1), article(2), edited(article(2), 2)], index)
+    assert out == {"new": "old2"}
+
+
+def test_near_duplicate_paragraphs_other_documents_only():
+    p = "Officials said that about nine thousand troops would arrive in the country over the next week for drills."
+    p2 = p.replace("drills.", "exercises!").upper()
+    out = near_duplicate_paragraphs(
+        ["p1", "p2", "p3", "p4"], ["d1", "d1", "d2", "d3"], [p, p2, p2, "Something else entirely was said here today."],
+        NearDupIndex(NearDupConfig.for_paragraphs()),
+    )
+    assert out == {"p3": "p1"}

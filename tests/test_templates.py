@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.boilerplate import classify
+from pipeline.templates import TemplateCounter, template_key, template_paragraphs
+
+FOOTER = "The Example Gazette is published by Example Media Ltd, registered in England."
+
+
+def pages(n: int, start: int = 0) -> dict[str, list[str]]:
+    return {f"d{k}": [f"Story number {k} about topic {k} went on for a while.", FOOTER, "Thanks for reading it all."]
+            for k in range(start, start + n)}
+
+
+def test_counter_marks_recurring_paragraphs_only():
+    c = TemplateCounter(min_docs=3)
+    for did, paras in pages(3).items():
+        assert c.update(did, paras)
+    assert c.is_template(FOOTER) and c.is_template(FOOTER.upper())
+    assert c.is_template("Thanks for reading it all!")
+    assert not c.is_template("Story number 1 about topic 1 went on for a while.")
+    assert c.count(FOOTER) == 3
+
+
+def test_update_is_idempotent_per_document_and_counts_once_per_doc():
+    c = TemplateCounter(min_docs=2)
+    assert c.update("d1", [FOOTER, FOOTER])
+    assert not c.update("d1", [FOOTER])
+    assert c.count(FOOTER) == 1 and not c.is_template(FOOTER)
+
+
+def test_min_share_and_min_words():
+    c = TemplateCounter(min_docs=2, min_share=0.5)
+    for did, paras in pages(2).items():
+        c.update(did, paras)
+    for k in range(2, 6):
+        c.update(f"x{k}", [f"Other text {k} here and there."])
+    assert c.count(FOOTER) == 2 and not c.is_template(FOOTER)  # 2 of 6 documents < 50 %
+    c2 = TemplateCounter(min_docs=2)
+    c2.update("a", ["Reuters"]), c2.update("b", ["Reuters"])
+    assert not c2.is_template("Reuters")  # under min_words
+
+
+def test_merge_and_json_round_trip():
+    a, b = TemplateCounter(min_docs=4), TemplateCounter(min_docs=4)
+    for did, paras in pages(2).items():
+        a.update(did, paras)
+    for did, paras in pages(2, start=2).items():
+        b.update(did, paras)
+    assert not a.is_template(FOOTER)
+    merged = TemplateCounter.from_json(a.to_json()).merge(TemplateCounter.from_json(b.to_json()))
+    assert merged.is_template(FOOTER) and merged.n_docs == 4
+    assert TemplateCounter.from_json(merged.to_json()).to_json() == merged.to_json()
+    with pytest.raises(ValueError):
+        merged.merge(a)
+
+
+def test_template_paragraphs_on_frames_and_classify_hook():
+    ps = pages(5)
+    doc_ids = [d for d, paras in ps.items() for _ in paras]
+    texts = [p for paras in ps.values() for p in paras]
+    keys = template_paragraphs(doc_ids, texts, min_docs=5)
+    assert keys == {template_key(FOOTER), template_key("Thanks for reading it all.")}
+    verdicts = classify(ps["d0"], templates=lambda t: template_key(t) in keys)
+    assert [v.reason for v in verdicts] == [None, "site_template", "site_template"]
