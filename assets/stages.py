@@ -15,7 +15,7 @@ import pandas as pd
 from assets.resources import PipelineSettings
 from pipeline import build, nlp, publish as publishing, schemas
 from pipeline.files import relpath_of
-from pipeline.state import PER_DOCUMENT_STAGES
+from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, load_indexes, save_indexes
 
 raw_files = dg.DynamicPartitionsDefinition(name="raw_files")
 BATCH_POLICY = dg.BackfillPolicy.single_run()
@@ -163,7 +163,10 @@ CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quanti
                       "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
 def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dict:
     store = settings.state
-    tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES))
+    with corpus_lock(store.root):
+        indexes = load_indexes(store.root)
+        tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES), indexes=indexes)
+        save_indexes(store.root, indexes)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted()),

@@ -5,8 +5,10 @@ settings it needs and returns new frames; none writes files or keeps state.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +19,10 @@ from pipeline.ingest import DEFAULT_MAX_FILE_BYTES, ingest
 from pipeline.paragraphs import split_paragraphs
 from pipeline.schemas import TABLES, empty_frame
 from pipeline.sentences import split_paragraphs_into_sentences
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.neardup import NearDupIndex
+    from pipeline.templates import TemplateCounter
 
 
 def _frame(rows: list[dict], table: str) -> pd.DataFrame:
@@ -257,17 +263,47 @@ def _owned(df: pd.DataFrame, owner: dict) -> pd.DataFrame:
     return df[df["partition_key"] == df["doc_id"].map(owner)]
 
 
+@dataclass
+class CorpusIndexes:
+    """Cross-document state kept between runs (see `pipeline.neardup`, `pipeline.templates`)."""
+
+    documents: "NearDupIndex"
+    paragraphs: "NearDupIndex"
+    templates: "TemplateCounter"
+
+
+def _prune(index, live: set[str]) -> None:
+    """Forget keys that are no longer in the corpus (changed or dropped files)."""
+    for key in [k for k in index.keys() if k not in live]:
+        index.remove(key)
+
+
 def assemble_corpus(
     documents: pd.DataFrame | None, paragraphs: pd.DataFrame | None, sentences: pd.DataFrame | None,
     claims: pd.DataFrame | None, quantities: pd.DataFrame | None, entities: pd.DataFrame | None,
+    indexes: CorpusIndexes | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The six per-document tables of the whole corpus, made consistent.
 
-    Only `ok` documents keep paragraphs; cross-document repeats fill
-    `near_duplicate_of`; sentences exist only for kept paragraphs, claims only for
-    published sentences; entity canonical names are recomputed over the corpus.
+    Documents: one row per doc_id, exact and (with `indexes`) MinHash near-identical
+    copies become `duplicate`. Only `ok` documents keep paragraphs; a kept paragraph
+    that recurs across many documents (a site template) becomes boilerplate; kept
+    paragraphs near-identical to one in another document get `near_duplicate_of`.
+    Sentences exist only for kept paragraphs, claims only for published sentences;
+    entity canonical names are recomputed over the corpus. `indexes` are updated in
+    place (the caller persists them): only new texts are signed and counted.
     """
     docs = corpus_documents(_nonnull(documents, "documents"))
+    if indexes is not None and len(docs):
+        from pipeline.neardup import near_duplicate_documents
+
+        _prune(indexes.documents, set(docs["doc_id"]))
+        candidates = docs[docs["status"] == "ok"]
+        copies = near_duplicate_documents(candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents)
+        hit = docs["doc_id"].isin(copies.keys()) & (docs["status"] == "ok")
+        docs.loc[hit, "status"] = "duplicate"
+        docs.loc[hit, "reason"] = "near_duplicate"
+        docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
     ok = set(docs.loc[docs["status"] == "ok", "doc_id"]) if len(docs) else set()
     owner = dict(zip(docs["doc_id"], docs["partition_key"])) if "partition_key" in docs.columns else {}
     paras = _owned(_nonnull(paragraphs, "paragraphs"), owner)
@@ -276,10 +312,26 @@ def assemble_corpus(
         order = {d: i for i, d in enumerate(docs["doc_id"])}
         paras["_doc_order"] = paras["doc_id"].map(order)
         paras = paras.sort_values(["_doc_order", "ordinal"], kind="stable").drop(columns="_doc_order")
-        paras["near_duplicate_of"] = dedup.across_documents(
-            paras["paragraph_id"].tolist(), paras["doc_id"].tolist(), paras["text"].tolist(),
-            (paras["status"] == "kept").tolist(),
-        )
+        kept_mask = paras["status"] == "kept"
+        if indexes is not None:
+            from pipeline.neardup import near_duplicate_paragraphs
+
+            for doc_id, texts in paras[kept_mask].groupby("doc_id", sort=False)["text"]:
+                indexes.templates.update(doc_id, texts.tolist())
+            template = kept_mask & paras["text"].map(indexes.templates.is_template)
+            paras.loc[template, "status"] = "boilerplate"
+            paras.loc[template, "reason"] = "site_template"
+            kept_mask = paras["status"] == "kept"
+            _prune(indexes.paragraphs, set(paras["paragraph_id"]))
+            kept = paras[kept_mask]
+            links = near_duplicate_paragraphs(kept["paragraph_id"].tolist(), kept["doc_id"].tolist(),
+                                              kept["text"].tolist(), indexes.paragraphs)
+            paras["near_duplicate_of"] = paras["paragraph_id"].map(links)
+            paras["near_duplicate_of"] = paras["near_duplicate_of"].astype(object).where(paras["near_duplicate_of"].notna(), None)
+        else:
+            paras["near_duplicate_of"] = dedup.across_documents(
+                paras["paragraph_id"].tolist(), paras["doc_id"].tolist(), paras["text"].tolist(), kept_mask.tolist(),
+            )
     kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
     sents = _owned(_nonnull(sentences, "sentences"), owner)
     sents = sents[sents["paragraph_id"].isin(kept)]

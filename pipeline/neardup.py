@@ -33,13 +33,17 @@ the very same shingles and threshold:
   phrases inflate the similarity of distinct stories), 8-word shingles x 128 at 0.5 ->
   0.982/1.0 (one edited word removes 8 shingles); 64 permutations at 0.7 -> precision
   0.98; 256 permutations gave no gain at 0.5 and up to 3x the time with 8-word shingles.
-  Thresholds at 0.7-0.9 put the bar inside the cluster of re-filed pairs, where the
-  estimate's noise costs a pair either way; 0.5 is the only setting with 1.0/1.0 at 3, 5
-  and 8 words with >= 128 permutations... except 8 x 128, hence 5 x 128 x 0.5.
+  Thresholds of 0.7-0.9 put the bar inside the cluster of re-filed pairs, where the
+  estimate's noise costs a pair either way from one setting to the next (5 x 128 x 0.8
+  happened to score 1.0/1.0, 5 x 128 x 0.7 and x 0.9 did not); at 0.5 the bar sits in the
+  gap, and 5-word shingles scored 1.0/1.0 there with 64, 128 and 256 permutations:
+  hence 5 x 128 x 0.5.
 * Paragraphs (:meth:`NearDupConfig.for_paragraphs`: 3-word shingles, threshold 0.8):
   paragraphs are 20-80 words, so 5-word shingles are few and brittle; a 0.8 bar only
-  links re-used paragraphs (wire copy, standard sentences), not paraphrases. Not yet
-  measured against brute force (``--unit paragraphs`` does it; see the closing report).
+  links re-used paragraphs (wire copy, standard sentences), not paraphrases. Measured
+  with ``--unit paragraphs`` (12,272 BBC paragraphs of >= 5 words): 951 exact pairs, 950
+  found, recall 0.9958, precision 0.9968 (the 4 misses and 3 false alarms all lie within
+  0.76-0.84 Jaccard, i.e. within the estimate's noise of the bar); 6.5 s.
 """
 from __future__ import annotations
 

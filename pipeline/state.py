@@ -134,3 +134,42 @@ class StateStore:
         tables = [pq.read_table(p) for p in paths]
         tables = [t for t in tables if t.num_rows] or tables[:1]
         return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+
+# ------------------------------------------------------------ cross-document indexes
+def load_indexes(root: Path):
+    """The near-duplicate indexes and the template counter of a state folder."""
+    from pipeline.build import CorpusIndexes
+    from pipeline.neardup import NearDupConfig, NearDupIndex
+    from pipeline.templates import TemplateCounter
+
+    root = Path(root)
+    docs_path, paras_path, tmpl_path = root / "neardup_documents", root / "neardup_paragraphs", root / "templates.json"
+    return CorpusIndexes(
+        documents=NearDupIndex.load(docs_path if docs_path.exists() else None, NearDupConfig()),
+        paragraphs=NearDupIndex.load(paras_path if paras_path.exists() else None, NearDupConfig.for_paragraphs()),
+        templates=TemplateCounter.from_json(tmpl_path.read_text()) if tmpl_path.exists() else TemplateCounter(),
+    )
+
+
+def save_indexes(root: Path, indexes) -> None:
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    indexes.documents.save(root / "neardup_documents")
+    indexes.paragraphs.save(root / "neardup_paragraphs")
+    tmp = root / f".templates.{os.getpid()}.tmp"
+    tmp.write_text(indexes.templates.to_json())
+    os.replace(tmp, root / "templates.json")
+
+
+@contextmanager
+def corpus_lock(root: Path) -> Iterator[None]:
+    """One corpus assembly at a time (it updates the shared indexes)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".corpus.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -249,9 +249,9 @@ def build_data_docs(ctx, result, suite: str, docs_dir: Path, run_name: str | Non
 
     docs_dir = Path(docs_dir).resolve()
     docs_dir.mkdir(parents=True, exist_ok=True)
-    key = ValidationResultIdentifier(
-        ExpectationSuiteIdentifier(name=suite), RunIdentifier(run_name=_slug(run_name or "adhoc")), _slug(batch)
-    )
+    run_id = RunIdentifier(run_name=_slug(run_name or "adhoc"))
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite), run_id, _slug(batch))
+    result.meta["run_id"] = run_id  # shown on the page (run name = the Dagster run id)
     site = _site_builder(ctx, str(docs_dir))
     store = ctx.validation_results_store
     store.set(key, result)

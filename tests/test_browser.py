@@ -1,0 +1,281 @@
+"""The UI path in a real browser: `dagster dev` on 127.0.0.1, headless Debian chromium
+through Playwright, "Materialize all", wait for success, look at an asset and its
+checks, save screenshots, then check the published tables.
+
+Installs nothing: `./dev test` installs chromium (apt, as root) and Playwright (the
+`test` extra). Screenshots go to tests/artifacts/browser/ (gitignored); the paths are
+printed (`pytest -s` shows them, and they are listed in the failure message).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT / "tests" / "artifacts" / "browser"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CONTRACT_TABLES = ["documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
+                   "claim_clusters", "quantity_conflicts"]
+SERVER_START_S = 240
+RUN_TIMEOUT_S = 900
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(1800)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    req = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        out = json.loads(resp.read())
+    assert "errors" not in out, out["errors"]
+    return out["data"]
+
+
+RUNS = "{ runsOrError { ... on Runs { results { runId status } } } }"
+BACKFILLS = "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"
+WAREHOUSE = """{ assetOrError(assetKey: {path: ["warehouse"]}) {
+    ... on Asset { assetMaterializations(limit: 1) { runId } } } }"""
+
+
+class Server:
+    """`dagster dev` in its own process group, started from an empty folder so the
+    project's .env (which names the project's DAGSTER_HOME) is not read."""
+
+    def __init__(self, base: Path, raw: Path, warehouse: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        home = base / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        cwd = base / "cwd"
+        cwd.mkdir()
+        self.log_path = base / "dagster_dev.log"
+        env = dict(os.environ, DAGSTER_HOME=str(home), PIPELINE_RAW_DIR=str(raw), PIPELINE_WAREHOUSE_DIR=str(warehouse),
+                   DAGSTER_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1")
+        dagster = Path(sys.executable).parent / "dagster"
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [str(dagster), "dev", "-w", str(PROJECT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)],
+            cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-n:]
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"dagster dev exited ({self.proc.returncode}):\n{self.log_tail()}"
+            try:
+                data = _graphql(self.url, """{ workspaceOrError { ... on Workspace { locationEntries {
+                    name locationOrLoadError { __typename ... on PythonError { message } } } } } }""")
+                entries = data["workspaceOrError"]["locationEntries"]
+                kinds = [e["locationOrLoadError"] and e["locationOrLoadError"]["__typename"] for e in entries]
+                if entries and all(k == "RepositoryLocation" for k in kinds):
+                    return
+                assert "PythonError" not in kinds, f"code location failed to load: {entries}"
+            except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError, TypeError):
+                pass
+            time.sleep(1)
+        raise AssertionError(f"dagster dev not ready after {SERVER_START_S} s:\n{self.log_tail()}")
+
+    def _group_alive(self) -> bool:
+        try:
+            os.killpg(self.proc.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    def stop(self) -> None:
+        """Ctrl-C (what `dagster dev` expects), then TERM, then KILL, to the whole group:
+        the webserver, daemon and code servers are children that may outlive the parent."""
+        for sig, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            if not self._group_alive():
+                break
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and self._group_alive():
+                if self.proc.poll() is None:
+                    try:
+                        self.proc.wait(0.5)
+                    except subprocess.TimeoutExpired:
+                        pass
+                else:
+                    time.sleep(0.5)
+        if self.proc.poll() is None:
+            self.proc.wait(5)
+        self._log.close()
+
+
+def _wait_for_success(server: Server, page, shots) -> list[dict]:
+    """Until the warehouse asset is materialized and no run or backfill is still going."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    last_shot = 0.0
+    while time.monotonic() < deadline:
+        runs = _graphql(server.url, RUNS)["runsOrError"]["results"]
+        backfills = (_graphql(server.url, BACKFILLS).get("partitionBackfillsOrError") or {}).get("results") or []
+        bad = [r for r in runs if r["status"] in {"FAILURE", "CANCELED"}]
+        assert not bad, f"runs failed: {bad}\n{server.log_tail()}"
+        bad_backfills = [b for b in backfills if b["status"] in {"FAILED", "CANCELED", "COMPLETED_FAILED"}]
+        assert not bad_backfills, f"backfills failed: {bad_backfills}"
+        published = _graphql(server.url, WAREHOUSE)["assetOrError"].get("assetMaterializations")
+        busy = [r for r in runs if r["status"] not in TERMINAL]
+        busy_backfills = [b for b in backfills if b["status"] == "REQUESTED"]
+        if runs and published and not busy and not busy_backfills:
+            return runs
+        if time.monotonic() - last_shot > 20:  # a picture of the run in progress, once in a while
+            last_shot = time.monotonic()
+            shots("run_in_progress", page)
+        time.sleep(2)
+    raise AssertionError(f"no successful materialization after {RUN_TIMEOUT_S} s: {runs}\n{server.log_tail()}")
+
+
+def _dismiss_popups(page) -> None:
+    """The first-visit newsletter dialog (and similar) would cover the buttons."""
+    for name in ("Skip", "Dismiss", "Got it"):
+        button = page.get_by_role("button", name=name, exact=True)
+        if button.count() and button.first.is_visible():
+            button.first.click()
+            page.wait_for_timeout(300)
+
+
+def _launch_materialize_all(page) -> None:
+    page.get_by_role("button", name="Materialize all").first.click()
+    # partitioned assets: a dialog to choose partitions (all by default) and launch a backfill
+    launch = page.get_by_role("button", name="Launch backfill").or_(
+        page.get_by_role("button", name="Launch run")).or_(page.get_by_role("button", name="Launch runs"))
+    try:
+        launch.first.wait_for(state="visible", timeout=8000)
+    except Exception:  # noqa: BLE001 - no dialog: unpartitioned assets launch a run at once
+        return
+    dialog = page.get_by_role("dialog")
+    select_all = dialog.get_by_text("Select all", exact=False)
+    if select_all.count() and select_all.first.is_visible():
+        select_all.first.click()
+    launch.first.click()
+
+
+@pytest.fixture()
+def shots(request):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    taken: list[Path] = []
+    counter = {"n": 0}
+
+    def shoot(name: str, page) -> Path:
+        counter["n"] += 1
+        path = ARTIFACTS / f"{counter['n']:02d}_{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        taken.append(path)
+        print(f"screenshot: {path}", flush=True)
+        return path
+
+    shoot.taken = taken
+    yield shoot
+    print("screenshots:\n" + "\n".join(f"  {p}" for p in taken), flush=True)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (./dev test installs it)")
+def test_materialize_all_in_the_ui(tmp_path, shots):
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright comes with the project's test extra")
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
+    shutil.copytree(PROJECT / "data" / "raw", raw)
+    server = Server(tmp_path, raw, warehouse)
+    try:
+        server.wait_ready()
+        with playwright_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.set_default_timeout(60_000)
+
+                # the asset graph
+                page.goto(f"{server.url}/asset-groups", wait_until="networkidle")
+                _dismiss_popups(page)
+                page.get_by_role("button", name="Materialize all").first.wait_for(state="visible")
+                page.wait_for_timeout(1500)  # let the graph lay itself out
+                shots("asset_graph", page)
+
+                _launch_materialize_all(page)
+                page.wait_for_timeout(2000)
+                shots("materialize_all_launched", page)
+                runs = _wait_for_success(server, page, shots)
+
+                page.goto(f"{server.url}/runs", wait_until="networkidle")
+                _dismiss_popups(page)
+                page.get_by_text("Success", exact=False).first.wait_for(state="visible")
+                shots("runs_succeeded", page)
+
+                page.goto(f"{server.url}/asset-groups", wait_until="networkidle")
+                _dismiss_popups(page)
+                page.wait_for_timeout(2500)
+                shots("asset_graph_materialized", page)
+
+                # one asset's page, then its checks
+                page.goto(f"{server.url}/assets/paragraphs", wait_until="networkidle")
+                _dismiss_popups(page)
+                page.get_by_text("paragraphs", exact=False).first.wait_for(state="visible")
+                page.wait_for_timeout(1500)
+                shots("asset_paragraphs", page)
+
+                page.goto(f"{server.url}/assets/paragraphs?view=checks", wait_until="networkidle")
+                _dismiss_popups(page)
+                page.get_by_text("paragraphs_suite").first.wait_for(state="visible")
+                page.wait_for_timeout(1500)
+                shots("asset_paragraphs_checks", page)
+                # the check's latest evaluation, with its metadata (results table, Data Docs link)
+                page.get_by_text("paragraphs_suite").first.click()
+                page.wait_for_timeout(2500)
+                shots("asset_paragraphs_check_detail", page)
+
+                # the Great Expectations Data Docs page of that validation, built under the warehouse
+                pages = sorted((warehouse / "data_docs" / "validations" / "paragraphs").glob("*/*/*.html"))
+                if pages:
+                    page.goto(pages[-1].as_uri(), wait_until="load")
+                    page.wait_for_timeout(500)
+                    shots("data_docs_paragraphs", page)
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+    assert shots.taken, "no screenshots"
+    assert all(p.stat().st_size > 10_000 for p in shots.taken), "a screenshot looks empty"
+    assert runs
+
+    # what the UI run published
+    import pyarrow.dataset as ds
+
+    manifest = json.loads((warehouse / "_manifest.json").read_text())
+    assert set(CONTRACT_TABLES) <= set(manifest["tables"])
+    for name in CONTRACT_TABLES:
+        assert (warehouse / name).is_dir(), name
+    docs = ds.dataset(str(warehouse / "documents"), format="parquet").to_table()
+    assert docs.num_rows == 5
+    assert (warehouse / "catalog.duckdb").exists()
+    if os.environ.get("PIPELINE_DATA_DOCS", "1") not in {"0", "false", "no", "off"}:
+        assert (warehouse / "data_docs" / "index.html").exists()
