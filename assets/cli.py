@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 
+RUN_LOCK_TIMEOUT_S = float(os.environ.get("PIPELINE_RUN_LOCK_TIMEOUT", "1800"))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pipeline", description="News articles -> validated claim tables.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -55,8 +58,16 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
     defs = build_definitions(settings)
     tty = out.isatty()
     progress = (lambda msg: print(f"  .. {msg}", file=err, flush=True)) if tty else None
-    with dg.DagsterInstance.get() as instance:
-        outcome = run_all(defs, instance, progress)
+    from pipeline.publish import WarehouseBusy, exclusive
+
+    try:
+        with exclusive(settings.warehouse_dir / ".run.lock", timeout_s=RUN_LOCK_TIMEOUT_S,
+                       on_wait=lambda: print("another pipeline run uses this warehouse: waiting for it", file=err)):
+            with dg.DagsterInstance.get() as instance:
+                outcome = run_all(defs, instance, progress)
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=err)
+        return 3
     for failure in outcome.failures:
         head = f"FAILED check {failure.check}" if failure.check else "FAILED"
         print(f"{head} ({failure.where})", file=err)

@@ -16,6 +16,7 @@ skipped: whatever is in the folder and not accepted is found on the next tick.
 
 
 import json
+import os
 import uuid
 
 import dagster as dg
@@ -148,7 +149,7 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
 @dg.sensor(
     name="raw_folder_sensor",
     jobs=[ingest_job, publish_job],
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=int(os.environ.get("PIPELINE_SENSOR_INTERVAL", "15")),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Watches the raw folder: new and changed files are processed in batches, then published.",
 )

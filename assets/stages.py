@@ -14,6 +14,7 @@ import pandas as pd
 
 from assets.resources import PipelineSettings
 from pipeline import build, nlp, publish as publishing, schemas
+from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
 from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, load_indexes, save_indexes
 
@@ -95,6 +96,7 @@ def paragraphs(context: dg.AssetExecutionContext, documents: pd.DataFrame) -> pd
           description="Sentences of kept paragraphs (spaCy senter, one paragraph at a time: never across "
                       "paragraphs or lines).")
 def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, paragraphs: pd.DataFrame) -> pd.DataFrame:
+    checkpoint("stage:sentences")
     df = _tag(build.sentences_table(paragraphs, nlp.load_sentencizer(settings.spacy_model)), paragraphs)
     context.add_output_metadata({"dagster/row_count": len(df), "preview": _preview(df, ["ordinal", "text"])})
     return df

@@ -258,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = {s: {k: Score() for k in SUBSETS} for s in systems}
     misses, false_pos = [], []
     inh = Inherited()
+    by_cue: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     n_sent = n_gold_attr = 0
     for art in arts:
         paras = split_paragraphs(art.text)
@@ -337,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
                 ok = matched_g is not None and cue_ok(pred.cue, matched_g, doc, s.char_start)
                 for sub in subsets:
                     scores[name][sub].add(bool(golds), pred is not None, matched_g is not None, ok)
+                if name == "project" and pred is not None:
+                    by_cue[pred.cue or "?"][0] += 1
+                    by_cue[pred.cue or "?"][1] += matched_g is not None
                 if name == "project" and args.errors:
                     if golds and matched_g is None:
                         misses.append((s.text, [(g.source_text, g.cue_text) for g in golds], pred and (pred.candidates, pred.cue)))
@@ -357,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{inh.in_content} inside a gold content span, {inh.right} of them with a matching source "
           f"(pronoun sources count as non-matching)")
     if args.errors:
+        print("\nproject precision by predicted cue (pred, TP):")
+        print("  " + "; ".join(f"{c} {n} {tp} {tp / n:.2f}" for c, (n, tp) in sorted(by_cue.items(), key=lambda kv: -kv[1][0])))
         rng = random.Random(args.seed)
         for title, items in (("MISSES", misses), ("FALSE POSITIVES", false_pos)):
             print(f"\n== {title} ({len(items)})")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 from pipeline import boilerplate, clusters, conflicts, dedup, ids
 from pipeline.claims import SentenceInput, extract_claims
@@ -23,6 +24,9 @@ from pipeline.sentences import split_paragraphs_into_sentences
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.neardup import NearDupIndex
     from pipeline.templates import TemplateCounter
+
+
+MAX_PARAGRAPH_CHARS = 20_000  # the longest real news paragraphs are a few thousand characters
 
 
 def _frame(rows: list[dict], table: str) -> pd.DataFrame:
@@ -122,7 +126,9 @@ def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateCon
         repeats = dedup.within_document(texts, [v.reason is None for v in verdicts])
         for n, (span, ptext, verdict, pid, rep) in enumerate(zip(spans, texts, verdicts, pids, repeats)):
             status, reason, dup_of = "kept", None, None
-            if verdict.reason is not None:
+            if len(ptext) > MAX_PARAGRAPH_CHARS:
+                status, reason = "boilerplate", "oversized_paragraph"  # a blob, not prose (and beyond spaCy's limit)
+            elif verdict.reason is not None:
                 status, reason = "boilerplate", verdict.reason
             elif rep is not None:
                 status, reason, dup_of = "duplicate", rep.reason, pids[rep.index]
@@ -219,7 +225,16 @@ def with_cluster_ids(claims: pd.DataFrame, claim_clusters: pd.DataFrame) -> pd.D
 
 # ------------------------------------------------------------------ corpus level
 def _nonnull(df: pd.DataFrame | None, table: str) -> pd.DataFrame:
-    return df if df is not None else empty_frame(table)
+    """The frame (an empty one of the table's schema if None), with its optional text
+    columns as objects: a column that was all-null in every stored part reads back as
+    floats, which could not take a string later."""
+    if df is None:
+        return empty_frame(table)
+    df = df.copy()
+    for field in TABLES[table]:
+        if field.name in df.columns and pa.types.is_string(field.type) and df[field.name].dtype != object:
+            df[field.name] = df[field.name].astype(object).where(df[field.name].notna(), None)
+    return df
 
 
 def corpus_documents(documents: pd.DataFrame) -> pd.DataFrame:
@@ -240,7 +255,7 @@ def corpus_documents(documents: pd.DataFrame) -> pd.DataFrame:
     docs = docs.drop_duplicates("doc_id", keep="first").copy()
     merged = []
     for doc_id, own in zip(docs["doc_id"], docs["also_seen_at"]):
-        paths = [p for p in (own or "").split("\n") if p] + [p for p in (extra.get(doc_id) or "").split("\n") if p]
+        paths = [p for v in (own, extra.get(doc_id)) if isinstance(v, str) for p in v.split("\n") if p]
         merged.append("\n".join(dict.fromkeys(paths)) or None)
     docs["also_seen_at"] = merged
     # exact same text as an earlier document (another encoding, another name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import stat
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -118,8 +119,12 @@ def plan(
         if not settled:
             unstable.append(rel)
             continue
+        path = raw_dir / rel
         try:
-            sha = file_sha256(raw_dir / rel)
+            # only regular files inside the folder are read (a pipe would block; a link
+            # out of the folder is refused by ingest): the others get no hash
+            regular = stat.S_ISREG(path.stat().st_mode) and is_inside(path, raw_dir)
+            sha = file_sha256(path) if regular else None
         except OSError:
             sha = None  # unreadable: ingest records why
         full = Fingerprint(fp.size, fp.mtime_ns, sha)

@@ -25,7 +25,7 @@ TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
-DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # news articles are kilobytes; a setting (PIPELINE_MAX_FILE_BYTES)
 
 
 class RejectedInput(ValueError):
@@ -63,7 +63,8 @@ def list_raw_files(raw_dir: Path) -> list[Path]:
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder {raw_dir} does not exist")
-    files = [p for p in raw_dir.rglob("*") if not is_ignored(p, raw_dir) and (p.is_file() or p.is_symlink())]
+    # every entry but folders: pipes, sockets and dangling links are reported, not skipped
+    files = [p for p in raw_dir.rglob("*") if not is_ignored(p, raw_dir) and (p.is_symlink() or not p.is_dir())]
     return sorted(files, key=lambda p: p.relative_to(raw_dir).as_posix())
 
 
@@ -206,13 +207,14 @@ def guess_published_at(text: str, head_chars: int = 3000) -> datetime | None:
 
 
 def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, or None when there is no prose to judge."""
     sample = text[:5000]
-    if sum(ch.isalpha() for ch in sample) < 20:
+    if sum(ch.isalpha() for ch in sample) < 20 or len(set(sample.lower().split())) < 3:
         return None
     import py3langid
 
     lang, _score = py3langid.classify(sample)
-    return lang
+    return lang if len(lang) == 2 and lang.isalpha() else None
 
 
 # ---------------------------------------------------------------- formats
@@ -313,6 +315,9 @@ def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES
         resolved = path.resolve(strict=True)
         if not resolved.is_relative_to(raw_dir.resolve()):
             yield _rejected(placeholder, rel, 0, "symlink pointing outside the raw folder (refused)", fmt or "unknown")
+            return
+        if not resolved.is_file():
+            yield _rejected(placeholder, rel, 0, "not a regular file (pipe, device or folder)", fmt or "unknown")
             return
         size = resolved.stat().st_size
         if size > max_bytes:

@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.catalog_views import ANALYTICAL_VIEWS, TABLE_DESCRIPTIONS
+from pipeline.faults import checkpoint
 from pipeline.schemas import TABLES
 
 VERSIONS_DIR = ".versions"
@@ -97,22 +98,35 @@ class PublishedTable:
 
 
 @contextmanager
-def warehouse_lock(warehouse: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    warehouse.mkdir(parents=True, exist_ok=True)
-    with open(warehouse / ".lock", "a+") as fh:
+def exclusive(lock_file: Path, timeout_s: float, on_wait=None) -> Iterator[None]:
+    """An exclusive advisory lock on `lock_file`, waiting up to `timeout_s` seconds.
+
+    The kernel releases it when the process dies, so a crash never leaves it stale.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+") as fh:
         deadline = time.monotonic() + timeout_s
+        waited = False
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise WarehouseBusy(f"another run is publishing to {warehouse}; gave up after {timeout_s:g} s") from None
+                    raise WarehouseBusy(f"{lock_file} is held by another run; gave up after {timeout_s:g} s") from None
+                if on_wait is not None and not waited:
+                    on_wait()
+                waited = True
                 time.sleep(0.2)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def warehouse_lock(warehouse: Path, timeout_s: float = LOCK_TIMEOUT_S):
+    """Serializes publishers of one warehouse."""
+    return exclusive(Path(warehouse) / ".lock", timeout_s)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -269,10 +283,14 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     with warehouse_lock(warehouse):
         written = {name: write_version(warehouse, name, table, stamp) for name, table in tables.items()}
+        checkpoint("publish:after_versions")
         out = []
-        for name, (version, path) in written.items():
+        for n, (name, (version, path)) in enumerate(written.items()):
             _swap_symlink(warehouse / name, path)
             out.append(PublishedTable(name, version, warehouse / name, path, tables[name].num_rows))
+            if n == 2:
+                checkpoint("publish:between_swaps")
+        checkpoint("publish:before_catalog")
         build_catalog(warehouse, {name: path for name, (_v, path) in written.items()})
         manifest = {
             "published_at": now.isoformat(),

@@ -114,7 +114,7 @@ def _add(qualifier: str, *phrases: str) -> None:
 
 _add("at_most", "up to", "as many as", "as much as", "no more than", "not more than", "a maximum of",
      "maximum of", "at most", "at the most", "up to about", "up to around")
-_add("at_least", "at least", "no fewer than", "no less than", "not less than", "a minimum of",
+_add("at_least", "priced from", "prices from", "starting from", "starting at", "at least", "no fewer than", "no less than", "not less than", "a minimum of",
      "minimum of", "at the least")
 _add("more_than", "more than", "over", "in excess of", "upwards of", "above", "greater than",
      "just over", "a little more than", "slightly more than", "well over", "well above",
@@ -126,6 +126,22 @@ _add("approximate", "some", "about", "around", "approximately", "roughly", "near
      "estimated", "close to", "~", "circa", "ca.", "approx.", "approx", "an approximate", "about some",
      "some estimated", "roughly about", "just about", "more or less", "or so")
 _MAX_QUAL_LEN = max(len(k) for k in _QUALIFIER_PHRASES)
+
+_TIME_UNITS = {"second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
+               "month", "months", "year", "years", "decade", "decades", "century", "centuries"}
+# a time span that only places an event in time ("the past three years", "five years ago")
+_TIME_REFERENCE_BEFORE = {"last", "past", "next", "previous", "coming", "first", "this", "recent", "on", "at",
+                          "following", "final", "those", "these", "the", "every", "each", "aged", "age"}
+_TIME_REFERENCE_AFTER = {"ago", "later", "earlier", "after", "before", "old", "since", "from", "into"}
+_SCORE_NOUNS = {"lead", "win", "victory", "defeat", "loss", "draw", "score", "scoreline", "triumph", "margin",
+                "result", "thrashing", "home", "away", "aggregate"}
+_EVENT_AFTER = {"hurdles", "champion", "championship", "final", "title", "record", "race", "relay", "freestyle",
+                "butterfly", "breaststroke", "backstroke", "sprint", "event", "dash", "medal", "gold", "silver", "bronze"}
+_UPPER_UNITS = {"MW", "GW", "KW", "kW", "kWh", "MWh", "GWh", "TWh"}
+_COMPOUND_MEN = re.compile(
+    r"(service|police|fire|gun|congress|business|spokes|chair|fisher|sports|work|country|horse|states|sales|crafts"
+    r"|middle|noble|lay|bats|clergy|handy|militia|frontiers|kins|tribes|towns|committee|council|alder)men$"
+)
 
 _LEMMA_FIX = {"people": "person", "persons": "person", "%": "percent", "percentage": "percent",
               "cent": "percent"}
@@ -196,7 +212,9 @@ def _build_groups(toks) -> list[_Group]:
         currency_before = i > 0 and _lower(toks[i - 1]) in _CURRENCY_SIGNS
         if m:
             suffix = (m.group(3) or "").lower()
-            if suffix and (suffix not in _SCALE_ABBR or (suffix in _MONEY_ONLY_ABBR and not currency_before)):
+            currency_after = i + 1 < n and _lower(toks[i + 1]) in _CURRENCY_WORDS
+            if suffix and (suffix not in _SCALE_ABBR
+                           or (suffix in _MONEY_ONLY_ABBR and not (currency_before or currency_after))):
                 i += 1
                 continue   # "19th", "10km" (split anyway), "3D", ...
             base = float(m.group(2).replace(",", ""))
@@ -209,8 +227,10 @@ def _build_groups(toks) -> list[_Group]:
                     scale *= _SCALES[nxt]
                 elif nxt == "dozen":
                     scale *= 12
-                elif nxt in _SCALE_ABBR and (nxt not in _MONEY_ONLY_ABBR or currency_before) \
-                        and (currency_before or toks[j + 1].ent_type_ == "MONEY" or nxt in {"bn", "mn", "tn", "mln"}):
+                elif nxt in _SCALE_ABBR and (
+                        currency_before or (j + 2 < n and _lower(toks[j + 2]) in _CURRENCY_WORDS)
+                        or (nxt not in _MONEY_ONLY_ABBR
+                            and (toks[j + 1].ent_type_ == "MONEY" or nxt in {"bn", "mn", "tn", "mln"}))):
                     scale *= _SCALE_ABBR[nxt]
                 else:
                     break
@@ -260,13 +280,49 @@ def _build_groups(toks) -> list[_Group]:
     return groups
 
 
+def _is_duration(toks, g: _Group) -> bool:
+    """A counted span of time that is itself the measured thing ("a sentence of up to 85
+    years", "100 hours community service", "after 90 minutes"), not a date or a span that
+    places an event in time ("five years ago", "the past three years", "two-year")."""
+    n = len(toks)
+    k = g.last + 1
+    if k >= n or _lower(toks[k]) not in _TIME_UNITS or _attached(toks[g.last], toks[k]):
+        return False
+    if k > 0 and toks[k - 1].text in {"-", "–"}:
+        return False
+    if k + 1 < n and (_lower(toks[k + 1]) in _TIME_REFERENCE_AFTER
+                      or (toks[k + 1].text in {"-", "–"} and _attached(toks[k], toks[k + 1]))):
+        return False
+    q, q_first = _match_qualifier(toks, g.lead)
+    # "the next two to three months": look past the other end of a range
+    while q_first > 1 and _lower(toks[q_first - 1]) in {"to", "and", "or", "-", "–"} and toks[q_first - 2].like_num:
+        q_first -= 2
+        while q_first > 0 and toks[q_first - 1].like_num:
+            q_first -= 1
+    before = toks[q_first - 1] if q_first > 0 else None
+    if before is not None and (_lower(before) in _TIME_REFERENCE_BEFORE or before.text in {"'s", "’s"}):
+        return False
+    return True
+
+
 def _looks_like_id_or_date(toks, g: _Group) -> bool:
     n = len(toks)
     first, last = toks[g.first], toks[g.last]
     for k in range(g.lead, g.last + 1):
         et = toks[k].ent_type_
+        if et in {"DATE", "TIME"} and _is_duration(toks, g):
+            continue
+        if et == "ORDINAL" and g.kind == "digit":
+            continue  # NER mistake on "£4bn": a digit group without "th"/"st" is no ordinal
         if et in _SKIP_ENTS or et in _NAME_ENTS:
             return True
+    # a capitalized number word inside a name: "the Six Nations", "Big Ten"
+    if g.kind == "word" and g.first > 0 and first.text[:1].isupper() and g.last + 1 < n \
+            and toks[g.last + 1].text[:1].isupper():
+        return True
+    # "the top three", "top 75": a rank, unless something countable follows
+    if g.lead > 0 and _lower(toks[g.lead - 1]) in {"top", "bottom"} and (g.last + 1 >= n or toks[g.last + 1].pos_ != "NOUN"):
+        return True
     # glued to letters / slashes / other digits on the left ("Covid-19", "10 / 17")
     if g.lead > 0:
         p = toks[g.lead - 1]
@@ -289,6 +345,14 @@ def _looks_like_id_or_date(toks, g: _Group) -> bool:
         if _attached(last, nx) and nx.text[:1].isalpha() and _lower(nx) not in _MEASURE_UNITS \
                 and _lower(nx) not in _SCALE_ABBR:
             return True
+        if _attached(last, nx) and _lower(nx) in _MEASURE_UNITS and not nx.text.islower() and nx.text not in _UPPER_UNITS:
+            return True
+        # sports events named by a distance: "the men's 60m", "60m hurdles", "100m champion"
+        if _attached(last, nx) and _lower(nx) in {"m", "km"}:
+            after = _lower(toks[g.last + 2]) if g.last + 2 < n else ""
+            before = toks[g.lead - 1].text if g.lead > 0 else ""
+            if after in _EVENT_AFTER or before in {"'s", "’s"}:
+                return True
     # years: plain 4 digits 1800..2100
     if g.kind == "digit" and not g.has_scale and re.fullmatch(r"~?\d{4}", first.text):
         v = int(first.text.lstrip("~"))
@@ -315,6 +379,8 @@ def _match_qualifier(toks, end: int) -> tuple[str, int]:
         words = tuple(_lower(t) for t in toks[end - size:end])
         q = _QUALIFIER_PHRASES.get(words)
         if q:
+            if words == ("about",) and toks[end - 1].dep_ == "prep" and toks[end - 1].head.pos_ in {"NOUN", "PROPN"}:
+                continue  # "a drama about two teenage boys": a preposition, not an approximation
             return q, end - size
     return "exact", end
 
@@ -323,7 +389,7 @@ def _noun_lemma(tok) -> str:
     lem = (tok.lemma_ or tok.text).lower()
     if lem.endswith("és"):
         lem = lem[:-1]
-    if lem.endswith("men") and lem == tok.text.lower() and len(lem) > 4 and getattr(tok, "tag_", "") == "NNS":
+    if _COMPOUND_MEN.search(lem):
         lem = lem[:-3] + "man"  # "servicemen" is left unlemmatized by the small model
     return _LEMMA_FIX.get(lem, lem)
 
@@ -384,7 +450,8 @@ def _assign_unit(toks, g: _Group) -> None:
             seen_of = True
             j += 1
             continue
-        if t.pos_ in {"ADJ", "DET", "ADV"}:
+        if t.pos_ in {"ADJ", "DET", "ADV"} or (seen_of and t.tag_ == "PRP$") \
+                or (t.tag_ in {"VBN", "VBG"} and j + 1 < limit and toks[j + 1].pos_ == "NOUN"):
             if t.pos_ == "DET" and not seen_of:
                 break
             j += 1
@@ -401,6 +468,14 @@ def _assign_unit(toks, g: _Group) -> None:
         break
 
 
+def _area_unit(toks, g: _Group) -> None:
+    """"1.5 million square feet" -> "square foot"."""
+    if g.unit and not g.fixed_unit and g.unit_tok is not None and g.unit_tok > 0:
+        prev = _lower(toks[g.unit_tok - 1])
+        if prev in {"square", "cubic"}:
+            g.unit = f"{prev} {g.unit}"
+
+
 def _extend_to_unit(toks, g: _Group) -> int:
     """Index of the last token to include in text (the unit noun if close)."""
     end = g.tail
@@ -412,6 +487,74 @@ def _extend_to_unit(toks, g: _Group) -> int:
         if t.pos_ in {"VERB", "AUX", "CCONJ", "SCONJ", "PRON"} or (t.pos_ == "PUNCT" and t.text not in {"-", "–"}):
             return end
     return u
+
+
+# --------------------------------------------------------------------------- context rules
+
+_CHANGE_VERBS = {"rise", "fall", "increase", "decrease", "grow", "drop", "climb", "jump", "cut", "raise", "lift",
+                 "reduce", "slip", "soar", "plunge", "decline", "slide", "surge", "gain", "lose", "shrink", "sink",
+                 "boost", "lower", "tumble", "rose", "fell"}
+
+
+def _after_change_verb(toks, g: _Group) -> bool:
+    """"rose 20% to £4.6bn", "fell from 5% to 4%": a change, not a range."""
+    if g.lead > 0 and _lower(toks[g.lead - 1]) == "from":
+        return False  # "grew from 9,000 to 10,000": both ends are kept as a range
+    start = g.lead
+    for k in range(start - 1, max(-1, start - 3), -1):
+        t = toks[k]
+        if (t.lemma_ or "").lower() in _CHANGE_VERBS or _lower(t) in _CHANGE_VERBS:
+            return True
+        if _lower(t) == "by" or t.pos_ not in {"ADV", "PART"}:
+            break
+    return False
+
+
+def _drop_scores(toks, groups: list[_Group]) -> list[_Group]:
+    """Sports scores "2-1", "4-6 7-6": two small integers joined by a hyphen with no
+    counted noun (or a "lead"/"win"/... after them) are a result, not two quantities."""
+    drop: set[int] = set()
+    for a in range(len(groups) - 1):
+        g, h = groups[a], groups[a + 1]
+        conn = toks[g.tail + 1:h.lead]
+        if len(conn) == 1 and conn[0].text in {"-", "–"} and _attached(toks[g.tail], conn[0]) \
+                and _attached(conn[0], toks[h.lead]) and g.kind == h.kind == "digit" \
+                and not (g.has_scale or h.has_scale or g.fixed_unit or h.fixed_unit) \
+                and g.value < 200 and h.value < 200 and float(g.value).is_integer() and float(h.value).is_integer() \
+                and (h.unit is None or h.unit in _SCORE_NOUNS):
+            drop.update({a, a + 1})
+    return [g for i, g in enumerate(groups) if i not in drop]
+
+
+def _share_units(toks, groups: list[_Group]) -> None:
+    """Units stated once for several numbers:
+    "Eight out of 10 voters" and "two of the four producers" (the part takes the whole's
+    unit); "1.2 million members and the TGWU has 800,000" (a bare number takes the unit
+    of the closest counted number before it)."""
+    for a, g in enumerate(groups):
+        nxt = groups[a + 1] if a + 1 < len(groups) else None
+        if g.unit is not None and not (nxt is not None and not g.fixed_unit and g.unit_tok is not None
+                                       and nxt.lead > g.unit_tok and g.tail + 1 < len(toks)
+                                       and _lower(toks[g.tail + 1]) == "of"):
+            continue
+        between = [_lower(t) for t in toks[g.tail + 1:nxt.lead]] if nxt is not None else []
+        if nxt is not None and nxt.unit and (between == ["out", "of"] or (
+                between[:1] == ["of"] and len(between) <= 5
+                and all(t.pos_ not in {"VERB", "AUX", "PUNCT", "CCONJ"} or t.text in {"'s", "’s"}
+                        for t in toks[g.tail + 2:nxt.lead]))):
+            g.unit = nxt.unit
+            continue
+        follows_noun = g.last + 1 < len(toks) and toks[g.last + 1].pos_ in {"NOUN", "PROPN"}
+        if follows_noun or g.kind != "digit" or g.fixed_unit:
+            continue
+        # a change target ("to almost 3.3 million") names its own measure elsewhere
+        window = [_lower(t) for t in toks[max(0, g.lead - 5):g.lead]]
+        if "to" in window and "compared" not in window:
+            continue
+        for prev in reversed(groups[:a]):
+            if prev.unit and not prev.fixed_unit and prev.kind == "digit" and g.first - prev.last <= 20:
+                g.unit = prev.unit
+            break
 
 
 # --------------------------------------------------------------------------- main
@@ -426,6 +569,12 @@ def extract_quantities(doc) -> list[Quantity]:
     groups = [g for g in _build_groups(toks) if not _looks_like_id_or_date(toks, g)]
     for g in groups:
         _assign_unit(toks, g)
+        _area_unit(toks, g)
+        if g.unit is None and g.last + 1 < len(toks) and _lower(toks[g.last + 1]) == "won" \
+                and (g.has_scale or toks[g.last + 1].ent_type_ == "MONEY"):
+            g.unit, g.fixed_unit, g.tail = "krw", True, g.last + 1   # "100 trillion won"
+    groups = _drop_scores(toks, groups)
+    _share_units(toks, groups)
 
     out: list[Quantity] = []
 
@@ -450,8 +599,21 @@ def extract_quantities(doc) -> list[Quantity]:
                 is_range = True
             elif conn_words == ["and"] and opener == "between":
                 is_range = True
-            elif conn_words == ["to"] and opener != "up":
+            elif conn_words == ["to"] and opener != "up" and not _after_change_verb(toks, g):
                 is_range = True
+            if is_range and g.fixed_unit and h.fixed_unit and g.unit != h.unit:
+                is_range = False   # "rose 20% to £4.6bn"
+            # "between $60,000 (£30,800) and $150,000": a converted amount in brackets
+            if not is_range and opener == "between" and gi + 2 < len(groups) and conn_words[:1] == ["("]:
+                k = groups[gi + 2]
+                mid = [_lower(t) for t in toks[h.tail + 1:k.lead]]
+                if mid == [")", "and"] and k.value > g.value:
+                    emit(g.value, g.unit, "at_least", g.lead - 1, g.tail)
+                    emit(h.value, h.unit, "at_least", h.lead, h.tail)
+                    emit(k.value, k.unit if k.fixed_unit else (g.unit if g.fixed_unit else k.unit), "at_most",
+                         k.lead, _extend_to_unit(toks, k))
+                    used.update({gi, gi + 1, gi + 2})
+                    continue
             if is_range:
                 lo_val, hi_val = g.value, h.value
                 if not g.has_scale and h.has_scale and g.base_value < h.base_value:

@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.faults import checkpoint
+
 REGISTRY = "accepted.json"
 PER_DOCUMENT_STAGES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 
@@ -96,6 +98,7 @@ class StateStore:
 
     def accept(self, entries: Mapping[str, dict]) -> None:
         """Record accepted versions: {key: {"versions": {stage: version}, "fingerprint": [...], "relpath": ...}}."""
+        checkpoint("state:before_accept")
         with self._locked():
             registry = self.accepted()
             registry.update(entries)

@@ -153,8 +153,12 @@ def _wait_for_success(server: Server, page, shots) -> list[dict]:
     raise AssertionError(f"no successful materialization after {RUN_TIMEOUT_S} s: {runs}\n{server.log_tail()}")
 
 
-def _dismiss_popups(page) -> None:
-    """The first-visit newsletter dialog (and similar) would cover the buttons."""
+def _dismiss_popups(page, wait_ms: int = 3000) -> None:
+    """The first-visit newsletter dialog (and similar) would cover the buttons; it shows up late."""
+    try:
+        page.get_by_role("button", name="Skip", exact=True).first.wait_for(state="visible", timeout=wait_ms)
+    except Exception:  # noqa: BLE001 - no popup this time
+        pass
     for name in ("Skip", "Dismiss", "Got it"):
         button = page.get_by_role("button", name=name, exact=True)
         if button.count() and button.first.is_visible():
@@ -162,7 +166,24 @@ def _dismiss_popups(page) -> None:
             page.wait_for_timeout(300)
 
 
-def _launch_materialize_all(page) -> None:
+PARTITIONS = """{ assetNodeOrError(assetKey: {path: ["documents"]}) { ... on AssetNode { partitionKeys } } }"""
+
+
+def _wait_for_partitions(server: Server, expected: int, timeout_s: float = 180) -> None:
+    """Per-file assets are partitioned by raw file; a sensor registers the files. Wait for them."""
+    deadline = time.monotonic() + timeout_s
+    keys = None
+    while time.monotonic() < deadline:
+        node = _graphql(server.url, PARTITIONS)["assetNodeOrError"] or {}
+        keys = node.get("partitionKeys")
+        if keys is None or len(keys) >= expected:  # None: unpartitioned
+            return
+        time.sleep(2)
+    raise AssertionError(f"only {keys} of {expected} raw-file partitions registered after {timeout_s} s")
+
+
+def _launch_materialize_all(page, shots) -> None:
+    _dismiss_popups(page, wait_ms=500)
     page.get_by_role("button", name="Materialize all").first.click()
     # partitioned assets: a dialog to choose partitions (all by default) and launch a backfill
     launch = page.get_by_role("button", name="Launch backfill").or_(
@@ -171,10 +192,16 @@ def _launch_materialize_all(page) -> None:
         launch.first.wait_for(state="visible", timeout=8000)
     except Exception:  # noqa: BLE001 - no dialog: unpartitioned assets launch a run at once
         return
+    page.wait_for_timeout(1500)
+    shots("partition_dialog", page)
     dialog = page.get_by_role("dialog")
-    select_all = dialog.get_by_text("Select all", exact=False)
-    if select_all.count() and select_all.first.is_visible():
-        select_all.first.click()
+    every = dialog.get_by_role("button", name="All", exact=True)  # partition selection: All
+    if every.count() and every.first.is_visible():
+        every.first.click()
+        page.wait_for_timeout(1000)
+        shots("partition_dialog_all_selected", page)
+    if not launch.first.is_enabled():
+        shots("partition_dialog_launch_disabled", page)
     launch.first.click()
 
 
@@ -214,13 +241,14 @@ def test_materialize_all_in_the_ui(tmp_path, shots):
                 page.set_default_timeout(60_000)
 
                 # the asset graph
+                _wait_for_partitions(server, expected=len(list(raw.iterdir())))
                 page.goto(f"{server.url}/asset-groups", wait_until="networkidle")
                 _dismiss_popups(page)
                 page.get_by_role("button", name="Materialize all").first.wait_for(state="visible")
                 page.wait_for_timeout(1500)  # let the graph lay itself out
                 shots("asset_graph", page)
 
-                _launch_materialize_all(page)
+                _launch_materialize_all(page, shots)
                 page.wait_for_timeout(2000)
                 shots("materialize_all_launched", page)
                 runs = _wait_for_success(server, page, shots)
@@ -247,10 +275,20 @@ def test_materialize_all_in_the_ui(tmp_path, shots):
                 page.get_by_text("paragraphs_suite").first.wait_for(state="visible")
                 page.wait_for_timeout(1500)
                 shots("asset_paragraphs_checks", page)
-                # the check's latest evaluation, with its metadata (results table, Data Docs link)
-                page.get_by_text("paragraphs_suite").first.click()
-                page.wait_for_timeout(2500)
-                shots("asset_paragraphs_check_detail", page)
+                # the check's results table (every expectation, counts, samples)
+                show = page.get_by_text("Show Markdown", exact=False)
+                if show.count():
+                    show.first.click()
+                    page.wait_for_timeout(1000)
+                    shots("asset_paragraphs_check_results", page)
+                    page.keyboard.press("Escape")
+
+                # the catalog: every asset with its group, kinds and description
+                page.goto(f"{server.url}/assets", wait_until="networkidle")
+                _dismiss_popups(page)
+                page.get_by_text("quantity_conflicts").first.wait_for(state="visible")
+                page.wait_for_timeout(1500)
+                shots("asset_catalog", page)
 
                 # the Great Expectations Data Docs page of that validation, built under the warehouse
                 pages = sorted((warehouse / "data_docs" / "validations" / "paragraphs").glob("*/*/*.html"))
