@@ -14,7 +14,9 @@ Protocol (the issue's definition):
   agree (syntactic root of each span, case-folded) or the token-overlap F1 of the two
   spans is >= 0.5. For the project's system the speaker as written in the sentence
   and the document-normalized speaker are both tried (PolNeAR marks "he" where we
-  resolve to "Donald Trump"). Precision = TP / sentences with a predicted speaker;
+  resolve to "Donald Trump"), and so is the whole subject phrase the speaker was cut
+  from (PolNeAR marks "the director of the FBI, James B. Comey," where we give
+  "James B. Comey"). Precision = TP / sentences with a predicted speaker;
   recall = TP / sentences with a gold source.
 * The project gives each sentence of a multi-sentence direct quote the speaker of
   the quote; such inherited speakers have no cue in their sentence and are left out of
@@ -321,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                 if r.surface:
                     cands.append((r.surface, span_head(doc, r.surface_start, r.surface_end, r.surface)))
                 cands.append((r.speaker, (_words(r.speaker) or [""])[-1]))
+                if r.phrase_start is not None:
+                    ph = s.text[r.phrase_start:r.phrase_end]
+                    cands.append((ph, span_head(doc, r.phrase_start, r.phrase_end, ph)))
                 preds["project"] = Pred(cands, r.cue)
             else:
                 preds["project"] = None

@@ -13,7 +13,7 @@ cue stands, `indirect` for reported speech without quotes, `none` without a cue.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pipeline.text import CLOSING_QUOTES, OPENING_QUOTES
@@ -26,13 +26,13 @@ REPORTING_VERBS = frozenset(
     explain insist argue assure deny accuse clarify caution stress emphasize emphasise acknowledge
     admit predict estimate declare mention indicate allege maintain describe urge vow pledge promise
     reply respond answer testify complain boast concede contend assert observe remark suggest
-    post inform brief quote cite announce threaten""".split()
+    post inform brief quote cite announce threaten continue""".split()
 )
 # verbs that report speech only with a clause or a quote ("declared that ...", not "declared war")
 CLAUSE_ONLY_VERBS = frozenset(
     """declare maintain note warn insist argue predict estimate indicate describe accuse suggest post promise
     threaten pledge vow acknowledge admit deny urge observe remark concede contend assert complain boast
-    explain add answer reply respond""".split()
+    explain add answer reply respond continue""".split()
 )
 # Verbs that attribute a statement, stance or mental state to their subject ("X blasted Y",
 # "X vowed to ...", "polls show ..."), mined from PolNeAR *train* with
@@ -71,6 +71,10 @@ class Attribution:
     cue: str | None
     quote_type: str
     content_verb_i: int | None = None  # token index of the reported clause's verb
+    # the whole subject phrase the speaker was cut from, appositions included
+    # ("the director of the FBI, James B. Comey,"), sentence-relative char offsets
+    phrase_start: int | None = None
+    phrase_end: int | None = None
 
     @property
     def needs_resolution(self) -> bool:
@@ -217,24 +221,78 @@ def _postposed_speaker(verb: "Token", doc: "Doc", sent: "Doc | Span") -> tuple[s
     return None
 
 
+def _with_phrase(att: Attribution, head: "Token", offset: int) -> Attribution:
+    sub = list(head.subtree)
+    a, b = sub[0], sub[-1]
+    while b.i > a.i and b.is_punct:
+        b = b.doc[b.i - 1]
+    return replace(att, phrase_start=a.idx - offset, phrase_end=b.idx + len(b.text) - offset)
+
+
+def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
+    """'"...," said Rubio.' (a name right after the verb, parsed as its object) and
+    "voters saying they want ..." (a participle modifying the noun that speaks)."""
+    doc = verb.doc
+    if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'"}:
+        nxt = doc[verb.i + 1]
+        if nxt.ent_type_ in {"PERSON", "ORG"} or (nxt.pos_ == "PROPN" and nxt.text[:1].isupper() and not nxt.ent_type_):
+            head = nxt
+            while head.head.i != head.i and head.head.i > verb.i and head.head.pos_ == "PROPN" \
+                    and head.dep_ in {"compound", "flat"}:
+                head = head.head
+            return [head]
+    if verb.tag_ == "VBG" and verb.dep_ == "acl" and verb.head.pos_ in {"NOUN", "PROPN"} and verb.head.i < verb.i:
+        return [verb.head]
+    return []
+
+
+def _shared_subject(verb: "Token") -> list["Token"]:
+    """The subject a verb shares with the verb it depends on: a participle ("The DNC
+    released a statement, saying ...") or a coordinated verb ("Trump went to Ohio and
+    said ..."), not a verb whose own speaker stands before it ("..., Deyneko, revealed")."""
+    head = verb.head
+    if head.i == verb.i or head.pos_ not in {"VERB", "AUX"} or verb.i < head.i:
+        return []
+    if verb.tag_ == "VBG" and verb.dep_ in {"advcl", "conj", "xcomp"}:
+        return [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
+    if verb.dep_ == "conj" and any(c.dep_ == "cc" for c in head.children if head.i < c.i < verb.i):
+        return [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
+    return []
+
+
+_COLON_LEADS = {"more", "from", "via", "and", "but", "-", "–", "—"}
+
+
 def _colon_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
-    """"Trump: 'I'm the worst thing ...'" / "More from the report: “...": a short name
-    phrase, a colon, then a quotation."""
+    """A source named before a colon: headlines ("Trump: 'I'm the worst thing ...'",
+    "Elizabeth Warren: Donald Trump Is a 'Proven Failure'"), transcripts ("TAPPER:"),
+    and "More from the report: “...". The phrase before the colon (after a dash, if
+    any) is a short noun phrase without a verb that names someone (a PERSON / ORG /
+    GPE / NORP entity or a capitalized word) or is followed by a quotation."""
     tokens = list(doc)
-    for k, tok in enumerate(tokens[:9]):
-        if tok.text != ":":
-            continue
-        after = tok.idx - offset
-        if not any(a >= after for a, _b in quotes):
-            return None
-        words = [t for t in tokens[:k] if not t.is_punct]
-        while words and words[0].lower_ in {"more", "from", "via", "and", "but"}:
-            words = words[1:]
-        if not words or any(t.pos_ in {"VERB", "AUX"} for t in words) or words[-1].pos_ not in {"PROPN", "NOUN"}:
-            return None
-        sp, a, b, label = _speaker_from(words, doc.doc if hasattr(doc, "doc") else doc, words[-1])
-        return Attribution(sp, a - offset, b - offset, label, "colon", "direct", None)
-    return None
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    colon = next((k for k, t in enumerate(tokens) if t.text == ":" and not _inside(quotes, t.idx - offset)), None)
+    if colon is None or colon == 0:
+        return None
+    start = max((k + 1 for k in range(colon) if tokens[k].text in {"-", "–", "—"}), default=0)
+    words = [t for t in tokens[start:colon] if not t.is_punct]
+    while words and words[0].lower_ in _COLON_LEADS:
+        words = words[1:]
+    if not words or len(words) > 6 or any(t.pos_ in {"VERB", "AUX", "PRON"} for t in words):
+        return None
+    if words[-1].pos_ not in {"PROPN", "NOUN"} or not words[0].text[:1].isupper():
+        return None
+    quoted_after = any(a >= tokens[colon].idx - offset for a, _b in quotes)
+    named = any(t.ent_type_ in {"PERSON", "ORG", "GPE", "NORP"} for t in words) or any(
+        t.is_upper and len(t) >= 3 for t in words)
+    if not (named or quoted_after):
+        return None
+    if len(words) == 1 and words[0].lower_ in {"note", "update", "editor", "correction", "photo", "video", "source",
+                                               "read", "watch", "related", "advertisement", "q", "a"}:
+        return None
+    sp, a, b, label = _speaker_from(words, sent_doc, words[-1])
+    return Attribution(sp, a - offset, b - offset, label, "colon", "direct" if quoted_after else "indirect", None,
+                       words[0].idx - offset, words[-1].idx + len(words[-1].text) - offset)
 
 
 def attribute(doc: "Doc | Span") -> Attribution:
@@ -256,17 +314,14 @@ def attribute(doc: "Doc | Span") -> Attribution:
             if objs:
                 sp, a, b, label = _speaker_from(_speaker_tokens(objs[0]), sent_doc, objs[0])
                 qt = "direct" if quotes else "indirect"
-                candidates.append((_depth(tok) + 1, Attribution(sp, a - offset, b - offset, label, "according to", qt, tok.head.i)))
+                candidates.append((_depth(tok) + 1, _with_phrase(Attribution(sp, a - offset, b - offset, label, "according to", qt, tok.head.i), objs[0], offset)))
             continue
         if tok.pos_ not in {"VERB", "AUX"}:
             continue
         lemma = tok.lemma_.lower()
         lemma = {"hop": "hope"}.get(lemma, lemma) if tok.lower_.startswith("hope") else lemma
         if lemma in MINED_CUE_VERBS:
-            subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS]
-            if not subjects and tok.tag_ == "VBG" and tok.dep_ in {"advcl", "conj", "xcomp"} \
-                    and tok.head.pos_ in {"VERB", "AUX"} and tok.i > tok.head.i:
-                subjects = [c for c in tok.head.children if c.dep_ in _SUBJECT_DEPS]
+            subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS] or _shared_subject(tok)
             if lemma in {"decline", "refuse"} and not any(c.dep_ == "xcomp" for c in tok.children):
                 continue  # "declined to comment", not "fees declined to $281 million"
             if any(c.dep_ == "auxpass" for c in tok.children):
@@ -275,7 +330,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
                     and subjects[0].pos_ in {"NOUN", "PROPN", "PRON"}:
                 sp, a, b, label = _speaker_from(_speaker_tokens(subjects[0]), sent_doc, subjects[0])
                 qt = "direct" if quotes else "indirect"
-                candidates.append((_depth(tok) + 0.5, Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok))))
+                candidates.append((_depth(tok) + 0.5, _with_phrase(Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok)), subjects[0], offset)))
             continue
         if lemma not in REPORTING_VERBS:
             continue
@@ -286,12 +341,12 @@ def attribute(doc: "Doc | Span") -> Attribution:
         subjects += [g for c in tok.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
         if any(c.dep_ == "nsubjpass" for c in tok.children) and not subjects:
             continue
-        if not subjects and tok.tag_ == "VBG" and tok.dep_ in {"advcl", "conj", "xcomp"} \
-                and tok.head.pos_ in {"VERB", "AUX"} and tok.i > tok.head.i:
-            # "The DNC released a statement, saying ...", "Trump joined the debate, announcing ..."
-            subjects = [c for c in tok.head.children if c.dep_ in _SUBJECT_DEPS]
         if not subjects:
-            fallback = _postposed_speaker(tok, sent_doc, doc)
+            subjects = _inverted_or_modified_speaker(tok)
+        fallback = None if subjects else _postposed_speaker(tok, sent_doc, doc)
+        if not subjects and fallback is None:
+            subjects = _shared_subject(tok)
+        if not subjects:
             if fallback is not None:
                 sp, a, b, label = fallback
                 qt = "direct" if quotes else "indirect"
@@ -304,7 +359,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
             continue
         sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc, subj)
         qt = "direct" if quotes else "indirect"
-        candidates.append((_depth(tok), Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, _content_verb(tok))))
+        candidates.append((_depth(tok), _with_phrase(Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, _content_verb(tok)), subj, offset)))
     if not candidates:
         for tok in tokens:
             if tok.lemma_.lower() in STATEMENT_NOUNS and tok.pos_ == "NOUN" and not _inside(quotes, tok.idx - offset):

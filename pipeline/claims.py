@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import ids
 from pipeline.attribution import PERSON_PRONOUNS, PRONOUNS, Attribution, attribute, fullest_form, quoted_ranges
-from pipeline.entities import NAMED_LABELS, extend_person_entities
+from pipeline.entities import NAMED_LABELS, TITLE_WORDS, extend_person_entities
 from pipeline.quantities import Quantity, extract_quantities
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,6 +109,7 @@ class SentenceAnalysis:
     negated: bool
     lemmas: list[str] = field(default_factory=list)
     has_quotes: bool = False
+    titles: list[tuple[str, str]] = field(default_factory=list)  # ("president", "Alexander Lukashenko")
 
 
 def _sigmoid(x: float) -> float:
@@ -177,11 +178,28 @@ def analyze(doc: "Doc", sent: SentenceInput) -> SentenceAnalysis:
     return SentenceAnalysis(
         sent=sent, attribution=att, quantities=quantities, entities=ents, features=features,
         is_claim=is_claim, hedged=hedged, negated=is_negated(doc, att), lemmas=lemmas,
-        has_quotes=bool(quoted_ranges(doc.text)),
+        has_quotes=bool(quoted_ranges(doc.text)), titles=_person_titles(doc),
     )
 
 
-def _resolve(att: Attribution, history: list[tuple[str, str | None]], names: list[str]) -> tuple[str | None, str | None]:
+def _person_titles(doc: "Doc") -> list[tuple[str, str]]:
+    """Title words written before a person's name: "Belarusian President Alexander
+    Lukashenko" -> ("president", "Alexander Lukashenko"); also "X, the spokesman ..."."""
+    out = []
+    for ent in doc.ents:
+        if ent.label_ != "PERSON":
+            continue
+        for tok in doc[max(0, ent.start - 3):ent.start]:
+            if tok.lower_ in TITLE_WORDS and tok.pos_ in {"PROPN", "NOUN"}:
+                out.append((tok.lower_.rstrip("."), ent.text))
+        for child in ent.root.children:
+            if child.dep_ == "appos" and child.pos_ == "NOUN" and child.lower_ in TITLE_WORDS:
+                out.append((child.lower_, ent.text))
+    return out
+
+
+def _resolve(att: Attribution, history: list[tuple[str, str | None]], names: list[str],
+             titles: Sequence[tuple[str, str]] = ()) -> tuple[str | None, str | None]:
     """Speaker text and type after document-level normalization and resolution."""
     speaker, label = att.speaker, att.speaker_label
     if speaker is None:
@@ -198,6 +216,10 @@ def _resolve(att: Attribution, history: list[tuple[str, str | None]], names: lis
         for prev, prev_label in reversed(history):
             if head in prev.lower().split() and prev.lower() != low:
                 return prev, prev_label
+        # "the president" -> the last person introduced as "President ..." in the document
+        for title, person in reversed(titles):
+            if title == head:
+                return fullest_form(person, names), "PERSON"
         return speaker, label if label in SPEAKER_TYPES else "OTHER"
     full = fullest_form(speaker, names)
     return full, (label if label in SPEAKER_TYPES else ("PERSON" if full != speaker else "OTHER"))
@@ -219,6 +241,8 @@ class ResolvedAttribution:
     surface_start: int | None = None  # sentence-relative offsets of `surface`
     surface_end: int | None = None
     inherited: bool = False  # speaker taken from a neighbouring sentence of the same direct quote
+    phrase_start: int | None = None  # the whole subject phrase (appositions included), if any
+    phrase_end: int | None = None
 
 
 def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[ResolvedAttribution]:
@@ -227,8 +251,10 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
     names = sorted({text for a in analyses for text, label, _s, _e in a.entities if label in {"PERSON", "ORG"}}, key=len)
     resolved: list[tuple[str | None, str | None, Attribution, bool]] = []
     history: list[tuple[str, str | None]] = []
+    titles: list[tuple[str, str]] = []
     for a in analyses:
-        speaker, stype = _resolve(a.attribution, history, names)
+        titles.extend(a.titles)
+        speaker, stype = _resolve(a.attribution, history, names, titles)
         if speaker is not None and speaker.lower() not in PRONOUNS:
             history.append((speaker, stype))
         resolved.append((speaker, stype, a.attribution, True))
@@ -251,6 +277,7 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
             speaker, stype, att.cue, att.quote_type,
             att.speaker if own else None, att.speaker_start if own else None, att.speaker_end if own else None,
             inherited=not own,
+            phrase_start=att.phrase_start if own else None, phrase_end=att.phrase_end if own else None,
         ))
     return out
 

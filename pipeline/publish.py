@@ -2,17 +2,19 @@
 
 Layout of a warehouse:
 
-    <warehouse>/<table>            -> symlink to .versions/<table>/<version>/
-    <warehouse>/.versions/<table>/<version>/part-00000.parquet
-    <warehouse>/catalog.duckdb     one view per table, pointing at the versions just published
-    <warehouse>/_manifest.json     versions, row counts and the publish time
+    <warehouse>/<table>            -> symlink to current/<table> (fixed)
+    <warehouse>/current            -> symlink to .versions/<snapshot>
+    <warehouse>/.versions/<snapshot>/<table>/part-00000.parquet
+    <warehouse>/catalog.duckdb     one view per table over <warehouse>/<table>, plus analytical views
+    <warehouse>/_manifest.json     snapshot, row counts and the publish time
 
-A new version is written completely (and fsynced) in its own folder before anything
-points at it; the table's symlink is then swapped with one `rename`, which is atomic
-on POSIX. A reader therefore sees the old or the new table, never a mix. The catalog
-is built in a temporary file and renamed over the old one; its views name concrete
-version folders, so a catalog reader sees one consistent set of tables. The last few
-versions are kept so that readers holding an older catalog keep working.
+A snapshot is written completely (and fsynced) in its own folder before anything
+points at it; the `current` symlink is then swapped with one `rename`, which is
+atomic on POSIX, so every table changes at once: a reader sees the old tables or the
+new ones, never a mix, and never a half-written file. The catalog's views read the
+same stable paths, so it always agrees with the folders; it is rebuilt in a
+temporary file and renamed into place. The last few snapshots are kept so that a
+reader that resolved the old link mid-query can finish.
 
 An exclusive lock on `<warehouse>/.lock` serializes publishers: a second run waits
 for the first (up to a timeout), then fails cleanly.
@@ -48,6 +50,7 @@ from pipeline.faults import checkpoint
 from pipeline.schemas import TABLES
 
 VERSIONS_DIR = ".versions"
+CURRENT = "current"
 KEEP_VERSIONS = 3
 LOCK_TIMEOUT_S = 600.0
 ROW_GROUP_TARGET_BYTES = 128 * 1024 * 1024  # uncompressed, in Arrow memory
@@ -173,40 +176,38 @@ def _with_descriptions(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=schema_meta))
 
 
-def write_version(warehouse: Path, name: str, table: pa.Table, stamp: str) -> tuple[str, Path]:
-    """Write a complete new version of one table; nothing points at it yet."""
+def write_version(snapshot: Path, name: str, table: pa.Table) -> Path:
+    """Write one table into a snapshot folder that nothing points at yet."""
     keys = _sort_keys(name, table)
     if keys and table.num_rows:
         table = table.sort_by(keys)
     table = _with_descriptions(name, table)
-    version = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    final = warehouse / VERSIONS_DIR / name / version
-    tmp = final.with_name(f".{version}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    part = tmp / "part-00000.parquet"
+    folder = snapshot / name
+    folder.mkdir(parents=True)
+    part = folder / "part-00000.parquet"
     pq.write_table(
         table, part, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=_row_group_rows(table),
         use_dictionary=_dictionary_columns(name, table), write_statistics=True, write_page_index=True,
     )
     with open(part, "rb") as fh:
         os.fsync(fh.fileno())
-    os.rename(tmp, final)
-    _fsync_dir(final.parent)
-    return version, final
+    _fsync_dir(folder)
+    return folder
 
 
-def _swap_symlink(link: Path, target: Path) -> None:
-    rel = os.path.relpath(target, link.parent)
+def _swap_symlink(link: Path, target: str) -> None:
+    """Point `link` at `target` (relative) with one atomic rename."""
+    if link.is_symlink() and os.readlink(link) == target:
+        return
     tmp = link.with_name(f".{link.name}.link-{os.getpid()}")
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
-    os.symlink(rel, tmp, target_is_directory=True)
+    os.symlink(target, tmp, target_is_directory=True)
     if link.exists() and not link.is_symlink():
         # a plain folder from an older layout: move it aside (one-time, not atomic)
         link.rename(link.with_name(f".{link.name}.legacy-{int(time.time())}"))
     os.replace(tmp, link)
+    _fsync_dir(link.parent)
 
 
 def _sql_str(text: str) -> str:
@@ -240,7 +241,7 @@ def build_catalog(warehouse: Path, tables: Mapping[str, Path]) -> Path:
     try:
         column_descriptions: dict[str, str] = {}
         for name, folder in tables.items():
-            glob = (folder.resolve() / "**" / "*.parquet").as_posix().replace("'", "''")
+            glob = (folder.absolute() / "**" / "*.parquet").as_posix().replace("'", "''")
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
             if name in TABLE_DESCRIPTIONS:
                 con.execute(f"COMMENT ON VIEW {name} IS {_sql_str(TABLE_DESCRIPTIONS[name])}")
@@ -263,13 +264,12 @@ def build_catalog(warehouse: Path, tables: Mapping[str, Path]) -> Path:
     return final
 
 
-def _gc(warehouse: Path, name: str, keep: int = KEEP_VERSIONS) -> None:
-    root = warehouse / VERSIONS_DIR / name
-    if not root.is_dir():
-        return
-    current = (warehouse / name).resolve() if (warehouse / name).is_symlink() else None
-    versions = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for old in versions[:-keep]:
+def _gc(warehouse: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Delete snapshots beyond the newest `keep` (never the current one) and stale temporaries."""
+    root = warehouse / VERSIONS_DIR
+    current = (warehouse / CURRENT).resolve() if (warehouse / CURRENT).is_symlink() else None
+    snapshots = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in snapshots[:-keep]:
         if old.resolve() != current:
             shutil.rmtree(old, ignore_errors=True)
     for stale in root.glob(".*.tmp"):
@@ -277,30 +277,52 @@ def _gc(warehouse: Path, name: str, keep: int = KEEP_VERSIONS) -> None:
 
 
 def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | None = None) -> list[PublishedTable]:
-    """Write every table as a new version, then swap them in and rebuild the catalog."""
+    """Publish a new snapshot of the tables.
+
+    All tables of a snapshot are written (and fsynced) into `.versions/<snapshot>/`
+    first; then one rename of the `current` symlink switches every table at once
+    (`<warehouse>/<table>` is a fixed link to `current/<table>`). Tables not given keep
+    their previous files (hard-linked into the new snapshot). The catalog's views read
+    the same stable paths, so the catalog and the folders always agree.
+    """
     warehouse = Path(warehouse)
     now = now or datetime.now(timezone.utc)
-    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+    snapshot_name = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     with warehouse_lock(warehouse):
-        written = {name: write_version(warehouse, name, table, stamp) for name, table in tables.items()}
+        root = warehouse / VERSIONS_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{snapshot_name}.tmp"
+        for name, table in tables.items():
+            write_version(tmp, name, table)
+        previous = warehouse / CURRENT
+        if previous.is_dir():  # carry over the tables this publish does not replace
+            for folder in previous.resolve().iterdir():
+                if folder.is_dir() and folder.name not in tables:
+                    (tmp / folder.name).mkdir()
+                    for f in folder.iterdir():
+                        os.link(f, tmp / folder.name / f.name)
+        snapshot = root / snapshot_name
+        os.rename(tmp, snapshot)
+        _fsync_dir(root)
         checkpoint("publish:after_versions")
-        out = []
-        for n, (name, (version, path)) in enumerate(written.items()):
-            _swap_symlink(warehouse / name, path)
-            out.append(PublishedTable(name, version, warehouse / name, path, tables[name].num_rows))
-            if n == 2:
-                checkpoint("publish:between_swaps")
+        names = sorted(p.name for p in snapshot.iterdir() if p.is_dir())
+        for name in names:  # stable links, created once
+            _swap_symlink(warehouse / name, f"{CURRENT}/{name}")
+        _swap_symlink(warehouse / CURRENT, f"{VERSIONS_DIR}/{snapshot_name}")
+        checkpoint("publish:between_swaps")
+        out = [PublishedTable(name, snapshot_name, warehouse / name, snapshot / name, tables[name].num_rows)
+               for name in tables]
         checkpoint("publish:before_catalog")
-        build_catalog(warehouse, {name: path for name, (_v, path) in written.items()})
+        build_catalog(warehouse, {name: warehouse / name for name in names})
         manifest = {
             "published_at": now.isoformat(),
+            "snapshot": snapshot_name,
             "tables": {t.name: {"version": t.version, "rows": t.rows} for t in out},
         }
-        tmp = warehouse / f"._manifest.{os.getpid()}.json"
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, warehouse / "_manifest.json")
-        for name in tables:
-            _gc(warehouse, name)
+        tmp_manifest = warehouse / f"._manifest.{os.getpid()}.json"
+        tmp_manifest.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp_manifest, warehouse / "_manifest.json")
+        _gc(warehouse)
     return out
 
 

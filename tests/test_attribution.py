@@ -151,3 +151,41 @@ def test_offsets_relative_to_span(nlp):
 )
 def test_fullest_form(name, known, expected):
     assert fullest_form(name, known) == expected
+
+
+# ------------------------------------------------- broader cues (issue 4, eval/polnear_attribution.py)
+@pytest.mark.parametrize("text,speaker,cue", [
+    ("Trump blasted Clinton over her emails on Tuesday.", "Trump", "blast"),
+    ("A new Quinnipiac poll shows Clinton leading by six points.", "new Quinnipiac poll", "show"),  # a leading "a" is dropped
+    ("A spokesman for Mr. Clinton declined to comment.", "spokesman for Mr. Clinton", "decline"),
+    ("The Democratic National Committee released a statement on Wednesday, saying the remarks were divisive.",
+     "The Democratic National Committee", "say"),
+    ("Elizabeth Warren: Donald Trump Is a Proven Failure in Business.", "Elizabeth Warren", "colon"),
+    ("“We will not back down from this fight,” Rubio continued.", "Rubio", "continue"),
+])
+def test_broader_cues(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue) == (speaker, cue)
+
+
+@pytest.mark.parametrize("text", [
+    "In February, Russia attacked Ukraine from Belarus after conducting exercises.",
+    "At Greenhill, fees from advising clients declined to $281 million in 2014.",
+    "Note: the figures were revised on Monday.",
+])
+def test_no_attribution_for_non_statements(nlp, text):
+    assert attribute(nlp(text)).cue is None
+
+
+def test_title_with_named_apposition_gives_the_name(nlp):
+    text = "Ms. Merkel's spokesman, Steffen Seibert, wrote on Twitter that the attacks were despicable."
+    att = attribute(nlp(text))
+    assert att.speaker == "Steffen Seibert"
+    assert text[att.phrase_start:att.phrase_end].startswith("Ms. Merkel's spokesman")
+
+
+def test_own_speaker_before_a_conjoined_cue(nlp):
+    text = ("Russia has stationed more than 10,000 soldiers in Belarus, Serhiy Deyneko, the head of the "
+            "State Border Guard Service of Ukraine, revealed Wednesday.")
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue) == ("Serhiy Deyneko", "reveal")

@@ -264,3 +264,39 @@ def test_documents_do_not_share_speakers(nlp):
     speakers = {c.doc_id: c.speaker for c in out.claims}
     assert speakers["a" * 64] == "Serhiy Deyneko"
     assert speakers["b" * 64] != "Serhiy Deyneko"
+
+
+def test_document_attributions_cover_every_sentence(nlp):
+    from pipeline.claims import analyze, document_attributions
+
+    texts = [
+        "Serhiy Deyneko, the head of the border service, spoke on Wednesday.",
+        "“We see no threat from the north today,” Deyneko said.",
+        "“The border is calm and under full control.",
+        "Nobody knows.",
+    ]
+    sents = [SentenceInput(f"s{i}", "d", "p", t, 0) for i, t in enumerate(texts)]
+    analyses = [analyze(doc, s) for doc, s in zip(nlp.pipe(texts), sents)]
+    out = document_attributions(analyses)
+    assert len(out) == len(texts)
+    assert (out[1].speaker, out[1].cue, out[1].surface, out[1].inherited) == ("Serhiy Deyneko", "say", "Deyneko", False)
+    assert (out[2].speaker, out[2].quote_type, out[2].inherited) == ("Serhiy Deyneko", "direct", True)
+    assert out[3].speaker is None and out[3].quote_type == "none"
+    # the claims built from them agree with the attributions
+    rows = {r.sentence_id: r for r in extract_claims(nlp, sents).claims}
+    for s, r in zip(sents, out):
+        if s.sentence_id in rows:
+            assert rows[s.sentence_id].speaker == r.speaker
+
+
+def test_definite_title_resolved_to_the_titled_person(nlp):
+    from pipeline.claims import analyze, document_attributions
+
+    texts = [
+        "Belarusian President Alexander Lukashenko met Putin in Minsk on Tuesday.",
+        "The talks lasted four hours.",
+        "The president said the borders would stay open for Russian ammunition.",
+    ]
+    sents = [SentenceInput(f"s{i}", "d", f"p{i}", t, 0) for i, t in enumerate(texts)]
+    out = document_attributions([analyze(doc, s) for doc, s in zip(nlp.pipe(texts), sents)])
+    assert (out[2].speaker, out[2].speaker_type, out[2].surface) == ("Alexander Lukashenko", "PERSON", "The president")

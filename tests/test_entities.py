@@ -75,3 +75,14 @@ def test_empty_base_falls_back_to_text():
     # canonical must never be empty (the claim_entities suite requires length >= 1)
     assert base_name("'s") == ""
     assert canonical_names([("'s", "ORG")]) == {("'s", "ORG"): "'s"}
+
+
+def test_person_entity_extended_to_given_name(nlp):
+    from pipeline.entities import extend_person_entities
+
+    doc = nlp("Andrii Demchenko, the spokesman for the State Border Guard Service, spoke in Kyiv.")
+    extend_person_entities(doc)
+    assert "Andrii Demchenko" in [e.text for e in doc.ents if e.label_ == "PERSON"]
+    doc = nlp("Belarusian President Alexander Lukashenko said so.")
+    extend_person_entities(doc)
+    assert all(not e.text.startswith("President") for e in doc.ents)

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pyarrow.dataset as ds
 import pytest
 
@@ -72,7 +73,9 @@ def test_publish_layout_and_readers(wh):
         assert t.path == wh / t.name
         assert t.path.is_symlink()
         assert t.path.resolve() == t.version_path.resolve()
-        assert t.version_path.parent == wh / pub.VERSIONS_DIR / t.name
+        assert os.readlink(t.path) == f"{pub.CURRENT}/{t.name}"  # fixed link through `current`
+        assert t.version_path.parent.parent == wh / pub.VERSIONS_DIR
+        assert (wh / pub.CURRENT).resolve() == t.version_path.parent.resolve()
         assert t.version.startswith(T0.strftime("%Y%m%dT%H%M%S"))
 
     # pyarrow.dataset through the stable path, sorted by (doc_id, ordinal), schema kept
@@ -130,15 +133,16 @@ def test_second_publish_swaps_versions(wh):
     assert rows == [("new",)]
     assert _catalog(wh, "SELECT text FROM sentences") == [("new",)]
     (sql,) = _catalog(wh, "SELECT sql FROM duckdb_views() WHERE view_name = 'sentences'")[0]
-    assert second["sentences"].version in sql
+    assert (wh / "sentences").as_posix() in sql  # the catalog reads the stable path: it agrees with the folders
     assert json.loads((wh / "_manifest.json").read_text())["tables"]["sentences"] == {
         "version": second["sentences"].version, "rows": 1}
 
-    # a reader holding the old catalog still sees the old version (kept for a while)
+    # the old snapshot is kept for a while, for readers that resolved the old link mid-query
     assert first["sentences"].version_path.is_dir()
+    assert sorted(pq.read_table(first["sentences"].version_path).column("text").to_pylist()) == ["old1", "old2"]
     con = duckdb.connect(str(old_catalog), read_only=True)
-    try:
-        assert sorted(con.execute("SELECT text FROM sentences").fetchall()) == [("old1",), ("old2",)]
+    try:  # an old catalog file reads the same stable paths: the new data
+        assert con.execute("SELECT text FROM sentences").fetchall() == [("new",)]
     finally:
         con.close()
 
@@ -148,7 +152,7 @@ def test_old_versions_garbage_collected(wh):
     for n in range(pub.KEEP_VERSIONS + 3):
         (t,) = pub.publish(wh, {"sentences": _sentences([f"v{n}"])}, now=T0 + timedelta(minutes=n))
         published.append(t)
-    root = wh / pub.VERSIONS_DIR / "sentences"
+    root = wh / pub.VERSIONS_DIR
     remaining = sorted(p.name for p in root.iterdir())
     assert remaining == [t.version for t in published[-pub.KEEP_VERSIONS:]]
     assert not any(t.version_path.exists() for t in published[:-pub.KEEP_VERSIONS])

@@ -135,3 +135,33 @@ def test_quantity_is_frozen():
 def test_qualifier_across_opening_quote(nlp):
     rows = _rows(nlp, 'Russia will send Belarus approximately "170 tanks", officials said.')
     assert rows == [(170.0, "tank", "approximate")]
+
+
+# ------------------------------------------------- context rules (issue 4, eval/quantities_eval.py)
+MORE_CASES = [
+    ("Chelsea face Barcelona having lost 2-1 in the first leg.", []),  # a score
+    ("Ireland led 18-12 as the game entered the final quarter.", []),
+    ("Profits for the year rose 20% to £4.6bn ($8.6bn).",
+     [(20.0, "percent", "exact"), (4.6e9, "gbp", "exact"), (8.6e9, "usd", "exact")]),  # a change, not a range
+    ("Mr Ebbers could face a jail sentence of up to 85 years if convicted.", [(85.0, "year", "at_most")]),
+    ("Talks have ended without agreement after 90 minutes.", [(90.0, "minute", "exact")]),
+    ("Idowu made his breakthrough five years ago.", []),  # a time reference, not a measure
+    ("The deal should go through in the next two to three months.", []),
+    ("It made a loss of 27.2m euros in the first half.", [(27.2e6, "eur", "exact")]),
+    ("Eight out of 10 voters do not trust politicians.", [(8.0, "voter", "exact"), (10.0, "voter", "exact")]),
+    ("Amicus has 1.2 million members and the TGWU has 800,000.",
+     [(1.2e6, "member", "exact"), (8e5, "member", "exact")]),
+    ("The show runs over more than 1.5 million square feet.", [(1.5e6, "square foot", "more_than")]),
+    ("England have won nine of the last 10 Six Nations titles.", [(9.0, "title", "exact"), (10.0, "title", "exact")]),
+    ("A used Cooper S is likely to be priced from £12,556.", [(12556.0, "gbp", "at_least")]),
+    ("Their children were paid between $60,000 (£30,800) and $150,000 a year.",
+     [(6e4, "usd", "at_least"), (30800.0, "gbp", "at_least"), (1.5e5, "usd", "at_most")]),
+    ("It is a drama about two teenage boys.", [(2.0, "boy", "exact")]),  # "about" as a preposition
+    ("The firm employs 10,200 servicemen.", [(10200.0, "serviceman", "exact")]),
+    ("Maurice Greene could only finish second in the men's 60m.", []),  # an event name
+]
+
+
+@pytest.mark.parametrize("sentence,expected", MORE_CASES, ids=[c[0][:40] for c in MORE_CASES])
+def test_extract_context_rules(nlp, sentence, expected):
+    assert _rows(nlp, sentence) == expected

@@ -151,11 +151,11 @@ def test_sigkill_leaves_whole_tables_and_the_next_run_completes(tmp_path, point)
     proc.wait()
     # whatever the point, every published table is a complete version: old or new
     assert contract_problems(wh) == []
-    for name, table in _tables(wh).items():
-        old_rows = len(before[name])
-        assert len(table) == old_rows or name not in ("documents",) or len(table) == 5, (name, len(table))
-    docs = _docs(wh)
-    assert len(docs) in (3, 5)
+    now = _tables(wh)
+    assert len(now["documents"]) in (3, 5)
+    if len(now["documents"]) == 3:  # the previous snapshot, every table of it
+        for name, table in now.items():
+            pd.testing.assert_frame_equal(table, before[name], obj=name)
     # the next run completes the work, without duplicates
     again = _run(raw, wh, home)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -198,7 +198,9 @@ def test_readers_never_see_a_partial_table(tmp_path):
                 n_paras = con.execute("select count(distinct doc_id) from paragraphs").fetchone()[0]
                 con.close()
                 glob = (wh / "documents").as_posix() + "/**/*.parquet"
-                n_files = duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchone()[0]
+                mem = duckdb.connect()
+                n_files = mem.execute(f"select count(*) from read_parquet('{glob}')").fetchone()[0]
+                mem.close()
                 counts.add((n_docs, n_paras))
                 if n_files not in (2, 3, 4, 5):
                     errors.append(f"documents folder has {n_files} rows")
