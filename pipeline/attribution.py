@@ -6,8 +6,19 @@ Patterns covered (each a small function over one parsed sentence):
 - "according to X";
 - appositions are cut from the speaker: "Valeriy Revenko, head of ..., wrote" gives
   "Valeriy Revenko";
-- pronoun and definite-description speakers ("he told NBC", "the ministry said") are
-  resolved later, at document level, by `resolve_speakers`.
+- a participle or coordinated verb shares its head's subject ("The DNC released a
+  statement, saying ...", "Trump went to Ohio and said ..."); an inverted speaker
+  ('"...," said Rubio'); a noun modified by a participle ("voters saying ...");
+- stance verbs mined from PolNeAR train (MINED_CUE_VERBS: "X blasted Y", "polls show",
+  "X declined to comment"), which need an explicit nominal subject;
+- the possessor of a statement noun ("His refusal to ...", "hawks' warnings that");
+- a name before a colon (headlines "Warren: Trump Is a Failure", transcripts "TAPPER:"),
+  cue "colon";
+- a title with a named apposition gives the name ("Ms. Merkel's spokesman, Steffen
+  Seibert" -> "Steffen Seibert"); `phrase_start`/`phrase_end` keep the whole phrase;
+- pronoun and definite-description speakers ("he told NBC", "the ministry said",
+  "the president said") are resolved later, at document level, by
+  `pipeline.claims.document_attributions`.
 `quote_type` is `direct` when the sentence carries quoted words outside of which the
 cue stands, `indirect` for reported speech without quotes, `none` without a cue.
 """
