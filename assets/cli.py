@@ -57,7 +57,8 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
 
     defs = build_definitions(settings)
     tty = out.isatty()
-    progress = (lambda msg: print(f"  .. {msg}", file=err, flush=True)) if tty else None
+    os.environ["PIPELINE_PROGRESS"] = "1" if tty else "0"  # per-step lines (assets/hooks.py) on a terminal only
+    progress = (lambda msg: print(f"{msg}", file=err, flush=True)) if tty else None
     from pipeline.publish import WarehouseBusy, exclusive
 
     try:
@@ -87,11 +88,27 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
     for name, info in manifest["tables"].items():
         print(f"  {name:<{width}}  {info['rows']:>7} rows  {settings.warehouse_dir / name}", file=out)
     print(f"  DuckDB catalog: {settings.warehouse_dir / 'catalog.duckdb'}", file=out)
+    print(_stage_table(outcome.stage_seconds), file=out)
     if outcome.failures:
         print(f"{len(outcome.failures)} failure(s): the files above were left out; everything else is published",
               file=err)
         return 1
     return 0
+
+
+def _stage_table(seconds: dict[str, float]) -> str:
+    """Seconds per stage (checks folded into their stage), slowest first."""
+    stages: dict[str, float] = {}
+    for step, secs in seconds.items():
+        if step == "total":
+            continue
+        stage = step.split("_suite")[0].rsplit("_", 1)[0] if step.endswith("_suite") else step
+        stages[stage] = stages.get(stage, 0.0) + secs
+    rows = sorted(stages.items(), key=lambda kv: -kv[1])
+    width = max((len(k) for k, _ in rows), default=5)
+    lines = ["seconds per stage (with its checks):"]
+    lines += [f"  {name:<{width}}  {secs:6.2f}" for name, secs in rows]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,7 +83,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     order = list(instance.get_dynamic_partitions(raw_files.name))
     ingest = defs.resolve_job_def(INGEST_JOB)
     queue = files.batches(keys, order, settings.batch_size)
-    retried = False
+    accepted_any = False
     while queue:
         chunk = queue.pop(0)
         outcome.batches += 1
@@ -95,20 +95,21 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         outcome.run_ids.append(result.run_id)
         _step_seconds(instance, result.run_id, outcome.stage_seconds)
         if result.success:
+            accepted_any = True
             continue
         if len(chunk) > 1:
             say(f"batch {outcome.batches} failed: retrying its {len(chunk)} files one by one")
             queue = [[k] for k in chunk] + queue
-            retried = True
             continue
         outcome.failures += _failures(result, f"file {files.relpath_of(chunk[0])}")
-    del retried
     if settings.drop_deleted and plan.deleted:
         accepted = settings.state.accepted()
         dropped = [files.partition_key(rel) for rel in plan.deleted if files.partition_key(rel) in accepted]
         settings.state.forget(dropped)
         for key in dropped:
             instance.delete_dynamic_partition(raw_files.name, key)
+    if keys and not accepted_any and not (settings.drop_deleted and plan.deleted):
+        return outcome  # every file failed: nothing new to publish, the published tables stay as they are
     say("publishing")
     result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
                                                                  run_config=QUIET)

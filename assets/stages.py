@@ -39,7 +39,10 @@ def _schema(table: str) -> dg.TableSchema:
 
 
 def _meta(table: str) -> dict:
-    return {"dagster/column_schema": _schema(table)}
+    from pipeline.settings import Settings
+
+    return {"dagster/column_schema": _schema(table),
+            "published_table": dg.MetadataValue.path(str(Settings().warehouse_dir / table))}
 
 
 def _tag(out: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:

@@ -149,8 +149,8 @@ def test_failing_corpus_suite_blocks_publish(tmp_path, seed_raw_dir, monkeypatch
         manifest_before = (wh / "_manifest.json").read_text()
         real = build.assemble_corpus
 
-        def tampered(*frames):
-            out = real(*frames)
+        def tampered(*frames, **kwargs):
+            out = real(*frames, **kwargs)
             out["sentences"].loc[0, "char_start"] += 1
             return out
 

@@ -190,3 +190,21 @@ def test_sensor_cursor_is_json_without_clock(harness):
     assert not harness.instance.get_runs()  # ticking launches nothing: the daemon (or this test) runs requests
     again = harness.tick()  # the file is in flight: not requested twice
     assert not again.run_requests
+
+
+def test_daily_rescan_schedules_files_that_were_never_accepted(harness):
+    from assets.sensors import ORIGIN_TAG, daily_rescan
+
+    (harness.raw / "a.txt").write_text("Russia sent up to 9,000 soldiers to Belarus, the ministry said on Monday.\n")
+    (harness.raw / "b.txt").write_text("The army of Belarus has about 45,000 troops, officials said in Minsk.\n")
+    (harness.raw / "c.txt").write_text("Officials said on Monday that 500 soldiers arrived in Minsk.\n")
+    ctx = dg.build_schedule_context(instance=harness.instance, resources={"settings": harness.settings})
+    requests = list(daily_rescan(ctx))
+    assert len(requests) == 2  # 3 files, batch size 2
+    assert all(r.tags[ORIGIN_TAG] == "schedule" for r in requests)
+    assert sorted(harness.instance.get_dynamic_partitions("raw_files")) == ["a.txt", "b.txt", "c.txt"]
+    harness.execute(dg.SensorResult(run_requests=requests))
+    harness.settle()  # the sensor finishes the schedule's wave: it publishes
+    assert sorted(harness.table("documents")["source_path"]) == ["a.txt", "b.txt", "c.txt"]
+    again = daily_rescan(dg.build_schedule_context(instance=harness.instance, resources={"settings": harness.settings}))
+    assert isinstance(again, dg.SkipReason)
