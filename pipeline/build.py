@@ -5,6 +5,7 @@ settings it needs and returns new frames; none writes files or keeps state.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,13 +14,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from pipeline import boilerplate, clusters, conflicts, dedup, ids
-from pipeline.claims import SentenceInput, extract_claims
+from pipeline import boilerplate, clusters, conflicts, dedup, distributed, ids
+from pipeline.claims import SentenceInput
 from pipeline.entities import canonical_names
 from pipeline.ingest import DEFAULT_MAX_FILE_BYTES, ingest
 from pipeline.paragraphs import split_paragraphs
+from pipeline.nlp import package_of as nlp_package_of
 from pipeline.schemas import TABLES, empty_frame
-from pipeline.sentences import split_paragraphs_into_sentences
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.neardup import NearDupIndex
@@ -149,7 +150,9 @@ def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateCon
 def sentences_table(paragraphs: pd.DataFrame, sentencizer) -> pd.DataFrame:
     """Sentences of kept paragraphs, numbered in document order."""
     kept = paragraphs[paragraphs["status"] == "kept"].sort_values(["doc_id", "ordinal"])
-    spans = split_paragraphs_into_sentences(sentencizer, kept["text"].tolist())
+    # in this process, local worker processes or a Dask cluster (pipeline.distributed)
+    spans = distributed.split_sentences(nlp_package_of(sentencizer), sentencizer, kept["text"].tolist(),
+                                        kept["doc_id"].tolist())
     rows = []
     ordinal: dict[str, int] = {}
     for (doc_id, pid, ptext, pstart), sent_spans in zip(
@@ -167,9 +170,16 @@ def sentences_table(paragraphs: pd.DataFrame, sentencizer) -> pd.DataFrame:
 
 
 def claims_tables(
-    sentences: pd.DataFrame, paragraphs: pd.DataFrame, nlp
+    sentences: pd.DataFrame, paragraphs: pd.DataFrame, nlp,
+    prefilter: Callable[[str], bool] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(claims, claim_quantities, claim_entities) with corpus-wide canonical entity names."""
+    """(claims, claim_quantities, claim_entities) with corpus-wide canonical entity names.
+
+    `prefilter(sentence_text) -> bool`, when given, chooses the sentences that get the
+    full parse; the others are treated as absent (never claims, and no context for
+    the document-level speaker resolution of the rest). `pipeline.candidates.is_candidate`
+    is such a filter. Off by default: with it the tables can differ (see that module).
+    """
     headings = set(paragraphs.loc[paragraphs["is_heading"], "paragraph_id"])
     ordered = sentences.sort_values(["doc_id", "ordinal"])
     inputs = [
@@ -177,8 +187,10 @@ def claims_tables(
         for sid, did, pid, text, start in ordered[
             ["sentence_id", "doc_id", "paragraph_id", "text", "char_start"]
         ].itertuples(index=False)
+        if prefilter is None or prefilter(text)
     ]
-    out = extract_claims(nlp, inputs)
+    # in this process, local worker processes or a Dask cluster (pipeline.distributed)
+    out = distributed.extract_claims(nlp_package_of(nlp), nlp, inputs)
     claims = _frame([vars(c) for c in out.claims], "claims")
     claims["cluster_id"] = None
     quantities = _frame(out.quantities, "claim_quantities")

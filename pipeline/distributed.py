@@ -1,0 +1,210 @@
+"""Where the heavy per-document NLP runs: this process, local worker processes, or a Dask cluster.
+
+    PIPELINE_DASK_SCHEDULER=tcp://host:8786   map the work over that dask.distributed cluster
+    PIPELINE_NLP_PROCESSES=N                  local worker processes (default: the CPUs this
+                                              process may use; 1 = always in this process)
+
+A batch (the kept paragraphs to split into sentences, the sentences to analyse for
+claims) is cut into chunks of whole documents, in document order; each chunk is one
+task; the results are concatenated in chunk order. Sentence splitting is per paragraph
+and claim extraction per document, so the tables are the same wherever the chunks run.
+
+Workers load the spaCy pipeline once, by package name, through the same `lru_cache`
+as this process (`pipeline.nlp.load`): the cache lives in the worker process and is
+reused by every later task on that worker.
+
+Without a scheduler, a claims batch big enough to pay for it (MIN_POOL_SENTENCES)
+runs in a pool of local worker processes, spawned once per process and kept for later
+batches (a `pipeline run` over many batches starts them once, and later batches of
+any reasonable size use them); small runs (the seeds, a single new article) stay in
+this process, where the model is already loaded. Sentence splitting is cheap enough
+(senter only) that it stays local unless the batch is very large. With a scheduler, every non-empty batch
+goes to the cluster.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.claims import ClaimsOutput, SentenceInput
+
+SCHEDULER_ENV = "PIPELINE_DASK_SCHEDULER"
+PROCESSES_ENV = "PIPELINE_NLP_PROCESSES"
+# Below these sizes a local pool costs more than it saves (spawning a worker and loading
+# the model there takes ~4 s on the reference machine; the claims stage analyses ~90
+# sentences/s per core and the sentence splitter ~3,000 paragraphs/s).
+MIN_POOL_SENTENCES = 600
+MIN_POOL_PARAGRAPHS = 20_000
+# once the pool is running (an earlier batch of this process started it), smaller
+# batches use it too: only pickling is left to pay
+MIN_WARM_POOL_ITEMS = 64
+CHUNKS_PER_WORKER = 4
+
+
+# ------------------------------------------------------------------ tasks (run anywhere)
+def split_sentences_task(model: str, paragraphs: list[str]) -> list[list[tuple[int, int]]]:
+    from pipeline.nlp import load_sentencizer
+    from pipeline.sentences import split_paragraphs_into_sentences
+
+    return split_paragraphs_into_sentences(load_sentencizer(model), paragraphs)
+
+
+def extract_claims_task(model: str, sentences: list["SentenceInput"]) -> "ClaimsOutput":
+    from pipeline.claims import extract_claims
+    from pipeline.nlp import load
+
+    return extract_claims(load(model), sentences)
+
+
+def _warm(model: str) -> int:
+    """Load both pipelines in a worker, so the first real task does not pay for it."""
+    from pipeline.nlp import load, load_sentencizer
+
+    load(model)
+    load_sentencizer(model)
+    return os.getpid()
+
+
+# ------------------------------------------------------------------ chunking
+def chunk_by_document(doc_ids: Sequence[str], n_chunks: int) -> list[tuple[int, int]]:
+    """[start, end) ranges over `doc_ids` (grouped by document, in order) of about equal
+    size, never splitting a document."""
+    n = len(doc_ids)
+    if n == 0:
+        return []
+    n_chunks = max(1, min(n_chunks, n))
+    target = n / n_chunks
+    ranges, start = [], 0
+    for i in range(1, n + 1):
+        boundary = i == n or doc_ids[i] != doc_ids[i - 1]
+        if boundary and (i - start >= target or i == n):
+            ranges.append((start, i))
+            start = i
+    return ranges
+
+
+# ------------------------------------------------------------------ backends
+def scheduler_address() -> str | None:
+    return os.environ.get(SCHEDULER_ENV, "").strip() or None
+
+
+def local_processes() -> int:
+    value = os.environ.get(PROCESSES_ENV, "").strip()
+    if value:
+        return max(1, int(value))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+_pool = None
+_pool_model: set[str] = set()
+
+
+def _dask_client(address: str):
+    from distributed import Client
+
+    with _lock:
+        client = _clients.get(address)
+        if client is None or client.status not in {"running", "connecting", "newly-created"}:
+            client = Client(address, set_as_default=False)
+            _clients[address] = client
+        return client
+
+
+def _local_pool(workers: int, model: str):
+    global _pool
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(shutdown)
+        if model not in _pool_model:
+            for f in [_pool.submit(_warm, model) for _ in range(workers)]:
+                f.result()
+            _pool_model.add(model)
+        return _pool
+
+
+def shutdown() -> None:
+    """Stop the local pool and close Dask clients (idempotent)."""
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+            _pool_model.clear()
+        for client in _clients.values():
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+        _clients.clear()
+
+
+def _map(task: Callable, model: str, chunks: list[list], where: str, workers: int) -> list:
+    if where == "dask":
+        client = _dask_client(scheduler_address())
+        futures = [client.submit(task, model, chunk, pure=False) for chunk in chunks]
+        return client.gather(futures)
+    pool = _local_pool(workers, model)
+    return list(pool.map(task, [model] * len(chunks), chunks))
+
+
+def plan(n_items: int, min_pool: int) -> tuple[str, int]:
+    """('dask' | 'pool' | 'local', number of workers) for a batch of `n_items`."""
+    if n_items == 0:
+        return "local", 1
+    if scheduler_address():
+        return "dask", 0
+    workers = local_processes()
+    warm = _pool is not None and n_items >= MIN_WARM_POOL_ITEMS and min_pool <= MIN_POOL_SENTENCES
+    if workers > 1 and (n_items >= min_pool or warm):
+        return "pool", workers
+    return "local", 1
+
+
+def _n_chunks(where: str, workers: int) -> int:
+    if where == "dask":
+        client = _dask_client(scheduler_address())
+        workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+    return workers * CHUNKS_PER_WORKER
+
+
+# ------------------------------------------------------------------ the two stages
+def split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_ids: list[str]) -> list[list[tuple[int, int]]]:
+    """Sentence spans of each paragraph (see `pipeline.sentences`), wherever it is cheapest."""
+    where, workers = plan(len(paragraphs), MIN_POOL_PARAGRAPHS)
+    if where == "local" or model is None:
+        from pipeline.sentences import split_paragraphs_into_sentences
+
+        return split_paragraphs_into_sentences(sentencizer, paragraphs)
+    ranges = chunk_by_document(doc_ids, _n_chunks(where, workers))
+    parts = _map(split_sentences_task, model, [paragraphs[a:b] for a, b in ranges], where, workers)
+    return [spans for part in parts for spans in part]
+
+
+def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> "ClaimsOutput":
+    """`pipeline.claims.extract_claims`, wherever it is cheapest (same output)."""
+    from pipeline.claims import ClaimsOutput, extract_claims as local_extract
+
+    where, workers = plan(len(sentences), MIN_POOL_SENTENCES)
+    if where == "local" or model is None:
+        return local_extract(nlp, sentences)
+    ranges = chunk_by_document([s.doc_id for s in sentences], _n_chunks(where, workers))
+    parts = _map(extract_claims_task, model, [sentences[a:b] for a, b in ranges], where, workers)
+    out = ClaimsOutput([], [], [])
+    for part in parts:
+        out.claims += part.claims
+        out.quantities += part.quantities
+        out.entities += part.entities
+    return out
