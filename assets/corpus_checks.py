@@ -10,16 +10,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from assets.checks import _data_docs_dir, check_metadata
+from assets.checks import SUITE_CONTEXT, _data_docs_dir, check_metadata
+from pipeline.state import PER_DOCUMENT_STAGES
 
-CORPUS_SUITES: dict[str, Sequence[str]] = {
-    "documents": (),
-    "paragraphs": ("documents",),
-    "sentences": ("documents", "paragraphs"),
-    "claims": ("sentences",),
-    "claim_quantities": ("claims",),
-    "claim_entities": ("claims",),
-}
+# the per-document tables, with the same context tables as their per-file suites
+CORPUS_SUITES: dict[str, Sequence[str]] = {t: SUITE_CONTEXT[t] for t in PER_DOCUMENT_STAGES}
 
 
 def corpus_table_check(table: str, context_tables: Sequence[str]) -> dg.AssetChecksDefinition:
