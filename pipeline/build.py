@@ -256,29 +256,30 @@ def corpus_documents(documents: pd.DataFrame) -> pd.DataFrame:
     the others go to `also_seen_at`); a document whose text equals an earlier one's
     becomes `duplicate`. "Earlier" means first ingested, then by path.
     """
-    from pipeline.ingest import mark_exact_duplicates
-    from pipeline.text import normalize_key  # noqa: F401  (documents the key used)
+    from pipeline.text import normalize_key
 
     if not len(documents):
         return documents
     docs = documents.sort_values(["ingested_at", "source_path"], kind="stable").copy()
-    groups = docs.groupby("doc_id", sort=False)
-    extra = groups["source_path"].agg(lambda paths: "\n".join(list(paths)[1:]) or None)
+    extra = docs.groupby("doc_id", sort=False)["source_path"].agg(lambda paths: list(paths)[1:])
     docs = docs.drop_duplicates("doc_id", keep="first").copy()
     merged = []
     for doc_id, own in zip(docs["doc_id"], docs["also_seen_at"]):
-        paths = [p for v in (own, extra.get(doc_id)) if isinstance(v, str) for p in v.split("\n") if p]
-        merged.append("\n".join(dict.fromkeys(paths)) or None)
+        paths = (own.split("\n") if isinstance(own, str) else []) + extra.get(doc_id, [])
+        merged.append("\n".join(dict.fromkeys(p for p in paths if p)) or None)
     docs["also_seen_at"] = merged
-    # exact same text as an earlier document (another encoding, another name)
-    from types import SimpleNamespace
-
-    recs = [SimpleNamespace(doc_id=d, text=t, status=st, reason=r, duplicate_of=du)
-            for d, t, st, r, du in zip(docs["doc_id"], docs["text"], docs["status"], docs["reason"], docs["duplicate_of"])]
-    mark_exact_duplicates(recs)
-    docs["status"] = [r.status for r in recs]
-    docs["reason"] = [r.reason for r in recs]
-    docs["duplicate_of"] = [r.duplicate_of for r in recs]
+    # the same text as an earlier document (another encoding, another name): a duplicate
+    first_with_text: dict[str, str] = {}
+    for i, (doc_id, text, status) in enumerate(zip(docs["doc_id"], docs["text"], docs["status"])):
+        if status != "ok":
+            continue
+        key = normalize_key(text)
+        if key in first_with_text:
+            docs.iloc[i, docs.columns.get_loc("status")] = "duplicate"
+            docs.iloc[i, docs.columns.get_loc("reason")] = "same_text"
+            docs.iloc[i, docs.columns.get_loc("duplicate_of")] = first_with_text[key]
+        else:
+            first_with_text[key] = doc_id
     return docs.reset_index(drop=True)
 
 
