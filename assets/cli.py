@@ -96,14 +96,26 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
     return 0
 
 
+STAGE_OF_ASSET = {"claims": "claims_stage", "claim_quantities": "claims_stage", "claim_entities": "claims_stage"}
+ASSETS = ("documents", "paragraphs", "sentences", "claims_stage", "claims", "claim_quantities", "claim_entities",
+          "accepted_files", "corpus", "claim_clusters", "quantity_conflicts", "warehouse")
+
+
+def _stage_of(step_key: str) -> str:
+    """The stage a step belongs to: an asset's own step, or a check step `<asset>_<check>`."""
+    if step_key in ASSETS:
+        return STAGE_OF_ASSET.get(step_key, step_key)
+    owner = max((a for a in ASSETS if step_key.startswith(a + "_")), key=len, default=step_key)
+    return STAGE_OF_ASSET.get(owner, owner)
+
+
 def _stage_table(seconds: dict[str, float]) -> str:
     """Seconds per stage (checks folded into their stage), slowest first."""
     stages: dict[str, float] = {}
     for step, secs in seconds.items():
-        if step == "total":
-            continue
-        stage = step.split("_suite")[0].rsplit("_", 1)[0] if step.endswith("_suite") else step
-        stages[stage] = stages.get(stage, 0.0) + secs
+        if step != "total":
+            stage = _stage_of(step)
+            stages[stage] = stages.get(stage, 0.0) + secs
     rows = sorted(stages.items(), key=lambda kv: -kv[1])
     width = max((len(k) for k, _ in rows), default=5)
     lines = ["seconds per stage (with its checks):"]
