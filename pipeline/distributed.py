@@ -160,14 +160,14 @@ def _map(task: Callable, model: str, chunks: list[list], where: str, workers: in
     return list(pool.map(task, [model] * len(chunks), chunks))
 
 
-def plan(n_items: int, min_pool: int) -> tuple[str, int]:
+def plan(n_items: int, min_pool: int, min_warm: int | None = None) -> tuple[str, int]:
     """('dask' | 'pool' | 'local', number of workers) for a batch of `n_items`."""
     if n_items == 0:
         return "local", 1
     if scheduler_address():
         return "dask", 0
     workers = local_processes()
-    warm = _pool is not None and n_items >= MIN_WARM_POOL_ITEMS and min_pool <= MIN_POOL_SENTENCES
+    warm = _pool is not None and min_warm is not None and n_items >= min_warm
     if workers > 1 and (n_items >= min_pool or warm):
         return "pool", workers
     return "local", 1
@@ -197,7 +197,7 @@ def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> 
     """`pipeline.claims.extract_claims`, wherever it is cheapest (same output)."""
     from pipeline.claims import ClaimsOutput, extract_claims as local_extract
 
-    where, workers = plan(len(sentences), MIN_POOL_SENTENCES)
+    where, workers = plan(len(sentences), MIN_POOL_SENTENCES, MIN_WARM_POOL_ITEMS)
     if where == "local" or model is None:
         return local_extract(nlp, sentences)
     ranges = chunk_by_document([s.doc_id for s in sentences], _n_chunks(where, workers))

@@ -1,0 +1,91 @@
+"""The heavy per-document NLP on a Dask cluster (pipeline.distributed): same tables as a
+local run. The slow test starts a real local cluster of two worker processes."""
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from pipeline import distributed
+from pipeline.schemas import CONTRACT_TABLES
+
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+
+def test_chunks_never_split_a_document():
+    doc_ids = ["a"] * 5 + ["b"] * 1 + ["c"] * 7 + ["d"] * 2
+    for n in (1, 2, 3, 4, 10, 100):
+        ranges = distributed.chunk_by_document(doc_ids, n)
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(doc_ids)
+        assert all(a < b for a, b in ranges)
+        assert all(prev[1] == nxt[0] for prev, nxt in zip(ranges, ranges[1:]))
+        for a, _b in ranges[1:]:
+            assert doc_ids[a] != doc_ids[a - 1]
+        assert len(ranges) <= min(n, 4)
+    assert distributed.chunk_by_document([], 4) == []
+
+
+def test_small_batches_stay_in_process(monkeypatch):
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "4")
+    assert distributed.plan(10, distributed.MIN_POOL_SENTENCES)[0] == "local"
+    assert distributed.plan(0, distributed.MIN_POOL_SENTENCES)[0] == "local"
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "1")
+    assert distributed.plan(10**6, distributed.MIN_POOL_SENTENCES)[0] == "local"
+    monkeypatch.setenv(distributed.SCHEDULER_ENV, "tcp://127.0.0.1:1")
+    assert distributed.plan(1, distributed.MIN_POOL_SENTENCES)[0] == "dask"
+    assert distributed.plan(0, distributed.MIN_POOL_SENTENCES)[0] == "local"
+
+
+def _published(wh) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in CONTRACT_TABLES:
+        df = ds.dataset(str(wh / name), format="parquet").to_table().to_pandas()
+        if name == "documents":
+            df = df.drop(columns=["ingested_at"])
+        out[name] = df.reset_index(drop=True)
+    return out
+
+
+def _run(raw, wh):
+    from assets.runner import run_incremental
+    from tests.test_dagster import _defs, _settings
+
+    with dg.instance_for_test() as instance:
+        outcome = run_incremental(_defs(raw, wh), instance, _settings(raw, wh))
+    assert outcome.success, outcome.failures
+    return _published(wh)
+
+
+def _models_loaded() -> int:
+    from pipeline import nlp
+
+    return nlp.load.cache_info().currsize + nlp.load_sentencizer.cache_info().currsize
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_raw_dir, monkeypatch):
+    from distributed import Client, LocalCluster
+
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "1")  # the reference: everything in this process
+    local = _run(seed_raw_dir, tmp_path / "wh_local")
+
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        monkeypatch.setenv(distributed.SCHEDULER_ENV, cluster.scheduler_address)
+        try:
+            remote = _run(seed_raw_dir, tmp_path / "wh_dask")
+            with Client(cluster.scheduler_address, set_as_default=False) as client:
+                loaded = client.run(_models_loaded)
+        finally:
+            distributed.shutdown()
+    assert len(loaded) == 2
+    assert sum(loaded.values()) > 0, "no worker loaded a spaCy pipeline: the work did not run on the cluster"
+    for name in CONTRACT_TABLES:
+        assert len(local[name]) == len(remote[name]), name
+        pd.testing.assert_frame_equal(local[name], remote[name], check_like=False, obj=name)
+    assert len(local["claims"]) > 0
