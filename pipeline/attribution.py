@@ -24,7 +24,11 @@ cue stands, `indirect` for reported speech without quotes, `none` without a cue.
 """
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.text import CLOSING_QUOTES, OPENING_QUOTES
@@ -386,9 +390,147 @@ def attribute(doc: "Doc | Span") -> Attribution:
         if colon is not None:
             return colon
     if not candidates:
+        learned = _model_attribution(doc, quotes, offset)
+        if learned is not None:
+            return learned
+    if not candidates:
         return NO_ATTRIBUTION
     candidates.sort(key=lambda c: c[0])
     return candidates[0][1]
+
+
+# ------------------------------------------------------------------ learned cue model
+# A logistic-regression cue classifier, trained on PolNeAR *train* by
+# `eval/train_cue_model.py` and stored as JSON (feature -> weight, bias, threshold).
+# It is applied in pure Python, only when none of the rules above found a speaker:
+# each candidate (a verb with a subject, a noun with a possessor) is scored, and the
+# best one above the threshold gives the speaker, cut by the same span logic.
+CUE_MODEL_PATH = Path(__file__).resolve().parent / "models" / "cue_model.json"
+_RELATIVE = frozenset({"who", "which", "that", "whom"})
+_NO_SPEAKER = frozenset({"there", "what", "whatever", "which", "that", "this", "these", "those"})
+
+
+@lru_cache(maxsize=1)
+def load_cue_model(path: str | None = None) -> dict | None:
+    p = Path(path) if path else CUE_MODEL_PATH
+    if not p.is_file():
+        return None
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def cue_candidates(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> list[tuple["Token", "Token", str]]:
+    """(cue token, speaker head token, kind) for every verb with a subject and every noun
+    with a possessor outside quotation marks. Kinds: `subj` (own nominal subject),
+    `shared` (a participle / conjunct / xcomp sharing its head's subject), `relcl` (a
+    relative pronoun subject: the speaker is the noun the clause modifies), `agent`
+    (passive "by X"), `poss` (a noun's possessor: "his announcement")."""
+    out: list[tuple["Token", "Token", str]] = []
+    for tok in doc:
+        if _inside(quotes, tok.idx - offset):
+            continue
+        if tok.pos_ in {"VERB", "AUX"}:
+            if tok.pos_ == "AUX" and tok.dep_ in {"aux", "auxpass"}:
+                continue
+            subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
+            kind = "subj"
+            if subj is None:
+                subj = next((g for c in tok.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"), None)
+                kind = "agent"
+            if subj is None and not any(c.dep_ in {"nsubjpass", "expl", "csubj"} for c in tok.children):
+                head = tok.head
+                if head.i != tok.i and head.pos_ in {"VERB", "AUX"} and (
+                        tok.dep_ == "xcomp" or (tok.dep_ in {"conj", "advcl"} and head.i < tok.i)):
+                    subj = next((c for c in head.children if c.dep_ == "nsubj"), None)
+                    kind = "shared"
+            if subj is None:
+                continue
+            if subj.lower_ in _RELATIVE and tok.dep_ == "relcl" and tok.head.pos_ in {"NOUN", "PROPN"}:
+                subj, kind = tok.head, "relcl"
+            if subj.lower_ in _NO_SPEAKER or subj.lower_ in _RELATIVE or subj.pos_ not in {"NOUN", "PROPN", "PRON"}:
+                continue
+            out.append((tok, subj, kind))
+        elif tok.pos_ == "NOUN":
+            poss = next((c for c in tok.children if c.dep_ == "poss"), None)
+            if poss is not None and poss.pos_ in {"PROPN", "NOUN", "PRON"} and poss.lower_ not in {"its", "my", "our", "your"}:
+                out.append((tok, poss, "poss"))
+    return out
+
+
+def _bucket(n: int, edges: tuple[int, ...]) -> str:
+    return str(next((e for e in edges if n <= e), "max"))
+
+
+def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quotes: list[tuple[int, int]],
+                 offset: int) -> list[str]:
+    """Binary features of one candidate (names only; each present feature has value 1)."""
+    lemma = cue.lemma_.lower()
+    child_deps = {c.dep_ for c in cue.children}
+    head = cue.head
+    f = [
+        "kind=" + kind, "lemma=" + lemma, "lemma|kind=" + lemma + "|" + kind, "pos=" + cue.pos_, "tag=" + cue.tag_,
+        "dep=" + cue.dep_, "head_pos=" + (head.pos_ if head.i != cue.i else "ROOT"),
+        "dep|head_pos=" + cue.dep_ + "|" + (head.pos_ if head.i != cue.i else "ROOT"),
+        "quotes=" + str(bool(quotes)),
+        "subj_pos=" + subj.pos_, "subj_ent=" + (subj.ent_type_ or "-"),
+        "subj_lemma=" + subj.lemma_.lower(),
+        "n_tokens=" + _bucket(len(doc), (8, 15, 25, 40)),
+        "depth=" + _bucket(_depth(cue), (0, 1, 2, 3)),
+    ]
+    f += ["child=" + d for d in sorted(child_deps & {"ccomp", "xcomp", "dobj", "prep", "neg", "acomp", "attr",
+                                                      "advcl", "parataxis", "dative", "aux", "npadvmod", "prt"})]
+    f += ["xcomp=" + c.lemma_.lower() for c in cue.children if c.dep_ == "xcomp"]
+    f += ["prep=" + c.lower_ for c in cue.children if c.dep_ in {"prep", "agent"}]
+    f += ["dobj=" + c.lemma_.lower() for c in cue.children if c.dep_ == "dobj"]
+    f += ["acomp=" + c.lemma_.lower() for c in cue.children if c.dep_ in {"acomp", "attr"}]
+    if subj.pos_ == "PRON":
+        f.append("subj_pron=" + subj.lower_)
+    if subj.ent_type_ in {"PERSON", "ORG", "GPE", "NORP"} or subj.lower_ in PERSON_PRONOUNS | {"they", "i", "we"}:
+        f.append("subj_agentive")
+    if lemma in REPORTING_VERBS:
+        f.append("lex=reporting")
+    if lemma in MINED_CUE_VERBS:
+        f.append("lex=mined")
+    if lemma in STATEMENT_NOUNS:
+        f.append("lex=statement_noun")
+    if quotes:
+        rel = cue.idx - offset
+        f.append("quote_" + ("after" if any(a > rel for a, _b in quotes) else "before"))
+    if subj.i > cue.i:
+        f.append("subj_after")
+    return f
+
+
+def cue_score(model: dict, features: list[str]) -> float:
+    w = model["weights"]
+    z = model["bias"] + sum(w.get(name, 0.0) for name in features)
+    return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
+
+
+def cue_attribution(cue: "Token", subj: "Token", doc: "Doc | Span", quotes: list[tuple[int, int]],
+                    offset: int) -> Attribution:
+    """The attribution a candidate gives, with the speaker cut by the rules' span logic."""
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc, subj)
+    if sp.lower() in {"his", "her", "their"}:
+        sp = {"his": "he", "her": "she", "their": "they"}[sp.lower()]
+    qt = "direct" if quotes else "indirect"
+    att = Attribution(sp, a - offset, b - offset, label, cue.lemma_.lower(), qt,
+                      _content_verb(cue) if cue.pos_ in {"VERB", "AUX"} else None)
+    return _with_phrase(att, subj, offset)
+
+
+def _model_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
+    model = load_cue_model()
+    if model is None:
+        return None
+    best, best_p = None, model["threshold"]
+    for cue, subj, kind in cue_candidates(doc, quotes, offset):
+        p = cue_score(model, cue_features(cue, subj, kind, doc, quotes, offset))
+        if p >= best_p:
+            best, best_p = (cue, subj), p
+    if best is None:
+        return None
+    return cue_attribution(best[0], best[1], doc, quotes, offset)
 
 
 def fullest_form(name: str, known: list[str]) -> str:

@@ -113,3 +113,32 @@ def test_bad_files_only_are_published_as_rejected_documents(tmp_path):
     assert docs.loc["empty.txt", "reason"] == "empty file"
     assert docs.loc["picture.txt", "reason"].startswith("binary")
     assert "unsupported file type" in docs.loc["notes.docx", "reason"]
+
+
+@pytest.mark.slow
+def test_progress_on_a_terminal_and_quiet_otherwise(seeds_warehouse, tmp_path):
+    """On a terminal: one line per finished step and a per-stage summary; in a pipe: no progress."""
+    import pty
+
+    base = seeds_warehouse.parent
+    quiet = _run(base / "raw", tmp_path / "wh-quiet", tmp_path / "home-quiet")
+    assert quiet.returncode == 0
+    assert "✓" not in quiet.stdout + quiet.stderr and "batch 1" not in quiet.stderr
+    assert "seconds per stage" in quiet.stdout
+    master, slave = pty.openpty()
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "home-tty"))
+    proc = subprocess.Popen([str(PIPELINE), "run", "--raw-dir", str(base / "raw"), "--warehouse-dir",
+                             str(tmp_path / "wh-tty")], stdout=slave, stderr=slave, env=env, cwd=PROJECT)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=600) == 0
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "✓ documents" in screen and "✓ warehouse" in screen and "published 8 tables" in screen

@@ -1,0 +1,195 @@
+"""Train the learned cue model of `pipeline.attribution` on PolNeAR *train* (never dev).
+
+    .venv/bin/python -m eval.train_cue_model --corpus /work/shared/corpus/polnear --split train
+
+For every sentence where the rule-based patterns find no speaker, each candidate of
+`pipeline.attribution.cue_candidates` (a verb with a subject, a noun with a possessor)
+is labelled positive when the speaker it gives matches a gold source of the sentence
+(the evaluation's matching: head word or token F1 >= 0.5, on the speaker or the whole
+subject phrase). A logistic regression (scikit-learn, fixed seed) is fitted on the
+features of `pipeline.attribution.cue_features`; the articles are split 80/20 into
+fit / validation, the threshold is the one giving the best validation F1 of rules +
+model with precision no more than `--max-precision-drop` below the rules alone, and
+the final model is refitted on all the articles and written as JSON
+(feature -> weight, bias, threshold) to pipeline/models/cue_model.json. scikit-learn
+is needed here only; the pipeline applies the JSON in pure Python.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from eval.polnear_attribution import _words, load_split, span_head, speaker_match
+
+
+def _forms(att, doc) -> list[tuple[str, str]]:
+    text = doc.text
+    out = []
+    if att.speaker_start is not None:
+        sur = text[att.speaker_start:att.speaker_end]
+        out.append((sur, span_head(doc, att.speaker_start, att.speaker_end, sur)))
+    out.append((att.speaker, (_words(att.speaker) or [""])[-1]))
+    if att.phrase_start is not None:
+        ph = text[att.phrase_start:att.phrase_end]
+        out.append((ph, span_head(doc, att.phrase_start, att.phrase_end, ph)))
+    return out
+
+
+def _matches(att, doc, gold_forms) -> bool:
+    return any(speaker_match(pt, ph, gt, gh) for pt, ph in _forms(att, doc) for gt, gh in gold_forms)
+
+
+def collect(arts, nlp, senter, cache: Path | None):
+    """Per sentence: (article index, has gold, rule predicted, rule matched, [(features, label)])."""
+    from spacy.tokens import DocBin
+
+    from pipeline import attribution as A
+    from pipeline.entities import extend_person_entities
+    from pipeline.paragraphs import split_paragraphs
+    from pipeline.sentences import split_paragraphs_into_sentences
+
+    all_sents = []
+    for ai, art in enumerate(arts):
+        paras = split_paragraphs(art.text)
+        ptexts = [art.text[p.start:p.end] for p in paras]
+        for p, spans in zip(paras, split_paragraphs_into_sentences(senter, ptexts)):
+            all_sents += [(ai, p.start + a, art.text[p.start + a:p.start + b]) for a, b in spans]
+    if cache is not None and cache.is_file():
+        docs = list(DocBin().from_disk(cache).get_docs(nlp.vocab))
+        assert len(docs) == len(all_sents), "stale parse cache"
+    else:
+        docs = list(nlp.pipe([t for _a, _s, t in all_sents], batch_size=256))
+        if cache is not None:
+            DocBin(store_user_data=False, docs=docs).to_disk(cache)
+    rows = []
+    saved = A.load_cue_model
+    A.load_cue_model = lambda path=None: None  # the rules alone
+    try:
+        for (ai, start, text), doc in zip(all_sents, docs):
+            extend_person_entities(doc)
+            art = arts[ai]
+            golds = [g for g in art.gold if g.source and start <= g.cue_start < start + len(text)]
+            gold_forms = [(g.source_text, span_head(doc, g.source[0][0] - start, g.source[-1][1] - start, g.source_text))
+                          for g in golds]
+            att = A.attribute(doc)
+            cands = []
+            if att.speaker is None:
+                quotes = A.quoted_ranges(text)
+                for cue, subj, kind in A.cue_candidates(doc, quotes, 0):
+                    cand_att = A.cue_attribution(cue, subj, doc, quotes, 0)
+                    cands.append((A.cue_features(cue, subj, kind, doc, quotes, 0), _matches(cand_att, doc, gold_forms)))
+            rows.append((ai, bool(golds), att.speaker is not None,
+                         att.speaker is not None and _matches(att, doc, gold_forms), cands))
+    finally:
+        A.load_cue_model = saved
+    return rows
+
+
+def fit(rows, c: float, seed: int, min_count: int):
+    from collections import Counter
+
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    counts = Counter(f for r in rows for feats, _y in r[4] for f in set(feats))
+    vocab = sorted(f for f, n in counts.items() if n >= min_count)
+    index = {f: i for i, f in enumerate(vocab)}
+    data, ind, ptr, y = [], [], [0], []
+    for r in rows:
+        for feats, label in r[4]:
+            cols = sorted({index[f] for f in feats if f in index})
+            ind += cols
+            data += [1.0] * len(cols)
+            ptr.append(len(ind))
+            y.append(int(label))
+    X = csr_matrix((np.array(data), np.array(ind, dtype=np.int64), np.array(ptr)), shape=(len(y), len(vocab)))
+    clf = LogisticRegression(C=c, max_iter=2000, random_state=seed, solver="liblinear")
+    clf.fit(X, np.array(y))
+    weights = {f: round(float(w), 4) for f, w in zip(vocab, clf.coef_[0]) if abs(w) >= 1e-3}
+    return {"bias": round(float(clf.intercept_[0]), 4), "weights": weights}
+
+
+def evaluate(rows, model, threshold: float):
+    """Sentence-level P/R/F of rules + model (the model only where the rules give nothing)."""
+    from pipeline.attribution import cue_score
+
+    gold = pred = tp = mpred = mtp = 0
+    for _ai, has_gold, rp, rm, cands in rows:
+        gold += has_gold
+        pred += rp
+        tp += rm
+        if not rp and cands:
+            best = max(cands, key=lambda fc: cue_score(model, fc[0]))
+            if cue_score(model, best[0]) >= threshold:
+                pred += 1
+                mpred += 1
+                tp += best[1]
+                mtp += best[1]
+    p = tp / pred if pred else 0.0
+    r = tp / gold if gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f, mpred, mtp
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--split", default="train", choices=["train"])
+    ap.add_argument("--limit", type=int, default=400, help="articles of train used (0: all)")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--c", type=float, default=0.3, help="inverse L2 regularization strength")
+    ap.add_argument("--min-count", type=int, default=3)
+    ap.add_argument("--max-precision-drop", type=float, default=0.03)
+    ap.add_argument("--cache", type=Path, default=None, help="DocBin parse cache (speeds up reruns)")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "pipeline" / "models" / "cue_model.json")
+    args = ap.parse_args(argv)
+
+    from pipeline import nlp as nlp_mod
+
+    t0 = time.time()
+    arts = load_split(args.corpus, args.split)
+    rng = random.Random(args.seed)
+    rng.shuffle(arts)
+    if args.limit:
+        arts = arts[: args.limit]
+    rows = collect(arts, nlp_mod.load(), nlp_mod.load_sentencizer(), args.cache)
+    n_val = len(arts) // 5
+    val = [r for r in rows if r[0] < n_val]
+    fit_rows = [r for r in rows if r[0] >= n_val]
+    n_cand = sum(len(r[4]) for r in rows)
+    n_pos = sum(y for r in rows for _f, y in r[4])
+    print(f"{len(arts)} train articles ({n_val} held out for validation), {len(rows)} sentences, "
+          f"{n_cand} candidates, {n_pos} positive ({time.time() - t0:.0f} s)")
+
+    model = fit(fit_rows, args.c, args.seed, args.min_count)
+    base_p, base_r, base_f, _, _ = evaluate(val, model, 2.0)
+    print(f"validation, rules alone:  P {base_p:.3f} R {base_r:.3f} F1 {base_f:.3f}")
+    best = None
+    for t in [x / 100 for x in range(30, 96, 5)]:
+        p, r, f, mp, mt = evaluate(val, model, t)
+        ok = p >= base_p - args.max_precision_drop
+        print(f"  threshold {t:.2f}: P {p:.3f} R {r:.3f} F1 {f:.3f}  model preds {mp}, correct {mt}"
+              f"{'' if ok else '  (precision drop too large)'}")
+        if ok and (best is None or f > best[1]):
+            best = (t, f)
+    threshold = best[0] if best else 1.0
+    fp, fr, ff, _, _ = evaluate(fit_rows, model, threshold)
+    print(f"chosen threshold {threshold:.2f}; on the fit articles: P {fp:.3f} R {fr:.3f} F1 {ff:.3f}")
+
+    final = fit(rows, args.c, args.seed, args.min_count)
+    final["threshold"] = threshold
+    final["trained_on"] = f"PolNeAR train, {len(arts)} articles (seed {args.seed}), C={args.c}, min_count={args.min_count}"
+    final["weights"] = dict(sorted(final["weights"].items()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(final, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes, {len(final['weights'])} weights)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
