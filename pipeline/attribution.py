@@ -469,10 +469,11 @@ def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quot
     f = [
         "kind=" + kind, "lemma=" + lemma, "lemma|kind=" + lemma + "|" + kind, "pos=" + cue.pos_, "tag=" + cue.tag_,
         "dep=" + cue.dep_, "head_pos=" + (head.pos_ if head.i != cue.i else "ROOT"),
+        "lemma|dep=" + lemma + "|" + cue.dep_, "lemma|tag=" + lemma + "|" + cue.tag_,
         "dep|head_pos=" + cue.dep_ + "|" + (head.pos_ if head.i != cue.i else "ROOT"),
         "quotes=" + str(bool(quotes)),
         "subj_pos=" + subj.pos_, "subj_ent=" + (subj.ent_type_ or "-"),
-        "subj_lemma=" + subj.lemma_.lower(),
+        "subj_lemma=" + (subj.lemma_.lower() if subj.pos_ != "PROPN" else "<" + (subj.ent_type_ or "PROPN") + ">"),
         "n_tokens=" + _bucket(len(doc), (8, 15, 25, 40)),
         "depth=" + _bucket(_depth(cue), (0, 1, 2, 3)),
     ]
@@ -484,8 +485,14 @@ def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quot
     f += ["acomp=" + c.lemma_.lower() for c in cue.children if c.dep_ in {"acomp", "attr"}]
     if subj.pos_ == "PRON":
         f.append("subj_pron=" + subj.lower_)
-    if subj.ent_type_ in {"PERSON", "ORG", "GPE", "NORP"} or subj.lower_ in PERSON_PRONOUNS | {"they", "i", "we"}:
+    agentive = subj.ent_type_ in {"PERSON", "ORG", "NORP"} or subj.lower_ in PERSON_PRONOUNS | {"they", "i", "we"}
+    if agentive:
         f.append("subj_agentive")
+    f.append("lemma|agentive=" + lemma + "|" + str(agentive))
+    if "ccomp" in child_deps or "xcomp" in child_deps:
+        f.append("lemma|comp=" + lemma)
+    if kind == "shared" or cue.dep_ == "xcomp":
+        f.append("head_lemma=" + head.lemma_.lower())
     if lemma in REPORTING_VERBS:
         f.append("lex=reporting")
     if lemma in MINED_CUE_VERBS:
@@ -500,9 +507,21 @@ def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quot
     return f
 
 
-def cue_score(model: dict, features: list[str]) -> float:
+def cue_dense(cue: "Token", subj: "Token") -> list[float]:
+    """The parser's contextual token vectors (tok2vec, `doc.tensor`) of the cue and the
+    speaker head, concatenated; empty when the pipeline left no tensor."""
+    tensor = cue.doc.tensor
+    if tensor is None or len(tensor.shape) != 2 or tensor.shape[0] != len(cue.doc):
+        return []
+    return [float(x) for x in tensor[cue.i]] + [float(x) for x in tensor[subj.i]]
+
+
+def cue_score(model: dict, features: list[str], dense: list[float] | None = None) -> float:
     w = model["weights"]
     z = model["bias"] + sum(w.get(name, 0.0) for name in features)
+    dw = model.get("dense")
+    if dw and dense and len(dense) == len(dw):
+        z += sum(a * b for a, b in zip(dw, dense))
     return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
 
 
@@ -525,7 +544,7 @@ def _model_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset:
         return None
     best, best_p = None, model["threshold"]
     for cue, subj, kind in cue_candidates(doc, quotes, offset):
-        p = cue_score(model, cue_features(cue, subj, kind, doc, quotes, offset))
+        p = cue_score(model, cue_features(cue, subj, kind, doc, quotes, offset), cue_dense(cue, subj))
         if p >= best_p:
             best, best_p = (cue, subj), p
     if best is None:

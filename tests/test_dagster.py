@@ -134,9 +134,10 @@ def test_failing_suite_blocks_publish_and_keeps_old_tables(tmp_path, seed_raw_di
     assert checks == {"paragraphs:paragraphs_suite"}
     offsets = [line for f in bad.failures for line in f.lines if "offsets_match" in line]
     assert offsets and "paragraph_id=p_" in offsets[0]
-    # the broken batch was never accepted: the corpus is what it was
-    assert (wh / "_manifest.json").read_text() != manifest_before  # publish re-ran on the accepted files ...
-    pd.testing.assert_frame_equal(_table(wh, "documents"), docs_before)  # ... which are the old ones
+    # the broken batch was never accepted, and with nothing accepted there was nothing to publish
+    assert not bad.published
+    assert (wh / "_manifest.json").read_text() == manifest_before
+    pd.testing.assert_frame_equal(_table(wh, "documents"), docs_before)
     pd.testing.assert_frame_equal(_table(wh, "paragraphs"), paragraphs_before)
 
 
