@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import pytest
+
 
 from pipeline.dedup import MIN_CONTAINED_WORDS, Repeat, across_documents, within_document
 

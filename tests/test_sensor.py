@@ -18,7 +18,7 @@ from assets.definitions import all_asset_checks
 from assets.jobs import ingest_job, publish_job
 from assets.resources import ParquetFrameIOManager, PipelineSettings
 from assets.runner import QUIET
-from assets.sensors import WAVE_TAG, raw_folder_sensor  # noqa: F401
+from assets.sensors import raw_folder_sensor
 from pipeline.settings import DEFAULT_SPACY_MODEL
 
 PROJECT = Path(__file__).resolve().parent.parent
