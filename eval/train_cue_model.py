@@ -43,8 +43,9 @@ def _matches(att, doc, gold_forms) -> bool:
     return any(speaker_match(pt, ph, gt, gh) for pt, ph in _forms(att, doc) for gt, gh in gold_forms)
 
 
-def collect(arts, nlp, senter, cache: Path | None, use_dense: bool = True):
-    """Per sentence: (article index, has gold, rule predicted, rule matched, [(features, label)])."""
+def collect(arts, nlp, senter, cache: Path | None, use_dense: bool = True, strict: bool = False):
+    """Per sentence: (article index, has gold, rule predicted, rule matched,
+    [(features, label, dense vector)], text, gold sources)."""
     from spacy.tokens import DocBin
 
     from pipeline import attribution as A
@@ -90,7 +91,12 @@ def collect(arts, nlp, senter, cache: Path | None, use_dense: bool = True):
                 quotes = A.quoted_ranges(text)
                 for cue, subj, kind in A.cue_candidates(doc, quotes, 0):
                     cand_att = A.cue_attribution(cue, subj, doc, quotes, 0)
-                    cands.append((A.cue_features(cue, subj, kind, doc, quotes, 0), _matches(cand_att, doc, gold_forms),
+                    if strict:  # the candidate must also lie in the cue span of the gold it matches
+                        label = any(_matches(cand_att, doc, [gf]) and any(a <= start + cue.idx < b for a, b in g.cue)
+                                    for g, gf in zip(golds, gold_forms))
+                    else:
+                        label = _matches(cand_att, doc, gold_forms)
+                    cands.append((A.cue_features(cue, subj, kind, doc, quotes, 0), label,
                                   A.cue_dense(cue, subj) if use_dense else []))
             rows.append((ai, bool(golds), att.speaker is not None,
                          att.speaker is not None and _matches(att, doc, gold_forms), cands, text, [g.source_text for g in golds]))
@@ -165,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="lowest validation precision of rules + model allowed when choosing the threshold")
     ap.add_argument("--dense", action="store_true",
                     help="add the cue's and speaker's tok2vec vectors as features (no gain on validation: off)")
+    ap.add_argument("--strict", action="store_true",
+                    help="train labels: the candidate must lie in the gold cue span too (else: speaker match only)")
     ap.add_argument("--errors", type=int, default=0, help="print N validation sentences with their best candidate")
     ap.add_argument("--cache", type=Path, default=None, help="DocBin parse cache (speeds up reruns)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "pipeline" / "models" / "cue_model.json")
@@ -178,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     rng.shuffle(arts)
     if args.limit:
         arts = arts[: args.limit]
-    rows = collect(arts, nlp_mod.load(), nlp_mod.load_sentencizer(), args.cache, args.dense)
+    rows = collect(arts, nlp_mod.load(), nlp_mod.load_sentencizer(), args.cache, args.dense, args.strict)
     n_val = len(arts) // 5
     val = [r for r in rows if r[0] < n_val]
     fit_rows = [r for r in rows if r[0] >= n_val]

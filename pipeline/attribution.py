@@ -16,6 +16,12 @@ Patterns covered (each a small function over one parsed sentence):
   cue "colon";
 - a title with a named apposition gives the name ("Ms. Merkel's spokesman, Steffen
   Seibert" -> "Steffen Seibert"); `phrase_start`/`phrase_end` keep the whole phrase;
+- when none of these finds a speaker, a learned cue model (logistic regression trained
+  on PolNeAR train by `eval/train_cue_model.py`, stored as JSON weights in
+  `pipeline/models/cue_model.json`, applied in pure Python) scores every verb with a
+  subject and every noun with a possessor ("Warren believes ...", "Republicans fear
+  ...", "his announcement") and keeps the best one above its threshold; the speaker is
+  cut by the same span logic. Without the file the rules work alone;
 - pronoun and definite-description speakers ("he told NBC", "the ministry said",
   "the president said") are resolved later, at document level, by
   `pipeline.claims.document_attributions`.
@@ -31,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.text import CLOSING_QUOTES, OPENING_QUOTES
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span, Token

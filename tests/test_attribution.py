@@ -189,3 +189,40 @@ def test_own_speaker_before_a_conjoined_cue(nlp):
             "State Border Guard Service of Ukraine, revealed Wednesday.")
     att = attribute(nlp(text))
     assert (att.speaker, att.cue) == ("Serhiy Deyneko", "reveal")
+
+
+# ------------------------------------------------ learned cue model (eval/train_cue_model.py)
+def test_cue_model_file_is_small_and_well_formed():
+    from pipeline.attribution import CUE_MODEL_PATH, load_cue_model
+
+    assert CUE_MODEL_PATH.stat().st_size < 2_000_000
+    model = load_cue_model()
+    assert model is not None and 0.0 < model["threshold"] < 1.0
+    assert isinstance(model["bias"], float) and len(model["weights"]) > 100
+
+
+@pytest.mark.parametrize("text,speaker,cue", [
+    ("Senator Warren believes the plan would hurt working families.", "Warren", "believe"),
+    ("Republicans fear that the nominee could cost them the Senate.", "Republicans", "fear"),
+])
+def test_learned_cue_when_the_rules_find_nothing(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue) == (speaker, cue)
+    assert text[att.speaker_start:att.speaker_end] == speaker
+
+
+def test_rules_alone_without_the_model(nlp, monkeypatch):
+    from pipeline import attribution
+
+    monkeypatch.setattr(attribution, "load_cue_model", lambda path=None: None)
+    assert attribute(nlp("Senator Warren believes the plan would hurt working families.")) == NO_ATTRIBUTION
+    assert attribute(nlp("Trump blasted Clinton over her emails on Tuesday.")).cue == "blast"
+
+
+def test_pipeline_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline.attribution, pipeline.claims; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
