@@ -150,7 +150,8 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     name="raw_folder_sensor",
     jobs=[ingest_job, publish_job],
     minimum_interval_seconds=int(os.environ.get("PIPELINE_SENSOR_INTERVAL", "15")),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=(dg.DefaultSensorStatus.STOPPED if os.environ.get("PIPELINE_SENSOR", "on").lower() == "off"
+                    else dg.DefaultSensorStatus.RUNNING),
     description="Watches the raw folder: new and changed files are processed in batches, then published.",
 )
 def raw_folder_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings) -> dg.SensorResult:
