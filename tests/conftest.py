@@ -35,3 +35,24 @@ def seed_raw_dir(tmp_path: Path) -> Path:
 def _quiet_env():
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     yield
+
+
+@pytest.fixture(scope="session")
+def seed_frames(nlp) -> dict:
+    """The seed articles through every table-building stage, once per session.
+
+    Keyed by contract table name; claims carry their cluster ids. Take copies before
+    changing anything.
+    """
+    from pipeline import build
+    from pipeline import nlp as nlp_mod
+
+    docs = build.documents_table(SEEDS_DIR)
+    paras = build.paragraphs_table(docs)
+    sents = build.sentences_table(paras, nlp_mod.load_sentencizer())
+    claims, quantities, entities = build.claims_tables(sents, paras, nlp)
+    clusters = build.clusters_table(claims, quantities, entities)
+    conflicts = build.conflicts_table(quantities, entities)
+    return {"documents": docs, "paragraphs": paras, "sentences": sents,
+            "claims": build.with_cluster_ids(claims, clusters), "claim_quantities": quantities,
+            "claim_entities": entities, "claim_clusters": clusters, "quantity_conflicts": conflicts}

@@ -6,8 +6,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import build
-from pipeline import nlp as nlp_mod
 from pipeline.conflicts import compatible
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -16,18 +14,13 @@ pytestmark = pytest.mark.slow  # spaCy over five articles plus the table builds:
 
 
 @pytest.fixture(scope="module")
-def tables(nlp) -> dict[str, pd.DataFrame]:
-    documents = build.documents_table(PROJECT / "data" / "raw")
-    paragraphs = build.paragraphs_table(documents)
-    sentences = build.sentences_table(paragraphs, nlp_mod.load_sentencizer())
-    claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp)
-    clusters = build.clusters_table(claims, quantities, entities)
-    conflicts = build.conflicts_table(quantities, entities)
-    names = {d: Path(p).name for d, p in zip(documents["doc_id"], documents["source_path"])}
-    for df in (claims, quantities):
-        df["file"] = df["doc_id"].map(names)
-    return {"paragraphs": paragraphs, "claims": claims, "quantities": quantities, "entities": entities,
-            "clusters": clusters, "conflicts": conflicts}
+def tables(seed_frames) -> dict[str, pd.DataFrame]:
+    f = {name: df.copy() for name, df in seed_frames.items()}
+    names = {d: Path(p).name for d, p in zip(f["documents"]["doc_id"], f["documents"]["source_path"])}
+    for name in ("claims", "claim_quantities"):
+        f[name]["file"] = f[name]["doc_id"].map(names)
+    return {"paragraphs": f["paragraphs"], "claims": f["claims"], "quantities": f["claim_quantities"],
+            "entities": f["claim_entities"], "clusters": f["claim_clusters"], "conflicts": f["quantity_conflicts"]}
 
 
 def _claim(tables, *fragments: str, file: str | None = None) -> pd.Series:
