@@ -66,7 +66,9 @@ def test_bad_inputs_each_get_a_reason_and_good_documents_are_published(tmp_path)
     (raw / "utf16.txt").write_bytes("\ufeffOfficials said 300 tanks arrived in Brest on Monday.".encode("utf-16-le"))
     (raw / "cp1252.txt").write_bytes("Officials said “up to 9,000 troops” arrived — it’s official.".encode("cp1252"))
     (raw / "mojibake.txt").write_text("The ministry didnâ€™t say how many troops arrived.", encoding="utf-8")
-    (raw / "big.txt").write_bytes(b"word " * (3 * 1024 * 1024 // 5 + 10))  # over the 2 MiB limit set below
+    with open(raw / "big.txt", "wb") as fh:  # a 50 MB text file: over the 16 MiB default limit
+        for _ in range(50):
+            fh.write(b"word " * (1024 * 1024 // 5))
     (raw / "one-line.txt").write_text("x" * (1024 * 1024))  # a 1 MB line with no newline
     (raw / "german.txt").write_text("Die Regierung sagte am Montag, dass 500 Soldaten in Minsk angekommen sind.")
     (raw / "boilerplate.txt").write_text("Skip to main content\nAccept cookies\nSubscribe to our newsletter\n"
@@ -84,7 +86,7 @@ def test_bad_inputs_each_get_a_reason_and_good_documents_are_published(tmp_path)
     (raw / "new\nline.txt").write_text(GOOD.replace("500", "900"))
     (raw / "same-text.txt").write_text(GOOD.replace("500", "900").replace(" ", "  "))  # same words, other bytes
     (raw / "partial.txt.crdownload").write_text("not yet")
-    out = _run(raw, tmp_path / "wh", tmp_path / "home", PIPELINE_MAX_FILE_BYTES=2 * 1024 * 1024)
+    out = _run(raw, tmp_path / "wh", tmp_path / "home")
     assert out.returncode == 0, out.stderr[-3000:]
     wh = tmp_path / "wh"
     assert contract_problems(wh) == []
