@@ -110,20 +110,38 @@ NO_ATTRIBUTION = Attribution(None, None, None, None, None, "none")
 def quoted_ranges(text: str) -> list[tuple[int, int]]:
     """Character ranges between quotation marks.
 
-    Curly pairs (“…”, ‘…’, «…», „…“) and alternating straight quotes. A closing mark
-    with no opener means the quote began in an earlier sentence; an opener with no
-    closer means it goes on into the next one: both ranges run to the sentence edge.
+    Curly pairs (“…”, ‘…’, «…», „…“) and alternating straight quotes (`"`, and the
+    doubled apostrophe `''` of some newspapers). A closing mark with no opener means the
+    quote began in an earlier sentence; an opener with no closer means it goes on into
+    the next one: both ranges run to the sentence edge. A straight mark is a closer
+    rather than an opener when it is the first mark of the sentence, follows a word or
+    punctuation and is followed by a space or punctuation ('... reality," Clinton
+    tweeted').
     """
     ranges: list[tuple[int, int]] = []
     start: int | None = None
-    for i, ch in enumerate(text):
-        if ch == '"':
+    seen_mark = False
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        width = 2 if text.startswith("''", i) else 1
+        if ch == '"' or width == 2:
+            j = i + width
             if start is None:
-                start = i
+                prev = text[i - 1] if i else " "
+                nxt = text[j] if j < n else " "
+                closer = (not prev.isspace() and prev not in "([{-–—") and (nxt.isspace() or nxt in ".,;:!?)")
+                if closer and not seen_mark:
+                    ranges.append((0, j))
+                else:
+                    start = i
             else:
-                ranges.append((start, i + 1))
+                ranges.append((start, j))
                 start = None
-        elif start is not None and text[start] == "„" and ch == "“":
+            seen_mark = True
+            i = j
+            continue
+        if start is not None and text[start] == "„" and ch == "“":
             ranges.append((start, i + 1))
             start = None
         elif ch in "“«„‘" and start is None:
@@ -134,6 +152,9 @@ def quoted_ranges(text: str) -> list[tuple[int, int]]:
                 start = None
             elif start is None and ch != "’" and not ranges:
                 ranges.append((0, i + 1))
+        if ch in "“«„”»":
+            seen_mark = True
+        i += 1
     if start is not None:
         ranges.append((start, len(text)))
     # single curly quotes double as apostrophes: keep only ranges of several words
@@ -232,7 +253,7 @@ def _postposed_speaker(verb: "Token", doc: "Doc", sent: "Doc | Span") -> tuple[s
         if ent.label_ not in {"PERSON", "ORG", "GPE", "NORP"} or verb.i - ent.end > 15:
             continue
         before = doc[ent.start - 1] if ent.start > sent_start else None
-        if before is not None and before.text != ",":
+        if before is not None and before.text not in {",", '"', "''", "”", "’"}:
             continue
         between = doc[ent.end:verb.i]
         commas = [t for t in between if t.text == ","]

@@ -42,6 +42,20 @@ class TestQuotedRanges:
         # fewer than three words: scare quotes, not speech
         assert quoted_ranges("The so-called “special operation” began.") == []
 
+    def test_lone_straight_closer_runs_from_sentence_start(self):
+        # the quote began in an earlier sentence; the speaker stands after it
+        text = 'Safe abortion should be a right - not just on paper, but in reality," Clinton tweeted.'
+        assert quoted_ranges(text) == [(0, text.index('"') + 1)]
+
+    def test_lone_straight_opener_runs_to_sentence_end(self):
+        text = 'Trump said: "We will build the wall and Mexico will pay for it'
+        assert quoted_ranges(text) == [(text.index('"'), len(text))]
+
+    def test_doubled_apostrophes_quote(self):
+        # NYT style: ''...''
+        text = "''They were professionals, but also competitors,'' William M. Daley said."
+        assert _quoted(text) == ["''They were professionals, but also competitors,''"]
+
     def test_no_quotes(self):
         assert quoted_ranges("The troops arrived in Belarus by train.") == []
 
@@ -175,6 +189,17 @@ def test_broader_cues(nlp, text, speaker, cue):
 ])
 def test_no_attribution_for_non_statements(nlp, text):
     assert attribute(nlp(text)).cue is None
+
+
+@pytest.mark.parametrize("text,speaker,cue", [
+    ('Safe abortion should be a right - not just on paper, but in reality," Clinton tweeted shortly after the ruling.',
+     "Clinton", "tweet"),
+    ("''They were professionals, but also competitors,'' William M. Daley, President Obama's former chief of staff, "
+     "said of their time in the administration.", "William M. Daley", "say"),
+])
+def test_speaker_after_the_end_of_a_quote(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, "direct")
 
 
 def test_title_with_named_apposition_gives_the_name(nlp):
