@@ -65,10 +65,10 @@ def _run_id(context) -> str | None:
 class ParquetFrameIOManager(dg.ConfigurableIOManager):
     """Stores asset values as Parquet, never pickle.
 
-    - Partitioned (per-file) assets: one immutable version per partition and run in the
-      warehouse's state store (`pipeline.state`); rows are routed by their
-      `partition_key` column, and a partition with no rows still gets an empty version.
-      Inputs read this run's version when there is one, else the newest.
+    - Partitioned (per-file) assets: one immutable file per run in the warehouse's state
+      store (`pipeline.state`), rows tagged with their `partition_key`; the file lists
+      the partitions it covers, so a partition with no rows is still stored. Inputs
+      read this run's version of each partition when there is one, else the newest.
     - Unpartitioned assets: `<base_dir>/<asset>.parquet`, or a folder of Parquet files
       for a dict of frames (the corpus tables).
     Writes go to a temporary file first and are renamed into place.
@@ -89,10 +89,7 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
             return
         stage = context.asset_key.path[-1]
         if context.has_asset_partitions:
-            keys = list(context.asset_partition_keys)
-            col = obj["partition_key"] if "partition_key" in obj.columns else pd.Series(dtype=object)
-            for key in keys:
-                self._store.write(stage, key, context.run_id, obj[col == key] if len(obj) else obj)
+            self._store.write(stage, context.run_id, context.asset_partition_keys, obj)
             return
         path = self._path(context)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,17 +109,11 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext):
         stage = context.asset_key.path[-1]
         if context.has_asset_partitions:
-            run_id = _run_id(context)
-            frames = []
-            for key in context.asset_partition_keys:
-                df = (self._store.read(stage, key, run_id) if run_id else None)
-                if df is None:
-                    df = self._store.read(stage, key)
-                if df is None:
-                    raise FileNotFoundError(f"no stored {stage} for partition {key!r}; materialize it first")
-                frames.append(df)
-            non_empty = [f for f in frames if len(f)]
-            return pd.concat(non_empty, ignore_index=True) if non_empty else frames[0]
+            df = self._store.read(stage, context.asset_partition_keys, _run_id(context))
+            if df is None:
+                raise FileNotFoundError(f"no stored {stage} for some of the partitions "
+                                        f"{list(context.asset_partition_keys)[:5]}; materialize them first")
+            return df
         path = self._path(context)
         if path.is_dir():
             return {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}

@@ -147,9 +147,9 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
     for key in context.partition_keys:
         versions = {}
         for stage in PER_DOCUMENT_STAGES:
-            path = store.path(stage, key, context.run_id) or store.path(stage, key)
-            if path is not None:
-                versions[stage] = path.stem
+            version = store.version_of(stage, key, context.run_id)
+            if version is not None:
+                versions[stage] = version
         rows = documents[documents["partition_key"] == key] if len(documents) else documents
         fp = None
         if len(rows) and pd.notna(rows["file_sha256"].iloc[0]):

@@ -1,16 +1,26 @@
 """Per-file stage outputs and the registry of accepted files.
 
 Each per-document stage (documents, paragraphs, sentences, claims, ...) stores the rows
-of one raw file (one Dagster partition) as an immutable version:
+of one run (a batch of raw files, one Dagster partition each) as one immutable file:
 
-    <state>/parts/<stage>/<hash of the partition key>/<run id>.parquet
+    <state>/batches/<stage>/<run id>.parquet
+
+with a `partition_key` column on every row and, in the file's metadata, the list of
+partition keys the run covered (a file that yields no rows still counts as covered).
+One file per run and stage, not one per raw file: a 50-file batch writes 6 files
+instead of 300, and the corpus stage reads a few dozen files instead of thousands.
 
 A version is *accepted* only after every blocking check of its run passed; the
 registry `<state>/accepted.json` records, per partition key, the file's fingerprint and
-which version of each stage was accepted. Corpus-level stages read accepted versions
-only, so a failed run can write what it likes: nothing downstream sees it, and the
-published tables stay whole. Writes are atomic (temporary file + rename) and the
+which version (run id) of each stage was accepted. Corpus-level stages read accepted
+rows only, so a failed run can write what it likes: nothing downstream sees it, and
+the published tables stay whole. Writes are atomic (temporary file + rename) and the
 registry is updated under a lock, so concurrent runs and crashes leave it consistent.
+A batch file is deleted once no accepted entry points to it and every key it covers
+has a newer accepted version.
+
+Warehouses written before this layout (`<state>/parts/<stage>/<hash of key>/<run id>.parquet`,
+one file per raw file) are still read.
 """
 from __future__ import annotations
 
@@ -24,16 +34,40 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.faults import checkpoint
 
 REGISTRY = "accepted.json"
 PER_DOCUMENT_STAGES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
+KEYS_META = b"partition_keys"
+KEY_COLUMN = "partition_key"
 
 
 def _key_dir_name(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+_KEYS_CACHE: dict[str, tuple[int, frozenset[str]]] = {}
+
+
+def _covered_keys(path: Path) -> frozenset[str]:
+    """The partition keys a batch file covers (from its Parquet metadata; files are
+    immutable, so the answer is cached by path and modification time)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return frozenset()
+    hit = _KEYS_CACHE.get(str(path))
+    if hit is not None and hit[0] == mtime:
+        return hit[1]
+    meta = pq.read_schema(path).metadata or {}
+    keys = frozenset(json.loads(meta.get(KEYS_META, b"[]")))
+    if len(_KEYS_CACHE) > 4096:
+        _KEYS_CACHE.clear()
+    _KEYS_CACHE[str(path)] = (mtime, keys)
+    return keys
 
 
 class StateStore:
@@ -41,36 +75,98 @@ class StateStore:
         self.root = Path(root)
 
     # ------------------------------------------------------------ versions
-    def _dir(self, stage: str, key: str) -> Path:
-        return self.root / "parts" / stage / _key_dir_name(key)
+    def _batch_dir(self, stage: str) -> Path:
+        return self.root / "batches" / stage
 
-    def write(self, stage: str, key: str, version: str, df: pd.DataFrame) -> Path:
-        folder = self._dir(stage, key)
+    def _batch(self, stage: str, version: str) -> Path:
+        return self._batch_dir(stage) / f"{version}.parquet"
+
+    def _legacy(self, stage: str, key: str, version: str) -> Path:
+        return self.root / "parts" / stage / _key_dir_name(key) / f"{version}.parquet"
+
+    def write(self, stage: str, version: str, keys: Iterable[str], df: pd.DataFrame) -> Path:
+        """Store the rows of one run (`version`) covering `keys`; rows carry `partition_key`."""
+        keys = list(dict.fromkeys(keys))
+        folder = self._batch_dir(stage)
         folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"{version}.parquet"
+        final = self._batch(stage, version)
         tmp = folder / f".{version}.{os.getpid()}.tmp"
         table = pa.Table.from_pandas(df, preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"partition_key": key.encode()})
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), KEYS_META: json.dumps(keys).encode()})
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, final)
         return final
 
-    def versions(self, stage: str, key: str) -> list[Path]:
-        folder = self._dir(stage, key)
+    def _batches_newest_first(self, stage: str) -> list[Path]:
+        folder = self._batch_dir(stage)
         if not folder.is_dir():
             return []
-        return sorted((p for p in folder.glob("*.parquet")), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return sorted(folder.glob("*.parquet"), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
 
-    def path(self, stage: str, key: str, version: str | None = None) -> Path | None:
+    def version_of(self, stage: str, key: str, version: str | None = None) -> str | None:
+        """`version` when that run stored `key`, else the newest version holding `key`."""
         if version is not None:
-            p = self._dir(stage, key) / f"{version}.parquet"
-            return p if p.exists() else None
-        found = self.versions(stage, key)
-        return found[-1] if found else None
+            batch = self._batch(stage, version)
+            if batch.exists() and key in _covered_keys(batch):
+                return version
+            if self._legacy(stage, key, version).exists():
+                return version
+        for batch in self._batches_newest_first(stage):
+            if key in _covered_keys(batch):
+                return batch.stem
+        legacy = self.root / "parts" / stage / _key_dir_name(key)
+        if legacy.is_dir():
+            found = sorted(legacy.glob("*.parquet"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+            if found:
+                return found[-1].stem
+        return None
 
-    def read(self, stage: str, key: str, version: str | None = None) -> pd.DataFrame | None:
-        p = self.path(stage, key, version)
-        return pd.read_parquet(p) if p is not None else None
+    def _read_rows(self, stage: str, pairs: Iterable[tuple[str, str]]) -> list[pa.Table]:
+        """Tables holding the rows of each (key, version), one read per file."""
+        by_batch: dict[Path, list[str]] = {}
+        tables = []
+        for key, version in pairs:
+            batch = self._batch(stage, version)
+            if batch.exists():
+                by_batch.setdefault(batch, []).append(key)
+                continue
+            legacy = self._legacy(stage, key, version)
+            if legacy.exists():
+                tables.append(pq.read_table(legacy).replace_schema_metadata(None))
+        for batch, keys in by_batch.items():
+            table = pq.read_table(batch)
+            if KEY_COLUMN in table.column_names:
+                column = table[KEY_COLUMN]
+                if pa.types.is_null(column.type):  # no rows, or none that belongs to a key
+                    table = table.slice(0, 0)
+                else:
+                    table = table.filter(pc.is_in(column, value_set=pa.array(keys, type=column.type)))
+            tables.append(table.replace_schema_metadata(None))
+        return tables
+
+    @staticmethod
+    def _frame(tables: list[pa.Table], key_order: list[str]) -> pd.DataFrame | None:
+        if not tables:
+            return None
+        non_empty = [t for t in tables if t.num_rows] or tables[:1]
+        df = pa.concat_tables(non_empty, promote_options="permissive").to_pandas()
+        if KEY_COLUMN in df.columns and len(df):
+            rank = {k: i for i, k in enumerate(key_order)}
+            order = df[KEY_COLUMN].map(rank).fillna(len(rank))
+            df = df.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+        return df
+
+    def read(self, stage: str, keys: Iterable[str], version: str | None = None) -> pd.DataFrame | None:
+        """Rows of `keys`: from run `version` where it stored them, else each key's newest
+        version. None when some key has no stored version at all."""
+        keys = list(keys)
+        pairs = []
+        for key in keys:
+            found = self.version_of(stage, key, version)
+            if found is None:
+                return None
+            pairs.append((key, found))
+        return self._frame(self._read_rows(stage, pairs), keys)
 
     # ------------------------------------------------------------ registry
     @contextmanager
@@ -103,8 +199,7 @@ class StateStore:
             registry = self.accepted()
             registry.update(entries)
             self._save(registry)
-        for key, entry in entries.items():
-            self._gc(key, entry["versions"])
+            self._gc(registry)
 
     def forget(self, keys: Iterable[str]) -> None:
         keys = set(keys)
@@ -112,31 +207,41 @@ class StateStore:
             registry = {k: v for k, v in self.accepted().items() if k not in keys}
             self._save(registry)
 
-    def _gc(self, key: str, keep: Mapping[str, str]) -> None:
-        """Drop versions of a partition older than the accepted one."""
-        for stage, version in keep.items():
-            accepted = self._dir(stage, key) / f"{version}.parquet"
-            if not accepted.exists():
+    def _gc(self, registry: Mapping[str, dict]) -> None:
+        """Delete stored versions nothing needs: not accepted for any key, and older than
+        the accepted version of every key they hold (a run still in progress, or one that
+        failed after a newer success, is newer or unaccepted-but-needed: kept)."""
+        for stage in PER_DOCUMENT_STAGES:
+            used = {entry["versions"].get(stage) for entry in registry.values()}
+            batches = self._batches_newest_first(stage)
+            mtime = {b.stem: b.stat().st_mtime_ns for b in batches}
+            for batch in batches:
+                if batch.stem in used:
+                    continue
+                keys = _covered_keys(batch)
+                accepted = [registry.get(k, {}).get("versions", {}).get(stage) for k in keys]
+                if keys and all(v is not None and mtime.get(v, -1) >= mtime[batch.stem] for v in accepted):
+                    batch.unlink(missing_ok=True)
+            if not (self.root / "parts" / stage).is_dir():
                 continue
-            for old in self.versions(stage, key):
-                if old != accepted and old.stat().st_mtime_ns <= accepted.stat().st_mtime_ns:
-                    old.unlink(missing_ok=True)
+            for key, entry in registry.items():  # the per-file layout of older warehouses
+                version = entry["versions"].get(stage)
+                folder = self.root / "parts" / stage / _key_dir_name(key)
+                if version is None or not folder.is_dir():
+                    continue
+                keep = folder / f"{version}.parquet"
+                if not keep.exists():
+                    continue
+                for old in folder.glob("*.parquet"):
+                    if old != keep and old.stat().st_mtime_ns <= keep.stat().st_mtime_ns:
+                        old.unlink(missing_ok=True)
 
     def read_accepted(self, stage: str, keys: Iterable[str] | None = None) -> pd.DataFrame | None:
-        """All accepted rows of a stage (None when nothing is accepted yet)."""
+        """All accepted rows of a stage (None when nothing is accepted yet), in key order."""
         registry = self.accepted()
-        wanted = registry.keys() if keys is None else [k for k in keys if k in registry]
-        paths = []
-        for key in sorted(wanted):
-            version = registry[key]["versions"].get(stage)
-            p = self.path(stage, key, version) if version else None
-            if p is not None:
-                paths.append(p)
-        if not paths:
-            return None
-        tables = [pq.read_table(p) for p in paths]
-        tables = [t for t in tables if t.num_rows] or tables[:1]
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        wanted = sorted(registry.keys() if keys is None else [k for k in keys if k in registry])
+        pairs = [(k, registry[k]["versions"][stage]) for k in wanted if registry[k]["versions"].get(stage)]
+        return self._frame(self._read_rows(stage, pairs), wanted)
 
 
 # ------------------------------------------------------------ cross-document indexes

@@ -39,9 +39,10 @@ SAMPLE_SIZE = 5
 ID_COLUMNS = {
     "documents": "doc_id", "paragraphs": "paragraph_id", "sentences": "sentence_id", "claims": "claim_id",
     "claim_quantities": "claim_id", "claim_entities": "claim_id", "claim_clusters": "cluster_id",
-    "quantity_conflicts": "claim_id_a",
+    "quantity_conflicts": "claim_id_a", "corpus": "row_id",
 }
-DERIVED_FLAGS = {"offsets_match": True, "parent_known": True, "looks_like_year": False, "different_documents": True}
+DERIVED_FLAGS = {"offsets_match": True, "parent_known": True, "looks_like_year": False, "different_documents": True,
+                 "status_valid": True, "reason_present": True, "reference_known": True, "canonical_present": True}
 DATA_DOCS_KEEP = 20  # newest Data Docs pages kept per suite
 
 
@@ -151,6 +152,62 @@ def validation_frame(stage: str, df: pd.DataFrame, context: dict[str, pd.DataFra
     return out
 
 
+# ------------------------------------------------------- the corpus as one frame
+CORPUS_STATUS = {"documents": ({"ok", "rejected", "duplicate"}, "ok"), "paragraphs": ({"kept", "boilerplate", "duplicate"}, "kept")}
+
+
+def _true(n: int) -> pd.Series:
+    return pd.Series([True] * n, dtype=bool)
+
+
+def corpus_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What the corpus stage can break, as one row per row of the six assembled tables.
+
+    Every row was validated by its stage's suite when its file was processed; assembling
+    the corpus only drops rows, changes statuses and reasons (near-identical documents,
+    site templates), links repeats across documents and renames entities. So the corpus
+    suite checks, for every row: its id is unique across the corpus (`table`, `row_id`),
+    its parent row is still there (`parent_known`), its offsets still point into the
+    document text (`offsets_match`), its status is a known one with a reason when not
+    kept (`status_valid`, `reason_present`), the rows it refers to exist
+    (`reference_known`: duplicate_of, near_duplicate_of) and entities keep a canonical
+    name (`canonical_present`). Columns that do not apply to a table are True.
+    """
+    docs = tables["documents"]
+    context = {"documents": docs, "paragraphs": tables["paragraphs"], "sentences": tables["sentences"],
+               "claims": tables["claims"]}
+    parts = []
+    for table in ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities"):
+        df = tables[table]
+        n = len(df)
+        frame = validation_frame(table, df, context) if table != "documents" else df
+        if table in {"claim_quantities", "claim_entities"}:
+            row_id = df["claim_id"].astype(str) + "#" + df["ordinal"].astype(str) if n else pd.Series(dtype=object)
+        else:
+            row_id = df[ID_COLUMNS[table]].astype(str) if n else pd.Series(dtype=object)
+        part = pd.DataFrame({"table": [table] * n, "row_id": (f"{table}:" + row_id).to_numpy()})
+        for col in ("parent_known", "offsets_match"):
+            part[col] = frame[col].to_numpy(dtype=bool) if col in frame.columns and n else _true(n).to_numpy()
+        status_valid, reason_present, reference_known = _true(n), _true(n), _true(n)
+        if table in CORPUS_STATUS and n:
+            allowed, normal = CORPUS_STATUS[table]
+            status_valid = df["status"].isin(allowed).reset_index(drop=True)
+            reason_present = ((df["status"] == normal) | df["reason"].notna()).reset_index(drop=True)
+            own_ids = set(df[ID_COLUMNS[table]])
+            refs = [c for c in ("duplicate_of", "near_duplicate_of") if c in df.columns]
+            for col in refs:
+                reference_known = reference_known & (df[col].isna() | df[col].isin(own_ids)).reset_index(drop=True)
+            if "duplicate_of" in df.columns:  # a duplicate names the row it repeats
+                reference_known = reference_known & ((df["status"] != "duplicate") | df["duplicate_of"].notna()).reset_index(drop=True)
+        part["status_valid"] = status_valid.to_numpy()
+        part["reason_present"] = reason_present.to_numpy()
+        part["reference_known"] = reference_known.to_numpy()
+        part["canonical_present"] = (df["canonical"].fillna("").astype(str).str.len() > 0).to_numpy() \
+            if table == "claim_entities" and n else _true(n).to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 # ------------------------------------------------------------------- running
 def _gx_context():
     import great_expectations as gx
@@ -166,6 +223,14 @@ def _gx_context():
 @lru_cache(maxsize=1)
 def _context():
     return _gx_context()
+
+
+@lru_cache(maxsize=None)
+def _batch_definition(stage: str):
+    """One pandas data source per stage, made once per process: adding and deleting a
+    source per validation rewrites the context's configuration each time (~0.1 s)."""
+    source = _context().data_sources.add_pandas(f"pipeline-{stage}")
+    return source.add_dataframe_asset(stage).add_batch_definition_whole_dataframe("all")
 
 
 def _plain(value: Any) -> Any:
@@ -285,16 +350,12 @@ def run_suite(
     spec = load_suite(stage, str(suites_dir))
     frame = validation_frame(stage, df, context)
     ctx = _context()
-    name = f"{stage}-{id(frame)}"
-    source = ctx.data_sources.add_pandas(name)
-    batch_def = source.add_dataframe_asset(stage).add_batch_definition_whole_dataframe("all")
-    batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+    batch = _batch_definition(stage).get_batch(batch_parameters={"dataframe": frame})
     # an expectation may carry meta.min_rows: ratios over a handful of rows say nothing
     expectations = [e for e in spec["expectations"] if len(frame) >= e.get("meta", {}).get("min_rows", 0)]
     skipped = [e for e in spec["expectations"] if e not in expectations]
     suite = gx.ExpectationSuite(name=spec.get("name", stage), expectations=expectations)
     result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
-    ctx.data_sources.delete(name)
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config

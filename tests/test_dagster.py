@@ -16,7 +16,6 @@ import yaml
 
 from assets import stages
 from assets.checks import SUITE_CONTEXT, check_metadata
-from assets.corpus_checks import CORPUS_SUITES
 from assets.definitions import all_asset_checks
 from assets.jobs import ingest_job, publish_job
 from assets.resources import ParquetFrameIOManager, PipelineSettings
@@ -58,7 +57,7 @@ def test_workspace_yaml_loads_every_asset_and_check():
     graph = mod.defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
     checks = {k.to_user_string() for k in graph.asset_check_keys}
-    expected = {f"{s}:{s}_suite" for s in SUITE_CONTEXT} | {f"corpus:corpus_{t}_suite" for t in CORPUS_SUITES}
+    expected = {f"{s}:{s}_suite" for s in SUITE_CONTEXT} | {"corpus:corpus_suite"}
     assert checks == expected
     assert {s.name for s in mod.defs.sensors} == {"raw_folder_sensor"}
     assert {s.name for s in mod.defs.schedules} == {"daily_rescan"}
@@ -90,7 +89,7 @@ def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
         ]
     assert outcome.success, outcome.failures
     assert outcome.batches == 1 and len(runs) == 2
-    assert len(evaluations) == len(SUITE_CONTEXT) + len(CORPUS_SUITES)
+    assert len(evaluations) == len(SUITE_CONTEXT) + 1
     manifest = json.loads((wh / "_manifest.json").read_text())
     assert set(manifest["tables"]) == set(CONTRACT_TABLES)
     docs = _table(wh, "documents")
@@ -159,7 +158,10 @@ def test_failing_corpus_suite_blocks_publish(tmp_path, seed_raw_dir, monkeypatch
         (seed_raw_dir / "new.txt").write_text("Officials said on Monday that 500 soldiers arrived in the city.\n")
         bad = run_incremental(_defs(seed_raw_dir, wh), instance, _settings(seed_raw_dir, wh))
     assert not bad.published
-    assert {f.check for f in bad.failures} == {"corpus:corpus_sentences_suite"}
+    assert {f.check for f in bad.failures} == {"corpus:corpus_suite"}, "\n".join(l for f in bad.failures for l in f.lines)[-3000:]
+    (failure,) = bad.failures
+    assert any(line.startswith("expect_column_values_to_be_in_set(offsets_match): 1 unexpected rows")
+               and "sentences:" in line for line in failure.lines), failure.lines
     assert (wh / "_manifest.json").read_text() == manifest_before
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from pipeline import validation
@@ -10,6 +11,7 @@ from pipeline import validation
 SUITES = validation.suite_names()
 STAGES = ["documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
           "claim_clusters", "quantity_conflicts"]
+SUITE_FILES = STAGES + ["corpus"]  # the corpus stage's suite checks the assembled tables together
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +30,10 @@ def _failure(report, expectation, column):
 
 
 def test_every_stage_has_a_suite():
-    assert SUITES == sorted(STAGES)
+    assert SUITES == sorted(SUITE_FILES)
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", SUITE_FILES)
 def test_suite_json_is_well_formed(stage):
     spec = json.loads((validation.SUITES_DIR / f"{stage}.json").read_text(encoding="utf-8"))
     assert spec["name"] == stage
@@ -150,3 +152,55 @@ def test_missing_column_fails_table_columns(frames):
                                   {"documents": frames["documents"], "paragraphs": frames["paragraphs"]})
     assert not report.success
     assert any(o.expectation == "expect_table_columns_to_match_set" for o in report.failures)
+
+
+# ---------------------------------------------------------------- the corpus suite
+def _corpus(frames):
+    from pipeline import build
+
+    return build.assemble_corpus(*(frames[t].copy() for t in ("documents", "paragraphs", "sentences", "claims",
+                                                              "claim_quantities", "claim_entities")))
+
+
+def test_corpus_suite_passes_on_the_assembled_seeds(frames):
+    corpus = _corpus(frames)
+    frame = validation.corpus_frame(corpus)
+    assert len(frame) == sum(len(corpus[t]) for t in corpus)
+    report = validation.run_suite("corpus", frame)
+    assert report.success, [o.describe() for o in report.failures]
+    assert len(report.outcomes) == len(validation.load_suite("corpus")["expectations"])
+
+
+def test_corpus_suite_names_each_broken_row(frames):
+    corpus = _corpus(frames)
+    paras, sents, ents, docs = corpus["paragraphs"], corpus["sentences"], corpus["claim_entities"], corpus["documents"]
+    kept = paras.index[paras["status"] == "kept"]
+    # a paragraph whose document vanished, and so a parent missing for its sentences
+    orphan_para = paras.loc[kept[0], "paragraph_id"]
+    corpus["paragraphs"] = paras.drop(index=kept[0]).reset_index(drop=True)
+    # the same sentence twice (ids unique across files)
+    corpus["sentences"] = pd.concat([sents, sents.iloc[[-1]]], ignore_index=True)
+    # a removal without its reason, a reference to nothing, a blank canonical name
+    corpus["paragraphs"].loc[1, ["status", "reason"]] = ["boilerplate", None]
+    corpus["paragraphs"].loc[2, "near_duplicate_of"] = "no-such-paragraph"
+    ents = ents.copy()
+    ents.loc[0, "canonical"] = ""
+    corpus["claim_entities"] = ents
+    docs = docs.copy()
+    docs.loc[0, "status"] = "lost"
+    corpus["documents"] = docs
+    frame = validation.corpus_frame(corpus)
+    report = validation.run_suite("corpus", frame)
+    assert not report.success
+    failed = {o.expectation if o.column is None else o.column for o in report.failures}
+    assert {"parent_known", "reason_present", "reference_known", "canonical_present", "status_valid",
+            "expect_compound_columns_to_be_unique"} <= failed, failed
+    orphans = set(frame.loc[~frame["parent_known"], "row_id"])
+    sentences_of_orphan = {f"sentences:{s}" for s in sents.loc[sents["paragraph_id"] == orphan_para, "sentence_id"]}
+    assert sentences_of_orphan and sentences_of_orphan <= orphans
+    assert _failure(report, "expect_column_values_to_be_in_set", "parent_known").unexpected_count == len(orphans)
+    missing_reason = _failure(report, "expect_column_values_to_be_in_set", "reason_present")
+    assert f"row_id=paragraphs:{corpus['paragraphs'].loc[1, 'paragraph_id']}" in missing_reason.sample
+    assert f"row_id=documents:{docs.loc[0, 'doc_id']}" in missing_reason.sample  # status "lost", no reason
+    assert _failure(report, "expect_column_values_to_be_in_set", "reference_known").sample == [
+        f"row_id=paragraphs:{corpus['paragraphs'].loc[2, 'paragraph_id']}"]
