@@ -108,7 +108,7 @@ ANALYTICAL_VIEWS: tuple[View, ...] = (
                     "values, qualifiers and document titles.",
         requires=("quantity_conflicts", "claims", "documents"),
         sql="""
-            SELECT f.unit, f.shared_entities,
+            SELECT f.unit, f.shared_entities, f.n_claim_pairs, f.n_documents,
                    f.value_a, f.qualifier_a, f.text_a AS quantity_text_a,
                    f.value_b, f.qualifier_b, f.text_b AS quantity_text_b,
                    ca.text AS sentence_a, ca.speaker AS speaker_a, da.title AS title_a, da.source_path AS source_path_a,

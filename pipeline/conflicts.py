@@ -75,35 +75,84 @@ class Conflict:
     text_a: str
     text_b: str
     shared_entities: str
+    n_claim_pairs: int = 1  # pairs of claims (in different documents) making this same statement pair
+    n_documents: int = 2  # documents making either statement
 
 
 def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping]) -> list[Conflict]:
-    """Pairs of quantities in claims of different documents that cannot both hold.
+    """Conflicting statements: quantities in claims of different documents that cannot both hold.
 
     `quantities` rows need claim_id, doc_id, value, qualifier, unit, text;
     `entities` rows claim_id and canonical.
+
+    Claims that say the same thing (same unit, value, qualifier and named entities; a
+    wire story reprinted by twenty outlets) form one *statement*. One row per pair of
+    conflicting statements that share an entity, named by its first pair of claims
+    from different documents, with `n_claim_pairs` (every such pair of claims) and
+    `n_documents`. So the table lists each disagreement once, and its size and the
+    time to find it grow with the number of distinct statements, not with the square
+    of the number of copies. Candidate pairs come from statements sharing an entity.
     """
     ents: dict[str, set[str]] = defaultdict(set)
     for e in entities:
         ents[e["claim_id"]].add(e["canonical"])
-    by_unit: dict[str, list[Mapping]] = defaultdict(list)
+    statements: dict[tuple, list[Mapping]] = defaultdict(list)
     for q in quantities:
-        if normalize_unit(q.get("unit")):
-            by_unit[normalize_unit(q["unit"])].append(q)
-    out: dict[tuple, Conflict] = {}
-    for unit, rows in by_unit.items():
-        rows = sorted(rows, key=lambda r: (r["doc_id"], r["claim_id"], r["value"]))
-        for i, a in enumerate(rows):
-            for b in rows[i + 1:]:
-                if a["doc_id"] == b["doc_id"]:
+        unit = normalize_unit(q.get("unit"))
+        names = ents.get(q["claim_id"])
+        if unit and names:
+            statements[(unit, float(q["value"]), q["qualifier"], frozenset(names))].append(q)
+    by_entity: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    for key in statements:
+        for name in key[3]:
+            by_entity[(key[0], name)].append(key)
+    for members in statements.values():
+        members.sort(key=lambda r: (r["doc_id"], r["claim_id"]))
+    seen: set[tuple] = set()
+    out: list[Conflict] = []
+    for (unit, _name), keys in by_entity.items():
+        for i, ka in enumerate(keys):
+            for kb in keys[i + 1:]:
+                pair = (ka, kb) if ka < kb else (kb, ka)
+                if pair in seen or compatible(ka[1], ka[2], kb[1], kb[2]):
                     continue
-                shared = ents[a["claim_id"]] & ents[b["claim_id"]]
-                if not shared or compatible(a["value"], a["qualifier"], b["value"], b["qualifier"]):
-                    continue
-                key = (a["claim_id"], b["claim_id"], a["value"], b["value"], a["qualifier"], b["qualifier"])
-                out[key] = Conflict(
-                    a["claim_id"], b["claim_id"], a["doc_id"], b["doc_id"], unit, float(a["value"]),
-                    float(b["value"]), a["qualifier"], b["qualifier"], a["text"], b["text"],
-                    "; ".join(sorted(shared)),
-                )
-    return sorted(out.values(), key=lambda c: (c.unit, c.claim_id_a, c.claim_id_b, c.value_a, c.value_b))
+                seen.add(pair)
+                conflict = _statement_conflict(unit, statements[pair[0]], statements[pair[1]], pair[0][3] & pair[1][3])
+                if conflict is not None:
+                    out.append(conflict)
+    return sorted(out, key=lambda c: (c.unit, c.claim_id_a, c.claim_id_b, c.value_a, c.value_b))
+
+
+def _statement_conflict(unit: str, a_rows: list[Mapping], b_rows: list[Mapping], shared: set[str]) -> Conflict | None:
+    """The row for two conflicting statements (members sorted by document, claim), or
+    None when every pair of their claims is in one document."""
+    per_doc_a: dict[str, int] = defaultdict(int)
+    per_doc_b: dict[str, int] = defaultdict(int)
+    for r in a_rows:
+        per_doc_a[r["doc_id"]] += 1
+    for r in b_rows:
+        per_doc_b[r["doc_id"]] += 1
+    n_pairs = len(a_rows) * len(b_rows) - sum(n * per_doc_b.get(d, 0) for d, n in per_doc_a.items())
+    if n_pairs <= 0:
+        return None
+    def first_pair(xs: list[Mapping], ys: list[Mapping]):
+        for x in xs:  # members are sorted: the first x with a partner in another document
+            y = next((r for r in ys if r["doc_id"] != x["doc_id"]), None)
+            if y is not None:
+                return x, y
+        return None
+
+    def order(p):
+        x, y = p
+        return (x, y) if (x["doc_id"], x["claim_id"]) <= (y["doc_id"], y["claim_id"]) else (y, x)
+
+    def rank(p):
+        return (p[0]["doc_id"], p[0]["claim_id"], p[1]["doc_id"], p[1]["claim_id"])
+
+    best = min((order(p) for p in (first_pair(a_rows, b_rows), first_pair(b_rows, a_rows)) if p), key=rank)
+    a, b = best
+    return Conflict(
+        a["claim_id"], b["claim_id"], a["doc_id"], b["doc_id"], unit, float(a["value"]), float(b["value"]),
+        a["qualifier"], b["qualifier"], a["text"], b["text"], "; ".join(sorted(shared)),
+        n_claim_pairs=int(n_pairs), n_documents=len(set(per_doc_a) | set(per_doc_b)),
+    )

@@ -118,6 +118,9 @@ TABLES: dict[str, pa.Schema] = {
         _f("text_a", S, "first quantity as written"),
         _f("text_b", S, "second quantity as written"),
         _f("shared_entities", S, "canonical entities both claims mention"),
+        _f("n_claim_pairs", I32, "pairs of claims in different documents making these same two statements "
+                                 "(same unit, value, qualifier and entities); this row names the first pair"),
+        _f("n_documents", I32, "documents making either of the two statements"),
     ]),
 }
 

@@ -142,3 +142,43 @@ def test_conflicts_sorted_and_deterministic():
     found = find_conflicts(quantities, entities)
     assert [(c.unit, c.claim_id_a, c.claim_id_b) for c in found] == [("tank", "c2", "c4"), ("troop", "c1", "c3")]
     assert find_conflicts(list(reversed(quantities)), list(reversed(entities))) == found
+
+
+def test_a_statement_repeated_across_documents_is_one_row_with_counts():
+    # a wire story reprinted three times (docA, docA2, docA3) against one other report
+    quantities = [
+        _q("c1", "docA", 10200, "exact", "troop"), _q("c3", "docA2", 10200, "exact", "troop"),
+        _q("c4", "docA3", 10200, "exact", "troop"), _q("c2", "docB", 9000, "at_most", "troop"),
+        _q("c5", "docB", 9000, "at_most", "troop"),  # said twice in docB
+    ]
+    entities = [_e(c, "Belarus") for c in ("c1", "c2", "c3", "c4", "c5")]
+    (conflict,) = find_conflicts(quantities, entities)
+    assert (conflict.claim_id_a, conflict.claim_id_b) == ("c1", "c2")  # first pair by document, claim
+    assert conflict.n_claim_pairs == 3 * 2
+    assert conflict.n_documents == 4
+
+
+def test_statements_only_within_one_document_are_no_conflict():
+    quantities = [_q("c1", "docA", 10200, "exact", "troop"), _q("c2", "docA", 9000, "at_most", "troop")]
+    assert find_conflicts(quantities, [_e("c1", "Belarus"), _e("c2", "Belarus")]) == []
+
+
+def test_same_doc_pairs_are_not_counted():
+    quantities = [_q("c1", "docA", 10200, "exact", "troop"), _q("c2", "docA", 9000, "at_most", "troop"),
+                  _q("c3", "docB", 9000, "at_most", "troop")]
+    (conflict,) = find_conflicts(quantities, [_e(c, "Belarus") for c in ("c1", "c2", "c3")])
+    assert (conflict.claim_id_a, conflict.claim_id_b, conflict.n_claim_pairs) == ("c1", "c3", 1)
+
+
+def test_the_number_of_rows_does_not_grow_with_copies():
+    base = [("c1", "docA", 10200, "exact"), ("c2", "docB", 9000, "at_most"), ("c3", "docC", 5000, "approximate")]
+
+    def copies(k):
+        qs = [_q(f"{c}~{j}", f"{d}~{j}", v, qual, "troop") for j in range(k) for c, d, v, qual in base]
+        return qs, [_e(q["claim_id"], "Belarus") for q in qs]
+
+    one, ten = find_conflicts(*copies(1)), find_conflicts(*copies(10))
+    assert len(one) == len(ten) == 2  # 10,200 vs up to 9,000 and vs about 5,000; 9,000 and 5,000 agree
+    assert [c.n_claim_pairs for c in one] == [1, 1]
+    assert [c.n_claim_pairs for c in ten] == [100, 100]
+    assert [c.n_documents for c in ten] == [20, 20]
