@@ -27,7 +27,7 @@ class PipelineSettings(dg.ConfigurableResource):
     warehouse_dir: str
     spacy_model: str
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    batch_size: int = 50
+    batch_size: int = 200
     drop_deleted: bool = False
     settle_seconds: float = 2.0
 
@@ -37,7 +37,7 @@ class PipelineSettings(dg.ConfigurableResource):
         return cls(
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
             max_file_bytes=_env_int("PIPELINE_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
-            batch_size=max(1, _env_int("PIPELINE_BATCH_SIZE", 50)),
+            batch_size=max(1, _env_int("PIPELINE_BATCH_SIZE", 200)),
             drop_deleted=_env_flag("PIPELINE_DROP_DELETED", False),
             settle_seconds=float(os.environ.get("PIPELINE_SETTLE_SECONDS", "2")),
         )

@@ -17,9 +17,10 @@ Without a scheduler, a claims batch big enough to pay for it (MIN_POOL_SENTENCES
 runs in a pool of local worker processes, spawned once per process and kept for later
 batches (a `pipeline run` over many batches starts them once, and later batches of
 any reasonable size use them); small runs (the seeds, a single new article) stay in
-this process, where the model is already loaded. Sentence splitting is cheap enough
-(senter only) that it stays local unless the batch is very large. With a scheduler, every non-empty batch
-goes to the cluster.
+this process, where the model is already loaded. Sentence splitting starts the pool
+for batches of MIN_POOL_PARAGRAPHS paragraphs or more (their claims would start it a
+moment later anyway) and uses a running pool for any batch. With a scheduler, every
+non-empty batch goes to the cluster.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ PROCESSES_ENV = "PIPELINE_NLP_PROCESSES"
 # the model there takes ~4 s on the reference machine; the claims stage analyses ~90
 # sentences/s per core and the sentence splitter ~3,000 paragraphs/s).
 MIN_POOL_SENTENCES = 600
-MIN_POOL_PARAGRAPHS = 20_000
+MIN_POOL_PARAGRAPHS = 1_000  # about 50 articles: their claims will start the pool anyway
 # once the pool is running (an earlier batch of this process started it), smaller
 # batches use it too: only pickling is left to pay
 MIN_WARM_POOL_ITEMS = 64
@@ -183,7 +184,7 @@ def _n_chunks(where: str, workers: int) -> int:
 # ------------------------------------------------------------------ the two stages
 def split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_ids: list[str]) -> list[list[tuple[int, int]]]:
     """Sentence spans of each paragraph (see `pipeline.sentences`), wherever it is cheapest."""
-    where, workers = plan(len(paragraphs), MIN_POOL_PARAGRAPHS)
+    where, workers = plan(len(paragraphs), MIN_POOL_PARAGRAPHS, MIN_WARM_POOL_ITEMS)
     if where == "local" or model is None:
         from pipeline.sentences import split_paragraphs_into_sentences
 

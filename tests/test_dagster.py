@@ -115,6 +115,39 @@ def _corrupted_paragraphs():
     return paragraphs
 
 
+def _paragraphs_broken_for(marker: str):
+    """The real paragraphs asset, with the kept paragraphs of documents whose text
+    contains `marker` given a wrong end offset (so only those files fail their suite)."""
+
+    @dg.asset(name="paragraphs", group_name="clean", partitions_def=stages.raw_files,
+              backfill_policy=stages.BATCH_POLICY)
+    def paragraphs(documents: pd.DataFrame) -> pd.DataFrame:
+        df = stages._tag(build.paragraphs_table(documents), documents)
+        bad_docs = set(documents.loc[documents["text"].fillna("").str.contains(marker), "doc_id"])
+        df.loc[(df["status"] == "kept") & df["doc_id"].isin(bad_docs), "char_end"] += 1
+        return df
+
+    return paragraphs
+
+
+@pytest.mark.slow
+def test_a_failing_batch_is_bisected_down_to_the_bad_file(tmp_path):
+    raw, wh = tmp_path / "raw", tmp_path / "wh"
+    raw.mkdir()
+    for i, city in enumerate(["Minsk", "Kyiv", "Riga", "Vilnius"]):
+        marker = " BROKEN" if city == "Riga" else ""
+        (raw / f"f{i}.txt").write_text(f"Officials said on Monday that {500 + i} soldiers arrived in {city}.{marker}\n")
+    assets = [a for a in stages.STAGE_ASSETS if dg.AssetKey("paragraphs") not in a.keys] + [_paragraphs_broken_for("BROKEN")]
+    with dg.instance_for_test() as instance:
+        out = run_incremental(_defs(raw, wh, assets=assets), instance, _settings(raw, wh, batch_size=4))
+    # [f0 f1 f2 f3] fails -> [f0 f1] ok, [f2 f3] fails -> [f2] fails, [f3] ok
+    assert out.batches == 5
+    assert [f.where for f in out.failures] == ["file f2.txt"]
+    assert {f.check for f in out.failures} == {"paragraphs:paragraphs_suite"}
+    assert out.published
+    assert sorted(_table(wh, "documents")["source_path"]) == ["f0.txt", "f1.txt", "f3.txt"]
+
+
 @pytest.mark.slow
 def test_failing_suite_blocks_publish_and_keeps_old_tables(tmp_path, seed_raw_dir):
     wh = tmp_path / "wh"
