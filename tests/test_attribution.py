@@ -251,3 +251,70 @@ def test_pipeline_does_not_import_sklearn():
     code = "import sys, pipeline.attribution, pipeline.claims; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------- PolNeAR forms added for issue 4 (train-set analysis)
+def test_relative_pronoun_speaker_is_the_noun_it_modifies(nlp):
+    text = "Christian Pardo, who said he would not vote for either candidate, left the rally early."
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == ("Christian Pardo", "say", "indirect")
+    # PolNeAR marks the relative pronoun as the source: kept as the written form
+    assert text[att.written_start:att.written_end] == "who"
+
+
+def test_according_to_outranks_the_reported_speaker(nlp):
+    # PolNeAR marks the outer source: the report, not Kasich inside its content
+    text = "Ohio Gov. John Kasich said he would have fired Lewandowski, according to press reports."
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == ("press reports", "according to", "indirect")
+
+
+@pytest.mark.parametrize("text,speaker,cue", [
+    ("Glenn Beck Blasts Drudge for Mocking His Fast.", "Glenn Beck", "blast"),
+    ("Trump Just Announced Who He Would Love To See Run For President.", "Trump", "announce"),
+])
+def test_headline_verb_tagged_as_a_noun(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, "indirect")
+    assert text[att.speaker_start:att.speaker_end] == speaker
+
+
+@pytest.mark.parametrize("word,stem", [
+    ("Blasts", "blast"), ("Said", "say"), ("announced", "announce"), ("Slams", "slam"), ("Tweets", "tweet"),
+    ("worries", "worry"), ("Reports", "report"), ("plans", None), ("Tower", None),
+])
+def test_verb_stem(word, stem):
+    from pipeline.attribution import _verb_stem
+
+    assert _verb_stem(word) == stem
+
+
+@pytest.mark.parametrize("text", [
+    "PREVIOUSLY:",
+    "Clinton: 2,316.",
+    "Iowa: Tim Albrecht, Brad Anderson, Rob Barron, Jeff Boeyink, Bonnie Campbell.",
+    "Trump continues to build up his delegate lead.",
+    "The opening question forced Trump to respond to Romney's accusations.",
+])
+def test_labels_tallies_and_non_statements_have_no_speaker(nlp, text):
+    assert attribute(nlp(text)) == NO_ATTRIBUTION
+
+
+def test_object_controls_the_infinitive(nlp):
+    from pipeline.attribution import cue_candidates
+
+    doc = nlp("The opening question of the debate forced Trump to defend his tax plan again.")
+    cands = {(c.text, s.text, k) for c, s, k in cue_candidates(doc, [], 0)}
+    assert ("defend", "Trump", "objctl") in cands
+    assert not any(c == "defend" and s == "question" for c, s, _k in cands)
+
+
+@pytest.mark.parametrize("text,cue_text,speaker,kind", [
+    ("Supporters of the plan are expected to protest at the debate.", "expected", "Supporters", "pass"),
+    ("A crowd of protesters chanting slogans against Trump gathered outside.", "chanting", "crowd", "acl"),
+])
+def test_passive_and_participle_candidates(nlp, text, cue_text, speaker, kind):
+    from pipeline.attribution import cue_candidates
+
+    doc = nlp(text)
+    assert (cue_text, speaker, kind) in {(c.text, s.text, k) for c, s, k in cue_candidates(doc, [], 0)}
