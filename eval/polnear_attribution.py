@@ -16,7 +16,9 @@ Protocol (the issue's definition):
   and the document-normalized speaker are both tried (PolNeAR marks "he" where we
   resolve to "Donald Trump"), and so is the whole subject phrase the speaker was cut
   from (PolNeAR marks "the director of the FBI, James B. Comey," where we give
-  "James B. Comey"). Precision = TP / sentences with a predicted speaker;
+  "James B. Comey"). Likewise a relative pronoun the speaker was resolved from inside
+  the sentence counts as written (PolNeAR marks "who" in "an official who spoke
+  anonymously", where we give "an official"); `--no-relative-form` turns this off. Precision = TP / sentences with a predicted speaker;
   recall = TP / sentences with a gold source.
 * The project gives each sentence of a multi-sentence direct quote the speaker of
   the quote; such inherited speakers have no cue in their sentence and are left out of
@@ -243,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--errors", type=int, default=0, help="print N misses and N false positives")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-relative-form", action="store_true",
+                    help="do not try the relative pronoun a speaker was resolved from (\"who\") as a written form")
     args = ap.parse_args(argv)
 
     from pipeline import nlp as nlp_mod
@@ -270,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             for a, b in spans:
                 sents.append(SentenceInput(f"{art.name}:{p.start + a}", art.name, f"p{pi}", art.text[p.start + a:p.start + b], p.start + a))
         docs = list(nlp.pipe([s.text for s in sents], batch_size=256))
-        resolved = document_attributions([analyze(d, s) for d, s in zip(docs, sents)])
+        analyses = [analyze(d, s) for d, s in zip(docs, sents)]
+        resolved = document_attributions(analyses)
         tq: dict[int, Pred] = {}
         if "textacy direct_quotations" in systems:
             for p, pdoc in zip(paras, nlp.pipe(ptexts, batch_size=64)):
@@ -291,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             if k is not None:
                 by_sent[k].append(g)
         del starts
-        for k, (s, doc, r) in enumerate(zip(sents, docs, resolved)):
+        for k, (s, doc, r, an) in enumerate(zip(sents, docs, resolved, analyses)):
             n_sent += 1
             golds = [g for g in by_sent.get(k, []) if g.source]
             all_g = by_sent.get(k, [])
@@ -326,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
                 if r.phrase_start is not None:
                     ph = s.text[r.phrase_start:r.phrase_end]
                     cands.append((ph, span_head(doc, r.phrase_start, r.phrase_end, ph)))
+                att = an.attribution
+                if att.written_start is not None and not args.no_relative_form:
+                    wr = s.text[att.written_start:att.written_end]
+                    cands.append((wr, wr.lower()))
                 preds["project"] = Pred(cands, r.cue)
             else:
                 preds["project"] = None
