@@ -127,6 +127,8 @@ def quoted_ranges(text: str) -> list[tuple[int, int]]:
     punctuation and is followed by a space or punctuation ('... reality," Clinton
     tweeted').
     """
+    if '"' not in text and "''" not in text and not any(c in text for c in "“”«»„‘’"):
+        return []
     ranges: list[tuple[int, int]] = []
     start: int | None = None
     seen_mark = False
@@ -217,7 +219,7 @@ def _speaker_from(tokens: list["Token"], doc: "Doc", head: "Token | None" = None
             if ent.label_ == "PERSON":
                 return ent.text, ent.start_char, ent.end_char, "PERSON"
             label = label or ent.label_
-    text = doc.text[start:end]
+    text = doc[tokens[0].i:tokens[-1].i + 1].text  # = doc.text[start:end], without joining the whole doc
     if text.endswith(("'s", "’s")):
         text, end = text[:-2], end - 2
     return text, start, end, label
@@ -348,14 +350,15 @@ def _misparsed_verb_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]]
     opening the sentence (or following a comma), optionally followed by an adverb
     ("Trump Just Announced"); the verb, an inflected form of a known cue verb, has not
     been parsed as a verb with a subject."""
-    tokens = [t for t in doc if not t.is_space]
+    tokens = list(doc)
     sent_doc = doc.doc if hasattr(doc, "doc") else doc
-    for k, tok in enumerate(tokens):
-        if k == 0 or _inside(quotes, tok.idx - offset) or (
-                tok.pos_ in {"VERB", "AUX"} and any(c.dep_ in {"nsubj", "nsubjpass"} for c in tok.children)):
+    for k in range(1, len(tokens)):
+        tok, prev = tokens[k], tokens[k - 1]
+        if tok.text[-1:] not in {"s", "d"} or not (prev.text[:1].isupper() or prev.lower_ in _HEADLINE_ADVERBS):
             continue
-        stem = _verb_stem(tok.text) if tok.text[-1:] in {"s", "d"} else None
-        if stem is None:
+        stem = _verb_stem(tok.text)
+        if stem is None or _inside(quotes, tok.idx - offset) or (
+                tok.pos_ in {"VERB", "AUX"} and any(c.dep_ in {"nsubj", "nsubjpass"} for c in tok.children)):
             continue
         end = k - 1 if tokens[k - 1].lower_ in _HEADLINE_ADVERBS and k >= 2 else k
         start = end
@@ -456,7 +459,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
         if lemma == "continue" and any(c.dep_ in {"xcomp", "dobj", "advcl", "prep"} for c in tok.children):
             continue  # "Trump continues to build up his lead", not '"...," Rubio continued.'
 
-        subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS]
+        # two subjects (a parse error of "Voters, Clinton suggested, don't ..."): the nearest speaks
+        subjects = sorted((c for c in tok.children if c.dep_ in _SUBJECT_DEPS), key=lambda c: abs(c.i - tok.i))
         # passive: "was confirmed by the ministry" -> the agent speaks, not the subject
         subjects += [g for c in tok.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
         if any(c.dep_ == "nsubjpass" for c in tok.children) and not subjects:
@@ -646,13 +650,22 @@ def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quot
         f.append("prev=" + sent_doc[cue.i - 1].lower_)
     if cue.i + 1 < len(sent_doc):
         f.append("next=" + sent_doc[cue.i + 1].lower_)
-    if doc.text.rstrip("\"”’') ").endswith("?"):
+    if _is_question(doc):
         f.append("question")
     f.append("subj_det=" + next((c.lower_ for c in subj.children if c.dep_ in {"det", "poss"}), "-"))
     f.append("head_dep=" + (head.dep_ if head.i != cue.i else "-"))
     f.append("lemma|quotes=" + lemma + "|" + str(bool(quotes)))
     f.append("ent|lemma=" + (subj.ent_type_ or subj.pos_) + "|" + lemma)
     return f
+
+
+def _is_question(doc: "Doc | Span") -> bool:
+    """The sentence ends with a question mark (closing quotes and brackets aside)."""
+    for tok in reversed(doc):
+        if tok.text in {'"', "”", "’", "'", "''", ")"} or tok.is_space:
+            continue
+        return tok.text.endswith("?")
+    return False
 
 
 def cue_dense(cue: "Token", subj: "Token") -> list[float]:

@@ -318,3 +318,9 @@ def test_passive_and_participle_candidates(nlp, text, cue_text, speaker, kind):
 
     doc = nlp(text)
     assert (cue_text, speaker, kind) in {(c.text, s.text, k) for c, s, k in cue_candidates(doc, [], 0)}
+
+
+def test_of_two_parsed_subjects_the_nearest_speaks(nlp):
+    text = "Voters, Clinton suggested, don’t have to worry that big banks can influence politicians like herself."
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == ("Clinton", "suggest", "indirect")
