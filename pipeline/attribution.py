@@ -16,12 +16,21 @@ Patterns covered (each a small function over one parsed sentence):
   cue "colon";
 - a title with a named apposition gives the name ("Ms. Merkel's spokesman, Steffen
   Seibert" -> "Steffen Seibert"); `phrase_start`/`phrase_end` keep the whole phrase;
+- a relative-pronoun subject speaks for the noun it refers to ("Christian Pardo, who
+  said ...", "Curiel, who declined to comment"); PolNeAR marks the pronoun itself, kept
+  as `written_start`/`written_end`;
+- "according to X" outranks a speaker inside the content it reports ("Kasich said ...,
+  according to press reports"); of two parsed subjects the nearest to the verb speaks;
+- a headline verb the tagger took for a noun ("Glenn Beck Blasts Drudge", "Trump
+  Just Announced ...");
 - when none of these finds a speaker, a learned cue model (logistic regression trained
   on PolNeAR train by `eval/train_cue_model.py`, stored as JSON weights in
   `pipeline/models/cue_model.json`, applied in pure Python) scores every verb with a
-  subject and every noun with a possessor ("Warren believes ...", "Republicans fear
-  ...", "his announcement") and keeps the best one above its threshold; the speaker is
-  cut by the same span logic. Without the file the rules work alone;
+  subject (own, shared, relative, passive, agent, object-controlled, or the noun a
+  participle modifies) and every noun with a possessor ("Warren believes ...",
+  "Republicans fear ...", "his announcement") and keeps the best one above its
+  threshold; the speaker is cut by the same span logic. Without the file the rules work
+  alone;
 - pronoun and definite-description speakers ("he told NBC", "the ministry said",
   "the president said") are resolved later, at document level, by
   `pipeline.claims.document_attributions`.
@@ -306,10 +315,14 @@ def _shared_subject(verb: "Token") -> list["Token"]:
     head = verb.head
     if head.i == verb.i or head.pos_ not in {"VERB", "AUX"} or verb.i < head.i:
         return []
-    if verb.tag_ == "VBG" and verb.dep_ in {"advcl", "conj", "xcomp"}:
-        return [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
-    if verb.dep_ == "conj" and any(c.dep_ == "cc" for c in head.children if head.i < c.i < verb.i):
-        return [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
+    if verb.tag_ == "VBG" and verb.dep_ in {"advcl", "conj", "xcomp"} or (
+            verb.dep_ == "conj" and any(c.dep_ == "cc" for c in head.children if head.i < c.i < verb.i)):
+        # through a subjectless infinitive chain: "They continued to veer off script, saying ..."
+        for _ in range(3):
+            subjects = [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
+            if subjects or head.dep_ != "xcomp" or head.head.i == head.i or head.head.pos_ not in {"VERB", "AUX"}:
+                return subjects
+            head = head.head
     return []
 
 
@@ -445,6 +458,14 @@ def attribute(doc: "Doc | Span") -> Attribution:
             if lemma in {"decline", "refuse"} and not any(c.dep_ == "xcomp" for c in tok.children):
                 continue  # "declined to comment", not "fees declined to $281 million"
             if any(c.dep_ == "auxpass" for c in tok.children):
+                continue
+            relative = _relative_antecedent(tok, subjects[0]) if subjects else None
+            if relative is not None and relative.pos_ in {"NOUN", "PROPN"}:  # "Curiel, who declined to comment"
+                sp, a, b, label = _speaker_from(_speaker_tokens(relative), sent_doc, relative)
+                qt = "direct" if quotes else "indirect"
+                candidates.append((_depth(tok) + 0.5, Attribution(
+                    sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok),
+                    written_start=subjects[0].idx - offset, written_end=subjects[0].idx + len(subjects[0].text) - offset)))
                 continue
             if subjects and subjects[0].lower_ not in {"it", "this", "that", "which", "who", "there", "what"} \
                     and subjects[0].pos_ in {"NOUN", "PROPN", "PRON"}:
@@ -656,6 +677,8 @@ def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quot
     f.append("head_dep=" + (head.dep_ if head.i != cue.i else "-"))
     f.append("lemma|quotes=" + lemma + "|" + str(bool(quotes)))
     f.append("ent|lemma=" + (subj.ent_type_ or subj.pos_) + "|" + lemma)
+    f += ["lemma|dobj=" + lemma + "|" + c.lemma_.lower() for c in cue.children if c.dep_ in {"dobj", "prt", "acomp"}]
+    f += ["lemma|prep=" + lemma + "|" + c.lower_ for c in cue.children if c.dep_ == "prep"]
     return f
 
 

@@ -324,3 +324,19 @@ def test_of_two_parsed_subjects_the_nearest_speaks(nlp):
     text = "Voters, Clinton suggested, don’t have to worry that big banks can influence politicians like herself."
     att = attribute(nlp(text))
     assert (att.speaker, att.cue, att.quote_type) == ("Clinton", "suggest", "indirect")
+
+
+@pytest.mark.parametrize("text,speaker,cue", [
+    ("Curiel, who through his office declined to comment, was born in East Chicago.", "Curiel", "decline"),
+    ("The polls that show Johnson at 10 percent were released on Monday.", "The polls", "show"),
+])
+def test_relative_pronoun_subject_of_a_stance_verb(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, "indirect")
+    assert text[att.written_start:att.written_end] in {"who", "that"}
+
+
+def test_participle_shares_the_subject_through_an_infinitive_chain(nlp):
+    text = "They continued to awkwardly veer off script, saying they were being told to stretch their time on stage."
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == ("They", "say", "indirect")
