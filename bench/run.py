@@ -261,6 +261,9 @@ def report(r: dict) -> str:
                  f"{f['peak_rss_mb']:.0f} |")
     for name, sec in _stage_rows(f["stage_seconds"]):
         lines.append(f"|     step {name} | {sec:.1f} | | |")
+    outside = f["seconds"] - sum(f["stage_seconds"].values())
+    lines.append(f"|     outside steps (process start, imports, planning, Dagster run records and per-partition "
+                 f"events, pool start) | {outside:.1f} | | |")
     lines.append(f"| (c) incremental: +1 article into the {r['limit']}-article warehouse | {inc['seconds']:.1f} | | "
                  f"{inc['peak_rss_mb']:.0f} |")
     for name, sec in _stage_rows(inc["stage_seconds"]):

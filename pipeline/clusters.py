@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline import ids
 from pipeline.conflicts import compatible, normalize_unit
 
@@ -67,28 +69,57 @@ def _find(parent: dict[str, str], x: str) -> str:
     return x
 
 
+def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, jaccard) for every pair of claims i < j from different documents that share a
+    lemma found in at most MAX_POSTINGS claims, with the Jaccard similarity of their whole
+    lemma sets. Vectorized: pairs come from the posting lists as integer codes
+    (`np.unique` counts the rare lemmas they share), the lemmas in more claims are
+    counted as bitsets."""
+    n = len(claims)
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    if n < 2:
+        return empty
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(claims):
+        for lemma in c.lemmas:
+            postings[lemma].append(i)
+    codes = []
+    frequent = sorted(lemma for lemma, members in postings.items() if len(members) > MAX_POSTINGS)
+    for members in postings.values():
+        if 1 < len(members) <= MAX_POSTINGS:
+            m = np.asarray(members, dtype=np.int64)  # ascending: claims were enumerated in order
+            a, b = np.triu_indices(len(m), 1)
+            codes.append(m[a] * n + m[b])
+    if not codes:
+        return empty
+    pair_codes, shared = np.unique(np.concatenate(codes), return_counts=True)
+    left, right = pair_codes // n, pair_codes % n
+    doc_ids = np.asarray([c.doc_id for c in claims], dtype=object)
+    keep = doc_ids[left] != doc_ids[right]
+    left, right, shared = left[keep], right[keep], shared[keep]
+    if frequent:  # add the frequent lemmas both claims have
+        words = (len(frequent) + 63) // 64
+        bits = np.zeros((n, words), dtype=np.uint64)
+        for col, lemma in enumerate(frequent):
+            bits[np.asarray(postings[lemma]), col // 64] |= np.uint64(1) << np.uint64(col % 64)
+        shared = shared + np.bitwise_count(bits[left] & bits[right]).sum(axis=1).astype(shared.dtype)
+    sizes = np.asarray([len(c.lemmas) for c in claims], dtype=np.int64)
+    union = sizes[left] + sizes[right] - shared
+    return left, right, shared / np.maximum(union, 1)
+
+
 def cluster_claims(claims: Sequence[ClaimFeatures]) -> list[Cluster]:
     by_id = {c.claim_id: c for c in claims}
-    postings: dict[str, list[str]] = defaultdict(list)
-    for c in claims:
-        for lemma in c.lemmas:
-            postings[lemma].append(c.claim_id)
     parent = {c.claim_id: c.claim_id for c in claims}
-    seen: set[tuple[str, str]] = set()
-    for members in postings.values():
-        if len(members) > MAX_POSTINGS:
-            continue
-        for i, x in enumerate(members):
-            for y in members[i + 1:]:
-                a, b = by_id[x], by_id[y]
-                if a.doc_id == b.doc_id:
-                    continue
-                pair = (x, y) if x < y else (y, x)
-                if pair in seen:
-                    continue
-                seen.add(pair)
-                if linked(a, b):
-                    parent[_find(parent, x)] = _find(parent, y)
+    left, right, sim = candidate_pairs(claims)
+    strong = sim >= JACCARD_LINK
+    maybe = ~strong & (sim >= JACCARD_LINK_WITH_EVIDENCE)
+    for i, j in zip(left[strong].tolist(), right[strong].tolist()):
+        parent[_find(parent, claims[i].claim_id)] = _find(parent, claims[j].claim_id)
+    for i, j in zip(left[maybe].tolist(), right[maybe].tolist()):
+        a, b = claims[i], claims[j]
+        if a.entities & b.entities and _quantity_evidence(a, b):
+            parent[_find(parent, a.claim_id)] = _find(parent, b.claim_id)
     groups: dict[str, list[str]] = defaultdict(list)
     for cid in parent:
         groups[_find(parent, cid)].append(cid)

@@ -10,10 +10,11 @@ the Jaccard similarity), which keeps precision high.
 
 The index persists as a folder (no pickle): ``config.json`` (the configuration and the
 datasketch hash scheme), ``keys.json`` (keys in insertion order with their group, e.g.
-the document of a paragraph) and ``signatures.npy`` (one uint32 row of ``num_perm`` hash
-values per key, loaded with ``allow_pickle=False``). :meth:`NearDupIndex.load` rebuilds
-the LSH bands from the stored signatures, so a new file is compared with the existing
-corpus without recomputing any old signature.
+the document of a paragraph, and each key's matches) and ``signatures.npy`` (one uint32
+row of ``num_perm`` hash values per key, loaded with ``allow_pickle=False``).
+:meth:`NearDupIndex.load` recomputes the LSH band hashes from the stored signatures in
+one vectorized pass, so a new file is compared with the existing corpus without
+recomputing any old signature, and old keys are answered from their stored matches.
 
 Choice of the defaults, measured on the BBC News corpus (2,225 articles, ``python -m
 eval.bbc_neardup --corpus ../shared/corpus/bbc``), against brute-force exact Jaccard over
@@ -50,12 +51,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash
 
 from pipeline.text import normalize_key
 
@@ -120,9 +123,17 @@ def shingles(text: str, size: int) -> set[str]:
     return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int):
+    """datasketch's permutation parameters for (num_perm, seed), made once (they cost
+    about a millisecond per MinHash object otherwise; the values are the same)."""
+    return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
+
+
 def minhash_signature(text: str, config: NearDupConfig = NearDupConfig()) -> LeanMinHash:
     """The MinHash of the text's shingles (an empty text gives an empty signature)."""
-    m = MinHash(num_perm=config.num_perm, seed=config.seed, scheme=_SCHEME)
+    m = MinHash(num_perm=config.num_perm, seed=config.seed, scheme=_SCHEME,
+                permutations=_permutations(config.num_perm, config.seed))
     m.update_batch([s.encode("utf-8") for s in sorted(shingles(text, config.shingle_size))])
     return LeanMinHash(m)
 
@@ -132,18 +143,59 @@ def signature_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(np.asarray(a) == np.asarray(b))) / len(a)
 
 
+SCAN_QUERIES = 256  # queries answered by scanning the band matrix before hash tables are built
+_FNV_OFFSET = np.uint64(1469598103934665603)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+def _band_hashes(matrix: np.ndarray, b: int, r: int) -> np.ndarray:
+    """One 64-bit hash per LSH band of each signature row (n x b), vectorized.
+
+    Two rows get the same hash for a band when their `r` values in it are equal (the
+    datasketch band key); a different band that collides in 64 bits only adds a candidate
+    that the signature check then rejects.
+    """
+    matrix = np.asarray(matrix, dtype=np.uint32)
+    bands = matrix[:, :b * r].astype(np.uint64).reshape(matrix.shape[0], b, r)
+    acc = np.full((matrix.shape[0], b), _FNV_OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(r):
+            acc = (acc ^ bands[:, :, j]) * _FNV_PRIME
+    return acc
+
+
 class NearDupIndex:
-    """A persistent MinHash-LSH index of keyed texts."""
+    """A persistent MinHash-LSH index of keyed texts.
+
+    The LSH banding (datasketch's optimal number of bands `b` and rows per band `r` for the
+    threshold and weights) runs in numpy over a matrix of band hashes: a query compares
+    its `b` band hashes with every stored row at once, so loading an index is one array
+    read (no per-key insertion) and a query costs microseconds per thousand keys. The
+    candidates are exactly the keys sharing a band, as with datasketch's `MinHashLSH`.
+
+    Each key keeps the list of its matches (symmetric: a new key's matches also get the
+    new key), saved with the index, so asking again for a key of an earlier run needs no
+    query: the answer is the same as a fresh query would give.
+    """
 
     def __init__(self, config: NearDupConfig = NearDupConfig()):
+        from datasketch.lsh import _optimal_param
+
         self.config = config
-        self._lsh = MinHashLSH(
-            threshold=config.threshold, num_perm=config.num_perm, weights=(config.weight_fp, config.weight_fn)
-        )
+        self._b, self._r = _optimal_param(config.threshold, config.num_perm, config.weight_fp, config.weight_fn)
         self._sigs: dict[str, np.ndarray] = {}  # insertion order = dict order
         self._groups: dict[str, str | None] = {}
         self._seq: dict[str, int] = {}  # insertion number: earlier runs come first
+        self._matches: dict[str, list[str] | None] = {}  # None: not known (index saved without them)
         self._next = 0
+        self._row_keys: list[str | None] = []  # row -> key (None once removed)
+        self._rows: dict[str, int] = {}
+        # row buffers with spare capacity (doubled when full): appending a key is O(1) amortized
+        self._n_rows = 0
+        self._queries = 0
+        self._tables: list[dict[int, list[int]]] | None = None
+        self._sig_matrix = np.zeros((64, config.num_perm), dtype=np.uint32)
+        self._band_matrix = np.zeros((64, self._b), dtype=np.uint64)
 
     # ------------------------------------------------------------------ contents
     def __len__(self) -> int:
@@ -167,15 +219,49 @@ class NearDupIndex:
         return self._sigs[key]
 
     # ------------------------------------------------------------------ queries
-    def _lean(self, values: np.ndarray) -> LeanMinHash:
-        return LeanMinHash(seed=self.config.seed, hashvalues=values, scheme=_SCHEME)
+    def _matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._sig_matrix[:self._n_rows], self._band_matrix[:self._n_rows]
+
+    def _append_row(self, values: np.ndarray) -> None:
+        if self._n_rows == len(self._sig_matrix):
+            grow = max(64, len(self._sig_matrix))
+            self._sig_matrix = np.concatenate([self._sig_matrix, np.zeros((grow, self._sig_matrix.shape[1]), np.uint32)])
+            self._band_matrix = np.concatenate([self._band_matrix, np.zeros((grow, self._b), np.uint64)])
+        self._sig_matrix[self._n_rows] = values
+        self._band_matrix[self._n_rows] = _band_hashes(values[None, :], self._b, self._r)[0]
+        if self._tables is not None:
+            for table, h in zip(self._tables, self._band_matrix[self._n_rows].tolist()):
+                table[h].append(self._n_rows)
+        self._n_rows += 1
+
+    def _band_tables(self) -> list[dict[int, list[int]]] | None:
+        """Per band, hash -> rows: built once this process has asked many queries (a full
+        build); a few queries (an incremental run) just scan the band matrix."""
+        self._queries += 1
+        if self._tables is None and self._queries > SCAN_QUERIES:
+            _, bands = self._matrices()
+            self._tables = [defaultdict(list) for _ in range(self._b)]
+            for band, table in enumerate(self._tables):
+                for row, h in enumerate(bands[:, band].tolist()):
+                    table[h].append(row)
+        return self._tables
 
     def _query(self, key: str | None, values: np.ndarray) -> list[str]:
-        out = []
-        for other in self._lsh.query(self._lean(values)):
-            if other != key and signature_similarity(values, self._sigs[other]) >= self.config.threshold:
-                out.append(other)
-        return sorted(out)
+        sigs, bands = self._matrices()
+        if not len(sigs):
+            return []
+        mine = _band_hashes(values[None, :], self._b, self._r)[0]
+        tables = self._band_tables()
+        if tables is not None:
+            found = {row for table, h in zip(tables, mine.tolist()) for row in table.get(h, ())}
+            rows = np.fromiter(sorted(found), dtype=np.int64, count=len(found))
+        else:
+            rows = np.nonzero((bands == mine).any(axis=1))[0]
+        if len(rows):
+            agree = (sigs[rows] == values).mean(axis=1)
+            rows = rows[agree >= self.config.threshold]
+        out = [self._row_keys[i] for i in rows]
+        return sorted(k for k in out if k is not None and k != key)
 
     def query(self, text: str) -> list[str]:
         """Keys of the indexed texts that are near-duplicates of `text`, sorted."""
@@ -190,30 +276,42 @@ class NearDupIndex:
         is never its own match; a re-run over the same corpus therefore gives the same
         answers. Texts under `min_words` words are neither matched nor added.
         """
+        values = self._sigs.get(key)
+        if values is not None:
+            known = self._matches.get(key)
+            if known is not None:
+                return sorted(m for m in known if m in self._sigs)
+            return self._query(key, values)
         if len(normalize_key(text).split()) < self.config.min_words:
             return []
-        values = self._sigs.get(key)
-        if values is None:
-            values = np.asarray(minhash_signature(text, self.config).hashvalues, dtype=np.uint32)
-            found = self._query(key, values)
-            self._insert(key, values, group)
-            return found
-        return self._query(key, values)
+        values = np.asarray(minhash_signature(text, self.config).hashvalues, dtype=np.uint32)
+        found = self._query(key, values)
+        self._insert(key, values, group, matches=found)
+        return found
 
-    def _insert(self, key: str, values: np.ndarray, group: str | None) -> None:
-        self._lsh.insert(key, self._lean(values), check_duplication=False)
+    def _insert(self, key: str, values: np.ndarray, group: str | None, matches: list[str] | None = None) -> None:
+        values = np.ascontiguousarray(values, dtype=np.uint32)
         self._sigs[key] = values
         self._groups[key] = group
         self._seq[key] = self._next
         self._next += 1
+        self._rows[key] = len(self._row_keys)
+        self._row_keys.append(key)
+        self._append_row(values)
+        self._matches[key] = list(matches) if matches is not None else None
+        for other in matches or ():
+            theirs = self._matches.get(other)
+            if theirs is not None:
+                theirs.append(key)
 
     def remove(self, key: str) -> None:
         """Forget `key` (e.g. its file was deleted); unknown keys are ignored."""
         if key in self._sigs:
-            self._lsh.remove(key)
+            self._row_keys[self._rows.pop(key)] = None
             del self._sigs[key]
             del self._groups[key]
             del self._seq[key]
+            del self._matches[key]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
@@ -236,9 +334,12 @@ class NearDupIndex:
                 Path(tmp).unlink(missing_ok=True)
                 raise
 
+        matches = [None if self._matches.get(k) is None else sorted(m for m in self._matches[k] if m in self._sigs)
+                   for k in keys]
         write("signatures.npy", lambda fh: np.save(fh, matrix, allow_pickle=False))
         write("keys.json", lambda fh: fh.write(json.dumps(
-            {"keys": keys, "groups": [self._groups[k] for k in keys]}, ensure_ascii=False).encode("utf-8")))
+            {"keys": keys, "groups": [self._groups[k] for k in keys], "matches": matches},
+            ensure_ascii=False).encode("utf-8")))
         write("config.json", lambda fh: fh.write(json.dumps(self.config.to_json(), indent=2).encode("utf-8")))
 
     @classmethod
@@ -258,16 +359,21 @@ class NearDupIndex:
         meta = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
         matrix = np.load(folder / "signatures.npy", allow_pickle=False)
         keys, groups = meta["keys"], meta["groups"]
-        if matrix.shape != (len(keys), config.num_perm) or len(groups) != len(keys):
+        matches = meta.get("matches") or [None] * len(keys)  # indexes saved before match lists
+        if matrix.shape != (len(keys), config.num_perm) or len(groups) != len(keys) or len(matches) != len(keys):
             raise ValueError(f"near-duplicate index at {folder} is inconsistent: {matrix.shape} for {len(keys)} keys")
-        with index._lsh.insertion_session() as session:
-            for key, group, row in zip(keys, groups, matrix):
-                values = np.ascontiguousarray(row, dtype=np.uint32)
-                session.insert(key, index._lean(values), check_duplication=False)
-                index._sigs[key] = values
-                index._groups[key] = group
-                index._seq[key] = index._next
-                index._next += 1
+        matrix = np.ascontiguousarray(matrix, dtype=np.uint32)
+        index._sig_matrix = matrix
+        index._band_matrix = _band_hashes(matrix, index._b, index._r)
+        index._n_rows = len(keys)
+        index._row_keys = list(keys)
+        for n, (key, group, found) in enumerate(zip(keys, groups, matches)):
+            index._sigs[key] = matrix[n]
+            index._groups[key] = group
+            index._seq[key] = n
+            index._rows[key] = n
+            index._matches[key] = found
+        index._next = len(keys)
         return index
 
 

@@ -157,3 +157,21 @@ def test_different_paragraphs_are_not_near_repeats():
     a = "The ministry said on Monday that troops would arrive next week for joint drills."
     b = "The opposition said on Tuesday that the drills were a threat to the whole region."
     assert within_document([a, b], [True, True]) == [None, None]
+
+
+def test_normalize_key_drops_exactly_what_is_neither_alphanumeric_nor_space():
+    """The regex in `normalize_key` must mean the same as the per-character rule it replaced."""
+    import unicodedata
+
+    from pipeline.text import normalize_key
+
+    def by_character(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).casefold()
+        kept = "".join(ch if (ch.isalnum() or ch.isspace()) else " " for ch in text)
+        return " ".join(kept.split())
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for start in range(0, len(every), 4096):
+        chunk = " ".join(every[start:start + 4096])
+        assert normalize_key(chunk) == by_character(chunk)
+    assert normalize_key("“Up to 9,000” troops—said_the   Ministry.") == "up to 9 000 troops said the ministry"
