@@ -52,12 +52,14 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
 
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    tty = out.isatty()
+    # per-step lines (assets/hooks.py) on a terminal only; set before the jobs are defined,
+    # which attach the hooks only then (each hook adds two events per step)
+    os.environ["PIPELINE_PROGRESS"] = "1" if tty else "0"
     from assets.definitions import build_definitions
     from assets.runner import run_all
 
     defs = build_definitions(settings)
-    tty = out.isatty()
-    os.environ["PIPELINE_PROGRESS"] = "1" if tty else "0"  # per-step lines (assets/hooks.py) on a terminal only
     progress = (lambda msg: print(f"{msg}", file=err, flush=True)) if tty else None
     from pipeline.publish import WarehouseBusy, exclusive
 

@@ -1,7 +1,7 @@
 """Progress on a terminal: one line per finished step of a run.
 
-`pipeline run` sets PIPELINE_PROGRESS=1 when its output is a terminal; otherwise (CI,
-pipes, the UI's runs) these hooks print nothing.
+`pipeline run` sets PIPELINE_PROGRESS=1 when its output is a terminal, before the jobs
+are defined; otherwise (CI, pipes, the UI's runs) the jobs carry no hooks at all.
 """
 import os
 import sys
@@ -25,4 +25,6 @@ def progress_failed(context: dg.HookContext) -> None:
         print(f"  ✗ {context.op.name}", file=sys.stderr, flush=True)
 
 
-PROGRESS_HOOKS = {progress_done, progress_failed}
+# attached only when progress is on when the jobs are defined: in the UI, the daemon and
+# pipes they would print nothing and still cost two run events per step
+PROGRESS_HOOKS = {progress_done, progress_failed} if _enabled() else set()
