@@ -118,3 +118,40 @@ def test_near_duplicate_paragraphs_other_documents_only():
         NearDupIndex(NearDupConfig.for_paragraphs()),
     )
     assert out == {"p3": "p1"}
+
+
+def test_keys_of_earlier_runs_are_answered_from_stored_matches(tmp_path):
+    """An old key's answer after load equals a fresh query's (matches are kept both ways),
+    and comes without scanning the index."""
+    texts = {"a": article(1), "b": article(2), "c": edited(article(1), 3)}
+    index = NearDupIndex()
+    for key, text in texts.items():
+        index.query_and_add(key, text)
+    index.save(tmp_path / "idx")
+    loaded = NearDupIndex.load(tmp_path / "idx")
+    asked = loaded._queries
+    assert loaded.query_and_add("a", texts["a"]) == ["c"]  # c came later: stored on a's side too
+    assert loaded.query_and_add("c", texts["c"]) == ["a"]
+    assert loaded.query_and_add("b", texts["b"]) == []
+    assert loaded._queries == asked  # no scan, no table
+    fresh = NearDupIndex()
+    for key, text in texts.items():
+        fresh._insert(key, np.asarray(minhash_signature(text).hashvalues, dtype=np.uint32), None)
+    assert [fresh._query(k, fresh.signature(k)) for k in texts] == [["c"], [], ["a"]]
+    # a new key that matches an old one joins the old key's stored answer
+    assert loaded.query_and_add("d", edited(article(1), 2)) == ["a", "c"]
+    assert loaded.query_and_add("a", texts["a"]) == ["c", "d"]
+    loaded.remove("c")
+    assert loaded.query_and_add("a", texts["a"]) == ["d"]
+
+
+def test_many_queries_switch_to_band_tables_with_the_same_answers():
+    from pipeline import neardup
+
+    texts = [article(i % 40) if i % 3 else edited(article(i % 40), 2, seed=i) for i in range(neardup.SCAN_QUERIES + 60)]
+    scanned, tabled = NearDupIndex(), NearDupIndex()
+    tabled._queries = neardup.SCAN_QUERIES  # tables from the first query on
+    a = [scanned.query_and_add(str(i), t) for i, t in enumerate(texts)]
+    b = [tabled.query_and_add(str(i), t) for i, t in enumerate(texts)]
+    assert tabled._tables is not None
+    assert a == b and any(a)
