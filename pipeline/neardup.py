@@ -281,7 +281,9 @@ class NearDupIndex:
             known = self._matches.get(key)
             if known is not None:
                 return sorted(m for m in known if m in self._sigs)
-            return self._query(key, values)
+            found = self._query(key, values)  # an index saved before match lists: ask once, keep
+            self._matches[key] = list(found)
+            return found
         if len(normalize_key(text).split()) < self.config.min_words:
             return []
         values = np.asarray(minhash_signature(text, self.config).hashvalues, dtype=np.uint32)
