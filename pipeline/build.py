@@ -327,7 +327,8 @@ def assemble_corpus(
 
         _prune(indexes.documents, set(docs["doc_id"]))
         candidates = docs[docs["status"] == "ok"]
-        copies = near_duplicate_documents(candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents)
+        copies = near_duplicate_documents(candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents,
+                                          signer=distributed.minhash_signatures)
         hit = docs["doc_id"].isin(copies.keys()) & (docs["status"] == "ok")
         docs.loc[hit, "status"] = "duplicate"
         docs.loc[hit, "reason"] = "near_duplicate"
@@ -353,7 +354,8 @@ def assemble_corpus(
             _prune(indexes.paragraphs, set(paras["paragraph_id"]))
             kept = paras[kept_mask]
             links = near_duplicate_paragraphs(kept["paragraph_id"].tolist(), kept["doc_id"].tolist(),
-                                              kept["text"].tolist(), indexes.paragraphs)
+                                              kept["text"].tolist(), indexes.paragraphs,
+                                              signer=distributed.minhash_signatures)
             paras["near_duplicate_of"] = paras["paragraph_id"].map(links)
             paras["near_duplicate_of"] = paras["near_duplicate_of"].astype(object).where(paras["near_duplicate_of"].notna(), None)
         else:

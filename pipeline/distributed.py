@@ -1,6 +1,7 @@
 """Where the heavy per-document NLP runs: this process, local worker processes, or a Dask cluster.
 
     PIPELINE_DASK_SCHEDULER=tcp://host:8786   map the work over that dask.distributed cluster
+                                              (sentence splitting, claims, MinHash signatures)
     PIPELINE_NLP_PROCESSES=N                  local worker processes (default: the CPUs this
                                               process may use; 1 = always in this process)
 
@@ -43,6 +44,7 @@ MIN_POOL_PARAGRAPHS = 1_000  # about 50 articles: their claims will start the po
 # once the pool is running (an earlier batch of this process started it), smaller
 # batches use it too: only pickling is left to pay
 MIN_WARM_POOL_ITEMS = 64
+MIN_POOL_TEXTS = 2_000  # MinHash of new paragraphs/documents on a running pool
 CHUNKS_PER_WORKER = 4
 
 
@@ -59,6 +61,12 @@ def extract_claims_task(model: str, sentences: list["SentenceInput"]) -> "Claims
     from pipeline.nlp import load
 
     return extract_claims(load(model), sentences)
+
+
+def minhash_task(config: dict, texts: list[str]) -> list:
+    from pipeline.neardup import NearDupConfig, signatures
+
+    return signatures(texts, NearDupConfig.from_json(config))
 
 
 def _warm(model: str) -> int:
@@ -209,3 +217,27 @@ def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> 
         out.quantities += part.quantities
         out.entities += part.entities
     return out
+
+
+def minhash_signatures(texts: Sequence[str], config) -> list:
+    """`pipeline.neardup.signatures` of the texts (same output), wherever it is cheapest:
+    on the Dask cluster when one is configured, on the local worker pool when it is
+    already running and the batch is large (MinHash alone does not pay for starting it),
+    else in this process."""
+    from pipeline.neardup import signatures
+
+    texts = list(texts)
+    address = scheduler_address()
+    if not texts or (not address and (_pool is None or len(texts) < MIN_POOL_TEXTS or local_processes() < 2)):
+        return signatures(texts, config)
+    where = "dask" if address else "pool"
+    n = _n_chunks(where, local_processes())
+    size = -(-len(texts) // n)
+    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+    payload = config.to_json()
+    if where == "dask":
+        client = _dask_client(address)
+        parts = client.gather([client.submit(minhash_task, payload, chunk, pure=False) for chunk in chunks])
+    else:
+        parts = list(_pool.map(minhash_task, [payload] * len(chunks), chunks))
+    return [row for part in parts for row in part]

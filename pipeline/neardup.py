@@ -52,7 +52,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +68,7 @@ __all__ = [
     "MEASURED",
     "shingles",
     "minhash_signature",
+    "signatures",
     "signature_similarity",
     "near_duplicate_documents",
     "near_duplicate_paragraphs",
@@ -136,6 +137,18 @@ def minhash_signature(text: str, config: NearDupConfig = NearDupConfig()) -> Lea
                 permutations=_permutations(config.num_perm, config.seed))
     m.update_batch([s.encode("utf-8") for s in sorted(shingles(text, config.shingle_size))])
     return LeanMinHash(m)
+
+
+def signatures(texts: Sequence[str], config: NearDupConfig = NearDupConfig()) -> list[np.ndarray | None]:
+    """The uint32 MinHash row of each text, None for texts under `config.min_words` words
+    (they take no part). Pure: `pipeline.distributed` runs it on workers."""
+    out: list[np.ndarray | None] = []
+    for text in texts:
+        if len(normalize_key(text).split()) < config.min_words:
+            out.append(None)
+        else:
+            out.append(np.asarray(minhash_signature(text, config).hashvalues, dtype=np.uint32))
+    return out
 
 
 def signature_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -269,6 +282,18 @@ class NearDupIndex:
             return []
         return self._query(None, minhash_signature(text, self.config).hashvalues)
 
+    def add_signed(self, key: str, values: np.ndarray | None, group: str | None = None) -> list[str]:
+        """`query_and_add` with the signature computed elsewhere (`signatures`, maybe on a
+        cluster); None stands for a text under `min_words` words."""
+        if key in self._sigs:
+            return self.query_and_add(key, "", group)
+        if values is None:
+            return []
+        values = np.ascontiguousarray(values, dtype=np.uint32)
+        found = self._query(key, values)
+        self._insert(key, values, group, matches=found)
+        return found
+
     def query_and_add(self, key: str, text: str, group: str | None = None) -> list[str]:
         """Near-duplicates of `text` already in the index (sorted), then add `text` as `key`.
 
@@ -391,8 +416,22 @@ def _earliest(matches: list[str], rank: dict[str, int], index: NearDupIndex, own
     return best_key
 
 
+Signer = Callable[[Sequence[str], NearDupConfig], list]
+
+
+def _sign_new(keys: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None) -> dict:
+    """Signatures of the texts whose key the index does not hold yet (the only ones that
+    need MinHashing), computed by `signer` (default: here; `pipeline.distributed` passes
+    one that uses the worker pool or the Dask cluster)."""
+    new = [(k, t) for k, t in zip(keys, texts) if k not in index]
+    if not new:
+        return {}
+    values = (signer or signatures)([t for _k, t in new], index.config)
+    return {k: v for (k, _t), v in zip(new, values)}
+
+
 def near_duplicate_documents(
-    doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex
+    doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None = None
 ) -> dict[str, str]:
     """{doc_id: earlier near-identical doc_id} for the later copies; adds every text to `index`.
 
@@ -401,9 +440,10 @@ def near_duplicate_documents(
     points at the first document of its group, so chains never form.
     """
     rank = {d: n for n, d in enumerate(doc_ids)}
+    signed = _sign_new(doc_ids, texts, index, signer)
     out: dict[str, str] = {}
-    for n, (doc_id, text) in enumerate(zip(doc_ids, texts)):
-        matches = index.query_and_add(doc_id, text, group=doc_id)
+    for n, doc_id in enumerate(doc_ids):
+        matches = index.add_signed(doc_id, signed.get(doc_id), group=doc_id)
         target = _earliest(matches, rank, index, n)
         if target is not None:
             out[doc_id] = out.get(target, target)
@@ -411,7 +451,8 @@ def near_duplicate_documents(
 
 
 def near_duplicate_paragraphs(
-    paragraph_ids: Sequence[str], doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex
+    paragraph_ids: Sequence[str], doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex,
+    signer: Signer | None = None,
 ) -> dict[str, str]:
     """{paragraph_id: earlier near-duplicate paragraph_id of another document}.
 
@@ -420,9 +461,10 @@ def near_duplicate_paragraphs(
     ignored (within-document repeats are `pipeline.dedup.within_document`'s job).
     """
     rank = {p: n for n, p in enumerate(paragraph_ids)}
+    signed = _sign_new(paragraph_ids, texts, index, signer)
     out: dict[str, str] = {}
-    for n, (pid, did, text) in enumerate(zip(paragraph_ids, doc_ids, texts)):
-        matches = [m for m in index.query_and_add(pid, text, group=did) if index.group(m) != did]
+    for n, (pid, did) in enumerate(zip(paragraph_ids, doc_ids)):
+        matches = [m for m in index.add_signed(pid, signed.get(pid), group=did) if index.group(m) != did]
         target = _earliest(matches, rank, index, n)
         if target is not None:
             out[pid] = out.get(target, target)

@@ -66,6 +66,14 @@ def _models_loaded() -> int:
     return nlp.load.cache_info().currsize + nlp.load_sentencizer.cache_info().currsize
 
 
+def _minhash_done() -> int:
+    """MinHash permutations made in this worker: > 0 once it has signed texts."""
+    import sys
+
+    neardup = sys.modules.get("pipeline.neardup")
+    return neardup._permutations.cache_info().currsize if neardup else 0
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_raw_dir, monkeypatch):
@@ -81,10 +89,12 @@ def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_ra
             remote = _run(seed_raw_dir, tmp_path / "wh_dask")
             with Client(cluster.scheduler_address, set_as_default=False) as client:
                 loaded = client.run(_models_loaded)
+                signed = client.run(_minhash_done)
         finally:
             distributed.shutdown()
     assert len(loaded) == 2
     assert sum(loaded.values()) > 0, "no worker loaded a spaCy pipeline: the work did not run on the cluster"
+    assert sum(signed.values()) > 0, "no worker computed MinHash signatures"
     for name in CONTRACT_TABLES:
         assert len(local[name]) == len(remote[name]), name
         pd.testing.assert_frame_equal(local[name], remote[name], check_like=False, obj=name)

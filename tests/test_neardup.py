@@ -155,3 +155,21 @@ def test_many_queries_switch_to_band_tables_with_the_same_answers():
     b = [tabled.query_and_add(str(i), t) for i, t in enumerate(texts)]
     assert tabled._tables is not None
     assert a == b and any(a)
+
+
+def test_signatures_made_elsewhere_give_the_same_answers():
+    from pipeline.neardup import signatures
+
+    docs = {"a": article(1), "b": article(2), "c": edited(article(1), 3), "short": "too few words", "e": edited(article(2), 2)}
+    here = near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex())
+    calls = []
+
+    def signer(texts, config):
+        calls.append(len(texts))
+        return signatures(texts, config)
+
+    index = NearDupIndex()
+    assert near_duplicate_documents(list(docs), list(docs.values()), index, signer=signer) == here == {"c": "a", "e": "b"}
+    assert calls == [5] and "short" not in index
+    assert near_duplicate_documents(list(docs), list(docs.values()), index, signer=signer) == here
+    assert calls == [5, 1]  # only the text never indexed (too short) is signed again
