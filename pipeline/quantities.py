@@ -223,6 +223,9 @@ def _build_groups(toks) -> list[_Group]:
             # following scale words / abbreviations
             while j + 1 < n:
                 nxt = _lower(toks[j + 1])
+                factor = _SCALES.get(nxt) or (_SCALE_ABBR.get(nxt) if nxt in _SCALE_ABBR else None)
+                if factor and factor >= 1_000_000 and scale >= 1_000_000:
+                    break  # "$4.5bn trillion" (a typo): two big scales never multiply
                 if nxt in _SCALES:
                     scale *= _SCALES[nxt]
                 elif nxt == "dozen":

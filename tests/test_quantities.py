@@ -165,3 +165,14 @@ MORE_CASES = [
 @pytest.mark.parametrize("sentence,expected", MORE_CASES, ids=[c[0][:40] for c in MORE_CASES])
 def test_extract_context_rules(nlp, sentence, expected):
     assert _rows(nlp, sentence) == expected
+
+
+def test_two_big_scales_never_multiply(nlp):
+    """A real BBC typo ("up to $4.5bn trillion") gave 4.5e21, which the claim_quantities suite
+    rejected and with it the whole article."""
+    from pipeline.quantities import extract_quantities
+
+    (q, *_rest) = extract_quantities(nlp("It could require borrowing of up to $4.5bn trillion over twenty years."))
+    assert (q.text, q.value, q.qualifier, q.unit) == ("up to $4.5bn", 4.5e9, "at_most", "usd")
+    (h,) = extract_quantities(nlp("Two hundred thousand people came."))
+    assert h.value == 200_000
