@@ -204,3 +204,12 @@ def test_corpus_suite_names_each_broken_row(frames):
     assert f"row_id=documents:{docs.loc[0, 'doc_id']}" in missing_reason.sample  # status "lost", no reason
     assert _failure(report, "expect_column_values_to_be_in_set", "reference_known").sample == [
         f"row_id=paragraphs:{corpus['paragraphs'].loc[2, 'paragraph_id']}"]
+
+
+def test_quantity_value_bound_admits_real_budgets_and_stops_parse_errors(frames):
+    q = frames["claim_quantities"].copy()
+    q.loc[q.index[0], "value"] = 1.546e15  # 1,546 trillion rials (BBC business/412)
+    assert validation.run_suite("claim_quantities", q, _ctx(frames)).success
+    q.loc[q.index[0], "value"] = 4.5e21  # "$4.5bn trillion" read as stacked scales
+    report = validation.run_suite("claim_quantities", q, _ctx(frames))
+    assert _failure(report, "expect_column_values_to_be_between", "value").unexpected_count == 1
