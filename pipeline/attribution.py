@@ -66,7 +66,8 @@ CLAUSE_ONLY_VERBS = frozenset(
 )
 # cue verbs whose rule predictions are right less than 70 % of the time on PolNeAR train
 # (>= 8 predictions): left to the learned cue model, which sees their context
-RULE_PRECISION_UNDER_07 = frozenset("talk echo highlight press promote signal maintain testify quote allege".split())
+RULE_PRECISION_UNDER_07 = frozenset("talk echo highlight press promote signal maintain testify quote allege".split()) | \
+    frozenset("show claim agree hope respond oppose refer worry prefer remember wonder apologize applaud".split())
 REPORTING_VERBS = REPORTING_VERBS - RULE_PRECISION_UNDER_07
 # Verbs that attribute a statement, stance or mental state to their subject ("X blasted Y",
 # "X vowed to ...", "polls show ..."), mined from PolNeAR *train* with
@@ -202,7 +203,10 @@ def _speaker_tokens(head: "Token") -> list["Token"]:
         run = run[1:]
     while run and (run[-1].is_punct or run[-1].dep_ == "case"):
         run = run[:-1]
-    return run
+    # a mis-parsed punctuation subject ("its co - chairman": "-" as nsubj) leaves nothing:
+    # keep the head and its compounds rather than fail the document
+    return run or sorted([head] + [c for c in head.children if c.dep_ in {"compound", "appos", "poss"}],
+                         key=lambda t: t.i)
 
 
 def _speaker_from(tokens: list["Token"], doc: "Doc", head: "Token | None" = None) -> tuple[str, int, int, str | None]:
@@ -295,7 +299,8 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
     """'"...," said Rubio.' (a name right after the verb, parsed as its object) and
     "voters saying they want ..." (a participle modifying the noun that speaks)."""
     doc = verb.doc
-    if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'"}:
+    # not a participle: in "..., telling MSNBC his involvement ..." the name is the one told
+    if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'"} and verb.tag_ != "VBG":
         nxt = doc[verb.i + 1]
         if nxt.ent_type_ in {"PERSON", "ORG"} or (nxt.pos_ == "PROPN" and nxt.text[:1].isupper() and not nxt.ent_type_):
             head = nxt
@@ -488,7 +493,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
             continue
         if not subjects:
             subjects = _inverted_or_modified_speaker(tok)
-        fallback = None if subjects else _postposed_speaker(tok, sent_doc, doc)
+        # a participle ("..., calling it ...") shares its head's subject rather than taking the name before it
+        fallback = None if subjects or tok.tag_ == "VBG" else _postposed_speaker(tok, sent_doc, doc)
         if not subjects and fallback is None:
             subjects = _shared_subject(tok)
         if not subjects:
@@ -679,6 +685,23 @@ def cue_features(cue: "Token", subj: "Token", kind: str, doc: "Doc | Span", quot
     f.append("ent|lemma=" + (subj.ent_type_ or subj.pos_) + "|" + lemma)
     f += ["lemma|dobj=" + lemma + "|" + c.lemma_.lower() for c in cue.children if c.dep_ in {"dobj", "prt", "acomp"}]
     f += ["lemma|prep=" + lemma + "|" + c.lower_ for c in cue.children if c.dep_ == "prep"]
+    # v3 features: the reported clause, the speaker phrase, the sentence opening
+    subj_key = subj.lower_ if subj.pos_ == "PRON" else (subj.ent_type_ or subj.pos_)
+    f.append("kind|subj=" + kind + "|" + subj_key)
+    f.append("lemma|subj=" + lemma + "|" + subj_key)
+    for c in cue.children:
+        if c.dep_ == "ccomp":
+            f.append("ccomp_tag=" + c.tag_)
+            f.append("ccomp_mark=" + next((m.lower_ for m in c.children if m.dep_ == "mark"), "-"))
+            f.append("ccomp_subj=" + str(any(m.dep_ in {"nsubj", "nsubjpass", "expl"} for m in c.children)))
+        elif c.dep_ == "dobj":
+            f.append("dobj_ent=" + (c.ent_type_ or c.pos_))
+    sub = list(subj.subtree) if kind != "acl" else [subj]
+    f.append("subj_len=" + _bucket(len(sub), (1, 2, 4, 8)))
+    f.append("subj_first=" + str(sub[0].i == (doc[0].i if len(doc) else 0)))
+    first = next((t for t in doc if not t.is_punct), None)
+    if first is not None:
+        f.append("first=" + first.lower_)
     return f
 
 

@@ -300,3 +300,12 @@ def test_definite_title_resolved_to_the_titled_person(nlp):
     sents = [SentenceInput(f"s{i}", "d", f"p{i}", t, 0) for i, t in enumerate(texts)]
     out = document_attributions([analyze(doc, s) for doc, s in zip(nlp.pipe(texts), sents)])
     assert (out[2].speaker, out[2].speaker_type, out[2].surface) == ("Alexander Lukashenko", "PERSON", "The president")
+
+
+def test_a_punctuation_subject_does_not_fail_the_document(nlp):
+    """BBC politics/296: the parser makes the hyphen of "co-chairman" the subject of "said";
+    the whole article's claims stage used to crash on it (IndexError)."""
+    att = attribute(nlp('The Conservative Party would deal "sympathetically" with any application by disgraced '
+                        'peer Lord Archer to rejoin its ranks, its co-chairman has said.'))
+    assert att.cue == "say" and att.quote_type == "indirect"
+    assert att.speaker and "chairman" in att.speaker
