@@ -62,6 +62,27 @@ def _run_id(context) -> str | None:
         return None
 
 
+# The last value each output of a run wrote, kept in this process: a later step of the
+# same run (the in-process executor) gets it without reading the Parquet back. Several
+# steps read the corpus tables and each batch's documents; on disk they stay the record.
+_MEMO: dict = {}
+
+
+def _remember(key, run_id: str | None, obj) -> None:
+    if run_id:
+        _MEMO[key] = (run_id, obj)
+
+
+def _recall(key, run_id: str | None):
+    hit = _MEMO.get(key)
+    if not run_id or hit is None or hit[0] != run_id:
+        return None
+    obj = hit[1]  # copies (cheap: pandas copy-on-write), so a step that edits its input edits its own
+    if isinstance(obj, dict):
+        return {name: df.copy(deep=False) for name, df in obj.items()}
+    return obj.copy(deep=False) if isinstance(obj, pd.DataFrame) else obj
+
+
 class ParquetFrameIOManager(dg.ConfigurableIOManager):
     """Stores asset values as Parquet, never pickle.
 
@@ -71,7 +92,8 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
       read this run's version of each partition when there is one, else the newest.
     - Unpartitioned assets: `<base_dir>/<asset>.parquet`, or a folder of Parquet files
       for a dict of frames (the corpus tables).
-    Writes go to a temporary file first and are renamed into place.
+    Writes go to a temporary file first and are renamed into place. Within one run and
+    process, a value written by one step is handed to later steps from memory.
     """
 
     base_dir: str
@@ -90,8 +112,10 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         stage = context.asset_key.path[-1]
         if context.has_asset_partitions:
             self._store.write(stage, context.run_id, context.asset_partition_keys, obj)
+            _remember((stage, tuple(context.asset_partition_keys)), context.run_id, obj)
             return
         path = self._path(context)
+        _remember(str(path), context.run_id, obj)
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, dict):
             path.mkdir(exist_ok=True)
@@ -109,12 +133,18 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext):
         stage = context.asset_key.path[-1]
         if context.has_asset_partitions:
+            kept = _recall((stage, tuple(context.asset_partition_keys)), _run_id(context))
+            if kept is not None:
+                return kept
             df = self._store.read(stage, context.asset_partition_keys, _run_id(context))
             if df is None:
                 raise FileNotFoundError(f"no stored {stage} for some of the partitions "
                                         f"{list(context.asset_partition_keys)[:5]}; materialize them first")
             return df
         path = self._path(context)
+        kept = _recall(str(path), _run_id(context))
+        if kept is not None:
+            return kept
         if path.is_dir():
             return {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}
         if not path.with_suffix(".parquet").exists():
