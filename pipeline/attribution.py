@@ -310,7 +310,21 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
             return [head]
     if verb.tag_ == "VBG" and verb.dep_ == "acl" and verb.head.pos_ in {"NOUN", "PROPN"} and verb.head.i < verb.i:
         return [verb.head]
+    # '"...," added a South Carolina Democrat.': a common-noun phrase right after a verb
+    # that follows the quote, ending the sentence or clause
+    if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'", "''"} \
+            and verb.tag_ in {"VBD", "VBZ"}:
+        for c in verb.children:
+            if c.i > verb.i and c.dep_ in {"dobj", "nsubj", "attr"} and c.pos_ in {"NOUN", "PROPN"} \
+                    and c.ent_type_ not in {"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"} \
+                    and c.left_edge.i == verb.i + 1 and not any(g.dep_ in {"ccomp", "xcomp"} and g.i > verb.i for g in verb.children):
+                end = c.right_edge.i + 1
+                if end >= len(doc) or doc[end].is_punct:
+                    return [c]
     return []
+
+
+_PCOMP_PREPS = frozenset("by after before while in without when since".split())
 
 
 def _shared_subject(verb: "Token") -> list["Token"]:
@@ -318,6 +332,10 @@ def _shared_subject(verb: "Token") -> list["Token"]:
     released a statement, saying ...") or a coordinated verb ("Trump went to Ohio and
     said ..."), not a verb whose own speaker stands before it ("..., Deyneko, revealed")."""
     head = verb.head
+    if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and head.lower_ in _PCOMP_PREPS and head.head.i != head.i \
+            and head.head.pos_ in {"VERB", "AUX"}:
+        # "Trump landed in hot water by saying ...", "After saying he was nervous, the man ..."
+        return [c for c in head.head.children if c.dep_ in _SUBJECT_DEPS]
     if head.i == verb.i or head.pos_ not in {"VERB", "AUX"} or verb.i < head.i:
         return []
     if verb.tag_ == "VBG" and verb.dep_ in {"advcl", "conj", "xcomp"} or (
@@ -458,6 +476,9 @@ def attribute(doc: "Doc | Span") -> Attribution:
             continue
         lemma = tok.lemma_.lower()
         lemma = {"hop": "hope"}.get(lemma, lemma) if tok.lower_.startswith("hope") else lemma
+        if tok.pos_ == "AUX" and lemma not in REPORTING_VERBS \
+                and lemma not in MINED_CUE_VERBS:
+            lemma = _verb_stem(tok.text) or lemma  # a headline verb tagged AUX: "Clinton blasts Trump over ..."
         if lemma in MINED_CUE_VERBS:
             subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS] or _shared_subject(tok)
             if lemma in {"decline", "refuse"} and not any(c.dep_ == "xcomp" for c in tok.children):
@@ -480,7 +501,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
             continue
         if lemma not in REPORTING_VERBS:
             continue
-        if tok.lemma_.lower() in CLAUSE_ONLY_VERBS and not _reports_speech(tok, quotes, offset):
+        if lemma in CLAUSE_ONLY_VERBS and not _reports_speech(tok, quotes, offset):
             continue
         if lemma == "continue" and any(c.dep_ in {"xcomp", "dobj", "advcl", "prep"} for c in tok.children):
             continue  # "Trump continues to build up his lead", not '"...," Rubio continued.'
@@ -501,24 +522,24 @@ def attribute(doc: "Doc | Span") -> Attribution:
             if fallback is not None:
                 sp, a, b, label = fallback
                 qt = "direct" if quotes else "indirect"
-                candidates.append((_depth(tok) + 2, Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, tok.head.i)))
+                candidates.append((_depth(tok) + 2, Attribution(sp, a - offset, b - offset, label, lemma, qt, tok.head.i)))
             continue
         subj = subjects[0]
         relative = _relative_antecedent(tok, subj)
         if relative is not None:  # "a White House official who said ..." -> the official, written "who"
             sp, a, b, label = _speaker_from(_speaker_tokens(relative), sent_doc, relative)
             qt = "direct" if quotes else "indirect"
-            att = Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, _content_verb(tok),
+            att = Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok),
                               written_start=subj.idx - offset, written_end=subj.idx + len(subj.text) - offset)
             candidates.append((_depth(tok), att))
             continue
-        if subj.lower_ in {"it", "this", "that", "which", "who"} and tok.lemma_.lower() != "say":
+        if subj.lower_ in {"it", "this", "that", "which", "who"} and lemma != "say":
             continue
         if subj.lower_ in {"which", "who", "that"}:
             continue
         sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc, subj)
         qt = "direct" if quotes else "indirect"
-        candidates.append((_depth(tok), _with_phrase(Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, _content_verb(tok)), subj, offset)))
+        candidates.append((_depth(tok), _with_phrase(Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok)), subj, offset)))
     if not candidates:
         for tok in tokens:
             if tok.lemma_.lower() in STATEMENT_NOUNS and tok.pos_ == "NOUN" and not _inside(quotes, tok.idx - offset):

@@ -383,3 +383,25 @@ def test_cue_features_describe_the_reported_clause_and_the_speaker(nlp):
             "subj_first=False", "first=in"} <= f
     assert any(x.startswith("ccomp_tag=") for x in f)
     assert "subj_len=2" in f  # "Senator Warren"
+
+
+@pytest.mark.parametrize("text,speaker", [
+    ("“Look, Hillary needed to split the first two primaries,” added a South Carolina Democrat.",
+     "South Carolina Democrat"),
+    ("“It’s Bernie’s to lose at this point,” added another New Hampshire Democrat.", "another New Hampshire Democrat"),
+])
+def test_inverted_common_noun_speaker_after_a_quote(nlp, text, speaker):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, "add", "direct")
+
+
+def test_participle_after_a_preposition_shares_the_main_subject(nlp):
+    # "by saying": the pcomp of a preposition speaks with the subject of the verb it modifies
+    att = attribute(nlp("Donald Trump picked up from his daughter by saying he is ready to go to work for the country."))
+    assert (att.speaker, att.cue, att.quote_type) == ("Donald Trump", "say", "indirect")
+
+
+def test_headline_cue_verb_tagged_as_auxiliary(nlp):
+    # the tagger makes "blasts" an auxiliary of "Trump"; its stem is a cue verb
+    att = attribute(nlp("Clinton blasts Trump over 'deportation force' idea."))
+    assert (att.speaker, att.cue) == ("Clinton", "blast")
