@@ -22,7 +22,13 @@ Patterns covered (each a small function over one parsed sentence):
 - "according to X" outranks a speaker inside the content it reports ("Kasich said ...,
   according to press reports"); of two parsed subjects the nearest to the verb speaks;
 - a headline verb the tagger took for a noun ("Glenn Beck Blasts Drudge", "Trump
-  Just Announced ...");
+  Just Announced ...") or an auxiliary ("Clinton blasts Trump over ...");
+- a common-noun speaker right after the verb that follows a quote ('"...," added a
+  South Carolina Democrat'); a participle after a preposition speaks with the main
+  verb's subject ("Trump landed in hot water by saying ..."); a participle's object or
+  the name before it is not its speaker ("..., telling MSNBC ...");
+- cue verbs right less than 80 % of the time as rules on PolNeAR train (show, claim,
+  agree, hope, ...) are left to the learned model;
 - when none of these finds a speaker, a learned cue model (logistic regression trained
   on PolNeAR train by `eval/train_cue_model.py`, stored as JSON weights in
   `pipeline/models/cue_model.json`, applied in pure Python) scores every verb with a
