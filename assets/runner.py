@@ -113,6 +113,11 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             instance.delete_dynamic_partition(raw_files.name, key)
     if keys and not accepted_any and not (settings.drop_deleted and plan.deleted):
         return outcome  # every file failed: nothing new to publish, the published tables stay as they are
+    # the corpus-level stages need no NLP: stop the local worker pool (a spaCy model in each
+    # worker) before the corpus is assembled, so the two never occupy memory together
+    from pipeline import distributed
+
+    distributed.shutdown()
     say("publishing")
     result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
                                                                  run_config=QUIET)

@@ -100,7 +100,7 @@ def paragraphs(context: dg.AssetExecutionContext, documents: pd.DataFrame) -> pd
                       "paragraphs or lines).")
 def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, paragraphs: pd.DataFrame) -> pd.DataFrame:
     checkpoint("stage:sentences")
-    df = _tag(build.sentences_table(paragraphs, nlp.load_sentencizer(settings.spacy_model)), paragraphs)
+    df = _tag(build.sentences_table(paragraphs, nlp.Deferred(settings.spacy_model, sentencizer=True)), paragraphs)
     context.add_output_metadata({"dagster/row_count": len(df), "preview": _preview(df, ["ordinal", "text"])})
     return df
 
@@ -120,7 +120,7 @@ def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, par
 )
 def claims_stage(context: dg.AssetExecutionContext, settings: PipelineSettings, sentences: pd.DataFrame,
                  paragraphs: pd.DataFrame):
-    claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.load(settings.spacy_model))
+    claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.Deferred(settings.spacy_model))
     claims, quantities, entities = (_tag(t, sentences) for t in (claims, quantities, entities))
     n_docs = max(1, sentences["doc_id"].nunique()) if len(sentences) else 1
     yield dg.Output(claims, "claims", metadata={

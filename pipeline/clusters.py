@@ -21,6 +21,7 @@ from pipeline.conflicts import compatible, normalize_unit
 JACCARD_LINK = 0.5
 JACCARD_LINK_WITH_EVIDENCE = 0.25
 MAX_POSTINGS = 200  # a lemma in more claims than this carries no signal for pairing
+PAIR_CHUNK = 2_000_000  # candidate pair codes counted at a time (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -83,26 +84,49 @@ def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.nda
     for i, c in enumerate(claims):
         for lemma in c.lemmas:
             postings[lemma].append(i)
-    codes = []
     frequent = sorted(lemma for lemma, members in postings.items() if len(members) > MAX_POSTINGS)
+    _, doc_index = np.unique(np.asarray([c.doc_id for c in claims], dtype=object), return_inverse=True)
+    pair_codes, shared = None, None
+    buffer: list[np.ndarray] = []
+    buffered = 0
+
+    def flush():
+        # pairs of one document never link: drop them, then count, then merge the counts
+        nonlocal pair_codes, shared, buffer, buffered
+        codes = np.concatenate(buffer)
+        codes = codes[doc_index[codes // n] != doc_index[codes % n]]
+        u, c = np.unique(codes, return_counts=True)
+        if pair_codes is None:
+            pair_codes, shared = u, c
+        else:
+            merged, inverse = np.unique(np.concatenate([pair_codes, u]), return_inverse=True)
+            shared = np.bincount(inverse, weights=np.concatenate([shared, c])).astype(np.int64)
+            pair_codes = merged
+        buffer, buffered = [], 0
+
     for members in postings.values():
         if 1 < len(members) <= MAX_POSTINGS:
             m = np.asarray(members, dtype=np.int64)  # ascending: claims were enumerated in order
             a, b = np.triu_indices(len(m), 1)
-            codes.append(m[a] * n + m[b])
-    if not codes:
+            buffer.append(m[a] * n + m[b])
+            buffered += len(a)
+            if buffered >= PAIR_CHUNK:  # bounded memory: count in chunks
+                flush()
+    if buffer:
+        flush()
+    if pair_codes is None or not len(pair_codes):
         return empty
-    pair_codes, shared = np.unique(np.concatenate(codes), return_counts=True)
     left, right = pair_codes // n, pair_codes % n
-    doc_ids = np.asarray([c.doc_id for c in claims], dtype=object)
-    keep = doc_ids[left] != doc_ids[right]
-    left, right, shared = left[keep], right[keep], shared[keep]
     if frequent:  # add the frequent lemmas both claims have
         words = (len(frequent) + 63) // 64
         bits = np.zeros((n, words), dtype=np.uint64)
         for col, lemma in enumerate(frequent):
             bits[np.asarray(postings[lemma]), col // 64] |= np.uint64(1) << np.uint64(col % 64)
-        shared = shared + np.bitwise_count(bits[left] & bits[right]).sum(axis=1).astype(shared.dtype)
+        extra = np.empty(len(left), dtype=shared.dtype)
+        for start in range(0, len(left), PAIR_CHUNK // 4):  # bounded memory: (pairs x words) at a time
+            stop = start + PAIR_CHUNK // 4
+            extra[start:stop] = np.bitwise_count(bits[left[start:stop]] & bits[right[start:stop]]).sum(axis=1)
+        shared = shared + extra
     sizes = np.asarray([len(c.lemmas) for c in claims], dtype=np.int64)
     union = sizes[left] + sizes[right] - shared
     return left, right, shared / np.maximum(union, 1)

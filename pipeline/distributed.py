@@ -196,7 +196,9 @@ def split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_i
     if where == "local" or model is None:
         from pipeline.sentences import split_paragraphs_into_sentences
 
-        return split_paragraphs_into_sentences(sentencizer, paragraphs)
+        from pipeline.nlp import resolve
+
+        return split_paragraphs_into_sentences(resolve(sentencizer), paragraphs)
     ranges = chunk_by_document(doc_ids, _n_chunks(where, workers))
     parts = _map(split_sentences_task, model, [paragraphs[a:b] for a, b in ranges], where, workers)
     return [spans for part in parts for spans in part]
@@ -208,7 +210,9 @@ def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> 
 
     where, workers = plan(len(sentences), MIN_POOL_SENTENCES, MIN_WARM_POOL_ITEMS)
     if where == "local" or model is None:
-        return local_extract(nlp, sentences)
+        from pipeline.nlp import resolve
+
+        return local_extract(resolve(nlp), sentences)
     ranges = chunk_by_document([s.doc_id for s in sentences], _n_chunks(where, workers))
     parts = _map(extract_claims_task, model, [sentences[a:b] for a, b in ranges], where, workers)
     out = ClaimsOutput([], [], [])
