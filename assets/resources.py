@@ -70,6 +70,8 @@ _MEMO: dict = {}
 
 def _remember(key, run_id: str | None, obj) -> None:
     if run_id:
+        for stale in [k for k, (rid, _obj) in _MEMO.items() if rid != run_id]:
+            del _MEMO[stale]  # only the current run's values: earlier batches are not held in memory
         _MEMO[key] = (run_id, obj)
 
 
