@@ -173,6 +173,11 @@ def quoted_ranges(text: str) -> list[tuple[int, int]]:
             start = None
         elif ch in "“«„‘" and start is None:
             start = i
+        elif ch == "“" and start is not None and text[start] == "“" and not text[i - 1].isspace() \
+                and (i + 1 == n or text[i + 1].isspace() or text[i + 1] in ".,;:!?)"):
+            # an opening mark typed as the closer ('“It's unusual,“ said Larry Noble')
+            ranges.append((start, i + 1))
+            start = None
         elif ch in "”»’":
             if start is not None and (ch != "’" or text[start] == "‘"):
                 ranges.append((start, i + 1))
@@ -355,6 +360,30 @@ def _shared_subject(verb: "Token") -> list["Token"]:
     return []
 
 
+def _stranded_subject(verb: "Token") -> list["Token"]:
+    """A speaker the parser hung on a clause before the verb instead of on the verb:
+    "Sanders, meanwhile, who sits at zero endorsements, said ..." (`Sanders` the subject
+    of a ccomp "sits"), "Large majorities of voters going to the polls said ..." (of a
+    csubj "going"). Only for a verb with no subject of its own; the clause must not be
+    introduced by a subordinator ("When Clinton spoke, ..."), and the subject must open
+    the sentence."""
+    for child in verb.children:
+        if child.i > verb.i or child.dep_ not in {"ccomp", "csubj", "advcl"}:
+            continue
+        if any(m.i < child.i and (m.dep_ == "mark" or m.dep_ == "advmod" and m.lower_ in _WH_ADVERBS)
+               for m in child.children):
+            continue
+        subj = next((c for c in child.children if c.dep_ == "nsubj" and c.i < child.i
+                     and c.lower_ not in _RELATIVE_WORDS and c.pos_ in {"NOUN", "PROPN"}), None)
+        if subj is not None and subj.left_edge.i == verb.sent.start:
+            return [subj]
+    return []
+
+
+_RELATIVE_WORDS = frozenset({"who", "which", "that", "whom", "what"})
+_WH_ADVERBS = frozenset({"when", "where", "while", "why", "how", "once", "whenever"})
+
+
 def _relative_antecedent(verb: "Token", subj: "Token") -> "Token | None":
     """The noun a relative clause modifies when the clause's subject is a relative
     pronoun ("Christian Pardo, who said ..." -> Pardo), else None."""
@@ -524,6 +553,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
         fallback = None if subjects or tok.tag_ == "VBG" else _postposed_speaker(tok, sent_doc, doc)
         if not subjects and fallback is None:
             subjects = _shared_subject(tok)
+        if not subjects and fallback is None and (quotes or any(c.dep_ in {"ccomp", "parataxis"} for c in tok.children)):
+            subjects = _stranded_subject(tok)
         if not subjects:
             if fallback is not None:
                 sp, a, b, label = fallback
@@ -565,13 +596,55 @@ def attribute(doc: "Doc | Span") -> Attribution:
         if colon is not None:
             return colon
     if not candidates:
+        poll = _poll_attribution(doc, quotes, offset)
+        if poll is not None:
+            return poll
+    if not candidates:
         learned = _model_attribution(doc, quotes, offset)
         if learned is not None:
             return learned
     if not candidates:
         return NO_ATTRIBUTION
     candidates.sort(key=lambda c: c[0])
-    return candidates[0][1]
+    best = candidates[0][1]
+    if _is_quantity(best.speaker):  # "In a CNN poll, 38 percent of voters said ...": the poll speaks
+        return _poll_attribution(doc, quotes, offset) or best
+    return best
+
+
+_POLL_NOUNS = frozenset({"poll", "survey"})
+
+
+def _is_quantity(speaker: str | None) -> bool:
+    """A share of respondents as a speaker: "38 percent", "31%", "75 percent of Republicans"."""
+    if not speaker:
+        return False
+    words = speaker.lower().split()
+    return bool(words) and (words[0][:1].isdigit() or any(w in {"percent", "%", "per"} or w.endswith("%")
+                                                             for w in words[:3]))
+
+
+def _poll_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
+    """A single poll or survey the figures are reported in: "In a CNN/ORC poll released
+    Monday, 38 percent of voters said ...", "Trump leads by 57 percent to 33 percent in the
+    50-state poll." PolNeAR marks the poll as the source and "in" as the cue. Plural
+    "polls" ("leads in the polls") mostly carries no attribution and is left out."""
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    for tok in doc:
+        if tok.lower_ != "in" or _inside(quotes, tok.idx - offset):
+            continue
+        obj = next((c for c in tok.children if c.dep_ == "pobj"), None)
+        if obj is None or obj.lower_ not in _POLL_NOUNS:
+            continue
+        sub = list(obj.subtree)
+        while len(sub) > 1 and (sub[-1].is_punct or sub[-1].dep_ in {"cc", "punct"}):
+            sub = sub[:-1]
+        text = sent_doc[sub[0].i:sub[-1].i + 1].text
+        start = sub[0].idx
+        label = next((e.label_ for e in sent_doc.ents if e.start <= obj.i < e.end and e.label_ in {"ORG"}), None)
+        return Attribution(text, start - offset, start + len(text) - offset, label, "in",
+                           "direct" if quotes else "indirect", None)
+    return None
 
 
 # ------------------------------------------------------------------ learned cue model

@@ -405,3 +405,53 @@ def test_headline_cue_verb_tagged_as_auxiliary(nlp):
     # the tagger makes "blasts" an auxiliary of "Trump"; its stem is a cue verb
     att = attribute(nlp("Clinton blasts Trump over 'deportation force' idea."))
     assert (att.speaker, att.cue) == ("Clinton", "blast")
+
+
+def test_opening_curly_quote_typed_as_the_closer(nlp):
+    # '“It's unusual,“ said ...': the second “ closes the quote, so "said" stands outside it
+    text = "“It's unusual for a campaign,“ said Larry Noble, an attorney with the Campaign Legal Center."
+    assert _quoted(text) == ["“It's unusual for a campaign,“"]
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == ("Larry Noble", "say", "direct")
+
+
+@pytest.mark.parametrize("text,speaker", [
+    ("In a CNN/ORC poll released Monday, 38 percent of voters said Mr. Clinton should step down from the foundation.",
+     "a CNN/ORC poll released Monday"),
+    ("Trump leads by 57 percent to 33 percent in the 50-state poll.", "the 50-state poll"),
+    ("In the new Morning Consult survey, Sanders is up four points.", "the new Morning Consult survey"),
+])
+def test_a_poll_the_figures_are_reported_in_is_the_source(nlp, text, speaker):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, "in", "indirect")
+    assert text[att.speaker_start:att.speaker_end] == speaker
+
+
+def test_plural_polls_are_not_a_source(nlp, monkeypatch):
+    from pipeline import attribution
+
+    monkeypatch.setattr(attribution, "load_cue_model", lambda path=None: None)
+    assert attribute(nlp("Mrs. Clinton enjoys a strong lead in the polls this month.")) == NO_ATTRIBUTION
+
+
+@pytest.mark.parametrize("text,speaker", [
+    # the parser hangs the subject on a ccomp / csubj before the reporting verb
+    ("Sanders, meanwhile, who sits at zero such endorsements, said that fact speaks volumes about which of the two "
+     "Democratic presidential candidates is \"prepared to take on the establishment.\"", "Sanders"),
+    ("Large majorities of Republican primary voters in six states going to the polls on Super Tuesday said "
+     "they support a proposal to temporarily ban all non-citizen Muslims from entering the United States.",
+     "Large majorities"),
+])
+def test_subject_stranded_on_a_clause_before_the_verb(nlp, text, speaker):
+    att = attribute(nlp(text))
+    assert att.cue == "say"
+    assert att.speaker.startswith(speaker)
+
+
+def test_stranded_subject_not_taken_from_a_subordinate_clause(nlp, monkeypatch):
+    from pipeline import attribution
+    from pipeline.attribution import _stranded_subject
+
+    doc = nlp("When Clinton spoke in Ohio, said the report, the crowd cheered.")
+    verb = next(t for t in doc if t.lower_ == "said")
+    assert all(t.lower_ != "clinton" for t in _stranded_subject(verb))
