@@ -41,17 +41,43 @@ class Settings:
 PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
+# Dagster hands the per-file materializations of a batch run to the event log as one
+# batch when this is set; `assets.instance_storage` (SQLite, named in the project-local
+# dagster.yaml) and dagster-postgres then write each batch in one transaction instead of
+# one per event (~20 ms each on SQLite).
+EVENT_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+EVENT_BATCH_SIZE = "1000"
+
+# The project-local instance: SQLite, with the batching event log.
+INSTANCE_YAML = """\
+# The project-local Dagster instance, written by pipeline.settings.ensure_dagster_home.
+# SQLite under this folder; the event log writes a batch run's per-file
+# materializations in one transaction (assets/instance_storage.py). For a shared,
+# production instance use deploy/dagster-postgres.yaml instead.
+event_log_storage:
+  module: assets.instance_storage
+  class: BatchingSqliteEventLogStorage
+telemetry:
+  enabled: false
+"""
+# what earlier versions wrote; replaced by INSTANCE_YAML (same SQLite files, same history)
+_OLD_INSTANCE_YAMLS = ("telemetry:\n  enabled: false\n",)
+
+
 def ensure_dagster_home() -> Path:
     """Point DAGSTER_HOME at a project-local folder unless the user chose one.
 
     Without it Dagster uses a temporary instance and dynamic partitions, run history
-    and sensor cursors vanish when the process ends.
+    and sensor cursors vanish when the process ends. Writes the instance's dagster.yaml
+    when there is none (or the one an earlier version wrote); a dagster.yaml the user
+    wrote is left alone.
     """
     home = Path(os.environ.get("DAGSTER_HOME") or (PROJECT_ROOT / ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault(PLANNED_EVENTS_ENV, "true")
+    os.environ.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
     dagster_yaml = home / "dagster.yaml"
-    if not dagster_yaml.exists():
-        dagster_yaml.write_text("telemetry:\n  enabled: false\n")
+    if not dagster_yaml.exists() or dagster_yaml.read_text() in _OLD_INSTANCE_YAMLS:
+        dagster_yaml.write_text(INSTANCE_YAML)
     return home
