@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.conflicts import compatible, find_conflicts, interval, normalize_unit
+from pipeline.conflicts import (
+    Context, clause_bounds, comparable, compatible, find_conflicts, generic_entities, interval, normalize_unit,
+    quantity_context, same_subject, written_tolerance,
+)
 
 
 # ------------------------------------------------------------------- compatible
@@ -133,10 +136,10 @@ def test_unitless_quantities_are_ignored():
 
 def test_conflicts_sorted_and_deterministic():
     quantities = [
-        _q("c3", "docC", 2000, "at_most", "troop"),
+        _q("c3", "docC", 9000, "at_most", "troop"),
         _q("c1", "docA", 10200, "exact", "troop"),
         _q("c2", "docB", 30, "exact", "tank"),
-        _q("c4", "docD", 90, "exact", "tank"),
+        _q("c4", "docD", 50, "exact", "tank"),
     ]
     entities = [_e(c, "Belarus") for c in ("c1", "c2", "c3", "c4")]
     found = find_conflicts(quantities, entities)
@@ -171,14 +174,144 @@ def test_same_doc_pairs_are_not_counted():
 
 
 def test_the_number_of_rows_does_not_grow_with_copies():
-    base = [("c1", "docA", 10200, "exact"), ("c2", "docB", 9000, "at_most"), ("c3", "docC", 5000, "approximate")]
+    base = [("c1", "docA", 10200, "exact"), ("c2", "docB", 9000, "at_most"), ("c3", "docC", 6000, "approximate")]
 
     def copies(k):
         qs = [_q(f"{c}~{j}", f"{d}~{j}", v, qual, "troop") for j in range(k) for c, d, v, qual in base]
         return qs, [_e(q["claim_id"], "Belarus") for q in qs]
 
     one, ten = find_conflicts(*copies(1)), find_conflicts(*copies(10))
-    assert len(one) == len(ten) == 2  # 10,200 vs up to 9,000 and vs about 5,000; 9,000 and 5,000 agree
+    assert len(one) == len(ten) == 2  # 10,200 vs up to 9,000 and vs about 6,000; 9,000 and 6,000 agree
     assert [c.n_claim_pairs for c in one] == [1, 1]
     assert [c.n_claim_pairs for c in ten] == [100, 100]
     assert [c.n_documents for c in ten] == [20, 20]
+
+
+# ------------------------------------------------------------------ the same measured thing
+def _claim_rows(doc: str, claim: str, text: str, quantity: str, value: float, qualifier: str, unit: str,
+                entities: list[str]):
+    """(quantity row, entity rows, claim row) of one claim, with offsets into `text`."""
+    start = text.index(quantity)
+    q = {"claim_id": claim, "doc_id": doc, "value": value, "qualifier": qualifier, "unit": unit, "text": quantity,
+         "char_start": start, "char_end": start + len(quantity)}
+    ents = [{"claim_id": claim, "doc_id": doc, "canonical": e, "char_start": text.index(e),
+             "char_end": text.index(e) + len(e)} for e in entities]
+    return q, ents, {"claim_id": claim, "text": text, "char_start": 0}
+
+
+def _run(*claims):
+    qs, es, cs = [], [], []
+    for c in claims:
+        q, e, row = _claim_rows(*c)
+        qs.append(q)
+        es.extend(e)
+        cs.append(row)
+    return find_conflicts(qs, es, cs)
+
+
+def test_seed_like_troop_reports_conflict_with_text():
+    found = _run(
+        ("docA", "c1", "Russia has stationed more than 10,000 soldiers in Belarus, the border service said.",
+         "more than 10,000 soldiers", 10000, "more_than", "soldier", ["Russia", "Belarus"]),
+        ("docB", "c2", "Russia is sending as many as 9,000 servicemen to Belarus, the ministry said Monday.",
+         "as many as 9,000 servicemen", 9000, "at_most", "serviceman", ["Russia", "Belarus"]),
+    )
+    assert [(c.value_a, c.value_b, c.shared_entities) for c in found] == [(10000.0, 9000.0, "Belarus; Russia")]
+
+
+def test_same_entity_but_different_measured_thing_is_no_conflict():
+    # Yukos: a damages claim and a tax bill are both "usd" and both name Yukos
+    assert _run(
+        ("docA", "c1", "Yukos has said it will seek $20bn in damages from the buyer.", "$20bn", 20e9, "exact", "usd",
+         ["Yukos"]),
+        ("docB", "c2", "Yukos faces a $27.5bn tax bill from the Russian authorities.", "$27.5bn", 27.5e9, "exact",
+         "usd", ["Yukos"]),
+    ) == []
+
+
+def test_entity_outside_the_numbers_clause_does_not_make_the_subject():
+    # "UK" is in both sentences, but not in the clause of either number
+    assert _run(
+        ("docA", "c1", "Sales of flat screens grew, and 1.3% of sets sold were HD-ready, a UK survey said.",
+         "1.3%", 1.3, "exact", "percent", ["UK"]),
+        ("docB", "c2", "In the UK, flat screens are popular; just 5% of sets sold were HD-ready.",
+         "5%", 5.0, "exact", "percent", ["UK"]),
+    ) == []
+
+
+def test_different_years_are_no_conflict():
+    base = "Tesco said its UK sales grew by {} in {}."
+    assert _run(
+        ("docA", "c1", base.format("4%", "2004"), "4%", 4.0, "exact", "percent", ["Tesco"]),
+        ("docB", "c2", base.format("7%", "2005"), "7%", 7.0, "exact", "percent", ["Tesco"]),
+    ) == []
+    assert len(_run(
+        ("docA", "c1", base.format("4%", "2004"), "4%", 4.0, "exact", "percent", ["Tesco"]),
+        ("docB", "c2", base.format("7%", "2004"), "7%", 7.0, "exact", "percent", ["Tesco"]),
+    )) == 1
+
+
+def test_change_and_level_are_different_things():
+    # "rose $1.64 to $47.10": 1.64 is a change, 47.10 a level (and oil prices are market quotes anyway)
+    ctx = quantity_context("Brent crude rose $1.64 to $47.10 a barrel.", 17, 22, "usd", [(0, 5, "Brent")], "$1.64",
+                           [(26, 32)])
+    assert ctx.role == "change"
+    assert ctx.market
+    level = quantity_context("Brent crude rose $1.64 to $47.10 a barrel.", 26, 32, "usd", [(0, 5, "Brent")],
+                             "$47.10", [(17, 22)])
+    assert level.role == "level"
+    a = Context(frozenset({"acme"}), frozenset({"profit"}), frozenset({"profit"}), frozenset(), "change", False)
+    b = Context(frozenset({"acme"}), frozenset({"profit"}), frozenset({"profit"}), frozenset(), "level", False)
+    assert not same_subject(a, b, frozenset(), "percent")
+    assert same_subject(a, a, frozenset(), "percent")
+
+
+def test_generic_entity_needs_shared_words():
+    a = Context(frozenset({"uk"}), frozenset({"retail", "division"}), frozenset({"retail", "division"}), frozenset(),
+                "level", False)
+    b = Context(frozenset({"uk"}), frozenset({"box", "office"}), frozenset({"box", "office"}), frozenset(), "level",
+                False)
+    c = Context(frozenset({"uk"}), frozenset({"retail", "division", "profit"}), frozenset({"retail", "division"}),
+                frozenset(), "level", False)
+    assert not same_subject(a, b, frozenset({"uk"}), "gbp")
+    assert same_subject(a, c, frozenset({"uk"}), "gbp")
+    assert same_subject(a, c, frozenset(), "gbp")
+
+
+def test_generic_entities_by_document_share():
+    rows = [{"claim_id": f"c{i}", "doc_id": f"d{i}", "canonical": "UK"} for i in range(100)]
+    rows += [{"claim_id": "c0", "doc_id": "d0", "canonical": "Yukos"}]
+    assert generic_entities(rows) == frozenset({"uk"})
+    assert generic_entities(rows[:10]) == frozenset()  # a small corpus has no generic entity
+
+
+def test_numbers_far_apart_measure_different_things():
+    assert comparable(10200, 9000) and comparable(9000, 10200)
+    assert not comparable(10200, 2000)
+    assert not comparable(5, -5)
+
+
+def test_written_precision_of_rounded_figures():
+    assert written_tolerance("£1.3bn", 1.3e9) == pytest.approx(0.05 / 1.3)
+    assert written_tolerance("30%", 30.0) == pytest.approx(0.5 / 30)
+    assert written_tolerance("3%", 3.0) == pytest.approx(0.10)  # never wider than MAX_WRITTEN_TOLERANCE
+    assert written_tolerance("9,000 troops", 9000) is None  # plain integers keep EXACT_TOLERANCE
+    assert compatible(1.3e9, "exact", 1.35e9, "exact", written_tolerance("£1.3bn", 1.3e9),
+                      written_tolerance("£1.35bn", 1.35e9))
+    assert not compatible(9000, "exact", 9200, "exact")
+
+
+def test_one_sentence_reprinted_is_not_in_conflict_with_itself():
+    text = "Unison's 800,000 workers, the TGWU's 70,000 and Amicus' 20,000 are being balloted."
+    assert _run(
+        ("docA", "c1", text, "70,000", 70000, "exact", "worker", ["TGWU", "Amicus"]),
+        ("docB", "c2", text, "20,000", 20000, "exact", "worker", ["TGWU", "Amicus"]),
+    ) == []
+
+
+def test_clause_bounds():
+    text = "US light crude rose $1.64 to $47.10, while Brent crude in London gained $1.32 to $44.45."
+    lo, hi = clause_bounds(text, text.index("$44.45"), text.index("$44.45") + 6)
+    assert text[lo:hi].startswith("while Brent crude")
+    lo, hi = clause_bounds(text, text.index("$1.64"), text.index("$1.64") + 5)
+    assert text[lo:hi] == "US light crude rose $1.64 to $47.10"
