@@ -15,6 +15,12 @@ event is still stored, with the same rows, tags and asset records as one by one;
 anything other than a batch of materializations or observations of one run goes
 through the stock path.
 
+It also keeps one SQLAlchemy engine per database file instead of creating and
+disposing one for every write. The engines still use `NullPool` (no connection stays
+open between writes, as in the stock storage), but statements compiled once are
+reused: a step's start, output and success events no longer pay SQLAlchemy's
+compiler each time.
+
 The project-local instance (`.dagster_home/dagster.yaml`) names this class:
 
     event_log_storage:
@@ -27,13 +33,20 @@ existing instance keeps its history.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from dagster import DagsterEventType, Field, StringSource
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
 from dagster._core.storage.sqlalchemy_compat import db_result
+from dagster._core.storage.sql import create_engine
+from sqlalchemy.pool import NullPool
 
+MAX_ENGINES = 64
 BATCHED_TYPES = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION})
 
 
@@ -54,6 +67,33 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value):  # noqa: D102
         return cls(base_dir=(config_value or {}).get("base_dir") or default_base_dir(), inst_data=inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator:
+        # the stock `_connect`, with the engine kept for the next write to the same file
+        with self._db_lock:
+            engines = self.__dict__.setdefault("_engines", {})
+            engine = engines.pop(shard, None)
+            if engine is not None and shard not in self._initialized_dbs:  # wiped or upgraded since
+                engine.dispose()
+                engine = None
+            if engine is None:
+                engine = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
+                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+            if len(engines) >= MAX_ENGINES:  # a long-lived process sees many runs: drop the oldest
+                engines.pop(next(iter(engines))).dispose()
+            engines[shard] = engine
+            with engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+
+    def dispose(self) -> None:
+        for engine in self.__dict__.pop("_engines", {}).values():
+            engine.dispose()
+        super().dispose()
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         events = list(events)

@@ -194,7 +194,7 @@ def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFr
           description="Pairs of claims in different documents reporting the same measured thing with "
                       "incompatible numbers.")
 def quantity_conflicts(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
-    df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"])
+    df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"], corpus["claims"])
     context.add_output_metadata({"dagster/row_count": len(df),
                                  "preview": _preview(df, ["unit", "text_a", "text_b", "shared_entities"])})
     return df

@@ -8,9 +8,10 @@ script recomputes conflicts three ways:
 
 * old    - the rule before this change (any shared named entity), read from git
            (OLD_COMMIT:pipeline/conflicts.py);
-* window - the new rule without the claims' text (what build.conflicts_table does
-           when its caller passes only quantities and entities);
-* text   - the new rule with the claims' text (build.conflicts_table(..., claims));
+* window - the new rule without the claims' text (pipeline.conflicts.find_conflicts
+           without claims: the subject from the entities near the number);
+* text   - the new rule with the claims' text, what the pipeline publishes
+           (build.conflicts_table(quantities, entities, claims));
 
 and for each prints the number of rows and the precision on a seeded random sample
 of at most --sample rows, judged by the hand labels in eval/data/conflicts_labels.jsonl

@@ -220,10 +220,10 @@ def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.
     return _frame(rows, "claim_clusters").astype({"n_claims": "int32", "n_documents": "int32"})
 
 
-def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
-    """`claims` (claim_id, text, char_start), when given, lets the subject of each number
-    be read from its clause; without them it comes from the entities near the number."""
-    rows = None if claims is None else claims[["claim_id", "text", "char_start"]].to_dict("records")
+def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """Conflicting statements; `claims` (claim_id, text, char_start) let the subject of
+    each number be read from its own clause (`pipeline.conflicts`)."""
+    rows = claims[["claim_id", "text", "char_start"]].to_dict("records")
     found = conflicts.find_conflicts(quantities.to_dict("records"), entities.to_dict("records"), rows)
     return _frame([vars(c) for c in found], "quantity_conflicts")
 
