@@ -12,8 +12,8 @@ is set (`pipeline.settings.ensure_dagster_home` sets it), and its PostgreSQL sto
 writes such a batch at once; the SQLite storage falls back to one write per event.
 This subclass writes the batch with one transaction per database instead. Every
 event is still stored, with the same rows, tags and asset records as one by one;
-anything other than a batch of materializations or observations of one run goes
-through the stock path.
+anything other than a batch of asset events (materialized, observed, planned, failed)
+of one run goes through the stock path.
 
 It also keeps one SQLAlchemy engine per database file instead of creating and
 disposing one for every write. The engines still use `NullPool` (no connection stays
@@ -47,7 +47,12 @@ from dagster._core.storage.sql import create_engine
 from sqlalchemy.pool import NullPool
 
 MAX_ENGINES = 64
-BATCHED_TYPES = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION})
+# the asset events the stock SQLite `store_event` handles alike: a row in the run's
+# database, its mirror in the index with the asset's tags, the asset's latest-event row
+BATCHED_TYPES = frozenset({
+    DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION,
+    DagsterEventType.ASSET_MATERIALIZATION_PLANNED, DagsterEventType.ASSET_FAILED_TO_MATERIALIZE,
+})
 
 
 def default_base_dir() -> str:
@@ -114,8 +119,13 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             if any(event_id is None for event_id in event_ids):
                 raise RuntimeError("SQLite returned no id for a stored asset event")
             self._store_asset_event_tags(conn, events, event_ids)
-            for event, event_id in zip(events, event_ids):
-                self._store_asset_event(conn, event, event_id)
+            # An asset's row holds its latest event: each write overwrites the one before,
+            # so only the last event of each asset and type changes the outcome.
+            last = {}
+            for n, event in enumerate(events):
+                last[(event.dagster_event.asset_key, event.dagster_event_type)] = n
+            for n in sorted(last.values()):
+                self._store_asset_event(conn, events[n], event_ids[n])
 
 
 def _batchable(events: list[EventLogEntry]) -> bool:

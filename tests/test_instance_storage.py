@@ -52,6 +52,9 @@ def _summary(instance: dg.DagsterInstance, run_id: str) -> dict:
             "partitions": sorted(instance.get_materialized_partitions(key)),
             "run_ids": {r.run_id for r in records},
             "last_run": record.run_id,
+            # the asset's row names its latest stored materialization
+            "last_is_latest": record.storage_id == max(r.storage_id for r in records),
+            "planned": len(instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)),
             "metadata": {r.asset_materialization.metadata["files"].value for r in records} if name == "upstream" else None,
             "in_run_log": sorted(
                 e.dagster_event.partition for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
@@ -76,7 +79,8 @@ def test_batched_events_are_stored_as_the_stock_storage_stores_them(tmp_path, mo
     original = BatchingSqliteEventLogStorage.store_event
 
     def counting_store_event(self, event):
-        if event.is_dagster_event and event.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        if event.is_dagster_event and event.dagster_event_type in (
+                dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED):
             single_writes.append(event)
         return original(self, event)
 
@@ -84,7 +88,7 @@ def test_batched_events_are_stored_as_the_stock_storage_stores_them(tmp_path, mo
     result = _run(batching, KEYS)
     assert result.success
     got = _summary(batching, result.run_id)
-    assert single_writes == []  # every materialization went through the batch path
+    assert single_writes == []  # every materialization and plan went through the batch path
 
     stock = _instance(tmp_path / "stock", monkeypatch, "telemetry:\n  enabled: false\n")
     assert type(stock.event_log_storage).__name__ == "SqliteEventLogStorage"
@@ -96,6 +100,8 @@ def test_batched_events_are_stored_as_the_stock_storage_stores_them(tmp_path, mo
         assert got[name]["partitions"] == want[name]["partitions"] == KEYS
         assert got[name]["in_run_log"] == want[name]["in_run_log"] == KEYS
         assert got[name]["run_ids"] == {result.run_id} and got[name]["last_run"] == result.run_id
+        assert got[name]["last_is_latest"] and want[name]["last_is_latest"]
+        assert got[name]["planned"] == want[name]["planned"] > 0
     assert got["upstream"]["metadata"] == {len(KEYS)}
 
 
