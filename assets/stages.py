@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.resources import PipelineSettings
-from pipeline import build, nlp, publish as publishing, schemas
+from pipeline import build, distributed, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
 from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, load_indexes, save_indexes
@@ -62,6 +62,8 @@ def _per_file(**kwargs) -> dict:
                       "bad files rejected with a reason. One partition per raw file.")
 def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> pd.DataFrame:
     keys = list(context.partition_keys)
+    # a large batch starts the NLP worker pool now: spaCy loads there while this step reads files
+    distributed.prestart(settings.spacy_model, len(keys))
     first_seen: dict = {}
     previous = settings.state.read_accepted("documents", keys)
     published = publishing.read_published(settings.warehouse_path, "documents", ["doc_id", "ingested_at"])

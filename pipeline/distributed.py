@@ -46,6 +46,9 @@ MIN_POOL_PARAGRAPHS = 1_000  # about 50 articles: their claims will start the po
 MIN_WARM_POOL_ITEMS = 64
 MIN_POOL_TEXTS = 2_000  # MinHash of new paragraphs/documents on a running pool
 CHUNKS_PER_WORKER = 4
+# a batch of at least this many articles starts the pool when it begins (`prestart`):
+# its claims (~15 sentences per news article) will use the pool anyway
+PRESTART_MIN_FILES = 40
 
 
 # ------------------------------------------------------------------ tasks (run anywhere)
@@ -115,6 +118,7 @@ _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _pool = None
 _pool_model: set[str] = set()
+_warming: dict[str, list] = {}  # model -> futures of workers still loading it (`prestart`)
 
 
 def _dask_client(address: str):
@@ -128,20 +132,48 @@ def _dask_client(address: str):
         return client
 
 
-def _local_pool(workers: int, model: str):
+def _start_pool(workers: int, model: str) -> list:
+    """Create the pool if needed and have each worker load `model`; the futures of the
+    loading, empty if it was loaded before. Caller holds `_lock`."""
     global _pool
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(shutdown)
+    if model in _pool_model:
+        return []
+    futures = _warming.get(model)
+    if futures is None:
+        futures = _warming[model] = [_pool.submit(_warm, model) for _ in range(workers)]
+    return futures
+
+
+def _local_pool(workers: int, model: str):
     with _lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-            atexit.register(shutdown)
-        if model not in _pool_model:
-            for f in [_pool.submit(_warm, model) for _ in range(workers)]:
-                f.result()
+        futures = _start_pool(workers, model)
+        for f in futures:
+            f.result()
+        if futures:
             _pool_model.add(model)
+            _warming.pop(model, None)
         return _pool
+
+
+def prestart(model: str, n_files: int) -> bool:
+    """Start the local pool and load `model` in its workers in the background, when a
+    batch of `n_files` articles will need it anyway (its claims reach MIN_POOL_SENTENCES).
+
+    Called when a batch starts: the workers load spaCy while this process reads and
+    cleans the files, so the sentence splitter can use them too and nothing waits for
+    the model later. Nothing happens with a Dask cluster or a single CPU.
+    """
+    if n_files < PRESTART_MIN_FILES or scheduler_address() or local_processes() < 2:
+        return False
+    with _lock:
+        _start_pool(local_processes(), model)
+    return True
 
 
 def shutdown() -> None:
@@ -152,6 +184,7 @@ def shutdown() -> None:
             _pool.shutdown(wait=True, cancel_futures=True)
             _pool = None
             _pool_model.clear()
+            _warming.clear()
         for client in _clients.values():
             try:
                 client.close()
@@ -176,7 +209,8 @@ def plan(n_items: int, min_pool: int, min_warm: int | None = None) -> tuple[str,
     if scheduler_address():
         return "dask", 0
     workers = local_processes()
-    warm = _pool is not None and min_warm is not None and n_items >= min_warm
+    warm = (_pool is not None and min_warm is not None and n_items >= min_warm
+            and (bool(_pool_model) or bool(_warming)))
     if workers > 1 and (n_items >= min_pool or warm):
         return "pool", workers
     return "local", 1

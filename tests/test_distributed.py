@@ -99,3 +99,41 @@ def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_ra
         assert len(local[name]) == len(remote[name]), name
         pd.testing.assert_frame_equal(local[name], remote[name], check_like=False, obj=name)
     assert len(local["claims"]) > 0
+
+
+def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatch):
+    """`prestart` loads the model in local workers while the batch is read; a later
+    sentence split of a mere 64 paragraphs then runs there, with the same spans."""
+    import os
+
+    from pipeline import nlp
+    from pipeline.sentences import split_paragraphs_into_sentences
+
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    distributed.shutdown()
+    model = nlp.DEFAULT_SPACY_MODEL
+    try:
+        assert not distributed.prestart(model, distributed.PRESTART_MIN_FILES - 1)  # too small: nothing
+        assert distributed._pool is None
+        assert distributed.plan(64, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS)[0] == "local"
+        assert distributed.prestart(model, distributed.PRESTART_MIN_FILES)
+        assert distributed._pool is not None and distributed._warming.get(model)
+        assert distributed.plan(64, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS)[0] == "pool"
+
+        paragraphs = [f"Paragraph {i} says one thing. \"It is true,\" he said.\nA line of its own" for i in range(64)]
+        doc_ids = [f"d{i // 4}" for i in range(64)]
+        spans = distributed.split_sentences(model, nlp.Deferred(model, sentencizer=True), paragraphs, doc_ids)
+        assert model in distributed._pool_model and not distributed._warming  # loaded, then used
+        pids = set(distributed._pool.map(_pid, range(4)))
+        assert os.getpid() not in pids
+        assert spans == split_paragraphs_into_sentences(nlp.load_sentencizer(model), paragraphs)
+    finally:
+        distributed.shutdown()
+    assert distributed._pool is None and not distributed._warming
+
+
+def _pid(_):
+    import os
+
+    return os.getpid()
