@@ -206,10 +206,16 @@ def claims_tables(
     return claims, quantities, entities
 
 
+def records(df: pd.DataFrame) -> list[dict]:
+    """`df.to_dict("records")` without pandas' cell-by-cell boxing: a column at a time
+    (`tolist`), which is several times faster on Arrow-backed string columns
+    (21,559 claims with their quantities and entities: 2.7 s -> 0.3 s)."""
+    cols = list(df.columns)
+    return [dict(zip(cols, row)) for row in zip(*(df[c].tolist() for c in cols))]
+
+
 def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
-    feats = clusters.build_features(
-        claims.to_dict("records"), quantities.to_dict("records"), entities.to_dict("records")
-    )
+    feats = clusters.build_features(records(claims), records(quantities), records(entities))
     text = dict(zip(claims["claim_id"], claims["text"]))
     rows = [
         {"cluster_id": c.cluster_id, "n_claims": len(c.claim_ids), "n_documents": c.n_documents,
@@ -223,8 +229,8 @@ def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.
 def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """Conflicting statements; `claims` (claim_id, text, char_start) let the subject of
     each number be read from its own clause (`pipeline.conflicts`)."""
-    rows = claims[["claim_id", "text", "char_start"]].to_dict("records")
-    found = conflicts.find_conflicts(quantities.to_dict("records"), entities.to_dict("records"), rows)
+    rows = records(claims[["claim_id", "text", "char_start"]])
+    found = conflicts.find_conflicts(records(quantities), records(entities), rows)
     return _frame([vars(c) for c in found], "quantity_conflicts")
 
 
