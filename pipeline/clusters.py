@@ -104,13 +104,22 @@ def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.nda
             pair_codes = merged
         buffer, buffered = [], 0
 
+    # posting lists of one length at a time, as the rows of a matrix: one triu_indices
+    # per length instead of one per lemma (lists are ascending: claims were enumerated in order)
+    by_length: dict[int, list[list[int]]] = defaultdict(list)
     for members in postings.values():
         if 1 < len(members) <= MAX_POSTINGS:
-            m = np.asarray(members, dtype=np.int64)  # ascending: claims were enumerated in order
-            a, b = np.triu_indices(len(m), 1)
-            buffer.append(m[a] * n + m[b])
-            buffered += len(a)
-            if buffered >= PAIR_CHUNK:  # bounded memory: count in chunks
+            by_length[len(members)].append(members)
+    for k in sorted(by_length):
+        a, b = np.triu_indices(k, 1)
+        lists = by_length[k]
+        rows = max(1, PAIR_CHUNK // len(a))  # bounded memory: count in chunks
+        for start in range(0, len(lists), rows):
+            m = np.asarray(lists[start:start + rows], dtype=np.int64)
+            codes = (m[:, a] * n + m[:, b]).ravel()
+            buffer.append(codes)
+            buffered += len(codes)
+            if buffered >= PAIR_CHUNK:
                 flush()
     if buffer:
         flush()
