@@ -66,6 +66,7 @@ class TemplateCounter:
         self.min_words = min_words
         self.counts: Counter[str] = Counter()
         self.docs: set[str] = set()
+        self._max: int | None = None  # the highest count, cached until the counts change
 
     @property
     def n_docs(self) -> int:
@@ -84,6 +85,7 @@ class TemplateCounter:
         self.docs.add(doc_id)
         hashes = {h for h in map(self._hash_of, paragraphs) if h is not None}
         self.counts.update(hashes)
+        self._max = None
         return True
 
     def count(self, text: str) -> int:
@@ -91,7 +93,17 @@ class TemplateCounter:
         h = self._hash_of(text)
         return self.counts.get(h, 0) if h is not None else 0
 
+    def max_count(self) -> int:
+        if self._max is None:
+            self._max = max(self.counts.values(), default=0)
+        return self._max
+
     def is_template(self, text: str) -> bool:
+        # when no paragraph reaches the bar, none is looked up (a corpus without a site
+        # template: every publish asks about every kept paragraph)
+        top = self.max_count()
+        if top < self.min_docs or top < self.min_share * self.n_docs:
+            return False
         n = self.count(text)
         return n >= self.min_docs and n >= self.min_share * self.n_docs
 
@@ -104,6 +116,7 @@ class TemplateCounter:
             raise ValueError(f"{len(overlap)} documents counted in both counters, e.g. {sorted(overlap)[0]}")
         self.docs |= other.docs
         self.counts.update(other.counts)
+        self._max = None
         return self
 
     def to_json(self) -> str:

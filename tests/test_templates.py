@@ -64,3 +64,23 @@ def test_template_paragraphs_on_frames_and_classify_hook():
     assert keys == {template_key(FOOTER), template_key("Thanks for reading it all.")}
     verdicts = classify(ps["d0"], templates=lambda t: template_key(t) in keys)
     assert [v.reason for v in verdicts] == [None, "site_template", "site_template"]
+
+
+def test_the_highest_count_follows_updates_and_merges():
+    """is_template skips the lookup while no paragraph reaches the bar; the cached
+    highest count must follow every update and merge."""
+    para = "Subscribe to our newsletter for the latest headlines every single morning"
+    counter = TemplateCounter(min_docs=3, min_share=0.0, min_words=3)
+    counter.update("d1", [para, "Unique text of the first document here"])
+    counter.update("d2", [para])
+    assert counter.max_count() == 2 and not counter.is_template(para)
+    counter.update("d3", [para])
+    assert counter.max_count() == 3 and counter.is_template(para)
+    other = TemplateCounter(min_docs=3, min_share=0.0, min_words=3)
+    other.update("d4", ["Another paragraph entirely with enough words", "Another one with enough words too"])
+    fresh = TemplateCounter(min_docs=3, min_share=0.0, min_words=3)
+    fresh.update("d5", [para])
+    assert not fresh.is_template(para)
+    fresh.merge(counter)
+    assert fresh.max_count() == 4 and fresh.is_template(para)
+    assert TemplateCounter.from_json(fresh.to_json()).is_template(para)
