@@ -36,8 +36,8 @@ whole sentence:
   moves): such figures change by the day, and two reports of them on different days
   are no conflict.
 
-Without the claims' text (``claims=None``; build.conflicts_table's callers that pass
-only quantities and entities) the clause is approximated by the entities within
+Without the claims' text (``claims=None``; the published table always passes it,
+see build.conflicts_table) the clause is approximated by the entities within
 CONTEXT_WINDOW characters of the number and the words of the quantity's own span
 (a count noun with its modifiers, "Russian troops"); years, roles and market quotes
 are then not read, and only units of measure (currencies, percent, time, length...)
