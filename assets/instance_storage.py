@@ -65,6 +65,10 @@ def default_base_dir() -> str:
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` with `store_event_batch` in one transaction per database."""
 
+    def __init__(self, base_dir: str, inst_data=None):
+        self._engines: dict = {}  # database file (shard) -> engine, oldest first (the parent connects)
+        super().__init__(base_dir, inst_data=inst_data)
+
     @classmethod
     def config_type(cls):
         return {"base_dir": Field(StringSource, is_required=False)}
@@ -77,7 +81,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     def _connect(self, shard: str) -> Iterator:
         # the stock `_connect`, with the engine kept for the next write to the same file
         with self._db_lock:
-            engines = self.__dict__.setdefault("_engines", {})
+            engines = self._engines
             engine = engines.pop(shard, None)
             if engine is not None and shard not in self._initialized_dbs:  # wiped or upgraded since
                 engine.dispose()
@@ -96,7 +100,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
 
     def dispose(self) -> None:
-        for engine in self.__dict__.pop("_engines", {}).values():
+        engines, self._engines = self._engines, {}
+        for engine in engines.values():
             engine.dispose()
         super().dispose()
 
