@@ -34,17 +34,41 @@ whole sentence:
   claims are not one sentence reprinted (its different numbers are different things);
 * neither is a market quote (share, index, currency and commodity prices and their
   moves): such figures change by the day, and two reports of them on different days
-  are no conflict.
+  are no conflict;
+* both are facts, or both are not: a forecast, estimate, offer, bid or condition
+  ("could", "expected", "predicts", "estimated", "offer to buy", "opening bid",
+  sentence-initial "If") is no report of what happened ("will" is not such a word:
+  "will be joined by up to 9,000 soldiers" reports a deployment under way);
+* both are the level, not one an earlier level ("fell from £180,126 to ...") or a
+  part ("the three other detainees", "2,000 more troops");
+* what the number counts agrees where both sentences say it: the head of an "of"
+  phrase after it ("53% of UK households" / "75% of all mobiles"), the noun before
+  "of"/"worth"/"valued at" ("tally of $80m" / "takings of $56m"), the noun right
+  after it ("a 20% stake");
+* both or neither are sums over several subjects ("Hodgson and Barkley missed six
+  penalties", "between them", "combined") or restricted to part of the reach
+  ("outside the US", "excluding", "overseas");
+* the passive agents after the numbers agree ("banned ... by the tribunal" / "by the
+  IAAF"); for units of measure, the publishers the sentences attribute the figures to
+  agree ("Halifax said" / "according to figures from the ODPM": different indices);
+* the clauses do not each name a subject the other lacks (France's coach and Wales's
+  coach; Qwest's offer and Verizon's deal for MCI), a name sharing a word with one of
+  the other's ("Russian Armed Forces", "Russia") counting as the same;
+* the sentence does not pair numbers with nouns "respectively".
+
+The readings after the market quote are made only for the pairs the others leave
+(a few hundred statements), so they cost little.
 
 Without the claims' text (``claims=None``; the published table always passes it,
 see build.conflicts_table) the clause is approximated by the entities within
 CONTEXT_WINDOW characters of the number and the words of the quantity's own span
 (a count noun with its modifiers, "Russian troops"); years, roles and market quotes
 are then not read, and only units of measure (currencies, percent, time, length...)
-need a shared word. Measured on 2,127 BBC documents (eval/conflicts_eval.py): the
-any-shared-entity rule gave 24,247 rows, 0 of 60 sampled true; this rule gives 31
-rows with the text (3 true) and 47 without it (0 true): true conflicts are rare in
-that corpus.
+need a shared word. Measured on 2,224 BBC documents (eval/conflicts_eval.py): the
+any-shared-entity rule gave 24,247 rows, 0 of 60 sampled true; the clause rule gave
+31 rows with the text (3 true) and 47 without it (0 true); with the readings from
+the forecast rule on, 5 rows with the text (3 true, the same 3): true conflicts are
+rare in that corpus.
 
 Cost: statements are paired only inside blocks (unit, clause entity or content
 word) of at most MAX_BLOCK statements (like pipeline.clusters' MAX_POSTINGS), so the
@@ -180,12 +204,31 @@ gains lose lost loses losing cut cuts climb climbed climbs slip slipped slips sl
 plunge plunged tumble tumbled shed sheds decline declined declines boost boosted up down higher lower by advanced
 rallied eased raise raised rising rebound rebounded
 """.split())
-_LEVEL_BEFORE = frozenset("to at of from was is were are stood stands totalled totaled reached reach be".split())
+_LEVEL_BEFORE = frozenset("to at of was is were are stood stands totalled totaled reached reach be".split())
 _MARKET = frozenset("""
 share shares stock stocks index indices indexes ftse dow nasdaq nikkei dax cac hang seng crude oil barrel barrels brent
 dollar dollars euro euros yen sterling greenback currency currencies trading traded trade pence cents bond bonds yield
 yields futures
 """.split())
+
+_PART_AFTER = frozenset("other others more additional further extra remaining".split())
+# words that make a figure a forecast, estimate, offer or condition rather than a reported fact ("will" is
+# not one: "will be joined by up to 9,000 soldiers" reports a deployment under way)
+_IRREALIS = frozenset("""
+could might may expect expects expected expecting forecast forecasts forecasting predict predicts predicted
+predicting projected projection estimate estimates estimated estimating if unless hope hopes hoped aim aims
+target targets offer offers offered offering bid bids bidding seek seeks seeking sought intend intends intended
+propose proposes proposed proposal want wants wanted potential potentially possible possibly likely
+""".split())
+# a figure restricted to part of its subject's reach
+_SCOPE = frozenset("outside excluding except overseas abroad domestic domestically worldwide globally".split())
+_TOTAL = re.compile(r"\b(?:between them|combined|together|altogether|jointly)\b", re.IGNORECASE)
+_RESPECTIVELY = re.compile(r"\brespectively\b", re.IGNORECASE)
+_SAID_AFTER = re.compile(r"\s+(?:has\s+|have\s+|had\s+)?(?:said|says|say|reported|reports|showed|shows|found|"
+                         r"estimated|estimates|predicts|told|announced|added)\b", re.IGNORECASE)
+_SOURCE_BEFORE = re.compile(r"\b(?:according\s+to|figures\s+from|data\s+from|research\s+by|survey\s+by|report\s+by|"
+                            r"study\s+by|statistics\s+from)(?:\s+(?:figures|data|the|a|an)\b)*\s*$", re.IGNORECASE)
+_OF_DETERMINERS = frozenset("the a an all its their his her our this that these those some every each".split())
 
 
 # a few verbs news reports use interchangeably for one event, folded to one word
@@ -230,6 +273,13 @@ class Context:
     role: str  # "level", "change" or "" (unknown)
     market: bool  # a share / index / currency / commodity quote
     read: bool = True  # read from the claim's text (else from the entities near the number)
+    irrealis: bool = False  # a forecast, estimate, offer, bid or condition, not a reported fact
+    heads: tuple[str, str, str] = ("", "", "")  # what the number counts: "of" head, noun before, noun after
+    sources: frozenset[str] = frozenset()  # entity keys the sentence attributes its figures to
+    agent: str = ""  # the passive agent after the number ("banned for two years by the IAAF")
+    total: bool = False  # a sum over several subjects ("X and Y took $436m", "between them", "combined")
+    scope: bool = False  # restricted to a part ("outside the US", "excluding", "overseas")
+    unreadable: bool = False  # the sentence maps numbers to nouns "respectively": which is which is unknown
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -247,6 +297,12 @@ def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 def _role(text: str, lo: int, start: int, end: int, hi: int) -> str:
     before = [w.lower() for w in _WORD.findall(text[lo:start])][-3:]
     after = [w.lower() for w in _WORD.findall(text[end:hi])][:2]
+    if text[end:end + 1].isalpha():  # the span ends inside a word: its words are not "after"
+        after = []
+    if before and before[-1] == "from":
+        return "start"  # "fell from £180,126 to £178,906": an earlier level
+    if after and after[0] in _PART_AFTER:
+        return "part"  # "the three other detainees", "2,000 more troops": not the whole
     if before and before[-1] in _LEVEL_BEFORE:
         return "level"
     if any(w in _CHANGE for w in before) or any(w in _CHANGE for w in after):
@@ -256,7 +312,7 @@ def _role(text: str, lo: int, start: int, end: int, hi: int) -> str:
 
 def quantity_context(claim_text: str, q_start: int, q_end: int, unit: str,
                      entity_spans: Iterable[tuple[int, int, str]], q_text: str = "",
-                     other_numbers: Iterable[tuple[int, int]] = ()) -> Context:
+                     other_numbers: Iterable[tuple[int, int]] = (), detail: bool = True) -> Context:
     """The subject of the quantity at [q_start, q_end) of `claim_text` (offsets in the
     claim); `entity_spans` are (start, end, canonical) in the same coordinates,
     `other_numbers` the spans of the claim's other quantities. A clause with neither
@@ -275,7 +331,95 @@ def quantity_context(claim_text: str, q_start: int, q_end: int, unit: str,
         m.group(1).lower().replace("final", "fourth") + "q" for m in _QUARTER.finditer(claim_text))
     words = {w.lower() for w in _WORD.findall(claim_text[lo:hi])} | {w.lower() for w in _WORD.findall(q_text)}
     market = bool(words & _MARKET)
-    return Context(ents, terms, near, times, _role(claim_text, lo, q_start, q_end, hi), market)
+    role = _role(claim_text, lo, q_start, q_end, hi)
+    if not detail:  # the cheap part, enough to rule most pairs out; see find_conflicts
+        return Context(ents, terms, near, times, role, market)
+    irrealis = bool(words & _IRREALIS) or bool(re.match(r"\s*(?:if|unless)\b", claim_text, re.IGNORECASE))
+    clause_spans = [(s, e) for s, e, _ in spans if s < hi and e > lo]
+    total = bool(_TOTAL.search(claim_text[lo:hi])) or _joined_subjects(claim_text, lo, q_start, clause_spans)
+    # what follows the number up to the next comma, brackets left out ("$300m (£160m) outside the US")
+    after_text = re.split(r"[,;:]|\.(?=\s|$)", re.sub(r"\([^)]*\)", " ", claim_text[q_end:]), maxsplit=1)[0]
+    after_words = [w.lower() for w in _WORD.findall(after_text)]
+    return Context(ents, terms, near, times, role, market,
+                   irrealis=irrealis, heads=_heads(claim_text, lo, q_start, q_end, hi, unit, clause_spans),
+                   sources=_source(claim_text, q_start, spans), agent=_agent(after_words), total=total,
+                   scope=bool(set(after_words[:4]) & _SCOPE),
+                   unreadable=bool(_RESPECTIVELY.search(claim_text)))
+
+
+def _source(text: str, q_start: int, spans: list[tuple[int, int, str]]) -> frozenset[str]:
+    """The entity the sentence attributes the number to ("Halifax said", "according to figures from the
+    ODPM"): the nearest such entity before the number, else the first after it."""
+    found = sorted((s, name) for s, e, name in spans
+                   if _SAID_AFTER.match(text, e) or _SOURCE_BEFORE.search(text[max(0, s - 60):s]))
+    before = [name for s, name in found if s < q_start]
+    after = [name for s, name in found if s >= q_start]
+    pick = before[-1:] or after[:1]
+    return frozenset(entity_key(n) for n in pick)
+
+
+_JOINED_BEFORE = re.compile(r"(?:^|\s)[A-Z0-9][\w'’]*\s+(?:and|&)\s+(?:[Tt]he\s+)?$")
+_JOINED_AFTER = re.compile(r"\s+(?:and|&)\s+(?:[Tt]he\s+)?[A-Z]")
+
+
+def _joined_subjects(text: str, lo: int, q_start: int, spans: list[tuple[int, int]]) -> bool:
+    """An entity joined by "and" to another name before the number ("Shrek 2 and The Incredibles took
+    $436m", "Charlie Hodgson and Barkley missed six penalties")."""
+    return any(_JOINED_BEFORE.search(text[lo:s]) or _JOINED_AFTER.match(text, e)
+               for s, e in spans if lo <= s and e <= q_start)
+
+
+def _agent(after_words: list[str]) -> str:
+    """The content word after "by" following the number ("banned for four years by the tribunal")."""
+    for i, w in enumerate(after_words[:6]):
+        if w == "by":
+            for x in after_words[i + 1:i + 4]:
+                if x not in _STOP and x not in _OF_DETERMINERS:
+                    return _stem(x)
+            return ""
+    return ""
+
+
+def _content(word: str) -> bool:
+    w = word.lower()
+    return w not in _STOP and w not in _CHANGE and len(w) >= 3
+
+
+def _heads(text: str, lo: int, q_start: int, q_end: int, hi: int, unit: str,
+           spans: list[tuple[int, int]]) -> tuple[str, str, str]:
+    """What the number counts, three ways: the head of an "of" phrase after it ("53% of UK households" ->
+    household, "three years of economic stagnation" -> stagnation), the noun before "of"/"worth"/"valued at"
+    ("takings of $56m" -> taking), the noun right after it ("a $27.5bn tax claim" -> claim)."""
+    unit_words = {unit, *(k for k, v in UNIT_SYNONYMS.items() if v == unit)}
+    tail = [(m.group(0), m.start()) for m in _WORD.finditer(text, q_end, hi)]
+    gaps = [text[q_end:tail[0][1]]] + [text[tail[k - 1][1] + len(tail[k - 1][0]):tail[k][1]]
+                                       for k in range(1, len(tail))] if tail else []
+    of_head = next_head = ""
+    if tail and tail[0][0].lower() == "of" and not gaps[0].strip():
+        words = []
+        for k in range(1, len(tail)):
+            w, pos = tail[k]
+            if gaps[k].strip() and words:
+                break
+            if any(s <= pos < e for s, e in spans):
+                continue
+            if not words and w.lower() in _OF_DETERMINERS:
+                continue
+            if not _content(w):
+                break
+            words.append(_stem(w))
+        of_head = words[-1] if words else ""
+    elif tail and not gaps[0].strip():
+        words = []
+        for k, (w, pos) in enumerate(tail[:3]):
+            if (k and gaps[k].strip()) or any(s <= pos < e for s, e in spans) or not _content(w):
+                break
+            if _stem(w) not in unit_words and w.lower() not in unit_words:
+                words.append(_stem(w))
+        next_head = words[-1] if words else ""
+    m = re.search(r"([A-Za-z][A-Za-z'’\-]*)\s+(?:valued\s+at|worth|of)\s*$", text[lo:q_start])
+    before_head = _stem(m.group(1)) if m and _content(m.group(1)) else ""
+    return of_head, before_head, next_head
 
 
 def _clause_words(text, lo, hi, q_start, q_end, unit, spans, other_numbers=()):
@@ -332,8 +476,28 @@ def same_subject(a: Context, b: Context, generic: frozenset[str] | set[str], uni
     if a.times and b.times and not (a.times & b.times):
         return False
     if a.role and b.role and a.role != b.role:
+        return False  # a level, a change, an earlier level ("from"), a part ("three other")
+    if a.unreadable or b.unreadable:
         return False
+    if a.irrealis != b.irrealis or a.total != b.total or a.scope != b.scope:
+        return False  # a forecast and a fact, a sum and one part, a part of the reach and all of it
+    if any(x and y and x != y for x, y in zip(a.heads, b.heads)):
+        return False  # the number counts different things: "tally of $80m" vs "takings of $56m"
+    if a.agent and b.agent and a.agent != b.agent:
+        return False  # "banned ... by the tribunal" vs "... by the IAAF"
+    if unit in MEASURE_UNITS and a.sources and b.sources and not (a.sources & b.sources):
+        return False  # statistics of different publishers (Halifax, Nationwide) measure differently
+    if a.read and b.read and _own_entities(a.entities, b.entities, generic) and \
+            _own_entities(b.entities, a.entities, generic):
+        return False  # each clause names a subject the other lacks: different teams, firms, places
     return True
+
+
+def _own_entities(keys: frozenset[str], other: frozenset[str], generic: frozenset[str] | set[str]) -> set[str]:
+    """Non-generic entity keys of one clause that share no word with the other clause's entities ("Russian
+    Armed Forces" shares "Russia" with "Russia")."""
+    other_words = {w[:5] for k in other for w in k.split()}
+    return {k for k in keys - other - generic if not {w[:5] for w in k.split()} & other_words}
 
 
 # ------------------------------------------------------------------ conflicts
@@ -432,7 +596,7 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
         members.sort(key=lambda r: (r["doc_id"], r["claim_id"]))
         first = members[0]
         contexts.append(_context(first, key[0], spans.get(first["claim_id"], []), numbers.get(first["claim_id"], []),
-                                 claim_text, claims is not None))
+                                 claim_text, claims is not None, detail=False))
         tolerances.append(written_tolerance(first.get("text"), key[1]))
         if first["claim_id"] in claim_text:
             sentence.append(claim_text[first["claim_id"]][0])
@@ -440,6 +604,7 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
             sentence.append((tuple(sorted(by_claim.get(first["claim_id"], ()))), key[3]) if claims is None else None)
 
     out: list[Conflict] = []
+    detailed: dict[int, Context] = {}
     for i, j in _candidate_pairs(keys, contexts):
         ka, kb = keys[i], keys[j]
         if compatible(ka[1], ka[2], kb[1], kb[2], tolerances[i], tolerances[j]) or not comparable(ka[1], kb[1]):
@@ -448,6 +613,14 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
             continue  # one sentence reprinted: its different numbers are different things
         if not same_subject(contexts[i], contexts[j], generic, ka[0]):
             continue
+        if claims is not None:  # the whole reading, only for the few pairs the cheap one leaves
+            for k in (i, j):
+                if k not in detailed:
+                    first = statements[keys[k]][0]
+                    detailed[k] = _context(first, keys[k][0], spans.get(first["claim_id"], []),
+                                           numbers.get(first["claim_id"], []), claim_text, True)
+            if not same_subject(detailed[i], detailed[j], generic, ka[0]):
+                continue
         shared = {n for n in ka[3] | kb[3] if entity_key(n) in (contexts[i].entities & contexts[j].entities)}
         conflict = _statement_conflict(ka[0], statements[ka], statements[kb], shared)
         if conflict is not None:
@@ -464,7 +637,7 @@ def _int(v) -> int | None:
 
 def _context(q: Mapping, unit: str, ent_spans: list[tuple[int | None, int | None, str]],
              number_spans: list[tuple[int, int]], claim_text: Mapping[str, tuple[str, int]],
-             with_text: bool) -> Context:
+             with_text: bool, detail: bool = True) -> Context:
     qs, qe = _int(q.get("char_start")), _int(q.get("char_end"))
     located = [(s, e, n) for s, e, n in ent_spans if s is not None and e is not None]
     if with_text and q["claim_id"] in claim_text and qs is not None and qe is not None:
@@ -472,7 +645,8 @@ def _context(q: Mapping, unit: str, ent_spans: list[tuple[int | None, int | None
         if 0 <= qs - base <= len(text):
             others = [(s - base, e - base) for s, e in number_spans if (s, e) != (qs, qe)]
             return quantity_context(text, qs - base, qe - base, unit,
-                                    [(s - base, e - base, n) for s, e, n in located], q.get("text") or "", others)
+                                    [(s - base, e - base, n) for s, e, n in located], q.get("text") or "", others,
+                                    detail=detail)
     if qs is None or qe is None:  # nothing to locate the number by: every entity of the claim
         return Context(frozenset(entity_key(n) for _, _, n in ent_spans), frozenset(), frozenset(), frozenset(), "",
                        False, read=False)

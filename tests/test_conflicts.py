@@ -315,3 +315,101 @@ def test_clause_bounds():
     assert text[lo:hi].startswith("while Brent crude")
     lo, hi = clause_bounds(text, text.index("$1.64"), text.index("$1.64") + 5)
     assert text[lo:hi] == "US light crude rose $1.64 to $47.10"
+
+
+# ------------------------------------------------------------------ what else makes two figures different things
+def _pair(a: tuple, b: tuple, unit: str) -> list:
+    """Conflicts between two claims: each (text, quantity text, value, entities), exact qualifiers."""
+    (ta, qa, va, ea), (tb, qb, vb, eb) = a, b
+    return _run(("docA", "c1", ta, qa, va, "exact", unit, ea), ("docB", "c2", tb, qb, vb, "exact", unit, eb))
+
+
+def test_a_forecast_or_an_offer_is_not_a_reported_fact():
+    fact = ("Tesco said its UK sales grew by 4% in 2004.", "4%", 4.0, ["Tesco"])
+    other = ("Tesco said its UK sales grew by 7% in 2004.", "7%", 7.0, ["Tesco"])
+    assert len(_pair(fact, other, "percent")) == 1  # control: two facts disagree
+    for text in ("Tesco said its UK sales could grow by 7% in 2004.",
+                 "Analysts expected Tesco's UK sales to grow by 7% in 2004.",
+                 "If prices hold, Tesco said its UK sales grew by 7% in 2004."):
+        assert _pair(fact, (text, "7%", 7.0, ["Tesco"]), "percent") == [], text
+    assert quantity_context("GM offered to buy a 20% stake.", 20, 23, "percent", []).irrealis
+
+
+def test_an_earlier_level_and_a_part_are_not_the_level():
+    now = ("The average UK house price now stands at £152,879.", "£152,879", 152879.0, ["UK"])
+    level = ("The average UK house price fell to £180,126 in the survey.", "£180,126", 180126.0, ["UK"])
+    start = ("The average UK house price fell from £180,126 to £178,906.", "£180,126", 180126.0, ["UK"])
+    assert len(_pair(now, level, "gbp")) == 1  # control
+    assert _pair(now, start, "gbp") == []
+    five = ("Five British detainees freed from Guantanamo were released by police.", "Five", 5.0, ["Guantanamo"])
+    three = ("The three other British detainees freed from Guantanamo were released by police.", "three", 3.0,
+             ["Guantanamo"])
+    assert quantity_context(three[0], 4, 9, "detainee", []).role == "part"
+    assert _pair(five, three, "detainee") == []
+
+
+def test_the_noun_the_number_counts_must_agree():
+    tally = ("Ray had a combined US tally of $80m from DVD sales.", "$80m", 80e6, ["Ray"])
+    takings = ("Ray's US box office takings of $56m from DVD sales.", "$56m", 56e6, ["Ray"])
+    same = ("Ray had a combined US tally of $56m from DVD sales.", "$56m", 56e6, ["Ray"])
+    assert len(_pair(tally, same, "usd")) == 1  # control
+    assert _pair(tally, takings, "usd") == []
+    homes = ("Ofcom said 53% of UK households have access to the net.", "53%", 53.0, ["Ofcom", "UK"])
+    phones = ("Ofcom said 75% of UK mobiles have access to the net.", "75%", 75.0, ["Ofcom", "UK"])
+    also_homes = ("Ofcom said 75% of all UK households have access to the net.", "75%", 75.0, ["Ofcom", "UK"])
+    assert len(_pair(homes, also_homes, "percent")) == 1  # control
+    assert quantity_context(homes[0], 11, 14, "percent", [(18, 20, "UK")]).heads[0] == "household"
+    assert _pair(homes, phones, "percent") == []
+    stake = quantity_context("It sold a 20% stake in Fiat.", 10, 13, "percent", [(23, 27, "Fiat")])
+    assert stake.heads == ("", "", "stake")
+
+
+def test_different_agents_and_different_publishers_measure_different_things():
+    tribunal = ("Christos Tzekos was banned for four years by the tribunal.", "four years", 4.0, ["Christos Tzekos"])
+    iaaf = ("Christos Tzekos was banned for two years by the IAAF.", "two years", 2.0, ["Christos Tzekos"])
+    again = ("Christos Tzekos was banned for two years by the tribunal.", "two years", 2.0, ["Christos Tzekos"])
+    assert len(_pair(tribunal, again, "year")) == 1  # control
+    assert _pair(tribunal, iaaf, "year") == []
+    halifax = ("UK house prices rose by 1.1% in December, Halifax said.", "1.1%", 1.1, ["UK", "Halifax"])
+    odpm = ("UK house prices rose by 0.7% in December, according to figures from the ODPM.", "0.7%", 0.7,
+            ["UK", "ODPM"])
+    unsourced = ("UK house prices rose by 0.7% in December.", "0.7%", 0.7, ["UK"])
+    assert len(_pair(halifax, unsourced, "percent")) == 1  # control: one side names no publisher
+    assert _pair(halifax, odpm, "percent") == []
+    both = "Halifax said house prices rose by 0.8% in January and Nationwide reported a rise of 0.4%."
+    ctx = quantity_context(both, both.index("0.8%"), both.index("0.8%") + 4, "percent",
+                           [(0, 7, "Halifax"), (both.index("Nationwide"), both.index("Nationwide") + 10, "Nationwide")])
+    assert ctx.sources == frozenset({"halif"})  # the nearest publisher before the number
+
+
+def test_a_sum_a_part_of_the_reach_and_unreadable_sentences():
+    one = ("Barkley missed three penalties against France.", "three penalties", 3.0, ["Barkley", "France"])
+    two = ("Hodgson and Barkley missed six penalties against France.", "six penalties", 6.0,
+           ["Hodgson", "Barkley", "France"])
+    them = ("Barkley missed six penalties between them against France.", "six penalties", 6.0, ["Barkley", "France"])
+    alone = ("Barkley missed six penalties against France.", "six penalties", 6.0, ["Barkley", "France"])
+    assert len(_pair(one, alone, "penalty")) == 1  # control
+    assert _pair(one, two, "penalty") == []
+    assert _pair(one, them, "penalty") == []
+    world = ("The Incredibles took $259m at the box office.", "$259m", 259e6, ["Incredibles"])
+    abroad = ("The Incredibles took $300m (£160m) outside the US at the box office.", "$300m", 300e6,
+              ["Incredibles"])
+    assert _pair(world, abroad, "usd") == []
+    cml = ("The CML said lending and gross lending were 29% and 18% lower respectively.", "18%", 18.0, ["CML"])
+    fell = ("The CML said lending and gross lending fell 25% lower.", "25%", 25.0, ["CML"])
+    assert _pair(cml, fell, "percent") == []
+
+
+def test_clauses_naming_different_subjects_are_different_things():
+    france = ("France coach Bernard Laporte has made four changes for the clash with Wales.", "four changes", 4.0,
+              ["France", "Bernard Laporte", "Wales"])
+    wales = ("Wales coach Mike Ruddock has made two changes for the trip to France.", "two changes", 2.0,
+             ["Wales", "Mike Ruddock", "France"])
+    assert _pair(france, wales, "change") == []
+    # a name that shares a word with the other side's is no subject of its own
+    forces = ("Around 10,200 servicemen from the Russian Armed Forces have been deployed in Belarus.",
+              "10,200 servicemen", 10200.0, ["Russian Armed Forces", "Belarus"])
+    putin = ("Russia is sending as many as 9,000 servicemen to Belarus.", "9,000 servicemen", 9000.0,
+             ["Russia", "Belarus"])
+    assert len(_run(("docA", "c1", *forces[:3], "approximate", "serviceman", forces[3]),
+                    ("docB", "c2", *putin[:3], "at_most", "serviceman", putin[3]))) == 1
