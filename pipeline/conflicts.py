@@ -54,7 +54,8 @@ whole sentence:
 * the clauses do not each name a subject the other lacks (France's coach and Wales's
   coach; Qwest's offer and Verizon's deal for MCI), a name sharing a word with one of
   the other's ("Russian Armed Forces", "Russia") counting as the same;
-* the sentence does not pair numbers with nouns "respectively".
+* the sentence does not pair numbers with nouns "respectively", and neither number
+  restates another in brackets ("$280bn (£155bn)": a conversion at some day's rate).
 
 The readings after the market quote are made only for the pairs the others leave
 (a few hundred statements), so they cost little.
@@ -218,7 +219,8 @@ _IRREALIS = frozenset("""
 could might may expect expects expected expecting forecast forecasts forecasting predict predicts predicted
 predicting projected projection estimate estimates estimated estimating if unless hope hopes hoped aim aims
 target targets offer offers offered offering bid bids bidding seek seeks seeking sought intend intends intended
-propose proposes proposed proposal want wants wanted potential potentially possible possibly likely
+propose proposes proposed proposal want wants wanted potential potentially possible possibly likely attempt attempts
+attempted attempting tried accuse accuses accused allege alleges alleged allegedly
 """.split())
 # a figure restricted to part of its subject's reach
 _SCOPE = frozenset("outside excluding except overseas abroad domestic domestically worldwide globally".split())
@@ -280,6 +282,7 @@ class Context:
     total: bool = False  # a sum over several subjects ("X and Y took $436m", "between them", "combined")
     scope: bool = False  # restricted to a part ("outside the US", "excluding", "overseas")
     unreadable: bool = False  # the sentence maps numbers to nouns "respectively": which is which is unknown
+    restated: bool = False  # a figure restated in brackets after another ("$280bn (£155bn)"): a conversion
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -301,7 +304,8 @@ def _role(text: str, lo: int, start: int, end: int, hi: int) -> str:
         after = []
     if before and before[-1] == "from":
         return "start"  # "fell from £180,126 to £178,906": an earlier level
-    if after and after[0] in _PART_AFTER:
+    inside = [w.lower() for w in _WORD.findall(text[start:end])]
+    if (after and after[0] in _PART_AFTER) or any(w in _PART_AFTER for w in inside[1:]):
         return "part"  # "the three other detainees", "2,000 more troops": not the whole
     if before and before[-1] in _LEVEL_BEFORE:
         return "level"
@@ -344,7 +348,16 @@ def quantity_context(claim_text: str, q_start: int, q_end: int, unit: str,
                    irrealis=irrealis, heads=_heads(claim_text, lo, q_start, q_end, hi, unit, clause_spans),
                    sources=_source(claim_text, q_start, spans), agent=_agent(after_words), total=total,
                    scope=bool(set(after_words[:4]) & _SCOPE),
-                   unreadable=bool(_RESPECTIVELY.search(claim_text)))
+                   unreadable=bool(_RESPECTIVELY.search(claim_text)), restated=_restated(claim_text, q_start))
+
+
+def _restated(text: str, q_start: int) -> bool:
+    """Whether the number is inside brackets opened right after another figure ("$280bn (£155bn)",
+    "$9.4bn (261bn roubles, £4.8bn)"): a conversion at some day's rate, not a report of its own."""
+    opening = text.rfind("(", 0, q_start)
+    if opening < 0 or ")" in text[opening:q_start]:
+        return False
+    return bool(re.search(r"\d[\w.,%]*\s*$", text[:opening]))
 
 
 def _source(text: str, q_start: int, spans: list[tuple[int, int, str]]) -> frozenset[str]:
@@ -477,7 +490,7 @@ def same_subject(a: Context, b: Context, generic: frozenset[str] | set[str], uni
         return False
     if a.role and b.role and a.role != b.role:
         return False  # a level, a change, an earlier level ("from"), a part ("three other")
-    if a.unreadable or b.unreadable:
+    if a.unreadable or b.unreadable or a.restated or b.restated:
         return False
     if a.irrealis != b.irrealis or a.total != b.total or a.scope != b.scope:
         return False  # a forecast and a fact, a sum and one part, a part of the reach and all of it

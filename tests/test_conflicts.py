@@ -413,3 +413,21 @@ def test_clauses_naming_different_subjects_are_different_things():
              ["Russia", "Belarus"])
     assert len(_run(("docA", "c1", *forces[:3], "approximate", "serviceman", forces[3]),
                     ("docB", "c2", *putin[:3], "at_most", "serviceman", putin[3]))) == 1
+
+
+def test_a_conversion_in_brackets_and_an_attempt_are_no_reports_of_their_own():
+    a = ("The court rejected the Justice Department's $280bn (£155bn) claim against tobacco firms.", "£155bn", 155e9,
+         ["Justice Department"])
+    b = ("The court rejected the Justice Department's $280bn (£149bn) claim in its ruling.", "£149bn", 149e9,
+         ["Justice Department"])
+    text = a[0]
+    assert quantity_context(text, text.index("£155bn"), text.index("£155bn") + 6, "gbp", []).restated
+    assert not quantity_context(text, text.index("$280bn"), text.index("$280bn") + 6, "usd", []).restated
+    assert _pair(a, b, "gbp") == []
+    tried = ("The Olympic champion attempted a height of 5.05m at the meeting.", "5.05m", 5.05, ["Olympic"])
+    cleared = ("The Olympic champion cleared a height of 4.88m at the meeting.", "4.88m", 4.88, ["Olympic"])
+    same = ("The Olympic champion cleared a height of 5.05m at the meeting.", "5.05m", 5.05, ["Olympic"])
+    assert len(_pair(cleared, same, "m")) == 1  # control
+    assert _pair(tried, cleared, "m") == []
+    # "other" inside the quantity's own span makes it a part, too
+    assert quantity_context("Five other episodes were dropped.", 0, 19, "episode", []).role == "part"
