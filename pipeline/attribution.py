@@ -464,22 +464,35 @@ def _colon_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset:
     words = [t for t in tokens[start:colon] if not t.is_punct]
     while words and words[0].lower_ in _COLON_LEADS:
         words = words[1:]
-    if not words or len(words) > 6 or any(t.pos_ in {"VERB", "AUX", "PRON"} for t in words):
+    if not words or len(words) > 6 or any(t.pos_ in {"VERB", "AUX", "PRON"} and not t.is_upper for t in words):
         return None
-    if words[-1].pos_ not in {"PROPN", "NOUN"} or not words[0].text[:1].isupper():
+    # a transcript label in capitals may be tagged as anything ("FALLIN:" as a number)
+    if (words[-1].pos_ not in {"PROPN", "NOUN"} and not (words[-1].is_upper and len(words[-1]) >= 3)) \
+            or not words[0].text[:1].isupper():
         return None
     quoted_after = any(a >= tokens[colon].idx - offset for a, _b in quotes)
     named = any(t.ent_type_ in {"PERSON", "ORG", "GPE", "NORP"} for t in words) or any(
         t.is_upper and len(t) >= 3 for t in words)
-    if not (named or quoted_after):
+    # a headline opening with a capitalized name or source ("Trump: My immigration plans
+    # ...", "Poll: ...", "Insiders: ..."): every word capitalized, at the sentence start
+    headline = start == 0 and all(t.text[:1].isupper() for t in words)
+    if not (named or quoted_after or headline):
         return None
     if words[-1].lower_ in {"note", "update", "editor", "correction", "photo", "video", "source", "byline", "email",
-                            "read", "watch", "related", "advertisement", "q", "a", "transcript", "exclusive"}:
+                            "read", "watch", "related", "advertisement", "q", "a", "transcript", "exclusive", "breaking",
+                            "previously", "look", "reads", "boom", "wow", "listen", "example", "result"}:
         return None
     # what follows is a statement: a quotation, or at least three words with a verb
     # (not a section label "PREVIOUSLY:", a list of names, a tally "Clinton: 2,316.")
     after = [t for t in tokens[colon + 1:] if not t.is_punct]
-    if not quoted_after and (len(after) < 3 or not any(t.pos_ in {"VERB", "AUX"} for t in after)):
+    # a speaker label in capitals alone ("TAPPER:", "KATE BOULDUAN:"): the turn follows
+    label_only = not after and all(t.is_upper and len(t) >= 2 for t in words) and words[-1].pos_ in {"NOUN", "PROPN"}
+    # a verbless headline statement ("Lynch: No outside influence on FBI probe ..."), not a
+    # list of names ("Iowa: Tim Albrecht, Brad Anderson, ...")
+    verbless = headline and len(after) >= 4 and sum(t.pos_ in {"NOUN", "PROPN"} for t in after) >= 2 \
+        and not any(t.like_num for t in after) and sum(t.text == "," for t in tokens[colon + 1:]) < 2
+    if not quoted_after and not label_only and not verbless and (
+            len(after) < 3 or not any(t.pos_ in {"VERB", "AUX"} for t in after)):
         return None
     sp, a, b, label = _speaker_from(words, sent_doc, words[-1])
     return Attribution(sp, a - offset, b - offset, label, "colon", "direct" if quoted_after else "indirect", None,

@@ -455,3 +455,24 @@ def test_stranded_subject_not_taken_from_a_subordinate_clause(nlp, monkeypatch):
     doc = nlp("When Clinton spoke in Ohio, said the report, the crowd cheered.")
     verb = next(t for t in doc if t.lower_ == "said")
     assert all(t.lower_ != "clinton" for t in _stranded_subject(verb))
+
+
+# ------------------------------------------------- headline and transcript colons
+@pytest.mark.parametrize("text,speaker,quote_type", [
+    ("Trump: My immigration plans aren't set in stone.", "Trump", "indirect"),  # a name the NER left untagged
+    ("Lynch: No outside influence on FBI probe into Clinton emails.", "Lynch", "indirect"),  # a verbless headline
+    ("FALLIN: I think he is trying to campaign as a racial healer.", "FALLIN", "indirect"),  # a label tagged NUM
+    ("TAPPER:", "TAPPER", "indirect"),  # a transcript speaker label alone; the turn follows
+])
+def test_colon_after_a_headline_or_transcript_speaker(nlp, text, speaker, quote_type):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, "colon", quote_type)
+
+
+@pytest.mark.parametrize("text", [
+    "Iowa: Tim Albrecht, Brad Anderson, Rob Barron, Jeff Boeyink, Bonnie Campbell.",  # a list of names
+    "Breaking: Bernie Sanders Just Got A Major Win In This State.",  # a news label
+    "PREVIOUSLY:",
+])
+def test_colon_after_a_label_or_before_a_list_is_not_a_source(nlp, text):
+    assert attribute(nlp(text)).cue != "colon"
