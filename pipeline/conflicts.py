@@ -51,9 +51,15 @@ whole sentence:
 * the passive agents after the numbers agree ("banned ... by the tribunal" / "by the
   IAAF"); for units of measure, the publishers the sentences attribute the figures to
   agree ("Halifax said" / "according to figures from the ODPM": different indices);
-* the clauses do not each name a subject the other lacks (France's coach and Wales's
-  coach; Qwest's offer and Verizon's deal for MCI), a name sharing a word with one of
-  the other's ("Russian Armed Forces", "Russia") counting as the same;
+* the clauses do not each name, before the number, a subject the other's clause
+  lacks (France's coach and Wales's coach; Qwest's offer and Verizon's deal for MCI),
+  a name sharing a word with one of the other's ("Russian Armed Forces", "Russia")
+  counting as the same;
+* when neither sentence names a year, month or quarter, the leads of their documents
+  (the first LEAD_CLAIMS claims: title and first sentence) do not name different
+  months or quarters ("now stands at £162,086" in a report on December and "now
+  stands at £152,879" in one on February are two dates; the BBC sample has no
+  publication dates);
 * the sentence does not pair numbers with nouns "respectively", and neither number
   restates another in brackets ("$280bn (£155bn)": a conversion at some day's rate).
 
@@ -110,6 +116,7 @@ usd gbp eur jpy rub uah inr cad aud cny chf penny pence cent percent point time 
 mm cm m km kilometer kilometre meter metre mile yard kg kilogram gram g ton tonne t lb pound liter litre l barrel hectare
 ha acre kw mw gw kwh mwh gwh knot foot feet inch degree sq
 """.split())
+LEAD_CLAIMS = 2  # a document's title and lead sentence: the months they name date its report
 CONTEXT_WINDOW = 60  # characters around the number searched for entities when the claim text is unknown
 
 
@@ -283,6 +290,13 @@ class Context:
     scope: bool = False  # restricted to a part ("outside the US", "excluding", "overseas")
     unreadable: bool = False  # the sentence maps numbers to nouns "respectively": which is which is unknown
     restated: bool = False  # a figure restated in brackets after another ("$280bn (£155bn)"): a conversion
+    subjects: frozenset[str] = frozenset()  # entity keys of the clause before the number (its subject side)
+
+
+def _months(text: str) -> frozenset[str]:
+    """Months and quarters a text names (not years: a lead's "first since 1948" dates no report)."""
+    return frozenset(m.group(0).lower() for m in _MONTH.finditer(text)) | frozenset(
+        m.group(1).lower().replace("final", "fourth") + "q" for m in _QUARTER.finditer(text))
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -348,7 +362,8 @@ def quantity_context(claim_text: str, q_start: int, q_end: int, unit: str,
                    irrealis=irrealis, heads=_heads(claim_text, lo, q_start, q_end, hi, unit, clause_spans),
                    sources=_source(claim_text, q_start, spans), agent=_agent(after_words), total=total,
                    scope=bool(set(after_words[:4]) & _SCOPE),
-                   unreadable=bool(_RESPECTIVELY.search(claim_text)), restated=_restated(claim_text, q_start))
+                   unreadable=bool(_RESPECTIVELY.search(claim_text)), restated=_restated(claim_text, q_start),
+                   subjects=frozenset(entity_key(name) for s, e, name in spans if lo <= s and e <= q_start))
 
 
 def _restated(text: str, q_start: int) -> bool:
@@ -500,14 +515,14 @@ def same_subject(a: Context, b: Context, generic: frozenset[str] | set[str], uni
         return False  # "banned ... by the tribunal" vs "... by the IAAF"
     if unit in MEASURE_UNITS and a.sources and b.sources and not (a.sources & b.sources):
         return False  # statistics of different publishers (Halifax, Nationwide) measure differently
-    if a.read and b.read and _own_entities(a.entities, b.entities, generic) and \
-            _own_entities(b.entities, a.entities, generic):
-        return False  # each clause names a subject the other lacks: different teams, firms, places
+    if a.read and b.read and _own_entities(a.subjects, b.entities, generic) and \
+            _own_entities(b.subjects, a.entities, generic):
+        return False  # each names a subject before its number that the other's clause lacks: different teams, firms
     return True
 
 
 def _own_entities(keys: frozenset[str], other: frozenset[str], generic: frozenset[str] | set[str]) -> set[str]:
-    """Non-generic entity keys of one clause that share no word with the other clause's entities ("Russian
+    """Non-generic entity keys of one side that share no word with the other clause's entities ("Russian
     Armed Forces" shares "Russia" with "Russia")."""
     other_words = {w[:5] for k in other for w in k.split()}
     return {k for k in keys - other - generic if not {w[:5] for w in k.split()} & other_words}
@@ -574,6 +589,7 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
     of the number of copies.
     """
     entities = list(entities)
+    quantities = list(quantities)
     spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     names: dict[str, set[str]] = defaultdict(set)
     for e in entities:
@@ -585,8 +601,23 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
         for c in claims:
             claim_text[c["claim_id"]] = (c["text"], _int(c.get("char_start")) or 0)
     generic = generic_entities(entities)
+    # the claims of each document, for the months its lead names (read only for the few pairs that need them)
+    doc_claims: dict[str, list[str]] = defaultdict(list)
+    if claims is not None:
+        claim_doc = {r["claim_id"]: r.get("doc_id") for r in entities}
+        claim_doc.update({r["claim_id"]: r.get("doc_id") for r in quantities})
+        for c in claims:
+            doc = c.get("doc_id") or claim_doc.get(c["claim_id"])
+            if doc is not None:
+                doc_claims[doc].append(c["claim_id"])
+    lead_cache: dict[str, frozenset[str]] = {}
 
-    quantities = list(quantities)
+    def lead_months(doc: str) -> frozenset[str]:
+        if doc not in lead_cache:
+            first = sorted(doc_claims.get(doc, ()), key=lambda cid: claim_text[cid][1])[:LEAD_CLAIMS]
+            lead_cache[doc] = frozenset(m for cid in first for m in _months(claim_text[cid][0]))
+        return lead_cache[doc]
+
     numbers: dict[str, list[tuple[int, int]]] = defaultdict(list)  # every quantity's span, by claim
     by_claim: dict[str, list[tuple[float, str]]] = defaultdict(list)  # every quantity's value and unit, by claim
     for q in quantities:
@@ -634,6 +665,10 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
                                            numbers.get(first["claim_id"], []), claim_text, True)
             if not same_subject(detailed[i], detailed[j], generic, ka[0]):
                 continue
+            if not (detailed[i].times or detailed[j].times):  # neither sentence says when: the documents' leads
+                mi, mj = (lead_months(statements[keys[k]][0]["doc_id"]) for k in (i, j))
+                if mi and mj and not (mi & mj):
+                    continue
         shared = {n for n in ka[3] | kb[3] if entity_key(n) in (contexts[i].entities & contexts[j].entities)}
         conflict = _statement_conflict(ka[0], statements[ka], statements[kb], shared)
         if conflict is not None:

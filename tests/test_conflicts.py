@@ -431,3 +431,38 @@ def test_a_conversion_in_brackets_and_an_attempt_are_no_reports_of_their_own():
     assert _pair(tried, cleared, "m") == []
     # "other" inside the quantity's own span makes it a part, too
     assert quantity_context("Five other episodes were dropped.", 0, 19, "episode", []).role == "part"
+
+
+def test_undated_figures_in_reports_on_different_months_are_no_conflict():
+    def report(doc, lead, figure_text, quantity, value):
+        q, ents, row = _claim_rows(doc, doc + "-fig", figure_text, quantity, value, "exact", "gbp", ["UK"])
+        for r in ents:
+            r["label"] = "GPE"
+        lead_row = {"claim_id": doc + "-lead", "text": lead, "char_start": 0, "doc_id": doc}
+        row = {**row, "char_start": 500, "doc_id": doc}
+        q["char_start"] += 500
+        q["char_end"] += 500
+        for r in ents:
+            r["char_start"] += 500
+            r["char_end"] += 500
+        return q, ents, [lead_row, row]
+
+    def run(lead_a, lead_b):
+        qa, ea, ca = report("docA", lead_a, "The average UK house price now stands at £162,086.", "£162,086", 162086.0)
+        qb, eb, cb = report("docB", lead_b, "The average UK house price now stands at £152,879.", "£152,879", 152879.0)
+        return find_conflicts([qa, qb], ea + eb, ca + cb)
+
+    assert run("UK house prices rose by 1.1% in December.", "UK house prices rose 0.5% in February.") == []
+    assert len(run("UK house prices rose by 1.1% in December.", "UK house prices rose 0.5% in December.")) == 1
+    assert len(run("UK house prices rose by 1.1%.", "UK house prices rose 0.5% in February.")) == 1  # one undated
+
+
+def test_a_subject_only_one_side_names_before_its_number_is_no_difference():
+    # seed-like: "10,200 servicemen of Russia's Armed Forces" (no subject before the number) vs "Putin is sending"
+    found = _run(
+        ("docA", "c1", "10,200 servicemen of Russia's Armed Forces have been deployed in Belarus",
+         "10,200 servicemen", 10200, "exact", "serviceman", ["Armed Forces", "Belarus"]),
+        ("docB", "c2", "Russian President Vladimir Putin is sending as many as 9,000 servicemen to Belarus.",
+         "as many as 9,000 servicemen", 9000, "at_most", "serviceman", ["Vladimir Putin", "Belarus"]),
+    )
+    assert len(found) == 1
