@@ -13,6 +13,13 @@ script recomputes conflicts three ways:
 * text   - the new rule with the claims' text, what the pipeline publishes
            (build.conflicts_table(quantities, entities, claims));
 
+With --relaxed, two more runs on a wider candidate set (numbers up to RELAXED_RATIO
+apart, content words anywhere in the clause; more rows to judge the subject rules by):
+
+* clause-relaxed - the clause rule as of CLAUSE_COMMIT (before the readings of forecasts,
+                   roles, heads, sums, publishers, subjects and lead months);
+* text-relaxed   - the current rule;
+
 and for each prints the number of rows and the precision on a seeded random sample
 of at most --sample rows, judged by the hand labels in eval/data/conflicts_labels.jsonl
 (one JSON object per line: claim_id_a, claim_id_b, unit, value_a, value_b, label
@@ -39,6 +46,9 @@ sys.path.insert(0, str(PROJECT))
 from pipeline import conflicts  # noqa: E402
 
 OLD_COMMIT = "9cd2d33"  # last commit with the any-shared-entity rule
+CLAUSE_COMMIT = "ed97879"  # last commit with the clause rule alone (31 rows, 3 true on the 2,224 BBC articles)
+RELAXED_RATIO = 5.0
+RELAXED_NEAR_WORDS = 100
 LABELS = PROJECT / "eval" / "data" / "conflicts_labels.jsonl"
 SEED = 20261122
 
@@ -50,15 +60,25 @@ def read_table(warehouse: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(warehouse / name)
 
 
-def old_module():
-    source = subprocess.run(["git", "-C", str(PROJECT), "show", f"{OLD_COMMIT}:pipeline/conflicts.py"],
-                            check=True, capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp(prefix="conflicts-old-")) / "conflicts_old.py"
+def old_module(commit: str = OLD_COMMIT, name: str = "conflicts_old"):
+    """pipeline/conflicts.py as of `commit` (None: the working copy), as a module of its own."""
+    if commit is None:
+        source = (PROJECT / "pipeline" / "conflicts.py").read_text()
+    else:
+        source = subprocess.run(["git", "-C", str(PROJECT), "show", f"{commit}:pipeline/conflicts.py"],
+                                check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp(prefix="conflicts-old-")) / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("conflicts_old", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["conflicts_old"] = module  # dataclasses look their module up
+    sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
+    return module
+
+
+def relaxed(module):
+    module.MAX_RATIO = RELAXED_RATIO
+    module.NEAR_WORDS = RELAXED_NEAR_WORDS
     return module
 
 
@@ -88,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("warehouse", type=Path)
     p.add_argument("--sample", type=int, default=60)
     p.add_argument("--show", action="store_true", help="print the sentences of unlabeled sampled rows")
+    p.add_argument("--relaxed", action="store_true", help="also run the clause and text rules on a wider candidate set")
     args = p.parse_args(argv)
     claims = read_table(args.warehouse, "claims")
     quantities = read_table(args.warehouse, "claim_quantities").to_dict("records")
@@ -100,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         "window": lambda: conflicts.find_conflicts(quantities, entities),
         "text": lambda: conflicts.find_conflicts(quantities, entities, claim_rows),
     }
+    if args.relaxed:
+        runs["clause-relaxed"] = lambda: relaxed(old_module(CLAUSE_COMMIT, "conflicts_clause")).find_conflicts(
+            quantities, entities, claim_rows)
+        runs["text-relaxed"] = lambda: relaxed(old_module(None, "conflicts_relaxed")).find_conflicts(
+            quantities, entities, claim_rows)
     print(f"warehouse {args.warehouse}: {len(claims)} claims, {len(quantities)} quantities, "
           f"{len(entities)} entity mentions; labels {len(labels)} ({LABELS.relative_to(PROJECT)})")
     print("| rule | rows | seconds | sampled | labeled | true | precision |")
