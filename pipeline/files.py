@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from pipeline.ingest import list_raw_files
+from pipeline.ingest import raw_entries
 
 _SAFE = "/._-~+=@,"
 
@@ -59,15 +59,15 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 def scan(raw_dir: Path) -> dict[str, Fingerprint]:
     """Size and mtime of every candidate file (no hashing); vanished files are skipped."""
     out = {}
-    for path in list_raw_files(Path(raw_dir)):
+    for rel, entry in raw_entries(Path(raw_dir)):
         try:
-            st = path.stat()
+            st = entry.stat()
         except OSError:
             try:
-                st = path.lstat()  # a dangling symlink or an unreadable entry: still a file to report
+                st = entry.stat(follow_symlinks=False)  # a dangling symlink or an unreadable entry: still a file to report
             except OSError:
                 continue
-        out[path.relative_to(raw_dir).as_posix()] = Fingerprint(st.st_size, st.st_mtime_ns)
+        out[rel] = Fingerprint(st.st_size, st.st_mtime_ns)
     return out
 
 
