@@ -335,6 +335,29 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
     return []
 
 
+def _capitalized_subject(subj: "Token") -> bool:
+    """A subject the tagger took for a verb or adjective but that is a capitalized name
+    ("Trump subsequently defended ...", "Trump" tagged VERB), not the sentence's first
+    word alone when it is a common word."""
+    return subj.text[:1].isupper() and subj.pos_ in {"VERB", "ADJ", "ADV", "X", "INTJ"} and subj.is_alpha \
+        and subj.lower_ not in PRONOUNS and (bool(subj.ent_type_) or subj.i > subj.sent.start or
+                                            any(c.dep_ == "compound" for c in subj.children) or
+                                            subj.doc[subj.i + 1:subj.i + 2].text[:1].islower())
+
+
+def _root_noun_subject(verb: "Token") -> list["Token"]:
+    """The noun the parser made the root of the sentence, with the real main verb hung on
+    it as a reduced relative: "Beruff, a Scott ally, called Florida's standards
+    'strong.'" (`called` an `acl` of `Beruff`). Only a finite or past form after the noun,
+    without a subject of its own."""
+    head = verb.head
+    if verb.dep_ == "acl" and verb.tag_ in {"VBD", "VBN", "VBZ"} and head.dep_ == "ROOT" and head.i < verb.i \
+            and head.pos_ in {"PROPN", "NOUN"} and not any(c.dep_ in {"nsubj", "nsubjpass", "auxpass", "aux"}
+                                                           for c in verb.children):
+        return [head]
+    return []
+
+
 _PCOMP_PREPS = frozenset("by after before while in without when since".split())
 
 
@@ -345,10 +368,32 @@ def _shared_subject(verb: "Token") -> list["Token"]:
     head = verb.head
     if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and head.lower_ in _PCOMP_PREPS and head.head.i != head.i \
             and head.head.pos_ in {"VERB", "AUX"}:
-        # "Trump landed in hot water by saying ...", "After saying he was nervous, the man ..."
-        return [c for c in head.head.children if c.dep_ in _SUBJECT_DEPS]
+        # "Trump landed in hot water by saying ...", "After saying he was nervous, the man ...",
+        # through a subjectless chain: "Sanders is likely to remind voters ... by mentioning ..."
+        return _controller_subject(head.head, passive=False)
+    if verb.dep_ == "xcomp" and verb.tag_ == "VB" and head.i < verb.i \
+            and any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children):
+        # an adjective of disposition ("voters were more likely to say", "he is quick to point
+        # out", "he is correct to note") or a passive ("The Fed is expected to announce",
+        # "Trump was prompted to say"); not a modal or intention verb ("I have to thank",
+        # "I want to tell you"), nor "too close to call"
+        if head.pos_ == "ADJ" and head.lemma_.lower() not in _NOT_DISPOSITION \
+                and not any(c.lower_ in {"too", "enough"} for c in head.children):
+            subjects = _controller_subject(head)
+            return [t for t in subjects if t.lower_ != "it"]
+        if head.pos_ == "VERB" and any(c.dep_ == "auxpass" for c in head.children) \
+                and not any(c.dep_ == "neg" for c in head.children):
+            return [c for c in head.children if c.dep_ == "nsubjpass"]
+        return []
     if head.i == verb.i or head.pos_ not in {"VERB", "AUX"} or verb.i < head.i:
         return []
+    if verb.dep_ == "conj" and not any(c.dep_ in {"nsubj", "nsubjpass", "auxpass"} for c in verb.children) \
+            and any(c.dep_ == "cc" for c in head.children if head.i < c.i < verb.i) \
+            and not any(c.dep_ == "nsubj" for c in head.children):
+        # "Mr. Trump was forced into damage control and said ...": the passive subject of the first
+        passive = [c for c in head.children if c.dep_ == "nsubjpass"]
+        if passive:
+            return passive
     if verb.tag_ == "VBG" and verb.dep_ in {"advcl", "conj", "xcomp"} or (
             verb.dep_ == "conj" and any(c.dep_ == "cc" for c in head.children if head.i < c.i < verb.i)):
         # through a subjectless infinitive chain: "They continued to veer off script, saying ..."
@@ -357,6 +402,32 @@ def _shared_subject(verb: "Token") -> list["Token"]:
             if subjects or head.dep_ != "xcomp" or head.head.i == head.i or head.head.pos_ not in {"VERB", "AUX"}:
                 return subjects
             head = head.head
+    return []
+
+
+_NOT_DISPOSITION = frozenset("close able unable hard easy fair difficult free ready possible impossible "
+                             "important necessary due".split())
+
+
+def _controller_subject(head: "Token", passive: bool = True) -> list["Token"]:
+    """The subject of a governing verb or adjective, climbing through subjectless `xcomp`,
+    `acomp` and conjoined heads ("appeared more likely to describe" -> the subject of
+    "appeared"); a passive subject counts ("was pressed to explain"); a head with an
+    object is object control ("forced Trump to respond"): nothing."""
+    for _ in range(4):
+        if head.pos_ not in {"VERB", "AUX", "ADJ"}:
+            return []
+        subjects = [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
+        if subjects:
+            return subjects
+        if any(c.dep_ in {"dobj", "dative"} for c in head.children):
+            return []
+        if any(c.dep_ == "nsubjpass" for c in head.children):
+            # "The decision was included ... without asking": the passive subject does not ask
+            return [c for c in head.children if c.dep_ == "nsubjpass"] if passive else []
+        if head.dep_ not in {"xcomp", "acomp", "conj"} or head.head.i == head.i or head.head.i > head.i:
+            return []
+        head = head.head
     return []
 
 
@@ -528,7 +599,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
                 and lemma not in MINED_CUE_VERBS:
             lemma = _verb_stem(tok.text) or lemma  # a headline verb tagged AUX: "Clinton blasts Trump over ..."
         if lemma in MINED_CUE_VERBS:
-            subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS] or _shared_subject(tok)
+            subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS] or _shared_subject(tok) \
+                or _root_noun_subject(tok)
             if lemma in {"decline", "refuse"} and not any(c.dep_ == "xcomp" for c in tok.children):
                 continue  # "declined to comment", not "fees declined to $281 million"
             if any(c.dep_ == "auxpass" for c in tok.children):
@@ -542,7 +614,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
                     written_start=subjects[0].idx - offset, written_end=subjects[0].idx + len(subjects[0].text) - offset)))
                 continue
             if subjects and subjects[0].lower_ not in {"it", "this", "that", "which", "who", "there", "what"} \
-                    and subjects[0].pos_ in {"NOUN", "PROPN", "PRON"}:
+                    and (subjects[0].pos_ in {"NOUN", "PROPN", "PRON"} or _capitalized_subject(subjects[0])):
                 sp, a, b, label = _speaker_from(_speaker_tokens(subjects[0]), sent_doc, subjects[0])
                 qt = "direct" if quotes else "indirect"
                 candidates.append((_depth(tok) + 0.5, _with_phrase(Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok)), subjects[0], offset)))
@@ -561,7 +633,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
         if any(c.dep_ == "nsubjpass" for c in tok.children) and not subjects:
             continue
         if not subjects:
-            subjects = _inverted_or_modified_speaker(tok)
+            subjects = _inverted_or_modified_speaker(tok) or _root_noun_subject(tok)
         # a participle ("..., calling it ...") shares its head's subject rather than taking the name before it
         fallback = None if subjects or tok.tag_ == "VBG" else _postposed_speaker(tok, sent_doc, doc)
         if not subjects and fallback is None:

@@ -476,3 +476,34 @@ def test_colon_after_a_headline_or_transcript_speaker(nlp, text, speaker, quote_
 ])
 def test_colon_after_a_label_or_before_a_list_is_not_a_source(nlp, text):
     assert attribute(nlp(text)).cue != "colon"
+
+
+# ------------------------------------------------- subjects the parse hides
+@pytest.mark.parametrize("text,speaker,cue,quote_type", [
+    # a name tagged as a verb, still the subject
+    ("Trump subsequently defended the incident, calling the protester “a very obnoxious guy who was a troublemaker.”",
+     "Trump", "defend", "direct"),
+    # the main verb hung on a root noun as a reduced relative
+    ("Beruff, a Scott ally, called Florida’s standards “strong.”", "Beruff", "call", "indirect"),
+    # an adjective of disposition controls the infinitive
+    ("Caucus-goers were slightly more likely to say they preferred Clinton than Sanders.", "Caucus-goers", "say",
+     "indirect"),
+    # a passive head controls the infinitive
+    ("The New York Times is expected to endorse the Democratic candidate in the 2016 presidential election.",
+     "The New York Times", "endorse", "indirect"),
+    # a verb conjoined with a passive shares its subject
+    ("By the end of the day, Mr. Trump was forced into a rare moment of damage control and said that his words had "
+     "been ''misconstrued.''", "Trump", "say", "indirect"),
+])
+def test_subject_hidden_by_the_parse(nlp, text, speaker, cue, quote_type):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, quote_type)
+
+
+@pytest.mark.parametrize("text", [
+    "And I have to thank Obama, the liberals, and the judge for this learning opportunity.",  # a modal, not a statement
+    "Some states remained too close to call.",
+    "The decision was included in a White House briefing paper without asking Mr. Mitchell first.",
+])
+def test_no_controller_speaker_for_modals_or_passive_subjects(nlp, text):
+    assert attribute(nlp(text)).speaker is None
