@@ -466,3 +466,24 @@ def test_a_subject_only_one_side_names_before_its_number_is_no_difference():
          "as many as 9,000 servicemen", 9000, "at_most", "serviceman", ["Vladimir Putin", "Belarus"]),
     )
     assert len(found) == 1
+
+
+def test_a_figure_restricted_to_a_place_the_other_never_names():
+    national = ("UKIP won 16.1% of the vote at the European elections.", "16.1%", 16.1, ["UKIP"])
+    local = ("UKIP won 31% of the vote in Erewash at the European elections.", "31%", 31.0, ["UKIP", "Erewash"])
+    other = ("UKIP won 31% of the vote at the European elections.", "31%", 31.0, ["UKIP"])
+    assert len(_pair(national, other, "percent")) == 1  # control
+    at = local[0].index("Erewash")
+    assert quantity_context(local[0], 9, 12, "percent", [(0, 4, "UKIP"), (at, at + 7, "Erewash")]).place == "erewa"
+    assert _pair(national, local, "percent") == []
+    # the place named elsewhere in the other sentence: the same reach
+    seed = ("Russia has stationed more than 10,000 soldiers in Belarus.", "more than 10,000 soldiers", 10000.0,
+            ["Russia", "Belarus"])
+    joined = ("The team Russia will send to Belarus will include up to 9,000 Russian soldiers.",
+              "up to 9,000 Russian soldiers", 9000.0, ["Russia", "Belarus"])
+    assert len(_run(("docA", "c1", *seed[:3], "more_than", "soldier", seed[3]),
+                    ("docB", "c2", *joined[:3], "at_most", "soldier", joined[3]))) == 1
+    elsewhere = ("The team Russia will send will include up to 9,000 Russian soldiers.", "up to 9,000 Russian soldiers",
+                 9000.0, ["Russia"])
+    assert _run(("docA", "c1", *seed[:3], "more_than", "soldier", seed[3]),
+                ("docB", "c2", *elsewhere[:3], "at_most", "soldier", elsewhere[3])) == []
