@@ -357,7 +357,9 @@ def quantity_context(claim_text: str, q_start: int, q_end: int, unit: str,
     role = _role(claim_text, lo, q_start, q_end, hi)
     if not detail:  # the cheap part, enough to rule most pairs out; see find_conflicts
         return Context(ents, terms, near, times, role, market)
-    irrealis = bool(words & _IRREALIS) or bool(re.match(r"\s*(?:if|unless)\b", claim_text, re.IGNORECASE))
+    # "May" capitalized is the month ("May sales rose 4%"), not the modal
+    modal = {w.lower() for w in _WORD.findall(claim_text[lo:hi]) + _WORD.findall(q_text) if w != "May"}
+    irrealis = bool(modal & _IRREALIS) or bool(re.match(r"\s*(?:if|unless)\b", claim_text, re.IGNORECASE))
     clause_spans = [(s, e) for s, e, _ in spans if s < hi and e > lo]
     total = bool(_TOTAL.search(claim_text[lo:hi])) or _joined_subjects(claim_text, lo, q_start, clause_spans)
     # what follows the number up to the next comma, brackets left out ("$300m (£160m) outside the US")

@@ -333,6 +333,9 @@ def test_a_forecast_or_an_offer_is_not_a_reported_fact():
                  "If prices hold, Tesco said its UK sales grew by 7% in 2004."):
         assert _pair(fact, (text, "7%", 7.0, ["Tesco"]), "percent") == [], text
     assert quantity_context("GM offered to buy a 20% stake.", 20, 23, "percent", []).irrealis
+    assert not quantity_context("Sales grew 4% in May.", 11, 13, "percent", []).irrealis  # the month
+    assert quantity_context("Sales may grow 4% this year.", 15, 17, "percent", []).irrealis
+    assert not quantity_context("May sales grew 4%.", 15, 17, "percent", []).irrealis
 
 
 def test_an_earlier_level_and_a_part_are_not_the_level():
