@@ -103,6 +103,16 @@ def test_batched_events_are_stored_as_the_stock_storage_stores_them(tmp_path, mo
         assert got[name]["last_is_latest"] and want[name]["last_is_latest"]
         assert got[name]["planned"] == want[name]["planned"] > 0
     assert got["upstream"]["metadata"] == {len(KEYS)}
+    # WAL databases (Dagster's choice) committed without an fsync each: synchronous=NORMAL (1),
+    # where the stock storage keeps SQLite's FULL (2)
+    storage = batching.event_log_storage
+    with storage.run_connection(result.run_id) as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    with storage.index_connection() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    with stock.event_log_storage.run_connection(ref.run_id) as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
 
 def test_a_second_run_of_some_partitions_is_the_latest_for_those_only(tmp_path, monkeypatch):
