@@ -45,6 +45,10 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
         print(f"error: raw folder {settings.raw_dir} does not exist", file=err)
         return 2
     started = time.perf_counter()
+    from pipeline.validation import start_background
+
+    # GX is imported on another core while this process imports Dagster and does the work
+    start_background()
 
     import warnings
 

@@ -6,7 +6,9 @@ span tables (offsets must point into the document text); `validation_frame` adds
 derived columns those expectations read (`offsets_match`, `parent_known`, ...), so
 the suite itself stays plain GX.
 
-`import great_expectations` costs seconds, so it happens inside `run_suite` only.
+`import great_expectations` costs seconds, so it happens inside `run_suite` only,
+or, after `start_background()` (what `pipeline run` does), in a process of its own
+that imports GX on another core while the pipeline works, and then runs the suites.
 The result is a plain `SuiteReport` that the Dagster check factory turns into asset
 check metadata and `pipeline run` prints on stderr.
 
@@ -19,11 +21,14 @@ result); `<dir>/index.html` is a small list of the newest pages, and only the ne
 """
 from __future__ import annotations
 
+import atexit
 import html
 import json
 import math
 import os
 import re
+import threading
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -344,11 +349,31 @@ def run_suite(
     With `data_docs_dir`, also render GX Data Docs for this validation there (page
     under `validations/<suite>/<run_name>/<time>/<batch>.html`); a failure to render
     never fails the validation, it only leaves `SuiteReport.data_docs` empty.
+
+    When `start_background` started a GX process, the suite runs there (the derived
+    columns are computed here first, so only the one frame is sent); the report is the
+    same. If that process has died, the suite runs here.
     """
+    frame = validation_frame(stage, df, context)
+    args = (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
+    pool = _background
+    if pool is not None:
+        try:
+            return pool.submit(_run_frame, *args).result()
+        except BrokenProcessPool as exc:
+            import logging
+
+            logging.getLogger(__name__).warning("the GX process died (%s): validating in this process", exc)
+            stop_background()
+    return _run_frame(*args)
+
+
+def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, data_docs_dir: Path | None,
+               run_name: str | None, batch_name: str) -> SuiteReport:
+    """`run_suite` on a frame that already has its derived columns, in this process."""
     import great_expectations as gx
 
     spec = load_suite(stage, str(suites_dir))
-    frame = validation_frame(stage, df, context)
     ctx = _context()
     batch = _batch_definition(stage).get_batch(batch_parameters={"dataframe": frame})
     # an expectation may carry meta.min_rows: ratios over a handful of rows say nothing
@@ -386,4 +411,60 @@ def run_suite(
             import logging
 
             logging.getLogger(__name__).warning("Data Docs for %s not built: %s", stage, exc)
-    return SuiteReport(stage, bool(result.success), len(df), outcomes, data_docs=page)
+    return SuiteReport(stage, bool(result.success), n_rows, outcomes, data_docs=page)
+
+
+# ------------------------------------------------------- GX in a process of its own
+GX_PROCESS_ENV = "PIPELINE_GX_PROCESS"
+_background = None  # a one-worker ProcessPoolExecutor that imported GX (`start_background`)
+_background_lock = threading.Lock()
+
+
+def _warm_gx() -> int:
+    """Import GX and make the ephemeral context, in the background process."""
+    _context()
+    return os.getpid()
+
+
+def background_enabled() -> bool:
+    """PIPELINE_GX_PROCESS=0 keeps validation in this process; otherwise a second CPU
+    is enough to start a GX process."""
+    if os.environ.get(GX_PROCESS_ENV, "1").strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return (os.cpu_count() or 1) > 1
+
+
+def start_background() -> bool:
+    """Start a process that imports Great Expectations now, for `run_suite` to use.
+
+    `import great_expectations` costs several seconds of one CPU. `pipeline run` calls
+    this first thing, so the import happens on another core while this process imports
+    Dagster, reads and cleans the files and loads spaCy; the suites then run in that
+    process, whose GX context (and per-stage data sources) is made once. Idempotent;
+    False when disabled (PIPELINE_GX_PROCESS=0) or with a single CPU.
+    """
+    global _background
+    if not background_enabled():
+        return False
+    with _background_lock:
+        if _background is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool.submit(_warm_gx)  # starts the process and the import now
+            _background = pool
+            atexit.register(stop_background)
+    return True
+
+
+def stop_background() -> None:
+    """Stop the GX process, if any (idempotent); later suites run in this process."""
+    global _background
+    with _background_lock:
+        pool, _background = _background, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -213,3 +213,60 @@ def test_quantity_value_bound_admits_real_budgets_and_stops_parse_errors(frames)
     q.loc[q.index[0], "value"] = 4.5e21  # "$4.5bn trillion" read as stacked scales
     report = validation.run_suite("claim_quantities", q, _ctx(frames))
     assert _failure(report, "expect_column_values_to_be_between", "value").unexpected_count == 1
+
+
+# ------------------------------------------------------- the GX process (`pipeline run`)
+def _comparable(report):
+    return (report.suite, report.success, report.n_rows,
+            sorted((o.expectation, o.column or "", o.success, o.unexpected_count or 0, tuple(map(str, o.sample)))
+                   for o in report.outcomes))
+
+
+def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch):
+    """After `start_background`, `run_suite` validates in another process (started with
+    GX imported) and gives the same reports, passing and failing, as in this one."""
+    import os
+
+    monkeypatch.setenv(validation.GX_PROCESS_ENV, "1")
+    if not validation.background_enabled():
+        pytest.skip("one CPU: the GX process is never started")
+    paras = frames["paragraphs"].copy()
+    paras.loc[paras.index[0], "char_start"] += 1  # breaks offsets_match
+    cases = [("sentences", frames["sentences"], _ctx(frames)), ("paragraphs", paras, _ctx(frames))]
+    here = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
+    assert [r.success for r in here] == [True, False]
+    try:
+        assert validation.start_background()
+        pid = validation._background.submit(os.getpid).result()
+        assert pid != os.getpid()
+        there = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
+        assert validation._background is not None  # still running: nothing fell back
+    finally:
+        validation.stop_background()
+    assert validation._background is None
+    assert [_comparable(r) for r in there] == [_comparable(r) for r in here]
+    assert _failure(there[1], "expect_column_values_to_be_in_set", "offsets_match").unexpected_count == 1
+
+
+def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setenv(validation.GX_PROCESS_ENV, "1")
+    if not validation.background_enabled():
+        pytest.skip("one CPU: the GX process is never started")
+    try:
+        assert validation.start_background()
+        pid = validation._background.submit(os.getpid).result()
+        os.kill(pid, signal.SIGKILL)
+        report = validation.run_suite("documents", frames["documents"])
+        assert report.success and report.n_rows == len(frames["documents"])
+        assert validation._background is None  # stopped: later suites run here
+    finally:
+        validation.stop_background()
+
+
+def test_the_gx_process_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv(validation.GX_PROCESS_ENV, "0")
+    assert not validation.start_background()
+    assert validation._background is None
