@@ -49,6 +49,10 @@ CHUNKS_PER_WORKER = 4
 # a batch of at least this many articles starts the pool when it begins (`prestart`):
 # its claims (~15 sentences per news article) will use the pool anyway
 PRESTART_MIN_FILES = 40
+# a smaller batch, in a process that has not loaded the model, starts one worker: the
+# model loads there on another core while this process reads, cleans and validates,
+# and the batch's NLP runs there (instead of loading the model here, on the critical path)
+SMALL_BATCH_WORKERS = 1
 
 
 # ------------------------------------------------------------------ tasks (run anywhere)
@@ -117,6 +121,7 @@ def local_processes() -> int:
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _pool = None
+_pool_workers = 0  # the pool's max_workers
 _pool_model: set[str] = set()
 _warming: dict[str, list] = {}  # model -> futures of workers still loading it (`prestart`)
 
@@ -134,13 +139,21 @@ def _dask_client(address: str):
 
 def _start_pool(workers: int, model: str) -> list:
     """Create the pool if needed and have each worker load `model`; the futures of the
-    loading, empty if it was loaded before. Caller holds `_lock`."""
-    global _pool
+    loading, empty if it was loaded before. Caller holds `_lock`.
+
+    A pool smaller than `workers` (started for a small batch) is replaced by a full one."""
+    global _pool, _pool_workers
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    if _pool is not None and _pool_workers < workers:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+        _pool_model.clear()
+        _warming.clear()
     if _pool is None:
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _pool_workers = workers
         atexit.register(shutdown)
     if model in _pool_model:
         return []
@@ -162,27 +175,43 @@ def _local_pool(workers: int, model: str):
 
 
 def prestart(model: str, n_files: int) -> bool:
-    """Start the local pool and load `model` in its workers in the background, when a
-    batch of `n_files` articles will need it anyway (its claims reach MIN_POOL_SENTENCES).
+    """Start the local pool and load `model` in its workers in the background.
 
-    Called when a batch starts: the workers load spaCy while this process reads and
-    cleans the files, so the sentence splitter can use them too and nothing waits for
-    the model later. Nothing happens with a Dask cluster or a single CPU.
+    Called when a batch starts: the workers load spaCy while this process reads,
+    cleans and validates the files, so the sentence splitter and the claims run there
+    and nothing waits for the model later.
+
+    * `n_files` >= PRESTART_MIN_FILES: a worker per CPU (its claims reach
+      MIN_POOL_SENTENCES, so the batch would use the pool anyway);
+    * a smaller batch, when this process has not loaded the model: one worker
+      (SMALL_BATCH_WORKERS), which takes the batch's NLP; a process that has the model
+      already (an earlier batch ran here) keeps small batches here.
+
+    Nothing happens with a Dask cluster or a single CPU.
     """
-    if n_files < PRESTART_MIN_FILES or scheduler_address() or local_processes() < 2:
+    if n_files < 1 or scheduler_address() or local_processes() < 2:
         return False
+    from pipeline.nlp import is_loaded
+
+    if n_files >= PRESTART_MIN_FILES:
+        workers = local_processes()
+    elif _pool is not None or is_loaded(model):
+        return False
+    else:
+        workers = SMALL_BATCH_WORKERS
     with _lock:
-        _start_pool(local_processes(), model)
+        _start_pool(workers, model)
     return True
 
 
 def shutdown() -> None:
     """Stop the local pool and close Dask clients (idempotent)."""
-    global _pool
+    global _pool, _pool_workers
     with _lock:
         if _pool is not None:
             _pool.shutdown(wait=True, cancel_futures=True)
             _pool = None
+            _pool_workers = 0
             _pool_model.clear()
             _warming.clear()
         for client in _clients.values():
@@ -202,17 +231,21 @@ def _map(task: Callable, model: str, chunks: list[list], where: str, workers: in
     return list(pool.map(task, [model] * len(chunks), chunks))
 
 
-def plan(n_items: int, min_pool: int, min_warm: int | None = None) -> tuple[str, int]:
-    """('dask' | 'pool' | 'local', number of workers) for a batch of `n_items`."""
+def plan(n_items: int, min_pool: int, min_warm: int | None = None, loaded_here: bool = True) -> tuple[str, int]:
+    """('dask' | 'pool' | 'local', number of workers) for a batch of `n_items`.
+
+    A running (or starting) pool takes batches of `min_warm` items or more, and any
+    batch when this process has not loaded the model (`loaded_here` False): waiting
+    for a worker that is already loading it beats loading it here."""
     if n_items == 0:
         return "local", 1
     if scheduler_address():
         return "dask", 0
     workers = local_processes()
-    warm = (_pool is not None and min_warm is not None and n_items >= min_warm
-            and (bool(_pool_model) or bool(_warming)))
+    started = _pool is not None and (bool(_pool_model) or bool(_warming))
+    warm = started and ((min_warm is not None and n_items >= min_warm) or not loaded_here)
     if workers > 1 and (n_items >= min_pool or warm):
-        return "pool", workers
+        return "pool", (_pool_workers if started and n_items < min_pool else workers)
     return "local", 1
 
 
@@ -224,9 +257,18 @@ def _n_chunks(where: str, workers: int) -> int:
 
 
 # ------------------------------------------------------------------ the two stages
+def _loaded_here(nlp) -> bool:
+    """False for a `Deferred` pipeline this process has not loaded yet."""
+    from pipeline.nlp import Deferred, is_loaded
+
+    if isinstance(nlp, Deferred):
+        return is_loaded(nlp._pipeline_package, nlp._sentencizer)  # noqa: SLF001
+    return True
+
+
 def split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_ids: list[str]) -> list[list[tuple[int, int]]]:
     """Sentence spans of each paragraph (see `pipeline.sentences`), wherever it is cheapest."""
-    where, workers = plan(len(paragraphs), MIN_POOL_PARAGRAPHS, MIN_WARM_POOL_ITEMS)
+    where, workers = plan(len(paragraphs), MIN_POOL_PARAGRAPHS, MIN_WARM_POOL_ITEMS, _loaded_here(sentencizer))
     if where == "local" or model is None:
         from pipeline.sentences import split_paragraphs_into_sentences
 
@@ -242,7 +284,7 @@ def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> 
     """`pipeline.claims.extract_claims`, wherever it is cheapest (same output)."""
     from pipeline.claims import ClaimsOutput, extract_claims as local_extract
 
-    where, workers = plan(len(sentences), MIN_POOL_SENTENCES, MIN_WARM_POOL_ITEMS)
+    where, workers = plan(len(sentences), MIN_POOL_SENTENCES, MIN_WARM_POOL_ITEMS, _loaded_here(nlp))
     if where == "local" or model is None:
         from pipeline.nlp import resolve
 

@@ -18,6 +18,14 @@ class ModelNotInstalled(RuntimeError):
     pass
 
 
+_loaded: set[tuple[str, bool]] = set()  # (package, sentencizer?) loaded in this process
+
+
+def is_loaded(model: str, sentencizer: bool = False) -> bool:
+    """Whether this process has loaded `model` (the full pipeline, or the sentencizer)."""
+    return (model, sentencizer) in _loaded
+
+
 @lru_cache(maxsize=4)
 def load(model: str = DEFAULT_SPACY_MODEL) -> "Language":
     """The full pipeline (tagger, parser, NER, lemmatizer), loaded once."""
@@ -29,6 +37,7 @@ def load(model: str = DEFAULT_SPACY_MODEL) -> "Language":
         raise ModelNotInstalled(
             f"spaCy pipeline {model!r} is not installed; install it or set SPACY_MODEL to an installed one"
         ) from exc
+    _loaded.add((model, False))
     return _named(nlp, model)
 
 
@@ -79,6 +88,7 @@ def load_sentencizer(model: str = DEFAULT_SPACY_MODEL) -> "Language":
     elif "senter" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer")
     _drop_unused_tok2vec(nlp)
+    _loaded.add((model, True))
     return _named(nlp, model)
 
 

@@ -113,6 +113,7 @@ def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatc
     monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
+    nlp.load(model)  # this process has the model: a small batch stays here
     try:
         assert not distributed.prestart(model, distributed.PRESTART_MIN_FILES - 1)  # too small: nothing
         assert distributed._pool is None
@@ -131,6 +132,43 @@ def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatc
     finally:
         distributed.shutdown()
     assert distributed._pool is None and not distributed._warming
+
+
+def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatch):
+    """A process that has not loaded spaCy (a fresh `pipeline run` of a few articles)
+    starts one worker when the batch begins; the batch's sentences are split there,
+    with the same spans, and nothing is loaded here. A large batch later replaces the
+    one-worker pool by a full one."""
+    import os
+
+    from pipeline import nlp
+    from pipeline.sentences import split_paragraphs_into_sentences
+
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh process
+    distributed.shutdown()
+    model = nlp.DEFAULT_SPACY_MODEL
+    paragraphs = ["The minister said that 30 schools would close. \"We have no choice,\" he said.", "A headline",
+                  "Sales rose 5% in May."]
+    doc_ids = ["d1", "d1", "d2"]
+    try:
+        assert distributed.prestart(model, 3)
+        assert distributed._pool_workers == distributed.SMALL_BATCH_WORKERS == 1
+        assert distributed.plan(3, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS,
+                                loaded_here=False) == ("pool", 1)
+        assert distributed.plan(3, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS,
+                                loaded_here=True)[0] == "local"
+        spans = distributed.split_sentences(model, nlp.Deferred(model, sentencizer=True), paragraphs, doc_ids)
+        assert not nlp.is_loaded(model, sentencizer=True)  # split in the worker, not here
+        pids = set(distributed._pool.map(_pid, range(4)))
+        assert len(pids) == 1 and os.getpid() not in pids
+        assert distributed.prestart(model, distributed.PRESTART_MIN_FILES)
+        assert distributed._pool_workers == 2
+    finally:
+        distributed.shutdown()
+    assert distributed._pool is None and distributed._pool_workers == 0
+    assert spans == split_paragraphs_into_sentences(nlp.load_sentencizer(model), paragraphs)
 
 
 def _pid(_):
