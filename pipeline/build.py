@@ -227,9 +227,9 @@ def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.
 
 
 def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """Conflicting statements; `claims` (claim_id, text, char_start) let the subject of
+    """Conflicting statements; `claims` (claim_id, doc_id, text, char_start) let the subject of
     each number be read from its own clause (`pipeline.conflicts`)."""
-    rows = records(claims[["claim_id", "text", "char_start"]])
+    rows = records(claims[["claim_id", "doc_id", "text", "char_start"]])
     found = conflicts.find_conflicts(records(quantities), records(entities), rows)
     return _frame([vars(c) for c in found], "quantity_conflicts")
 
