@@ -367,7 +367,7 @@ def _shared_subject(verb: "Token") -> list["Token"]:
     said ..."), not a verb whose own speaker stands before it ("..., Deyneko, revealed")."""
     head = verb.head
     if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and head.lower_ in _PCOMP_PREPS and head.head.i != head.i \
-            and head.head.pos_ in {"VERB", "AUX"}:
+            and head.head.pos_ in {"VERB", "AUX", "ADJ"}:
         # "Trump landed in hot water by saying ...", "After saying he was nervous, the man ...",
         # through a subjectless chain: "Sanders is likely to remind voters ... by mentioning ..."
         return _controller_subject(head.head, passive=False)
@@ -379,7 +379,7 @@ def _shared_subject(verb: "Token") -> list["Token"]:
         # "I want to tell you"), nor "too close to call"
         if head.pos_ == "ADJ" and head.lemma_.lower() not in _NOT_DISPOSITION \
                 and not any(c.lower_ in {"too", "enough"} for c in head.children):
-            subjects = _controller_subject(head)
+            subjects = _controller_subject(head, via_xcomp=True)
             return [t for t in subjects if t.lower_ != "it"]
         if head.pos_ == "VERB" and any(c.dep_ == "auxpass" for c in head.children) \
                 and not any(c.dep_ == "neg" for c in head.children):
@@ -409,7 +409,7 @@ _NOT_DISPOSITION = frozenset("close able unable hard easy fair difficult free re
                              "important necessary due".split())
 
 
-def _controller_subject(head: "Token", passive: bool = True) -> list["Token"]:
+def _controller_subject(head: "Token", passive: bool = True, via_xcomp: bool = False) -> list["Token"]:
     """The subject of a governing verb or adjective, climbing through subjectless `xcomp`,
     `acomp` and conjoined heads ("appeared more likely to describe" -> the subject of
     "appeared"); a passive subject counts ("was pressed to explain"); a head with an
@@ -420,13 +420,14 @@ def _controller_subject(head: "Token", passive: bool = True) -> list["Token"]:
         subjects = [c for c in head.children if c.dep_ in _SUBJECT_DEPS]
         if subjects:
             return subjects
-        if any(c.dep_ in {"dobj", "dative"} for c in head.children):
+        if via_xcomp and any(c.dep_ in {"dobj", "dative"} for c in head.children):
             return []
         if any(c.dep_ == "nsubjpass" for c in head.children):
             # "The decision was included ... without asking": the passive subject does not ask
             return [c for c in head.children if c.dep_ == "nsubjpass"] if passive else []
         if head.dep_ not in {"xcomp", "acomp", "conj"} or head.head.i == head.i or head.head.i > head.i:
             return []
+        via_xcomp = head.dep_ == "xcomp"
         head = head.head
     return []
 

@@ -494,6 +494,9 @@ def test_colon_after_a_label_or_before_a_list_is_not_a_source(nlp, text):
     # a verb conjoined with a passive shares its subject
     ("By the end of the day, Mr. Trump was forced into a rare moment of damage control and said that his words had "
      "been ''misconstrued.''", "Trump", "say", "indirect"),
+    # a participle after a preposition, through a verb with an object of its own
+    ("Hillary Clinton quit giving paid speeches before announcing her run in April.", "Hillary Clinton", "announce",
+     "indirect"),
 ])
 def test_subject_hidden_by_the_parse(nlp, text, speaker, cue, quote_type):
     att = attribute(nlp(text))
