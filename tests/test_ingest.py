@@ -470,3 +470,28 @@ def test_seed_folder_ingest(seed_raw_dir):
         assert r.doc_id == sha((seed_raw_dir / r.source_path).read_bytes())
         assert "\r" not in r.text
     assert by_path(recs)["article_002.txt"].published_at == datetime(2022, 10, 17, tzinfo=timezone.utc)
+
+
+def test_language_identifier_is_read_from_the_unpacked_cache_with_the_same_verdicts(tmp_path, monkeypatch):
+    """The unpacked py3langid model is cached once and then gives py3langid's own scores."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from pipeline import ingest
+
+    monkeypatch.setenv(ingest.LANGID_CACHE_ENV, str(tmp_path))
+    ingest.language_identifier.cache_clear()
+    try:
+        first = ingest.language_identifier()
+        cached = list((tmp_path / "news-claims-pipeline").glob("py3langid-*.npz"))
+        assert len(cached) == 1
+        ingest.language_identifier.cache_clear()
+        again = ingest.language_identifier()  # from the cache file
+        stock = LanguageIdentifier.from_model_file(MODEL_FILE)
+        texts = ["Quarterly profits at the media giant jumped 76% in the three months to December.",
+                 "Les bénéfices trimestriels du groupe ont augmenté de 76 % au dernier trimestre.",
+                 "Die Gewinne des Konzerns sind im letzten Quartal deutlich gestiegen, sagte er."]
+        for text in texts:
+            assert first.classify(text) == again.classify(text) == stock.classify(text)
+        assert ingest.detect_language(texts[1]) == "fr"
+    finally:
+        ingest.language_identifier.cache_clear()
