@@ -358,6 +358,16 @@ def _root_noun_subject(verb: "Token") -> list["Token"]:
     return []
 
 
+# phrasal verbs of speech in news ("Trump shot back", "Sanders weighed in", "she spoke out against")
+_PHRASAL_CUES = frozenset({("shoot", "back"), ("fire", "back"), ("hit", "back"), ("chime", "in"), ("weigh", "in"),
+                           ("speak", "out"), ("push", "back"), ("sound", "off")})
+
+
+def _phrasal_cue(verb: "Token") -> bool:
+    lemma = verb.lemma_.lower()
+    return any((lemma, c.lower_) in _PHRASAL_CUES for c in verb.children if c.dep_ in {"prt", "advmod", "prep"})
+
+
 _PCOMP_PREPS = frozenset("by after before while in without when since".split())
 
 
@@ -599,7 +609,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
         if tok.pos_ == "AUX" and lemma not in REPORTING_VERBS \
                 and lemma not in MINED_CUE_VERBS:
             lemma = _verb_stem(tok.text) or lemma  # a headline verb tagged AUX: "Clinton blasts Trump over ..."
-        if lemma in MINED_CUE_VERBS:
+        if lemma in MINED_CUE_VERBS or _phrasal_cue(tok):
             subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS] or _shared_subject(tok) \
                 or _root_noun_subject(tok)
             if lemma in {"decline", "refuse"} and not any(c.dep_ == "xcomp" for c in tok.children):

@@ -510,3 +510,16 @@ def test_subject_hidden_by_the_parse(nlp, text, speaker, cue, quote_type):
 ])
 def test_no_controller_speaker_for_modals_or_passive_subjects(nlp, text):
     assert attribute(nlp(text)).speaker is None
+
+
+@pytest.mark.parametrize("text,speaker,cue,quote_type", [
+    ('"Jeb wants to be a tough guy tonight," Trump shot back.', "Trump", "shoot", "direct"),
+    ("The senator spoke out against the plan on Tuesday.", "The senator", "speak", "indirect"),
+])
+def test_phrasal_speech_verbs(nlp, text, speaker, cue, quote_type):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, quote_type)
+
+
+def test_a_verb_without_its_particle_is_not_a_phrasal_cue(nlp):
+    assert attribute(nlp("The guard shot the intruder in the leg.")).cue != "shoot"
