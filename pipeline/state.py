@@ -124,10 +124,14 @@ class StateStore:
     def _read_rows(self, stage: str, pairs: Iterable[tuple[str, str]]) -> list[pa.Table]:
         """Tables holding the rows of each (key, version), one read per file."""
         by_batch: dict[Path, list[str]] = {}
+        batch_of: dict[str, Path | None] = {}  # a run's batch file, looked up once per run, not per key
         tables = []
         for key, version in pairs:
-            batch = self._batch(stage, version)
-            if batch.exists():
+            if version not in batch_of:
+                path = self._batch(stage, version)
+                batch_of[version] = path if path.exists() else None
+            batch = batch_of[version]
+            if batch is not None:
                 by_batch.setdefault(batch, []).append(key)
                 continue
             legacy = self._legacy(stage, key, version)
