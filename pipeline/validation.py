@@ -49,6 +49,11 @@ ID_COLUMNS = {
 DERIVED_FLAGS = {"offsets_match": True, "parent_known": True, "looks_like_year": False, "different_documents": True,
                  "status_valid": True, "reason_present": True, "reference_known": True, "canonical_present": True}
 DATA_DOCS_KEEP = 20  # newest Data Docs pages kept per suite
+# GX's BASIC results carry all a report shows (unexpected count and share, a sample of
+# unexpected values, the observed value); SUMMARY adds per-value counts and row indexes
+# the reports never use, and costs 1.6-3x more per validation (0.25 s against 0.16 s on
+# the paragraphs of 200 BBC articles)
+RESULT_FORMAT = "BASIC"
 
 
 @dataclass(frozen=True)
@@ -380,7 +385,7 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
     expectations = [e for e in spec["expectations"] if len(frame) >= e.get("meta", {}).get("min_rows", 0)]
     skipped = [e for e in spec["expectations"] if e not in expectations]
     suite = gx.ExpectationSuite(name=spec.get("name", stage), expectations=expectations)
-    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
+    result = batch.validate(suite, result_format={"result_format": RESULT_FORMAT, "partial_unexpected_count": SAMPLE_SIZE})
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
