@@ -320,7 +320,7 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
                 head = head.head
             return [head]
     if verb.tag_ == "VBG" and verb.dep_ == "acl" and verb.head.pos_ in {"NOUN", "PROPN"} and verb.head.i < verb.i:
-        return [verb.head]
+        return _issuer(verb.head) or [verb.head]
     # '"...," added a South Carolina Democrat.': a common-noun phrase right after a verb
     # that follows the quote, ending the sentence or clause
     if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'", "''"} \
@@ -366,6 +366,53 @@ _PHRASAL_CUES = frozenset({("shoot", "back"), ("fire", "back"), ("hit", "back"),
 def _phrasal_cue(verb: "Token") -> bool:
     lemma = verb.lemma_.lower()
     return any((lemma, c.lower_) in _PHRASAL_CUES for c in verb.children if c.dep_ in {"prt", "advmod", "prep"})
+
+
+# documents that speak for whoever issued them: "the campaign released a statement saying ..."
+_DOCUMENT_NOUNS = frozenset("""statement release memo letter video ad advertisement note editorial post tweet email
+    message announcement communique notice flyer mailer""".split())
+_ISSUING_VERBS = frozenset("""release issue put send post publish run air distribute circulate unveil launch tweet
+    write sign""".split())
+
+
+def _issuer(noun: "Token") -> list["Token"]:
+    """The subject of the verb that issued a document noun, when the document "says"
+    something: "Trump's campaign released a statement saying ...", "His office put out a
+    statement saying ...", "Trump released a marketing video that said ..."."""
+    if noun.lemma_.lower() not in _DOCUMENT_NOUNS or noun.dep_ != "dobj":
+        return []
+    verb = noun.head
+    if verb.pos_ not in {"VERB", "AUX"} or verb.lemma_.lower() not in _ISSUING_VERBS:
+        return []
+    subjects = [c for c in verb.children if c.dep_ == "nsubj"] or _shared_subject(verb)
+    return [t for t in subjects if t.pos_ in {"NOUN", "PROPN", "PRON"} and t.lower_ not in _RELATIVE_WORDS | {"it"}]
+
+
+def _parenthetical_speaker(verb: "Token", subj: "Token") -> "Token | None":
+    """A speaker set off by commas after the verb, inside the statement: "The contrast with
+    Trump, said Doyle and others, would be clear ...", "Part of the problem, say experts like
+    Paul Bauman, is ...". The parser takes the words before the comma for the subject; the
+    noun phrase between "said" and the next comma (no verb in it) speaks."""
+    doc = verb.doc
+    if verb.tag_ not in {"VBD", "VBZ", "VBP"} or verb.i == 0 or doc[verb.i - 1].text != "," or subj.i > verb.i:
+        return None
+    if subj.right_edge.i >= verb.i - 1:  # the comma closes the subject's own apposition or clause
+        return None
+    end = next((k for k in range(verb.i + 1, min(len(doc), verb.i + 12)) if doc[k].text == ","), None)
+    if end is None or end == verb.i + 1:
+        return None
+    span = doc[verb.i + 1:end]
+    if any(t.pos_ in {"VERB", "AUX"} or t.is_punct and t.text not in {".", "-"} for t in span):
+        return None
+    roots = [t for t in span if not (verb.i < t.head.i < end) or t.head.i == t.i]
+    if len(roots) != 1 or roots[0].pos_ not in {"PROPN", "NOUN"} or roots[0].ent_type_ in {"DATE", "TIME"}:
+        return None
+    if roots[0].head.i == verb.i and roots[0].dep_ in {"dobj", "dative", "iobj", "npadvmod"}:
+        return None  # the one told ("told her supporters, ...")
+    # the sentence goes on after the speaker: a verb follows the closing comma
+    if not any(t.pos_ in {"VERB", "AUX"} for t in doc[end + 1:]):
+        return None
+    return roots[0]
 
 
 _PCOMP_PREPS = frozenset("by after before while in without when since".split())
@@ -658,7 +705,13 @@ def attribute(doc: "Doc | Span") -> Attribution:
                 candidates.append((_depth(tok) + 2, Attribution(sp, a - offset, b - offset, label, lemma, qt, tok.head.i)))
             continue
         subj = subjects[0]
+        parenthetical = _parenthetical_speaker(tok, subj)
+        if parenthetical is not None:  # "The contrast with Trump, said Doyle, would be clear"
+            subj = parenthetical
         relative = _relative_antecedent(tok, subj)
+        issuer = _issuer(relative) if relative is not None else []
+        if issuer:  # "Trump released a marketing video that said ..." -> Trump
+            subj, relative = issuer[0], None
         if relative is not None:  # "a White House official who said ..." -> the official, written "who"
             sp, a, b, label = _speaker_from(_speaker_tokens(relative), sent_doc, relative)
             qt = "direct" if quotes else "indirect"

@@ -523,3 +523,23 @@ def test_phrasal_speech_verbs(nlp, text, speaker, cue, quote_type):
 
 def test_a_verb_without_its_particle_is_not_a_phrasal_cue(nlp):
     assert attribute(nlp("The guard shot the intruder in the leg.")).cue != "shoot"
+
+
+@pytest.mark.parametrize("text,speaker,cue,quote_type", [
+    # a speaker set off by commas inside the statement
+    ("The contrast with Trump, said Doyle and others, would be clear since Trump has no former Republican presidents "
+     "by his side.", "Doyle", "say", "indirect"),
+    ("Part of the problem in detecting tunnels, say experts like Paul Bauman, a Canadian geophysicist, is the ground "
+     "itself.", "experts", "say", "indirect"),
+    # a document speaks for whoever issued it
+    ("Later, Trump's campaign released a statement saying it was postponing a Monday evening rally.",
+     "Trump's campaign", "say", "indirect"),
+    ('In selling the courses, Trump released a marketing video that said, "We are going to have professors and '
+     'adjunct professors that are absolutely terrific."', "Trump", "say", "direct"),
+    # the one told is not a parenthetical speaker
+    ('Clinton, who called Sanders shortly after the winner was declared, told her supporters, "I still love New '
+     'Hampshire, and I always will."', "Clinton", "tell", "direct"),
+])
+def test_parenthetical_speakers_and_issued_documents(nlp, text, speaker, cue, quote_type):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, quote_type)
