@@ -311,7 +311,9 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
     "voters saying they want ..." (a participle modifying the noun that speaks)."""
     doc = verb.doc
     # not a participle: in "..., telling MSNBC his involvement ..." the name is the one told
-    if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'"} and verb.tag_ != "VBG":
+    # nor "tell": in "Ramos, 58, told AFP ..." the name after the verb is the one told
+    if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'"} and verb.tag_ != "VBG" \
+            and verb.lemma_.lower() != "tell":
         nxt = doc[verb.i + 1]
         if nxt.ent_type_ in {"PERSON", "ORG"} or (nxt.pos_ == "PROPN" and nxt.text[:1].isupper() and not nxt.ent_type_):
             head = nxt
@@ -413,6 +415,24 @@ def _parenthetical_speaker(verb: "Token", subj: "Token") -> "Token | None":
     if not any(t.pos_ in {"VERB", "AUX"} for t in doc[end + 1:]):
         return None
     return roots[0]
+
+
+def _mistagged_name_before(verb: "Token") -> list["Token"]:
+    """A one-word name the tagger took for an adverb or a modal right before a finite
+    reporting verb that has no subject: "Jolly said he would be cautious ...", "In
+    particular, Will wrote, ...". The name opens the sentence or follows a comma or quote."""
+    doc = verb.doc
+    if verb.tag_ not in {"VBD", "VBZ"} or verb.i == 0:
+        return []
+    prev = doc[verb.i - 1]
+    if not (prev.is_alpha and prev.text[:1].isupper() and prev.text[1:2].islower()) or prev.lower_ in PRONOUNS \
+            or prev.pos_ in {"PROPN", "NOUN", "PRON", "DET", "CCONJ", "SCONJ", "ADP"} or prev.head.i != verb.i \
+            or prev.tag_ in {"VBG", "VBN", "VBD", "VBZ", "VBP", "VB"}:  # "Having said that, ..."
+        return []
+    before = doc[prev.i - 1] if prev.i > verb.sent.start else None
+    if before is not None and before.text not in {",", '"', "”", "''", "“"}:
+        return []
+    return [prev]
 
 
 _PCOMP_PREPS = frozenset("by after before while in without when since".split())
@@ -698,6 +718,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
             subjects = _shared_subject(tok)
         if not subjects and fallback is None and (quotes or any(c.dep_ in {"ccomp", "parataxis"} for c in tok.children)):
             subjects = _stranded_subject(tok)
+        if not subjects and fallback is None:
+            subjects = _mistagged_name_before(tok)
         if not subjects:
             if fallback is not None:
                 sp, a, b, label = fallback

@@ -543,3 +543,21 @@ def test_a_verb_without_its_particle_is_not_a_phrasal_cue(nlp):
 def test_parenthetical_speakers_and_issued_documents(nlp, text, speaker, cue, quote_type):
     att = attribute(nlp(text))
     assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, quote_type)
+
+
+@pytest.mark.parametrize("text,speaker,cue,quote_type", [
+    # a one-word name tagged as an adverb or a modal
+    ("Jolly said he would be cautious in restructuring federal education spending.", "Jolly", "say", "indirect"),
+    ("In particular, Will wrote, Christie can challenge Hillary Clinton on foreign policy.", "Will", "write",
+     "indirect"),
+    # after "told" comes the one told, not an inverted speaker
+    ("“We were tremendously wrong to not have confronted him from the beginning,” Ramos, 58, told AFP in an "
+     "interview in Mexico City on Monday.", "Ramos", "tell", "direct"),
+])
+def test_mistagged_names_and_the_one_told(nlp, text, speaker, cue, quote_type):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, cue, quote_type)
+
+
+def test_having_said_that_has_no_speaker(nlp):
+    assert attribute(nlp("Having said that, there are a lot of shows out there.")).speaker is None
