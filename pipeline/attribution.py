@@ -435,6 +435,44 @@ def _mistagged_name_before(verb: "Token") -> list["Token"]:
     return [prev]
 
 
+_CREDIT_LINE = ("reporting by", "writing by", "editing by", "contributed reporting", "contributed to this report",
+                "reported from")
+
+
+def _not_a_statement(verb: "Token", lemma: str, quotes: list[tuple[int, int]]) -> bool:
+    """Uses of cue verbs that report nothing: a credit line ("Costa reported from
+    Washington.", "(Reporting by ...; Writing by ...)"), "with 95 percent of precincts
+    reporting", "tell" without anyone told or anything said ("All told, ...", "Only time will
+    tell"), "call" without a predicate or a quotation (a phone call: "Obama called both
+    candidates", "No one called")."""
+    if lemma in {"report", "write", "edit"}:
+        text = verb.sent.text.lower()
+        if any(c in text for c in _CREDIT_LINE) and not quotes and not any(c.dep_ == "ccomp" for c in verb.children):
+            return True
+        if lemma == "report" and any(c.dep_ in {"nsubj", "nsubjpass"} and c.lemma_.lower() == "precinct"
+                                     for c in verb.children) or (verb.dep_ == "acl" and verb.head.lemma_.lower() == "precinct"):
+            return True
+    if lemma == "tell" and verb.i > 0 and verb.doc[verb.i - 1].lower_ == "all" \
+            and verb.doc[verb.i + 1:verb.i + 2].text == ",":
+        return True  # "All told, ..."
+    if quotes:
+        return False
+    deps = {c.dep_ for c in verb.children}
+    if lemma == "tell" and not deps & {"dobj", "dative", "ccomp", "xcomp", "parataxis", "prep", "iobj", "agent"}:
+        return True
+    if lemma == "call" and not deps & {"oprd", "xcomp", "ccomp", "attr", "acomp", "prep", "prt", "parataxis"} \
+            and verb.doc[verb.i + 1:verb.i + 2].text.lower() not in {"for", "on", "out", "into"} \
+            and not any(ch in verb.sent.text for ch in "'\"“”‘’"):
+        # no object, or only a person called ("Eric Trump called.", "Mr. Obama called Naghmeh
+        # Abedini."); a common-noun object may hide a predicate ("call that wishful thinking")
+        objects = [c for c in verb.children if c.dep_ == "dobj"]
+        if not objects or all(o.pos_ == "PRON" or o.ent_type_ == "PERSON" for o in objects) and not any(
+                c.i > verb.i and c.dep_ not in {"dobj", "punct", "cc", "conj", "advmod", "npadvmod"}
+                for c in verb.children):
+            return True
+    return False
+
+
 _PCOMP_PREPS = frozenset("by after before while in without when since".split())
 
 
@@ -676,6 +714,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
         if tok.pos_ == "AUX" and lemma not in REPORTING_VERBS \
                 and lemma not in MINED_CUE_VERBS:
             lemma = _verb_stem(tok.text) or lemma  # a headline verb tagged AUX: "Clinton blasts Trump over ..."
+        if _not_a_statement(tok, lemma, quotes):
+            continue
         if lemma in MINED_CUE_VERBS or _phrasal_cue(tok):
             subjects = [c for c in tok.children if c.dep_ in _SUBJECT_DEPS] or _shared_subject(tok) \
                 or _root_noun_subject(tok)
@@ -1026,6 +1066,8 @@ def _model_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset:
         return None
     best, best_p = None, model["threshold"]
     for cue, subj, kind in cue_candidates(doc, quotes, offset):
+        if cue.pos_ in {"VERB", "AUX"} and _not_a_statement(cue, cue.lemma_.lower(), quotes):
+            continue
         p = cue_score(model, cue_features(cue, subj, kind, doc, quotes, offset), cue_dense(cue, subj))
         if p >= best_p:
             best, best_p = (cue, subj), p

@@ -561,3 +561,26 @@ def test_mistagged_names_and_the_one_told(nlp, text, speaker, cue, quote_type):
 
 def test_having_said_that_has_no_speaker(nlp):
     assert attribute(nlp("Having said that, there are a lot of shows out there.")).speaker is None
+
+
+@pytest.mark.parametrize("text", [
+    "Costa reported from Washington.",  # a credit line
+    "(Reporting by Amanda Becker in Washington; Writing by Luciana Lopez; Editing by Matthew Lewis.)",
+    "All told, up to 5 million undocumented people could be eligible for the programs.",
+    "No one called.",  # a phone call
+    "On Wednesday, Clinton held a narrow lead, but even with all precincts reporting, the race remained too close "
+    "to call.",
+])
+def test_cue_verbs_that_report_nothing(nlp, text):
+    assert attribute(nlp(text)).speaker is None
+
+
+@pytest.mark.parametrize("text,speaker,cue", [
+    ("Her Republican rivals have called for Clinton to be prosecuted.", "Her Republican rivals", "call"),
+    ("Trump called Clinton a liar on Tuesday.", "Trump", "call"),
+    ("The New York Times reported that the campaign had raised $20 million.", "The New York Times", "report"),
+    ("The story was being told by The Daily Caller.", "The Daily Caller", "tell"),
+])
+def test_cue_verbs_that_do_report(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue) == (speaker, cue)
