@@ -473,6 +473,17 @@ def _not_a_statement(verb: "Token", lemma: str, quotes: list[tuple[int, int]]) -
     return False
 
 
+def _as_clause(verb: "Token") -> bool:
+    """A reporting clause introduced by "as" frames the whole sentence: "Just a few weeks ago,
+    as Western Journalism reported, Thor and Beck were discussing ..."; it outranks the
+    verbs of the content it reports."""
+    doc = verb.doc
+    # not a concessive or temporal "even as" / "just as" ("even as he says his experience ...")
+    return verb.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ == "as" and c.i < verb.i and not (
+        c.i > 0 and doc[c.i - 1].lower_ in {"even", "just"}) for c in verb.children) \
+        and not any(c.dep_ in {"dobj", "ccomp", "xcomp", "parataxis"} for c in verb.children)
+
+
 _PCOMP_PREPS = frozenset("by after before while in without when since".split())
 
 
@@ -787,7 +798,8 @@ def attribute(doc: "Doc | Span") -> Attribution:
             continue
         sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc, subj)
         qt = "direct" if quotes else "indirect"
-        candidates.append((_depth(tok), _with_phrase(Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok)), subj, offset)))
+        rank = -0.5 if _as_clause(tok) else _depth(tok)
+        candidates.append((rank, _with_phrase(Attribution(sp, a - offset, b - offset, label, lemma, qt, _content_verb(tok)), subj, offset)))
     if not candidates:
         for tok in tokens:
             if tok.lemma_.lower() in STATEMENT_NOUNS and tok.pos_ == "NOUN" and not _inside(quotes, tok.idx - offset):

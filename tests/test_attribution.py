@@ -584,3 +584,9 @@ def test_cue_verbs_that_report_nothing(nlp, text):
 def test_cue_verbs_that_do_report(nlp, text, speaker, cue):
     att = attribute(nlp(text))
     assert (att.speaker, att.cue) == (speaker, cue)
+
+
+def test_an_as_clause_frames_the_sentence(nlp):
+    text = "Just a few weeks ago, as Western Journalism reported, Thor and Beck were discussing a hypothetical situation."
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == ("Western Journalism", "report", "indirect")
