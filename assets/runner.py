@@ -84,6 +84,12 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     order = list(instance.get_dynamic_partitions(raw_files.name))
     ingest = defs.resolve_job_def(INGEST_JOB)
     queue = files.batches(keys, order, settings.batch_size)
+    if queue:
+        from pipeline import distributed
+
+        # the NLP workers start loading spaCy now, before Dagster creates the first run
+        # (the documents asset asks again; a second call does nothing)
+        distributed.prestart(settings.spacy_model, len(queue[0]))
     accepted_any = False
     while queue:
         chunk = queue.pop(0)
