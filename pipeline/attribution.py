@@ -492,6 +492,11 @@ def _shared_subject(verb: "Token") -> list["Token"]:
     released a statement, saying ...") or a coordinated verb ("Trump went to Ohio and
     said ..."), not a verb whose own speaker stands before it ("..., Deyneko, revealed")."""
     head = verb.head
+    if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and head.lower_ == "as" and head.head.lemma_.lower() == "quote":
+        # "Trump was quoted as saying ...": the one quoted; in the active "The Times quoted Trump
+        # as saying ..." the outer source, the quoting paper, is the subject of "quoted"
+        quoted = [c for c in head.head.children if c.dep_ == "nsubjpass"]
+        return quoted[:1] or [c for c in head.head.children if c.dep_ == "nsubj"]
     if verb.dep_ == "pcomp" and verb.tag_ == "VBG" and head.lower_ in _PCOMP_PREPS and head.head.i != head.i \
             and head.head.pos_ in {"VERB", "AUX", "ADJ"}:
         # "Trump landed in hot water by saying ...", "After saying he was nervous, the man ...",

@@ -590,3 +590,12 @@ def test_an_as_clause_frames_the_sentence(nlp):
     text = "Just a few weeks ago, as Western Journalism reported, Thor and Beck were discussing a hypothetical situation."
     att = attribute(nlp(text))
     assert (att.speaker, att.cue, att.quote_type) == ("Western Journalism", "report", "indirect")
+
+
+@pytest.mark.parametrize("text,speaker", [
+    ("Trump was quoted as saying that the wall would be paid for by Mexico.", "Trump"),  # the one quoted
+    ("The Times quoted Trump as saying that the wall would be paid for by Mexico.", "The Times"),  # the quoting source
+])
+def test_quoted_as_saying(nlp, text, speaker):
+    att = attribute(nlp(text))
+    assert (att.speaker, att.cue, att.quote_type) == (speaker, "say", "indirect")
