@@ -5,8 +5,9 @@ settings it needs and returns new frames; none writes files or keeps state.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -258,15 +259,26 @@ def _nonnull(df: pd.DataFrame | None, table: str) -> pd.DataFrame:
     return df
 
 
-def corpus_documents(documents: pd.DataFrame) -> pd.DataFrame:
+def text_digest(text: str) -> str:
+    """128-bit digest of the text's comparison key (`pipeline.text.normalize_key`)."""
+    from pipeline.text import normalize_key
+
+    return hashlib.blake2b(normalize_key(text).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = None) -> pd.DataFrame:
     """Final document rows of the whole corpus.
 
     One row per doc_id (identical bytes under several names keep the earliest path,
     the others go to `also_seen_at`); a document whose text equals an earlier one's
     becomes `duplicate`. "Earlier" means first ingested, then by path.
-    """
-    from pipeline.text import normalize_key
 
+    `digests` (`templates.exact_digest` of a text -> its `text_digest`, updated in place)
+    remembers the comparison key of every document text between runs.
+    """
+    from pipeline.templates import exact_digest
+
+    digests = {} if digests is None else digests
     if not len(documents):
         return documents
     docs = documents.sort_values(["ingested_at", "source_path"], kind="stable").copy()
@@ -279,16 +291,23 @@ def corpus_documents(documents: pd.DataFrame) -> pd.DataFrame:
     docs["also_seen_at"] = merged
     # the same text as an earlier document (another encoding, another name): a duplicate
     first_with_text: dict[str, str] = {}
+    live: set[str] = set()
     for i, (doc_id, text, status) in enumerate(zip(docs["doc_id"], docs["text"], docs["status"])):
         if status != "ok":
             continue
-        key = normalize_key(text)
+        exact = exact_digest(text)
+        key = digests.get(exact)
+        if key is None:
+            key = digests[exact] = text_digest(text)
+        live.add(exact)
         if key in first_with_text:
             docs.iloc[i, docs.columns.get_loc("status")] = "duplicate"
             docs.iloc[i, docs.columns.get_loc("reason")] = "same_text"
             docs.iloc[i, docs.columns.get_loc("duplicate_of")] = first_with_text[key]
         else:
             first_with_text[key] = doc_id
+    for stale in [d for d in digests if d not in live]:  # texts no longer in the corpus
+        del digests[stale]
     return docs.reset_index(drop=True)
 
 
@@ -307,6 +326,7 @@ class CorpusIndexes:
     documents: "NearDupIndex"
     paragraphs: "NearDupIndex"
     templates: "TemplateCounter"
+    text_digests: dict[str, str] = field(default_factory=dict)  # exact_digest -> text_digest (documents)
 
 
 def _prune(index, live: set[str]) -> None:
@@ -330,7 +350,7 @@ def assemble_corpus(
     entity canonical names are recomputed over the corpus. `indexes` are updated in
     place (the caller persists them): only new texts are signed and counted.
     """
-    docs = corpus_documents(_nonnull(documents, "documents"))
+    docs = corpus_documents(_nonnull(documents, "documents"), indexes.text_digests if indexes is not None else None)
     if indexes is not None and len(docs):
         from pipeline.neardup import near_duplicate_documents
 
@@ -354,9 +374,11 @@ def assemble_corpus(
         if indexes is not None:
             from pipeline.neardup import near_duplicate_paragraphs
 
-            for doc_id, texts in paras[kept_mask].groupby("doc_id", sort=False)["text"]:
+            counted = paras["doc_id"].isin(indexes.templates.docs)  # counted in an earlier run
+            for doc_id, texts in paras[kept_mask & ~counted].groupby("doc_id", sort=False)["text"]:
                 indexes.templates.update(doc_id, texts.tolist())
-            template = kept_mask & paras["text"].map(indexes.templates.is_template)
+            template = pd.Series(False, index=paras.index)
+            template[kept_mask] = indexes.templates.templates_among(paras.loc[kept_mask, "text"].tolist())
             paras.loc[template, "status"] = "boilerplate"
             paras.loc[template, "reason"] = "site_template"
             kept_mask = paras["status"] == "kept"

@@ -249,6 +249,9 @@ class StateStore:
 
 
 # ------------------------------------------------------------ cross-document indexes
+TEXT_DIGESTS = "document_keys.json"  # the documents' comparison keys, by exact text (`build.corpus_documents`)
+
+
 def load_indexes(root: Path):
     """The near-duplicate indexes and the template counter of a state folder."""
     from pipeline.build import CorpusIndexes
@@ -257,10 +260,12 @@ def load_indexes(root: Path):
 
     root = Path(root)
     docs_path, paras_path, tmpl_path = root / "neardup_documents", root / "neardup_paragraphs", root / "templates.json"
+    digests_path = root / TEXT_DIGESTS
     return CorpusIndexes(
         documents=NearDupIndex.load(docs_path if docs_path.exists() else None, NearDupConfig()),
         paragraphs=NearDupIndex.load(paras_path if paras_path.exists() else None, NearDupConfig.for_paragraphs()),
         templates=TemplateCounter.from_json(tmpl_path.read_text()) if tmpl_path.exists() else TemplateCounter(),
+        text_digests=json.loads(digests_path.read_text()) if digests_path.exists() else {},
     )
 
 
@@ -272,6 +277,9 @@ def save_indexes(root: Path, indexes) -> None:
     tmp = root / f".templates.{os.getpid()}.tmp"
     tmp.write_text(indexes.templates.to_json())
     os.replace(tmp, root / "templates.json")
+    tmp = root / f".{TEXT_DIGESTS}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(dict(sorted(indexes.text_digests.items())), separators=(",", ":")))
+    os.replace(tmp, root / TEXT_DIGESTS)
 
 
 @contextmanager

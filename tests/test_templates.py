@@ -84,3 +84,55 @@ def test_the_highest_count_follows_updates_and_merges():
     fresh.merge(counter)
     assert fresh.max_count() == 4 and fresh.is_template(para)
     assert TemplateCounter.from_json(fresh.to_json()).is_template(para)
+
+
+def test_templates_among_remembers_hashes_by_exact_text_between_runs():
+    """`templates_among` answers `is_template` for each text; the hashes it computed are
+    kept by the exact text's digest (and saved with the counter), so the next run
+    normalizes only new texts; texts gone from the corpus are forgotten."""
+    import json
+
+    c = TemplateCounter(min_docs=3)
+    for did, paras in pages(4).items():
+        c.update(did, paras)
+    texts = [FOOTER, "Story number 1 about topic 1 went on for a while.", "Thanks for reading it all.", "Too short"]
+    assert c.templates_among(texts) == [c.is_template(t) for t in texts] == [True, False, True, False]
+    assert len(c.by_text) == 4 and None in c.by_text.values()  # "Too short" is under min_words
+    again = TemplateCounter.from_json(c.to_json())
+    assert again.by_text == c.by_text
+    calls = []
+    original = again._hash_of
+    again._hash_of = lambda text: calls.append(text) or original(text)
+    changed = texts[:2] + ["Thanks for reading it all, again."]
+    assert again.templates_among(changed) == [True, False, False]
+    assert calls == ["Thanks for reading it all, again."]  # only the new text was normalized
+    assert len(again.by_text) == 3  # the two texts no longer present were forgotten
+    # a counter file written before the memo existed still loads
+    old = json.loads(c.to_json())
+    del old["by_text"]
+    assert TemplateCounter.from_json(json.dumps(old)).by_text == {}
+
+
+def test_corpus_documents_remember_text_keys_by_exact_text():
+    import pandas as pd
+
+    from pipeline import build
+
+    docs = pd.DataFrame({
+        "doc_id": ["a", "b", "c"], "source_path": ["a.txt", "b.txt", "c.txt"],
+        "ingested_at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
+        "text": ["Same words, here!", "same   words here", "Other words."], "status": ["ok", "ok", "ok"],
+        "reason": [None] * 3, "duplicate_of": [None] * 3, "also_seen_at": [None] * 3,
+    })
+    digests: dict[str, str] = {"stale": "x"}
+    out = build.corpus_documents(docs, digests)
+    assert out["status"].tolist() == ["ok", "duplicate", "ok"] and out["duplicate_of"].tolist()[1] == "a"
+    assert "stale" not in digests and len(digests) == 3
+    assert digests[_exact("Same words, here!")] == build.text_digest("same words here")
+    assert build.corpus_documents(docs, digests).equals(build.corpus_documents(docs))  # memo or not, same rows
+
+
+def _exact(text: str) -> str:
+    from pipeline.templates import exact_digest
+
+    return exact_digest(text)
