@@ -31,6 +31,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sys.stderr) -> int:
+    from pipeline import gx_process
+
+    # GX is imported on another core while this process imports Dagster and does the work
+    gx_process.start()
+    try:
+        return _run(raw_dir, warehouse_dir, out, err)
+    finally:
+        gx_process.stop(wait=False)  # idle by now, or still importing when the run ended early
+
+
+def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
     if raw_dir is not None:
         os.environ["PIPELINE_RAW_DIR"] = str(raw_dir.expanduser().resolve())
     if warehouse_dir is not None:
@@ -45,10 +56,6 @@ def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sy
         print(f"error: raw folder {settings.raw_dir} does not exist", file=err)
         return 2
     started = time.perf_counter()
-    from pipeline.validation import start_background
-
-    # GX is imported on another core while this process imports Dagster and does the work
-    start_background()
 
     import warnings
 

@@ -21,13 +21,11 @@ result); `<dir>/index.html` is a small list of the newest pages, and only the ne
 """
 from __future__ import annotations
 
-import atexit
 import html
 import json
 import math
 import os
 import re
-import threading
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +35,7 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
+from pipeline import gx_process
 from pipeline.settings import PROJECT_ROOT
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
@@ -361,7 +360,7 @@ def run_suite(
     """
     frame = validation_frame(stage, df, context)
     args = (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
-    pool = _background
+    pool = gx_process.current()
     if pool is not None:
         try:
             return pool.submit(_run_frame, *args).result()
@@ -420,56 +419,8 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
 
 
 # ------------------------------------------------------- GX in a process of its own
-GX_PROCESS_ENV = "PIPELINE_GX_PROCESS"
-_background = None  # a one-worker ProcessPoolExecutor that imported GX (`start_background`)
-_background_lock = threading.Lock()
-
-
-def _warm_gx() -> int:
-    """Import GX and make the ephemeral context, in the background process."""
-    _context()
-    return os.getpid()
-
-
-def background_enabled() -> bool:
-    """PIPELINE_GX_PROCESS=0 keeps validation in this process; otherwise a second CPU
-    is enough to start a GX process."""
-    if os.environ.get(GX_PROCESS_ENV, "1").strip().lower() in {"0", "false", "no", "off", ""}:
-        return False
-    try:
-        return len(os.sched_getaffinity(0)) > 1
-    except AttributeError:  # pragma: no cover - not Linux
-        return (os.cpu_count() or 1) > 1
-
-
-def start_background() -> bool:
-    """Start a process that imports Great Expectations now, for `run_suite` to use.
-
-    `import great_expectations` costs several seconds of one CPU. `pipeline run` calls
-    this first thing, so the import happens on another core while this process imports
-    Dagster, reads and cleans the files and loads spaCy; the suites then run in that
-    process, whose GX context (and per-stage data sources) is made once. Idempotent;
-    False when disabled (PIPELINE_GX_PROCESS=0) or with a single CPU.
-    """
-    global _background
-    if not background_enabled():
-        return False
-    with _background_lock:
-        if _background is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            pool.submit(_warm_gx)  # starts the process and the import now
-            _background = pool
-            atexit.register(stop_background)
-    return True
-
-
-def stop_background() -> None:
-    """Stop the GX process, if any (idempotent); later suites run in this process."""
-    global _background
-    with _background_lock:
-        pool, _background = _background, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+# (pipeline.gx_process, which imports nothing heavy, so `pipeline run` starts it first thing)
+GX_PROCESS_ENV = gx_process.GX_PROCESS_ENV
+background_enabled = gx_process.enabled
+start_background = gx_process.start
+stop_background = gx_process.stop

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline import validation
+from pipeline import gx_process, validation
 
 SUITES = validation.suite_names()
 STAGES = ["documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
@@ -237,13 +237,13 @@ def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch)
     assert [r.success for r in here] == [True, False]
     try:
         assert validation.start_background()
-        pid = validation._background.submit(os.getpid).result()
+        pid = gx_process.current().submit(os.getpid).result()
         assert pid != os.getpid()
         there = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
-        assert validation._background is not None  # still running: nothing fell back
+        assert gx_process.current() is not None  # still running: nothing fell back
     finally:
         validation.stop_background()
-    assert validation._background is None
+    assert gx_process.current() is None
     assert [_comparable(r) for r in there] == [_comparable(r) for r in here]
     assert _failure(there[1], "expect_column_values_to_be_in_set", "offsets_match").unexpected_count == 1
 
@@ -257,11 +257,11 @@ def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
         pytest.skip("one CPU: the GX process is never started")
     try:
         assert validation.start_background()
-        pid = validation._background.submit(os.getpid).result()
+        pid = gx_process.current().submit(os.getpid).result()
         os.kill(pid, signal.SIGKILL)
         report = validation.run_suite("documents", frames["documents"])
         assert report.success and report.n_rows == len(frames["documents"])
-        assert validation._background is None  # stopped: later suites run here
+        assert gx_process.current() is None  # stopped: later suites run here
     finally:
         validation.stop_background()
 
@@ -269,4 +269,4 @@ def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
 def test_the_gx_process_can_be_turned_off(monkeypatch):
     monkeypatch.setenv(validation.GX_PROCESS_ENV, "0")
     assert not validation.start_background()
-    assert validation._background is None
+    assert gx_process.current() is None

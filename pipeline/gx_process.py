@@ -1,0 +1,79 @@
+"""A process of its own for Great Expectations, started before anything heavy is imported.
+
+`import great_expectations` costs several seconds of one CPU. `pipeline run` calls
+`start()` first thing: one worker process is spawned at once and imports GX (and makes
+the ephemeral context) on another core while the run imports Dagster, reads and cleans
+the files and loads spaCy; `pipeline.validation.run_suite` then validates there.
+
+This module imports nothing heavy itself (no pandas, no GX), so the process starts
+within milliseconds of the command.
+
+    PIPELINE_GX_PROCESS=0   validate in the run's own process instead
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+
+GX_PROCESS_ENV = "PIPELINE_GX_PROCESS"
+_pool = None  # a one-worker ProcessPoolExecutor that imported GX
+_lock = threading.Lock()
+
+
+def _warm() -> int:
+    """In the worker: import GX and make the ephemeral context."""
+    from pipeline.validation import _context
+
+    _context()
+    return os.getpid()
+
+
+def enabled() -> bool:
+    """False with PIPELINE_GX_PROCESS=0 or a single CPU."""
+    if os.environ.get(GX_PROCESS_ENV, "1").strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return (os.cpu_count() or 1) > 1
+
+
+def start() -> bool:
+    """Start the GX process now (idempotent); False when disabled."""
+    global _pool
+    if not enabled():
+        return False
+    with _lock:
+        if _pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool.submit(_warm)  # spawns the process and starts the import
+            _pool = pool
+            atexit.register(stop, wait=False)
+    return True
+
+
+def current():
+    """The running GX process's executor, or None."""
+    return _pool
+
+
+def stop(wait: bool = True) -> None:
+    """Stop the GX process, if any (idempotent); later suites run in the caller's process.
+
+    `wait=False` (at exit) does not wait for a GX import still under way: the process
+    holds nothing to keep (a validation is over when its caller has the report), so it
+    is terminated; a run that ends early (a missing raw folder) exits at once.
+    """
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    if not wait:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+    pool.shutdown(wait=wait, cancel_futures=True)
