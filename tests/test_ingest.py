@@ -495,3 +495,23 @@ def test_language_identifier_is_read_from_the_unpacked_cache_with_the_same_verdi
         assert ingest.detect_language(texts[1]) == "fr"
     finally:
         ingest.language_identifier.cache_clear()
+
+
+@pytest.mark.parametrize("found", [
+    "2022-10-17", "2022-10-17T09:30", "2022-10-17T09:30:15", "2022-10-17T09:30:00Z", "2022-10-17 09:30+02:00",
+    "2022-10-17T09:30:00-05:00", "2022-10-17T09:30:00-0500", "10/17/2022", "1/2/2022", "13/10/2022", "02/30/2022",
+    "2022-02-30", "Oct 17, 2022", "17 October 2022", "Sept. 3 2021",
+])
+def test_plain_dates_read_as_dateparser_reads_them(found):
+    """The forms read without dateparser give exactly dateparser's answer; the others
+    are left to it."""
+    import dateparser
+
+    from pipeline import ingest
+
+    assert ingest._DATE_PATTERNS.fullmatch(found) or found.startswith("2022-10-17 ")
+    expected = dateparser.parse(found, settings=ingest._DATEPARSER_SETTINGS)
+    expected = expected.astimezone(timezone.utc) if expected is not None else None
+    assert ingest.guess_published_at(f"Headline\n\nPublished {found}\n\nText.") == expected
+    plain = ingest._plain_date(found)
+    assert plain is None or plain == expected
