@@ -29,6 +29,17 @@ Patterns covered (each a small function over one parsed sentence):
   the name before it is not its speaker ("..., telling MSNBC ...");
 - cue verbs right less than 80 % of the time as rules on PolNeAR train (show, claim,
   agree, hope, ...) are left to the learned model;
+- subjects the parse hides: a name tagged as a verb or adverb ("Trump subsequently
+  defended", "Jolly said"), a root noun with the main verb hung on it ("Beruff, a Scott
+  ally, called ..."), an adjective or a passive controlling an infinitive ("voters were
+  more likely to say", "The Fed is expected to announce", "was quoted as saying"), a verb
+  conjoined with a passive ("was forced into ... and said");
+- a speaker set off by commas inside the statement ("The contrast, said Doyle, would be
+  ..."), a document speaking for its issuer ("the campaign released a statement saying
+  ..."), an "as" clause framing the sentence ("as Western Journalism reported, ..."),
+  phrasal speech verbs ("shot back", "weighed in", "spoke out");
+- cue verbs that report nothing are skipped: credit lines ("Costa reported from
+  Washington."), "precincts reporting", "All told", a phone call ("No one called");
 - when none of these finds a speaker, a learned cue model (logistic regression trained
   on PolNeAR train by `eval/train_cue_model.py`, stored as JSON weights in
   `pipeline/models/cue_model.json`, applied in pure Python) scores every verb with a
