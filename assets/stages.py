@@ -7,6 +7,9 @@ runs last in such a run, only when every blocking check before it passed, and ma
 the batch's versions as accepted. The corpus-level assets (`corpus`, `claim_clusters`,
 `quantity_conflicts`, `warehouse`) read accepted versions only, then publish.
 """
+import importlib
+import sys
+import threading
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -51,6 +54,14 @@ def _tag(out: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
     out = out.copy()
     out["partition_key"] = out["doc_id"].map(key_of) if len(out) else pd.Series(dtype=object)
     return out
+
+
+def _import_in_background(module: str) -> None:
+    """Import `module` in a daemon thread, unless it is imported already (a later import
+    in this thread waits for that one to finish: Python's per-module import lock)."""
+    if module not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}",
+                         daemon=True).start()
 
 
 def _per_file(**kwargs) -> dict:
@@ -122,6 +133,9 @@ def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, par
 )
 def claims_stage(context: dg.AssetExecutionContext, settings: PipelineSettings, sentences: pd.DataFrame,
                  paragraphs: pd.DataFrame):
+    # this process mostly waits for the NLP workers here: meanwhile a thread imports the
+    # MinHash library the corpus assembly needs (datasketch pulls in scipy, ~0.5 s)
+    _import_in_background("pipeline.neardup")
     claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.Deferred(settings.spacy_model))
     claims, quantities, entities = (_tag(t, sentences) for t in (claims, quantities, entities))
     n_docs = max(1, sentences["doc_id"].nunique()) if len(sentences) else 1

@@ -18,6 +18,7 @@ import threading
 
 GX_PROCESS_ENV = "PIPELINE_GX_PROCESS"
 _pool = None  # a one-worker ProcessPoolExecutor that imported GX
+_warming = None  # the future of its import
 _lock = threading.Lock()
 
 
@@ -41,7 +42,7 @@ def enabled() -> bool:
 
 def start() -> bool:
     """Start the GX process now (idempotent); False when disabled."""
-    global _pool
+    global _pool, _warming
     if not enabled():
         return False
     with _lock:
@@ -50,7 +51,7 @@ def start() -> bool:
             from concurrent.futures import ProcessPoolExecutor
 
             pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            pool.submit(_warm)  # spawns the process and starts the import
+            _warming = pool.submit(_warm)  # spawns the process and starts the import
             _pool = pool
             atexit.register(stop, wait=False)
     return True
@@ -66,14 +67,18 @@ def stop(wait: bool = True) -> None:
 
     `wait=False` (at exit) does not wait for a GX import still under way: the process
     holds nothing to keep (a validation is over when its caller has the report), so it
-    is terminated; a run that ends early (a missing raw folder) exits at once.
+    is terminated; a run that ends early (a missing raw folder) exits at once. An idle
+    process is always shut down cleanly.
     """
-    global _pool
+    global _pool, _warming
     with _lock:
         pool, _pool = _pool, None
+        warming, _warming = _warming, None
     if pool is None:
         return
-    if not wait:
+    if not wait and warming is not None and not warming.done():
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-    pool.shutdown(wait=wait, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        return
+    pool.shutdown(wait=True, cancel_futures=True)
