@@ -184,15 +184,10 @@ CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quanti
                       "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
 def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dict:
     store = settings.state
-    # a large corpus: clusters and conflicts will run beside this process, whose workers
-    # start importing now
-    parallel = distributed.start_corpus_pool(len(store.accepted()))
     with corpus_lock(store.root):
         indexes = load_indexes(store.root)
         tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES), indexes=indexes)
         save_indexes(store.root, indexes)
-    if parallel:
-        _start_corpus_work(context.run_id, tables)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted()),
@@ -202,45 +197,10 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     return tables
 
 
-# clusters and conflicts of this process's current run, computing in corpus workers since
-# the corpus was assembled (`distributed.start_corpus_pool`); their assets collect them
-_CORPUS_WORK: dict[str, dict] = {}
-
-
-def _clusters_args(tables: dict) -> tuple:
-    return (tables["claims"], tables["claim_quantities"], tables["claim_entities"])
-
-
-def _conflicts_args(tables: dict) -> tuple:
-    claims = tables["claims"][["claim_id", "doc_id", "text", "char_start"]]
-    return (tables["claim_quantities"], tables["claim_entities"], claims)
-
-
-def _start_corpus_work(run_id: str, tables: dict) -> None:
-    _CORPUS_WORK.clear()  # only the current run's work is kept
-    futures = {"claim_clusters": distributed.submit_corpus(build.clusters_table, *_clusters_args(tables)),
-               "quantity_conflicts": distributed.submit_corpus(build.conflicts_table, *_conflicts_args(tables))}
-    _CORPUS_WORK[run_id] = {name: f for name, f in futures.items() if f is not None}
-
-
-def _corpus_result(run_id: str, name: str, compute, tables: dict) -> pd.DataFrame:
-    """The table computed in a corpus worker for this run, or computed here (no worker,
-    or the worker died: the same function on the same tables)."""
-    future = _CORPUS_WORK.get(run_id, {}).pop(name, None)
-    if future is not None:
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            distributed.stop_corpus_pool()
-    return compute(tables)
-
-
 @dg.asset(group_name="claims", kinds={"python"}, metadata=_meta("claim_clusters"),
           description="Claims in different documents that state the same thing.")
 def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
-    df = _corpus_result(context.run_id, "claim_clusters", lambda t: build.clusters_table(*_clusters_args(t)), corpus)
+    df = build.clusters_table(corpus["claims"], corpus["claim_quantities"], corpus["claim_entities"])
     context.add_output_metadata({"dagster/row_count": len(df),
                                  "preview": _preview(df, ["n_claims", "n_documents", "representative_text"])})
     return df
@@ -250,8 +210,7 @@ def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFr
           description="Pairs of claims in different documents reporting the same measured thing with "
                       "incompatible numbers.")
 def quantity_conflicts(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
-    df = _corpus_result(context.run_id, "quantity_conflicts", lambda t: build.conflicts_table(*_conflicts_args(t)),
-                        corpus)
+    df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"], corpus["claims"])
     context.add_output_metadata({"dagster/row_count": len(df),
                                  "preview": _preview(df, ["unit", "text_a", "text_b", "shared_entities"])})
     return df

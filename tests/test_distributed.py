@@ -2,7 +2,6 @@
 local run. The slow test starts a real local cluster of two worker processes."""
 from __future__ import annotations
 
-import os
 import warnings
 
 import dagster as dg
@@ -10,7 +9,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from pipeline import build, distributed
+from pipeline import distributed
 from pipeline.schemas import CONTRACT_TABLES
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -176,40 +175,3 @@ def _pid(_):
     import os
 
     return os.getpid()
-
-
-def test_corpus_workers_compute_the_same_clusters_and_conflicts(seed_frames, monkeypatch):
-    """A large corpus computes clusters and conflicts in two worker processes while this
-    one goes on (`assets.stages` collects them); the tables are the ones computed here.
-    A small corpus starts nothing."""
-    from assets import stages
-
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
-    distributed.stop_corpus_pool()
-    tables = {name: seed_frames[name].copy() for name in ("claims", "claim_quantities", "claim_entities")}
-    tables["claims"] = tables["claims"].drop(columns=["cluster_id"])
-    assert not distributed.start_corpus_pool(distributed.CORPUS_POOL_MIN_FILES - 1)
-    assert distributed._corpus_pool is None
-    try:
-        assert distributed.start_corpus_pool(distributed.CORPUS_POOL_MIN_FILES)
-        stages._start_corpus_work("run-1", tables)
-        futures = dict(stages._CORPUS_WORK["run-1"])
-        assert set(futures) == {"claim_clusters", "quantity_conflicts"}
-        computed_here = []
-
-        def here(compute):
-            return lambda t: computed_here.append(1) or compute(t)
-
-        clusters = stages._corpus_result("run-1", "claim_clusters",
-                                         here(lambda t: build.clusters_table(*stages._clusters_args(t))), tables)
-        conflicts = stages._corpus_result("run-1", "quantity_conflicts",
-                                          here(lambda t: build.conflicts_table(*stages._conflicts_args(t))), tables)
-        assert computed_here == [] and all(f.done() for f in futures.values())
-        assert distributed._corpus_pool.submit(os.getpid).result() != os.getpid()  # another process
-    finally:
-        distributed.stop_corpus_pool()
-    assert distributed._corpus_pool is None
-    pd.testing.assert_frame_equal(clusters, seed_frames["claim_clusters"])
-    pd.testing.assert_frame_equal(conflicts, seed_frames["quantity_conflicts"])
-    assert len(clusters) >= 1 and len(conflicts) >= 1
