@@ -22,6 +22,7 @@ JACCARD_LINK = 0.5
 JACCARD_LINK_WITH_EVIDENCE = 0.25
 MAX_POSTINGS = 200  # a lemma in more claims than this carries no signal for pairing
 PAIR_CHUNK = 2_000_000  # candidate pair codes counted at a time (bounds memory)
+INT32_CODES_BELOW = 2**31  # pair codes i * n + j are int32 while n * n stays under this
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,17 @@ def _find(parent: dict[str, str], x: str) -> str:
     return x
 
 
-def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def candidate_pairs(claims: Sequence[ClaimFeatures], min_sim: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, jaccard) for every pair of claims i < j from different documents that share a
     lemma found in at most MAX_POSTINGS claims, with the Jaccard similarity of their whole
-    lemma sets. Vectorized: pairs come from the posting lists as integer codes
-    (`np.unique` counts the rare lemmas they share), the lemmas in more claims are
-    counted as bitsets."""
+    lemma sets, keeping the pairs whose similarity reaches `min_sim`. Vectorized: pairs
+    come from the posting lists as integer codes (`np.unique` counts the rare lemmas they
+    share), the lemmas in more claims are counted as bitsets.
+
+    Memory: codes are int32 while n^2 fits (21,559 claims: 4.8 million candidate pairs),
+    and the similarities are computed, and filtered, a chunk of pairs at a time."""
     n = len(claims)
+    code_type = np.int32 if n * n < INT32_CODES_BELOW else np.int64
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     if n < 2:
         return empty
@@ -94,15 +99,19 @@ def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.nda
         # pairs of one document never link: drop them, then count, then merge the counts
         nonlocal pair_codes, shared, buffer, buffered
         codes = np.concatenate(buffer)
+        buffer, buffered = [], 0
         codes = codes[doc_index[codes // n] != doc_index[codes % n]]
         u, c = np.unique(codes, return_counts=True)
+        del codes
+        c = c.astype(np.int32)
         if pair_codes is None:
             pair_codes, shared = u, c
         else:
             merged, inverse = np.unique(np.concatenate([pair_codes, u]), return_inverse=True)
-            shared = np.bincount(inverse, weights=np.concatenate([shared, c])).astype(np.int64)
-            pair_codes = merged
-        buffer, buffered = [], 0
+            counts = np.zeros(len(merged), dtype=np.int32)
+            counts[inverse[:len(pair_codes)]] += shared  # each part's codes are distinct
+            counts[inverse[len(pair_codes):]] += c
+            pair_codes, shared = merged, counts
 
     # posting lists of one length at a time, as the rows of a matrix: one triu_indices
     # per length instead of one per lemma (lists are ascending: claims were enumerated in order)
@@ -115,8 +124,8 @@ def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.nda
         lists = by_length[k]
         rows = max(1, PAIR_CHUNK // len(a))  # bounded memory: count in chunks
         for start in range(0, len(lists), rows):
-            m = np.asarray(lists[start:start + rows], dtype=np.int64)
-            codes = (m[:, a] * n + m[:, b]).ravel()
+            m = np.asarray(lists[start:start + rows], dtype=code_type)
+            codes = (m[:, a] * code_type(n) + m[:, b]).ravel()
             buffer.append(codes)
             buffered += len(codes)
             if buffered >= PAIR_CHUNK:
@@ -125,26 +134,34 @@ def candidate_pairs(claims: Sequence[ClaimFeatures]) -> tuple[np.ndarray, np.nda
         flush()
     if pair_codes is None or not len(pair_codes):
         return empty
-    left, right = pair_codes // n, pair_codes % n
-    if frequent:  # add the frequent lemmas both claims have
+    bits = None
+    if frequent:  # the frequent lemmas both claims have are counted from bitsets
         words = (len(frequent) + 63) // 64
         bits = np.zeros((n, words), dtype=np.uint64)
         for col, lemma in enumerate(frequent):
             bits[np.asarray(postings[lemma]), col // 64] |= np.uint64(1) << np.uint64(col % 64)
-        extra = np.empty(len(left), dtype=shared.dtype)
-        for start in range(0, len(left), PAIR_CHUNK // 4):  # bounded memory: (pairs x words) at a time
-            stop = start + PAIR_CHUNK // 4
-            extra[start:stop] = np.bitwise_count(bits[left[start:stop]] & bits[right[start:stop]]).sum(axis=1)
-        shared = shared + extra
     sizes = np.asarray([len(c.lemmas) for c in claims], dtype=np.int64)
-    union = sizes[left] + sizes[right] - shared
-    return left, right, shared / np.maximum(union, 1)
+    lefts, rights, sims = [], [], []
+    step = PAIR_CHUNK // 4  # bounded memory: (pairs x words) at a time
+    for start in range(0, len(pair_codes), step):
+        codes = pair_codes[start:start + step]
+        left, right = (codes // n).astype(np.int64), (codes % n).astype(np.int64)
+        common = shared[start:start + step].astype(np.int64)
+        if bits is not None:
+            common = common + np.bitwise_count(bits[left] & bits[right]).sum(axis=1)
+        union = sizes[left] + sizes[right] - common
+        sim = common / np.maximum(union, 1)
+        keep = sim >= min_sim
+        lefts.append(left[keep])
+        rights.append(right[keep])
+        sims.append(sim[keep])
+    return np.concatenate(lefts), np.concatenate(rights), np.concatenate(sims)
 
 
 def cluster_claims(claims: Sequence[ClaimFeatures]) -> list[Cluster]:
     by_id = {c.claim_id: c for c in claims}
     parent = {c.claim_id: c.claim_id for c in claims}
-    left, right, sim = candidate_pairs(claims)
+    left, right, sim = candidate_pairs(claims, min_sim=JACCARD_LINK_WITH_EVIDENCE)
     strong = sim >= JACCARD_LINK
     maybe = ~strong & (sim >= JACCARD_LINK_WITH_EVIDENCE)
     for i, j in zip(left[strong].tolist(), right[strong].tolist()):

@@ -99,3 +99,33 @@ def test_build_features_from_table_rows():
     assert f1 == ClaimFeatures("c_1", "doc1", frozenset({"arrive", "troop"}), frozenset({"Russia", "Belarus"}),
                                ((9000.0, "at_most", "troop"),), 0.8)
     assert f2.lemmas == frozenset() and f2.entities == frozenset() and f2.quantities == ()
+
+
+def test_candidate_pairs_the_same_with_int64_codes_small_chunks_and_frequent_lemmas(monkeypatch):
+    """int32 pair codes (the usual case), int64 codes (a corpus past ~46,000 claims),
+    many small chunks and lemmas counted as bitsets all give the same pairs."""
+    import numpy as np
+
+    from pipeline import clusters
+
+    rng = random.Random(11)
+    vocab = [f"w{i}" for i in range(60)]
+    claims = [_c(f"c_{i}", f"doc{i % 17}", " ".join(rng.sample(vocab, rng.randint(2, 8)))) for i in range(300)]
+
+    def pairs(min_sim):
+        left, right, sim = clusters.candidate_pairs(claims, min_sim)
+        return sorted(zip(left.tolist(), right.tolist(), np.round(sim, 12).tolist()))
+
+    reference = pairs(0.0)
+    assert len(reference) > 1000
+    assert pairs(0.25) == [p for p in reference if p[2] >= 0.25]
+    monkeypatch.setattr(clusters, "INT32_CODES_BELOW", 0)  # int64 codes
+    assert pairs(0.0) == reference
+    monkeypatch.setattr(clusters, "PAIR_CHUNK", 64)  # many flushes and tail chunks
+    assert pairs(0.0) == reference
+    monkeypatch.setattr(clusters, "MAX_POSTINGS", 30)  # frequent lemmas become bitsets: fewer candidates
+    fewer = pairs(0.0)
+    assert fewer and set(fewer) <= set(reference)
+    # every pair still shares a lemma in at most 30 claims, and its similarity counts all lemmas
+    exact = {(i, j): jaccard(claims[i].lemmas, claims[j].lemmas) for i, j, _ in fewer}
+    assert all(abs(s - exact[(i, j)]) < 1e-9 for i, j, s in fewer)
