@@ -1,0 +1,75 @@
+"""Repeated incremental and single-article runs on a processed corpus, for a stable ratio.
+
+    python -m bench.repeat --state DIR [--runs 4] [--work DIR]
+
+DIR is the `--keep` folder of a `bench.run` full build (its `raw/`, `wh/` and `home/`).
+Each run copies that state into a work folder, adds one new article (an article of the
+corpus with some words changed: a different document, never seen before), and times
+`pipeline run` on it (the incremental run), then the same article alone into an empty
+warehouse with a fresh `DAGSTER_HOME` (the single run). The two alternate, so a drift
+of the machine's speed hits both. Prints each pair, the medians, their ratio (target
+<= 1.5) and the peak RSS of the process trees.
+
+Nothing in DIR is changed.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.run import _read_text, pipeline_run
+
+
+def new_article(source: Path, k: int) -> str:
+    """A new document made from `source`: a few common words changed."""
+    return _read_text(source).replace(" the ", f" the{k} ").replace(" a ", " one ")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench.repeat", description=__doc__.split("\n\n")[0])
+    p.add_argument("--state", type=Path, required=True, help="a bench.run --keep folder (raw/, wh/, home/)")
+    p.add_argument("--runs", type=int, default=4)
+    p.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    args = p.parse_args(argv)
+    state = args.state
+    for part in ("raw", "wh", "home"):
+        if not (state / part).is_dir():
+            raise SystemExit(f"{state / part} is missing: pass the --keep folder of a full bench.run build")
+    sources = sorted(f for f in (state / "raw").iterdir() if f.is_file())
+    scratch = args.work or Path(tempfile.mkdtemp(prefix="bench-repeat-"))
+    incremental, single = [], []
+    for k in range(args.runs):
+        work = scratch / f"run{k}"
+        shutil.rmtree(work, ignore_errors=True)
+        for part in ("raw", "wh", "home"):
+            shutil.copytree(state / part, work / part, symlinks=True)
+        text = new_article(sources[(k * 7 + 3) % len(sources)], k)
+        name = f"zz_bench_new_{k}.txt"
+        (work / "raw" / name).write_text(text, encoding="utf-8")
+        (work / "raw_one").mkdir()
+        (work / "raw_one" / name).write_text(text, encoding="utf-8")
+        inc = pipeline_run(work / "raw", work / "wh", work / "home")
+        one = pipeline_run(work / "raw_one", work / "wh_one", work / "home_one")
+        incremental.append(inc)
+        single.append(one)
+        print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB), "
+              f"alone {one['seconds']:.1f} s ({one['peak_rss_mb']:.0f} MB)", flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+    mi = statistics.median(r["seconds"] for r in incremental)
+    ms = statistics.median(r["seconds"] for r in single)
+    files = len(sources)
+    print(f"\n{files} files + 1: median incremental {mi:.1f} s, median single {ms:.1f} s, "
+          f"ratio {mi / ms:.2f} (target <= 1.5: {'met' if mi / ms <= 1.5 else 'NOT met'}); "
+          f"peak RSS {max(r['peak_rss_mb'] for r in incremental):.0f} MB incremental, "
+          f"{max(r['peak_rss_mb'] for r in single):.0f} MB single")
+    if args.work is None:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
