@@ -17,11 +17,13 @@ reused by every later task on that worker.
 Without a scheduler, a claims batch big enough to pay for it (MIN_POOL_SENTENCES)
 runs in a pool of local worker processes, spawned once per process and kept for later
 batches (a `pipeline run` over many batches starts them once, and later batches of
-any reasonable size use them); small runs (the seeds, a single new article) stay in
-this process, where the model is already loaded. Sentence splitting starts the pool
-for batches of MIN_POOL_PARAGRAPHS paragraphs or more (their claims would start it a
-moment later anyway) and uses a running pool for any batch. With a scheduler, every
-non-empty batch goes to the cluster.
+any reasonable size use them). A small batch (the seeds, a single new article) in a
+process that has not loaded the model starts one worker when the batch is planned
+(`prestart`), so the model loads on another core while this process reads and
+validates, and its NLP runs there; a process that has the model keeps small batches
+here. Sentence splitting starts the pool for batches of MIN_POOL_PARAGRAPHS paragraphs
+or more (their claims would start it a moment later anyway) and uses a running pool
+for any batch. With a scheduler, every non-empty batch goes to the cluster.
 """
 from __future__ import annotations
 
