@@ -273,10 +273,10 @@ def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = N
     the others go to `also_seen_at`); a document whose text equals an earlier one's
     becomes `duplicate`. "Earlier" means first ingested, then by path.
 
-    `digests` (`templates.exact_digest` of a text -> its `text_digest`, updated in place)
+    `digests` (`text.exact_digest` of a text -> its `text_digest`, updated in place)
     remembers the comparison key of every document text between runs.
     """
-    from pipeline.templates import exact_digest
+    from pipeline.text import exact_digest
 
     digests = {} if digests is None else digests
     if not len(documents):

@@ -35,7 +35,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from pipeline.text import normalize_key
+from pipeline.text import exact_digest, normalize_key
 
 __all__ = ["TemplateCounter", "template_key", "template_paragraphs", "DEFAULT_MIN_DOCS", "DEFAULT_MIN_SHARE"]
 
@@ -52,11 +52,6 @@ def template_key(text: str) -> str:
 
 def _hash(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
-
-
-def exact_digest(text: str) -> str:
-    """64-bit digest of the exact text (no normalization): a memo key."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 class TemplateCounter:
@@ -104,8 +99,7 @@ class TemplateCounter:
         live = set(digests)
         for stale in [d for d in self.by_text if d not in live]:
             del self.by_text[stale]
-        top = self.max_count()
-        if top < self.min_docs or top < self.min_share * self.n_docs:
+        if not self._reaches(self.max_count()):
             return [False] * len(texts)
         out = []
         for digest, text in zip(digests, texts):
@@ -113,8 +107,7 @@ class TemplateCounter:
                 h = self.by_text[digest]
             else:
                 h = self.by_text[digest] = self._hash_of(text)
-            n = self.counts.get(h, 0) if h is not None else 0
-            out.append(n >= self.min_docs and n >= self.min_share * self.n_docs)
+            out.append(self._reaches(self.counts.get(h, 0) if h is not None else 0))
         return out
 
     def count(self, text: str) -> int:
@@ -127,14 +120,14 @@ class TemplateCounter:
             self._max = max(self.counts.values(), default=0)
         return self._max
 
+    def _reaches(self, n: int) -> bool:
+        """Whether a paragraph found in `n` counted documents is a template."""
+        return n >= self.min_docs and n >= self.min_share * self.n_docs
+
     def is_template(self, text: str) -> bool:
         # when no paragraph reaches the bar, none is looked up (a corpus without a site
         # template: every publish asks about every kept paragraph)
-        top = self.max_count()
-        if top < self.min_docs or top < self.min_share * self.n_docs:
-            return False
-        n = self.count(text)
-        return n >= self.min_docs and n >= self.min_share * self.n_docs
+        return self._reaches(self.max_count()) and self._reaches(self.count(text))
 
     __call__ = is_template  # usable directly as the `templates` predicate of boilerplate.classify
 

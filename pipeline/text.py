@@ -1,6 +1,7 @@
 """Small text helpers shared by the stages (normalization keys, quote characters)."""
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -21,6 +22,12 @@ def normalize_key(text: str) -> str:
     # `[^\w\s]|_` is exactly "neither str.isalnum() nor str.isspace()" (checked over every
     # code point), in one regex pass instead of a Python loop per character
     return _WS.sub(" ", _NOT_WORD.sub(" ", text)).strip()
+
+
+def exact_digest(text: str) -> str:
+    """64-bit digest of the exact text (no normalization): a key for values derived from it
+    that are kept between runs."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def word_count(text: str) -> int:

@@ -133,6 +133,6 @@ def test_corpus_documents_remember_text_keys_by_exact_text():
 
 
 def _exact(text: str) -> str:
-    from pipeline.templates import exact_digest
+    from pipeline.text import exact_digest
 
     return exact_digest(text)
