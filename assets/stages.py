@@ -19,7 +19,8 @@ from assets.resources import PipelineSettings
 from pipeline import build, distributed, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
-from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, load_indexes, save_indexes
+from pipeline.state import (PER_DOCUMENT_STAGES, corpus_lock, load_conflict_memo, load_indexes,
+                            save_conflict_memo, save_indexes)
 
 raw_files = dg.DynamicPartitionsDefinition(name="raw_files")
 BATCH_POLICY = dg.BackfillPolicy.single_run()
@@ -209,9 +210,13 @@ def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFr
 @dg.asset(group_name="claims", kinds={"python"}, metadata=_meta("quantity_conflicts"),
           description="Pairs of claims in different documents reporting the same measured thing with "
                       "incompatible numbers.")
-def quantity_conflicts(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
-    df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"], corpus["claims"])
-    context.add_output_metadata({"dagster/row_count": len(df),
+def quantity_conflicts(context: dg.AssetExecutionContext, settings: PipelineSettings, corpus: dict) -> pd.DataFrame:
+    root = settings.state.root
+    with corpus_lock(root):  # the clause readings of the last run: only new statements are read
+        memo = load_conflict_memo(root)
+        df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"], corpus["claims"], memo=memo)
+        save_conflict_memo(root, memo)
+    context.add_output_metadata({"dagster/row_count": len(df), "clause_readings_reused": memo.hits,
                                  "preview": _preview(df, ["unit", "text_a", "text_b", "shared_entities"])})
     return df
 

@@ -227,11 +227,13 @@ def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.
     return _frame(rows, "claim_clusters").astype({"n_claims": "int32", "n_documents": "int32"})
 
 
-def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame,
+                    memo: conflicts.ContextMemo | None = None) -> pd.DataFrame:
     """Conflicting statements; `claims` (claim_id, doc_id, text, char_start) let the subject of
-    each number be read from its own clause (`pipeline.conflicts`)."""
+    each number be read from its own clause (`pipeline.conflicts`); `memo` keeps those
+    readings between runs."""
     rows = records(claims[["claim_id", "doc_id", "text", "char_start"]])
-    found = conflicts.find_conflicts(records(quantities), records(entities), rows)
+    found = conflicts.find_conflicts(records(quantities), records(entities), rows, memo=memo)
     return _frame([vars(c) for c in found], "quantity_conflicts")
 
 

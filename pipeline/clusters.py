@@ -3,9 +3,9 @@
 Two claims from different documents are linked when their content lemmas overlap
 enough (Jaccard), with a lower bar when they also share a named entity and report a
 compatible quantity of the same unit. Linked claims form clusters (union-find);
-only clusters spanning two or more documents are kept. Candidate pairs come from an
-inverted index over lemmas, so the cost grows with the number of overlapping pairs,
-not with the square of the corpus.
+only clusters spanning two or more documents are kept. Candidate pairs are the claims sharing a lemma
+that is not frequent (a sparse product over an inverted index), so the cost grows with
+the number of overlapping pairs, not with the square of the corpus.
 """
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ from pipeline.conflicts import compatible, normalize_unit
 JACCARD_LINK = 0.5
 JACCARD_LINK_WITH_EVIDENCE = 0.25
 MAX_POSTINGS = 200  # a lemma in more claims than this carries no signal for pairing
-PAIR_CHUNK = 2_000_000  # candidate pair codes counted at a time (bounds memory)
-INT32_CODES_BELOW = 2**31  # pair codes i * n + j are int32 while n * n stays under this
+PAIR_CHUNK = 4_000_000  # claim x partner products computed at a time (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,17 @@ def _find(parent: dict[str, str], x: str) -> str:
 def candidate_pairs(claims: Sequence[ClaimFeatures], min_sim: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, jaccard) for every pair of claims i < j from different documents that share a
     lemma found in at most MAX_POSTINGS claims, with the Jaccard similarity of their whole
-    lemma sets, keeping the pairs whose similarity reaches `min_sim`. Vectorized: pairs
-    come from the posting lists as integer codes (`np.unique` counts the rare lemmas they
-    share), the lemmas in more claims are counted as bitsets.
+    lemma sets, keeping the pairs whose similarity reaches `min_sim`.
 
-    Memory: codes are int32 while n^2 fits (21,559 claims: 4.8 million candidate pairs),
-    and the similarities are computed, and filtered, a chunk of pairs at a time."""
+    The lemmas in 2..MAX_POSTINGS claims form a sparse claim x lemma matrix A; one sparse
+    product A[rows] @ A.T (scipy, compiled) gives, for a block of claims, every partner
+    with the number of such lemmas they share. The lemmas in more claims are counted from
+    bitsets, only for the pairs an upper bound (every frequent lemma of the side with
+    fewer, shared) cannot rule out. Blocks hold about PAIR_CHUNK products, so memory is
+    bounded (21,559 claims: 4.8 million candidate pairs)."""
+    from scipy import sparse  # imported in the background by the claims step (pipeline.neardup needs it too)
+
     n = len(claims)
-    code_type = np.int32 if n * n < INT32_CODES_BELOW else np.int64
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     if n < 2:
         return empty
@@ -89,72 +91,49 @@ def candidate_pairs(claims: Sequence[ClaimFeatures], min_sim: float = 0.0) -> tu
     for i, c in enumerate(claims):
         for lemma in c.lemmas:
             postings[lemma].append(i)
-    frequent = sorted(lemma for lemma, members in postings.items() if len(members) > MAX_POSTINGS)
-    _, doc_index = np.unique(np.asarray([c.doc_id for c in claims], dtype=object), return_inverse=True)
-    pair_codes, shared = None, None
-    buffer: list[np.ndarray] = []
-    buffered = 0
-
-    def flush():
-        # pairs of one document never link: drop them, then count, then merge the counts
-        nonlocal pair_codes, shared, buffer, buffered
-        codes = np.concatenate(buffer)
-        buffer, buffered = [], 0
-        codes = codes[doc_index[codes // n] != doc_index[codes % n]]
-        u, c = np.unique(codes, return_counts=True)
-        del codes
-        c = c.astype(np.int32)
-        if pair_codes is None:
-            pair_codes, shared = u, c
-        else:
-            merged, inverse = np.unique(np.concatenate([pair_codes, u]), return_inverse=True)
-            counts = np.zeros(len(merged), dtype=np.int32)
-            counts[inverse[:len(pair_codes)]] += shared  # each part's codes are distinct
-            counts[inverse[len(pair_codes):]] += c
-            pair_codes, shared = merged, counts
-
-    # posting lists of one length at a time, as the rows of a matrix: one triu_indices
-    # per length instead of one per lemma (lists are ascending: claims were enumerated in order)
-    by_length: dict[int, list[list[int]]] = defaultdict(list)
-    for members in postings.values():
-        if 1 < len(members) <= MAX_POSTINGS:
-            by_length[len(members)].append(members)
-    for k in sorted(by_length):
-        a, b = np.triu_indices(k, 1)
-        lists = by_length[k]
-        rows = max(1, PAIR_CHUNK // len(a))  # bounded memory: count in chunks
-        for start in range(0, len(lists), rows):
-            m = np.asarray(lists[start:start + rows], dtype=code_type)
-            codes = (m[:, a] * code_type(n) + m[:, b]).ravel()
-            buffer.append(codes)
-            buffered += len(codes)
-            if buffered >= PAIR_CHUNK:
-                flush()
-    if buffer:
-        flush()
-    if pair_codes is None or not len(pair_codes):
+    rare = [members for members in postings.values() if 1 < len(members) <= MAX_POSTINGS]
+    if not rare:
         return empty
+    lengths = np.fromiter((len(m) for m in rare), dtype=np.int64, count=len(rare))
+    columns = np.repeat(np.arange(len(rare), dtype=np.int32), lengths)
+    rows = np.concatenate([np.asarray(m, dtype=np.int32) for m in rare])
+    a = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, columns)), shape=(n, len(rare)))
+    a_t = a.T.tocsc()  # columns of A.T are claims: a block's partners j >= its first row come as one slice
+    _, doc_index = np.unique(np.asarray([c.doc_id for c in claims], dtype=object), return_inverse=True)
+    doc_index = doc_index.astype(np.int32)
+    sizes = np.asarray([len(c.lemmas) for c in claims], dtype=np.int32)
+    frequent = sorted(lemma for lemma, members in postings.items() if len(members) > MAX_POSTINGS)
+    n_frequent = np.zeros(n, dtype=np.int32)
     bits = None
-    if frequent:  # the frequent lemmas both claims have are counted from bitsets
-        words = (len(frequent) + 63) // 64
-        bits = np.zeros((n, words), dtype=np.uint64)
+    if frequent:
+        bits = np.zeros((n, (len(frequent) + 63) // 64), dtype=np.uint64)
         for col, lemma in enumerate(frequent):
-            bits[np.asarray(postings[lemma]), col // 64] |= np.uint64(1) << np.uint64(col % 64)
-    sizes = np.asarray([len(c.lemmas) for c in claims], dtype=np.int64)
+            members = np.asarray(postings[lemma])
+            bits[members, col // 64] |= np.uint64(1) << np.uint64(col % 64)
+            n_frequent[members] += 1
+    products = np.bincount(rows, weights=lengths[columns], minlength=n)  # partners each claim meets, with repeats
     lefts, rights, sims = [], [], []
-    step = PAIR_CHUNK // 4  # bounded memory: (pairs x words) at a time
-    for start in range(0, len(pair_codes), step):
-        codes = pair_codes[start:start + step]
-        left, right = (codes // n).astype(np.int64), (codes % n).astype(np.int64)
-        common = shared[start:start + step].astype(np.int64)
+    start = 0
+    while start < n:
+        stop, budget = start + 1, products[start]
+        while stop < n and budget + products[stop] <= PAIR_CHUNK:
+            budget += products[stop]
+            stop += 1
+        block = (a[start:stop] @ a_t[:, start:]).tocoo()
+        left, right, common = block.row + start, block.col + start, block.data
+        keep = right > left
+        left, right, common = left[keep], right[keep], common[keep]
+        bound = common + np.minimum(n_frequent[left], n_frequent[right])
+        keep = (doc_index[left] != doc_index[right]) & (bound >= min_sim * (sizes[left] + sizes[right] - bound))
+        left, right, common = left[keep].astype(np.int64), right[keep].astype(np.int64), common[keep].astype(np.int64)
         if bits is not None:
             common = common + np.bitwise_count(bits[left] & bits[right]).sum(axis=1)
-        union = sizes[left] + sizes[right] - common
-        sim = common / np.maximum(union, 1)
+        sim = common / np.maximum(sizes[left] + sizes[right] - common, 1)
         keep = sim >= min_sim
         lefts.append(left[keep])
         rights.append(right[keep])
         sims.append(sim[keep])
+        start = stop
     return np.concatenate(lefts), np.concatenate(rights), np.concatenate(sims)
 
 

@@ -80,17 +80,25 @@ the forecast rule on, 3 rows with the text (the same 3 true; on a wider candidat
 eval --relaxed, 61 rows 3 true -> 15 rows 3 true): true conflicts are rare in that
 corpus.
 
+Between runs the clause readings of the statements are kept (ContextMemo, keyed by
+everything a reading depends on): adding one article to a processed corpus reads the
+clauses of its own statements only.
+
 Cost: statements are paired only inside blocks (unit, clause entity or content
 word) of at most MAX_BLOCK statements (like pipeline.clusters' MAX_POSTINGS), so the
 candidate pairs grow linearly with the corpus; every step is linear in the rows.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -573,6 +581,63 @@ class Conflict:
     n_documents: int = 2  # documents making either statement
 
 
+_CONTEXT_FIELDS = tuple(f.name for f in dataclasses.fields(Context))
+
+
+def _source_digest() -> str:
+    """A digest of this module's code: a memo written by other rules is not used."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+class ContextMemo:
+    """The cheap clause readings (`quantity_context(..., detail=False)`) of a previous run,
+    keyed by a digest of everything a reading depends on: the claim's text, the number's
+    span and text, the unit, the entities' spans and canonical names, the other numbers'
+    spans. A key that matches gives the reading that was computed for the same inputs, so
+    the result is the same as without the memo; a canonical name that changed across the
+    corpus changes the key. `entries` after a run holds the readings that run used (the
+    memo never grows past the corpus). Written with the code's digest: a memo from other
+    code is dropped on load."""
+
+    def __init__(self, entries: Mapping[str, Context] | None = None):
+        self._previous = dict(entries or {})
+        self.entries: dict[str, Context] = {}
+        self.hits = 0
+
+    def reading(self, inputs: tuple, compute: Callable[[], Context]) -> Context:
+        key = hashlib.blake2b(repr(inputs).encode(), digest_size=16).hexdigest()
+        found = self.entries.get(key) or self._previous.get(key)
+        if found is None:
+            found = compute()
+        else:
+            self.hits += 1
+        self.entries[key] = found
+        return found
+
+    def to_json(self) -> str:
+        """One list of field values per reading, in the order of Context's fields (sets sorted)."""
+        def plain(ctx: Context) -> list:
+            return [sorted(v) if isinstance(v := getattr(ctx, name), frozenset) else v for name in _CONTEXT_FIELDS]
+        return json.dumps({"code": _source_digest(), "fields": list(_CONTEXT_FIELDS),
+                           "entries": {k: plain(v) for k, v in self.entries.items()}}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> ContextMemo:
+        data = json.loads(text)
+        if data.get("code") != _source_digest() or data.get("fields") != list(_CONTEXT_FIELDS):
+            return cls()
+        sets = [i for i, f in enumerate(dataclasses.fields(Context)) if str(f.type).startswith("frozenset")]
+        tuples = [i for i, f in enumerate(dataclasses.fields(Context)) if str(f.type).startswith("tuple")]
+        entries = {}
+        for key, values in data["entries"].items():
+            for i in sets:
+                values[i] = frozenset(values[i])
+            for i in tuples:
+                values[i] = tuple(values[i])
+            entries[key] = Context(*values)
+        return cls(entries)
+
+
 def comparable(va: float, vb: float) -> bool:
     """Whether two numbers are within MAX_RATIO of each other (and of one sign)."""
     lo, hi = sorted((abs(va), abs(vb)))
@@ -596,7 +661,7 @@ def generic_entities(entities: Iterable[Mapping], n_documents: int | None = None
 
 
 def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
-                   claims: Iterable[Mapping] | None = None) -> list[Conflict]:
+                   claims: Iterable[Mapping] | None = None, memo: ContextMemo | None = None) -> list[Conflict]:
     """Conflicting statements: quantities in claims of different documents that cannot both hold.
 
     `quantities` rows need claim_id, doc_id, value, qualifier, unit, text (and
@@ -613,6 +678,8 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
     `n_documents`. So the table lists each disagreement once, and its size and the
     time to find it grow with the number of distinct statements, not with the square
     of the number of copies.
+
+    `memo` (optional) keeps the clause readings between runs: same result, less work.
     """
     entities = list(entities)
     quantities = list(quantities)
@@ -666,7 +733,7 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
         members.sort(key=lambda r: (r["doc_id"], r["claim_id"]))
         first = members[0]
         contexts.append(_context(first, key[0], spans.get(first["claim_id"], []), numbers.get(first["claim_id"], []),
-                                 claim_text, claims is not None, detail=False))
+                                 claim_text, claims is not None, detail=False, memo=memo))
         tolerances.append(written_tolerance(first.get("text"), key[1]))
         if first["claim_id"] in claim_text:
             sentence.append(claim_text[first["claim_id"]][0])
@@ -711,16 +778,18 @@ def _int(v) -> int | None:
 
 def _context(q: Mapping, unit: str, ent_spans: list[tuple[int | None, int | None, str]],
              number_spans: list[tuple[int, int]], claim_text: Mapping[str, tuple[str, int]],
-             with_text: bool, detail: bool = True) -> Context:
+             with_text: bool, detail: bool = True, memo: ContextMemo | None = None) -> Context:
     qs, qe = _int(q.get("char_start")), _int(q.get("char_end"))
     located = [(s, e, n) for s, e, n in ent_spans if s is not None and e is not None]
     if with_text and q["claim_id"] in claim_text and qs is not None and qe is not None:
         text, base = claim_text[q["claim_id"]]
         if 0 <= qs - base <= len(text):
             others = [(s - base, e - base) for s, e in number_spans if (s, e) != (qs, qe)]
-            return quantity_context(text, qs - base, qe - base, unit,
-                                    [(s - base, e - base, n) for s, e, n in located], q.get("text") or "", others,
-                                    detail=detail)
+            inputs = (text, qs - base, qe - base, unit, [(s - base, e - base, n) for s, e, n in located],
+                      q.get("text") or "", others, detail)
+            if memo is None:
+                return quantity_context(*inputs[:-1], detail=detail)
+            return memo.reading(inputs, lambda: quantity_context(*inputs[:-1], detail=detail))
     if qs is None or qe is None:  # nothing to locate the number by: every entity of the claim
         return Context(frozenset(entity_key(n) for _, _, n in ent_spans), frozenset(), frozenset(), frozenset(), "",
                        False, read=False)

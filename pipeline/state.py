@@ -282,6 +282,27 @@ def save_indexes(root: Path, indexes) -> None:
     os.replace(tmp, root / TEXT_DIGESTS)
 
 
+CONFLICT_MEMO = "conflict_readings.json"  # clause readings of the quantities (`conflicts.ContextMemo`)
+
+
+def load_conflict_memo(root: Path):
+    from pipeline.conflicts import ContextMemo
+
+    path = Path(root) / CONFLICT_MEMO
+    try:
+        return ContextMemo.from_json(path.read_text()) if path.exists() else ContextMemo()
+    except (ValueError, KeyError, TypeError):  # unreadable: start afresh (the memo only saves work)
+        return ContextMemo()
+
+
+def save_conflict_memo(root: Path, memo) -> None:
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{CONFLICT_MEMO}.{os.getpid()}.tmp"
+    tmp.write_text(memo.to_json())
+    os.replace(tmp, root / CONFLICT_MEMO)
+
+
 @contextmanager
 def corpus_lock(root: Path) -> Iterator[None]:
     """One corpus assembly at a time (it updates the shared indexes)."""

@@ -101,31 +101,50 @@ def test_build_features_from_table_rows():
     assert f2.lemmas == frozenset() and f2.entities == frozenset() and f2.quantities == ()
 
 
-def test_candidate_pairs_the_same_with_int64_codes_small_chunks_and_frequent_lemmas(monkeypatch):
-    """int32 pair codes (the usual case), int64 codes (a corpus past ~46,000 claims),
-    many small chunks and lemmas counted as bitsets all give the same pairs."""
+def _brute_force_pairs(claims, min_sim, max_postings):
+    """Every pair the rule names, by looking at every pair: i < j, different documents,
+    sharing a lemma found in at most `max_postings` claims, Jaccard >= min_sim."""
+    from collections import Counter
+
+    df = Counter(lemma for c in claims for lemma in c.lemmas)
+    out = []
+    for i in range(len(claims)):
+        for j in range(i + 1, len(claims)):
+            a, b = claims[i], claims[j]
+            if a.doc_id == b.doc_id or not any(df[lemma] <= max_postings for lemma in a.lemmas & b.lemmas):
+                continue
+            if (sim := jaccard(a.lemmas, b.lemmas)) >= min_sim:
+                out.append((i, j, round(sim, 12)))
+    return out
+
+
+def test_candidate_pairs_equal_brute_force_with_small_blocks_and_frequent_lemmas(monkeypatch):
+    """The sparse product gives exactly the pairs a look at every pair gives: with one
+    block or many small ones, and with frequent lemmas counted from bitsets (pairs that
+    share only those are no candidates, but they count in every similarity)."""
     import numpy as np
 
     from pipeline import clusters
 
     rng = random.Random(11)
-    vocab = [f"w{i}" for i in range(60)]
-    claims = [_c(f"c_{i}", f"doc{i % 17}", " ".join(rng.sample(vocab, rng.randint(2, 8)))) for i in range(300)]
+    vocab = [f"w{i}" for i in range(60)]  # the first words are in more claims than the last ones
+    claims = [_c(f"c_{i}", f"doc{i % 17}", " ".join(rng.sample(vocab[:12 + (i % 4) * 16], rng.randint(2, 8))))
+              for i in range(300)]
 
     def pairs(min_sim):
         left, right, sim = clusters.candidate_pairs(claims, min_sim)
+        assert left.dtype == right.dtype == np.int64
         return sorted(zip(left.tolist(), right.tolist(), np.round(sim, 12).tolist()))
 
-    reference = pairs(0.0)
-    assert len(reference) > 1000
-    assert pairs(0.25) == [p for p in reference if p[2] >= 0.25]
-    monkeypatch.setattr(clusters, "INT32_CODES_BELOW", 0)  # int64 codes
-    assert pairs(0.0) == reference
-    monkeypatch.setattr(clusters, "PAIR_CHUNK", 64)  # many flushes and tail chunks
-    assert pairs(0.0) == reference
-    monkeypatch.setattr(clusters, "MAX_POSTINGS", 30)  # frequent lemmas become bitsets: fewer candidates
-    fewer = pairs(0.0)
-    assert fewer and set(fewer) <= set(reference)
-    # every pair still shares a lemma in at most 30 claims, and its similarity counts all lemmas
-    exact = {(i, j): jaccard(claims[i].lemmas, claims[j].lemmas) for i, j, _ in fewer}
-    assert all(abs(s - exact[(i, j)]) < 1e-9 for i, j, s in fewer)
+    for max_postings in (clusters.MAX_POSTINGS, 30):
+        monkeypatch.setattr(clusters, "MAX_POSTINGS", max_postings)
+        for min_sim in (0.0, 0.25, 0.5):
+            expected = _brute_force_pairs(claims, min_sim, max_postings)
+            assert len(expected) > (10 if min_sim else 1000)
+            assert pairs(min_sim) == expected
+            monkeypatch.setattr(clusters, "PAIR_CHUNK", 64)  # many blocks, some of a single claim
+            assert pairs(min_sim) == expected
+            monkeypatch.undo()
+            monkeypatch.setattr(clusters, "MAX_POSTINGS", max_postings)
+    assert clusters.candidate_pairs(claims[:1]) [0].size == 0
+    assert clusters.candidate_pairs([_c("a", "d1", "x y"), _c("b", "d2", "z")])[0].size == 0  # nothing shared

@@ -199,14 +199,19 @@ def _claim_rows(doc: str, claim: str, text: str, quantity: str, value: float, qu
     return q, ents, {"claim_id": claim, "text": text, "char_start": 0}
 
 
-def _run(*claims):
+def _rows(claims):
+    """Quantity, entity and claim rows of several claims."""
     qs, es, cs = [], [], []
     for c in claims:
         q, e, row = _claim_rows(*c)
         qs.append(q)
         es.extend(e)
         cs.append(row)
-    return find_conflicts(qs, es, cs)
+    return qs, es, cs
+
+
+def _run(*claims):
+    return find_conflicts(*_rows(claims))
 
 
 def test_seed_like_troop_reports_conflict_with_text():
@@ -490,3 +495,58 @@ def test_a_figure_restricted_to_a_place_the_other_never_names():
                  9000.0, ["Russia"])
     assert _run(("docA", "c1", *seed[:3], "more_than", "soldier", seed[3]),
                 ("docB", "c2", *elsewhere[:3], "at_most", "soldier", elsewhere[3])) == []
+
+
+# ------------------------------------------------------------------ clause readings kept between runs
+_TROOPS = (
+    ("docA", "c1", "Russia has stationed more than 10,000 soldiers in Belarus, the border service said.",
+     "more than 10,000 soldiers", 10000, "more_than", "soldier", ["Russia", "Belarus"]),
+    ("docB", "c2", "Russia is sending as many as 9,000 servicemen to Belarus, the ministry said Monday.",
+     "as many as 9,000 servicemen", 9000, "at_most", "serviceman", ["Russia", "Belarus"]),
+    ("docC", "c3", "Yukos faces a $27.5bn tax bill from the Russian authorities.", "$27.5bn", 27.5e9, "exact",
+     "usd", ["Yukos"]),
+)
+
+
+def test_memo_gives_the_same_conflicts_and_reads_only_new_clauses():
+    from pipeline.conflicts import ContextMemo
+
+    qs, es, cs = _rows(_TROOPS)
+    plain = find_conflicts(qs, es, cs)
+    assert len(plain) == 1
+    memo = ContextMemo()
+    assert find_conflicts(qs, es, cs, memo=memo) == plain
+    assert memo.hits == 0 and len(memo.entries) == 3  # one reading per statement
+    again = ContextMemo.from_json(memo.to_json())  # as the next run loads it
+    assert again._previous == memo.entries
+    assert find_conflicts(qs, es, cs, memo=again) == plain
+    assert again.hits == 3
+    # a corpus-wide rename changes the reading's inputs: read afresh, same answer as without a memo
+    renamed = [dict(e, canonical="Russian Federation") if e["canonical"] == "Russia" else e for e in es]
+    later = ContextMemo.from_json(again.to_json())
+    assert find_conflicts(qs, renamed, cs, memo=later) == find_conflicts(qs, renamed, cs)
+    assert later.hits == 1  # only Yukos's clause is unchanged
+    # the memo keeps what the last run used, no more: a removed claim's reading is dropped
+    last = ContextMemo.from_json(later.to_json())
+    find_conflicts(qs[:2], renamed[:4], cs[:2], memo=last)
+    assert last.hits == 2 and len(last.entries) == 2
+
+
+def test_memo_from_other_code_or_unreadable_is_dropped(tmp_path):
+    import json
+
+    from pipeline.conflicts import ContextMemo
+    from pipeline.state import load_conflict_memo, save_conflict_memo
+
+    qs, es, cs = _rows(_TROOPS)
+    memo = ContextMemo()
+    find_conflicts(qs, es, cs, memo=memo)
+    save_conflict_memo(tmp_path, memo)
+    assert len(load_conflict_memo(tmp_path)._previous) == 3
+    data = json.loads(memo.to_json())
+    data["code"] = "0" * 16  # written by other rules
+    (tmp_path / "conflict_readings.json").write_text(json.dumps(data))
+    assert load_conflict_memo(tmp_path)._previous == {}
+    (tmp_path / "conflict_readings.json").write_text("{not json")
+    assert load_conflict_memo(tmp_path)._previous == {}
+    assert load_conflict_memo(tmp_path / "missing")._previous == {}
