@@ -37,6 +37,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -276,6 +277,20 @@ def _gc(warehouse: Path, keep: int = KEEP_VERSIONS) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _write_all(snapshot: Path, tables: Mapping[str, pa.Table]) -> None:
+    """Every table into the snapshot folder, several at a time: Arrow sorts, encodes and
+    compresses without holding the GIL, so threads use every core (the largest first)."""
+    order = sorted(tables, key=lambda name: -tables[name].nbytes)
+    workers = min(len(order), os.cpu_count() or 1, 4)
+    if workers <= 1:
+        for name in order:
+            write_version(snapshot, name, tables[name])
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish") as pool:
+        for future in [pool.submit(write_version, snapshot, name, tables[name]) for name in order]:
+            future.result()  # the first error, after every write has ended
+
+
 def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | None = None) -> list[PublishedTable]:
     """Publish a new snapshot of the tables.
 
@@ -292,8 +307,7 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
         root = warehouse / VERSIONS_DIR
         root.mkdir(parents=True, exist_ok=True)
         tmp = root / f".{snapshot_name}.tmp"
-        for name, table in tables.items():
-            write_version(tmp, name, table)
+        _write_all(tmp, tables)
         previous = warehouse / CURRENT
         if previous.is_dir():  # carry over the tables this publish does not replace
             for folder in previous.resolve().iterdir():
