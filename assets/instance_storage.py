@@ -16,11 +16,15 @@ anything other than a batch of asset events (materialized, observed, planned, fa
 of one run goes through the stock path.
 
 It also keeps one SQLAlchemy engine per database file instead of creating and
-disposing one for every write. The engines still use `NullPool` (no connection stays
-open between writes, as in the stock storage), but statements compiled once are
-reused: a step's start, output and success events no longer pay SQLAlchemy's
-compiler each time. Its connections set `synchronous=NORMAL` on the WAL databases,
-so a commit is not an fsync of its own (see `_wal_normal_sync`).
+disposing one for every write, and each engine keeps one connection open between
+writes (the stock storage opens and closes one per write: in WAL mode the close of a
+database's last connection checkpoints the log and deletes it, so the next write
+creates it again; a seeds run stores ~160 events through ~1,100 connections).
+Statements compiled once are reused too: a step's start, output and success events no
+longer pay SQLAlchemy's compiler each time. The connections set `synchronous=NORMAL`
+on the WAL databases, so a commit is not an fsync of its own (see `_wal_normal_sync`).
+An idle connection holds no lock in WAL mode, so the UI, the daemon and other runs
+read and write the same files as before; `dispose()` (the instance's end) closes them.
 
 The project-local instance (`.dagster_home/dagster.yaml`) names this class:
 
@@ -46,17 +50,17 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sql import create_engine
 from sqlalchemy import event
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 MAX_ENGINES = 64
+POOL_OVERFLOW = 8  # connections beyond the one kept open, for threads writing at once (closed after use)
 
 
 def _wal_normal_sync(dbapi_connection, _record) -> None:
     """Commits without an fsync each (the database is in WAL mode, set by Dagster).
 
-    With `synchronous=NORMAL` a WAL commit is written but not synced; the checkpoint
-    that SQLite runs when the connection closes (right after the write, NullPool)
-    syncs it. A crash of the process loses nothing and the file is never corrupted;
+    With `synchronous=NORMAL` a WAL commit is written but not synced; the checkpoints
+    SQLite runs (every 1,000 pages of log, and when the last connection closes) sync it. A crash of the process loses nothing and the file is never corrupted;
     only a power cut in that millisecond can lose the last commit (SQLite's
     documented WAL + NORMAL guarantee).
     """
@@ -105,8 +109,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 engine.dispose()
                 engine = None
             if engine is None:
-                engine = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
-                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+                engine = create_engine(self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1,
+                                       max_overflow=POOL_OVERFLOW, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
                 event.listen(engine, "connect", _wal_normal_sync)
                 if shard not in self._initialized_dbs:
                     self._initdb(engine)
