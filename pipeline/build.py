@@ -215,8 +215,15 @@ def records(df: pd.DataFrame) -> list[dict]:
     return [dict(zip(cols, row)) for row in zip(*(df[c].tolist() for c in cols))]
 
 
+def _columns(df: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """The rows of the columns a stage reads (fewer columns: fewer Python objects to make)."""
+    return records(df[[c for c in columns if c in df.columns]])
+
+
 def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
-    feats = clusters.build_features(records(claims), records(quantities), records(entities))
+    feats = clusters.build_features(_columns(claims, ["claim_id", "doc_id", "content_lemmas", "checkworthiness"]),
+                                    _columns(quantities, ["claim_id", "value", "qualifier", "unit"]),
+                                    _columns(entities, ["claim_id", "canonical", "text"]))
     text = dict(zip(claims["claim_id"], claims["text"]))
     rows = [
         {"cluster_id": c.cluster_id, "n_claims": len(c.claim_ids), "n_documents": c.n_documents,
@@ -233,7 +240,9 @@ def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd
     each number be read from its own clause (`pipeline.conflicts`); `memo` keeps those
     readings between runs."""
     rows = records(claims[["claim_id", "doc_id", "text", "char_start"]])
-    found = conflicts.find_conflicts(records(quantities), records(entities), rows, memo=memo)
+    found = conflicts.find_conflicts(
+        _columns(quantities, ["claim_id", "doc_id", "value", "qualifier", "unit", "text", "char_start", "char_end"]),
+        _columns(entities, ["claim_id", "doc_id", "canonical", "char_start", "char_end"]), rows, memo=memo)
     return _frame([vars(c) for c in found], "quantity_conflicts")
 
 

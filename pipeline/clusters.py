@@ -2,7 +2,7 @@
 
 Two claims from different documents are linked when their content lemmas overlap
 enough (Jaccard), with a lower bar when they also share a named entity and report a
-compatible quantity of the same unit. Linked claims form clusters (union-find);
+compatible quantity of the same unit. Linked claims form clusters (connected components);
 only clusters spanning two or more documents are kept. Candidate pairs are the claims sharing a lemma
 that is not frequent (a sparse product over an inverted index), so the cost grows with
 the number of overlapping pairs, not with the square of the corpus.
@@ -63,13 +63,6 @@ def linked(a: ClaimFeatures, b: ClaimFeatures) -> bool:
     return sim >= JACCARD_LINK_WITH_EVIDENCE and bool(a.entities & b.entities) and _quantity_evidence(a, b)
 
 
-def _find(parent: dict[str, str], x: str) -> str:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
-
-
 def candidate_pairs(claims: Sequence[ClaimFeatures], min_sim: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, jaccard) for every pair of claims i < j from different documents that share a
     lemma found in at most MAX_POSTINGS claims, with the Jaccard similarity of their whole
@@ -87,31 +80,31 @@ def candidate_pairs(claims: Sequence[ClaimFeatures], min_sim: float = 0.0) -> tu
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     if n < 2:
         return empty
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, c in enumerate(claims):
-        for lemma in c.lemmas:
-            postings[lemma].append(i)
-    rare = [members for members in postings.values() if 1 < len(members) <= MAX_POSTINGS]
-    if not rare:
+    # the claim x lemma incidence as two flat arrays (claim row, lemma code)
+    vocabulary: dict[str, int] = {}
+    codes = np.fromiter((vocabulary.setdefault(lemma, len(vocabulary)) for c in claims for lemma in c.lemmas),
+                        dtype=np.int32)
+    sizes = np.fromiter((len(c.lemmas) for c in claims), dtype=np.int32, count=n)
+    rows = np.repeat(np.arange(n, dtype=np.int32), sizes)
+    claims_with = np.bincount(codes, minlength=len(vocabulary))  # claims per lemma
+    rare = (claims_with[codes] > 1) & (claims_with[codes] <= MAX_POSTINGS)
+    if not rare.any():
         return empty
-    lengths = np.fromiter((len(m) for m in rare), dtype=np.int64, count=len(rare))
-    columns = np.repeat(np.arange(len(rare), dtype=np.int32), lengths)
-    rows = np.concatenate([np.asarray(m, dtype=np.int32) for m in rare])
-    a = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, columns)), shape=(n, len(rare)))
+    a = sparse.csr_matrix((np.ones(int(rare.sum()), dtype=np.int32), (rows[rare], codes[rare])),
+                          shape=(n, len(vocabulary)))
     a_t = a.T.tocsc()  # columns of A.T are claims: a block's partners j >= its first row come as one slice
     _, doc_index = np.unique(np.asarray([c.doc_id for c in claims], dtype=object), return_inverse=True)
     doc_index = doc_index.astype(np.int32)
-    sizes = np.asarray([len(c.lemmas) for c in claims], dtype=np.int32)
-    frequent = sorted(lemma for lemma, members in postings.items() if len(members) > MAX_POSTINGS)
-    n_frequent = np.zeros(n, dtype=np.int32)
+    frequent = claims_with[codes] > MAX_POSTINGS
+    n_frequent = np.bincount(rows[frequent], minlength=n).astype(np.int32)
     bits = None
-    if frequent:
-        bits = np.zeros((n, (len(frequent) + 63) // 64), dtype=np.uint64)
-        for col, lemma in enumerate(frequent):
-            members = np.asarray(postings[lemma])
-            bits[members, col // 64] |= np.uint64(1) << np.uint64(col % 64)
-            n_frequent[members] += 1
-    products = np.bincount(rows, weights=lengths[columns], minlength=n)  # partners each claim meets, with repeats
+    if frequent.any():  # the frequent lemmas as bitsets: bit k of a claim's row is the k-th frequent lemma
+        rank = np.cumsum(claims_with > MAX_POSTINGS) - 1
+        column = rank[codes[frequent]]
+        bits = np.zeros((n, int(column.max()) // 64 + 1), dtype=np.uint64)
+        np.bitwise_or.at(bits, (rows[frequent], column // 64), np.left_shift(np.uint64(1), (column % 64).astype(np.uint64)))
+    lengths = claims_with.astype(np.int64)
+    products = np.bincount(rows[rare], weights=lengths[codes[rare]], minlength=n)  # partners each claim meets
     lefts, rights, sims = [], [], []
     start = 0
     while start < n:
@@ -138,28 +131,34 @@ def candidate_pairs(claims: Sequence[ClaimFeatures], min_sim: float = 0.0) -> tu
 
 
 def cluster_claims(claims: Sequence[ClaimFeatures]) -> list[Cluster]:
-    by_id = {c.claim_id: c for c in claims}
-    parent = {c.claim_id: c.claim_id for c in claims}
+    """The clusters: connected components of the links between claims (every link joins
+    two documents, so every component of two or more claims spans two documents)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(claims)
     left, right, sim = candidate_pairs(claims, min_sim=JACCARD_LINK_WITH_EVIDENCE)
-    strong = sim >= JACCARD_LINK
-    maybe = ~strong & (sim >= JACCARD_LINK_WITH_EVIDENCE)
-    for i, j in zip(left[strong].tolist(), right[strong].tolist()):
-        parent[_find(parent, claims[i].claim_id)] = _find(parent, claims[j].claim_id)
-    for i, j in zip(left[maybe].tolist(), right[maybe].tolist()):
-        a, b = claims[i], claims[j]
-        if a.entities & b.entities and _quantity_evidence(a, b):
-            parent[_find(parent, a.claim_id)] = _find(parent, b.claim_id)
-    groups: dict[str, list[str]] = defaultdict(list)
-    for cid in parent:
-        groups[_find(parent, cid)].append(cid)
+    maybe = sim < JACCARD_LINK  # a weaker overlap links only with a shared entity and a compatible quantity
+    for k in np.flatnonzero(maybe).tolist():
+        a, b = claims[left[k]], claims[right[k]]
+        maybe[k] = not (a.entities & b.entities and _quantity_evidence(a, b))
+    left, right = left[~maybe], right[~maybe]
+    if not len(left):
+        return []
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    sizes = np.bincount(component)
+    members_of: dict[int, list[int]] = defaultdict(list)
+    for i in np.flatnonzero(sizes[component] > 1).tolist():
+        members_of[int(component[i])].append(i)
     clusters = []
-    for members in groups.values():
-        docs = {by_id[m].doc_id for m in members}
-        if len(docs) < 2:
-            continue
-        members.sort()
-        rep = max(members, key=lambda m: (by_id[m].checkworthiness, -members.index(m)))
-        clusters.append(Cluster(ids.cluster_id(members), tuple(members), len(docs), rep))
+    for members in members_of.values():
+        members.sort(key=lambda i: claims[i].claim_id)
+        ids_ = [claims[i].claim_id for i in members]
+        # the most check-worthy claim; on a tie the first by claim id
+        rep = max(range(len(members)), key=lambda k: (claims[members[k]].checkworthiness, -k))
+        clusters.append(Cluster(ids.cluster_id(ids_), tuple(ids_), len({claims[i].doc_id for i in members}),
+                                ids_[rep]))
     clusters.sort(key=lambda c: c.cluster_id)
     return clusters
 
