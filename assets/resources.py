@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -85,6 +86,41 @@ def _recall(key, run_id: str | None):
     return obj.copy(deep=False) if isinstance(obj, pd.DataFrame) else obj
 
 
+# Unpartitioned values (the corpus tables, ~12 MB of Parquet at 2,225 files) are written
+# to disk by a thread while the run goes on: the next steps get them from memory, and the
+# writer (Arrow, which leaves the GIL) overlaps with the corpus suite, which mostly waits
+# for the GX process. Every pending write is joined before the next output is stored and
+# before a stored value is read back, so an error surfaces at most one step later, and
+# the threads are not daemons: the process never ends with a write half done.
+_WRITES: dict[str, tuple[threading.Thread, list]] = {}
+
+
+def _write_behind(key: str, write) -> None:
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            write()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for this write
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"store {Path(key).name}")
+    thread.start()
+    _WRITES[key] = (thread, errors)
+
+
+def _join_writes(key: str | None = None) -> None:
+    """Wait for the pending write of `key` (all of them when None); raise its error, if any."""
+    for k in [key] if key is not None else list(_WRITES):
+        pending = _WRITES.pop(k, None)
+        if pending is None:
+            continue
+        thread, errors = pending
+        thread.join()
+        if errors:
+            raise RuntimeError(f"storing {k} failed: {errors[0]!r}") from errors[0]
+
+
 class ParquetFrameIOManager(dg.ConfigurableIOManager):
     """Stores asset values as Parquet, never pickle.
 
@@ -95,7 +131,8 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
     - Unpartitioned assets: `<base_dir>/<asset>.parquet`, or a folder of Parquet files
       for a dict of frames (the corpus tables).
     Writes go to a temporary file first and are renamed into place. Within one run and
-    process, a value written by one step is handed to later steps from memory.
+    process, a value written by one step is handed to later steps from memory; a dict of
+    frames is written by a thread meanwhile (see `_write_behind`).
     """
 
     base_dir: str
@@ -109,6 +146,7 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         return Path(self.base_dir) / "__".join(context.asset_key.path)
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
+        _join_writes()
         if obj is None:
             return
         stage = context.asset_key.path[-1]
@@ -121,8 +159,8 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, dict):
             path.mkdir(exist_ok=True)
-            for name, df in obj.items():
-                self._write(df, path / f"{name}.parquet")
+            frames = dict(obj)
+            _write_behind(str(path), lambda: [self._write(df, path / f"{name}.parquet") for name, df in frames.items()])
         else:
             self._write(obj, path.with_suffix(".parquet"))
 
@@ -147,6 +185,7 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         kept = _recall(str(path), _run_id(context))
         if kept is not None:
             return kept
+        _join_writes(str(path))
         if path.is_dir():
             return {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}
         if not path.with_suffix(".parquet").exists():

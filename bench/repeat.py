@@ -3,7 +3,10 @@
     python -m bench.repeat --state DIR [--runs 4] [--work DIR]
 
 DIR is the `--keep` folder of a `bench.run` full build (its `raw/`, `wh/` and `home/`).
-Each run copies that state into a work folder, adds one new article (an article of the
+First a copy of it gets one `pipeline run` with no new file (timed and printed): the
+state a deployment's previous run leaves, with what this code keeps between runs (the
+conflicts' clause readings, for instance), even when DIR was built by older code.
+Each run then copies that state into a work folder, adds one new article (an article of the
 corpus with some words changed: a different document, never seen before), and times
 `pipeline run` on it (the incremental run), then the same article alone into an empty
 warehouse with a fresh `DAGSTER_HOME` (the single run). The two alternate, so a drift
@@ -41,12 +44,20 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{state / part} is missing: pass the --keep folder of a full bench.run build")
     sources = sorted(f for f in (state / "raw").iterdir() if f.is_file())
     scratch = args.work or Path(tempfile.mkdtemp(prefix="bench-repeat-"))
+    base = scratch / "base"
+    shutil.rmtree(base, ignore_errors=True)
+    for part in ("raw", "wh", "home"):
+        shutil.copytree(state / part, base / part, symlinks=True)
+    again = pipeline_run(base / "raw", base / "wh", base / "home")
+    if again["rc"] != 0:
+        raise SystemExit(f"the run without changes failed ({again['rc']}):\n{again['stderr'][-2000:]}")
+    print(f"run without changes: {again['seconds']:.1f} s ({again['peak_rss_mb']:.0f} MB)", flush=True)
     incremental, single = [], []
     for k in range(args.runs):
         work = scratch / f"run{k}"
         shutil.rmtree(work, ignore_errors=True)
         for part in ("raw", "wh", "home"):
-            shutil.copytree(state / part, work / part, symlinks=True)
+            shutil.copytree(base / part, work / part, symlinks=True)
         text = new_article(sources[(k * 7 + 3) % len(sources)], k)
         name = f"zz_bench_new_{k}.txt"
         (work / "raw" / name).write_text(text, encoding="utf-8")
@@ -66,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
           f"ratio {mi / ms:.2f} (target <= 1.5: {'met' if mi / ms <= 1.5 else 'NOT met'}); "
           f"peak RSS {max(r['peak_rss_mb'] for r in incremental):.0f} MB incremental, "
           f"{max(r['peak_rss_mb'] for r in single):.0f} MB single")
+    shutil.rmtree(base, ignore_errors=True)
     if args.work is None:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -209,3 +209,40 @@ def test_check_metadata_lists_failures():
     assert meta["failed_expectations"].value == 1
     assert meta["failures"].value[0]["sample"] == ["bogus", "junk"]
     assert "bogus" in meta["summary"].value
+
+
+def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
+    """A dict of frames (the corpus) is stored by a thread: a read from another run waits
+    for it, and a failed write is raised by the next store, never lost."""
+    import threading
+
+    from assets import resources
+
+    manager = ParquetFrameIOManager(base_dir=str(tmp_path / ".staging"), warehouse_dir=str(tmp_path))
+    release = threading.Event()
+    slow = manager._write
+
+    def gated(df, path):
+        release.wait(5)
+        slow(df, path)
+
+    frames = {"documents": pd.DataFrame({"doc_id": ["a", "b"]}), "claims": pd.DataFrame({"claim_id": ["c"]})}
+    manager._write = gated  # pydantic model: instance attribute on purpose, for this test only
+    try:
+        manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r1"), frames)
+        assert not (tmp_path / ".staging" / "corpus" / "documents.parquet").exists()  # still being written
+        threading.Timer(0.2, release.set).start()
+        back = manager.load_input(dg.build_input_context(asset_key=dg.AssetKey("corpus")))
+        assert {k: v.to_dict("list") for k, v in back.items()} == {k: v.to_dict("list") for k, v in frames.items()}
+
+        def broken(df, path):
+            raise OSError("disk full")
+
+        manager._write = broken
+        manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r2"), frames)
+        with pytest.raises(RuntimeError, match="storing .*corpus failed: OSError\\('disk full'\\)"):
+            manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r3"), None)
+        assert resources._WRITES == {}
+    finally:
+        release.set()
+        resources._WRITES.clear()
