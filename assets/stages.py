@@ -10,6 +10,7 @@ the batch's versions as accepted. The corpus-level assets (`corpus`, `claim_clus
 import importlib
 import sys
 import threading
+from concurrent.futures import Future
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -180,6 +181,61 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
 CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 
 
+# The cross-document stages start as soon as the corpus is assembled, in a thread,
+# while the corpus suite runs (this process mostly waits for the GX process then): the
+# claim_clusters and quantity_conflicts steps, which run only once that blocking check
+# passed, take the result. If the check fails the result is never used. A step run on
+# its own (another run, a re-execution) computes its table itself.
+_AHEAD: dict[str, tuple[Future, set]] = {}  # run id -> (its result, the tables taken so far)
+CROSS_DOCUMENT = ("claim_clusters", "quantity_conflicts")
+
+
+def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT) -> dict:
+    out = {}
+    if "claim_clusters" in which:
+        out["claim_clusters"] = build.clusters_table(tables["claims"], tables["claim_quantities"],
+                                                     tables["claim_entities"])
+    if "quantity_conflicts" in which:
+        with corpus_lock(state_root):  # the clause readings of the last run: only new statements are read
+            memo = load_conflict_memo(state_root)
+            out["quantity_conflicts"] = build.conflicts_table(tables["claim_quantities"], tables["claim_entities"],
+                                                              tables["claims"], memo=memo)
+            save_conflict_memo(state_root, memo)
+        out["clause_readings_reused"] = memo.hits
+    return out
+
+
+def _start_ahead(run_id: str, tables: dict, state_root) -> None:
+    _AHEAD.clear()  # one run at a time in a process: nothing of an earlier run is kept
+    future: Future = Future()
+
+    def work():
+        try:
+            future.set_result(_cross_document(tables, state_root))
+        except BaseException as exc:  # noqa: BLE001 - raised by the step that takes the result
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="cross-document stages", daemon=True).start()
+    _AHEAD[run_id] = (future, set())
+
+
+def _take_ahead(run_id: str, table: str, corpus: dict, state_root) -> tuple[pd.DataFrame, dict]:
+    """The table computed ahead for this run (else computed now) and its extra metadata."""
+    ahead = _AHEAD.get(run_id)
+    if ahead is None:
+        result = _cross_document(corpus, state_root, which=(table,))
+    else:
+        future, taken = ahead
+        result = future.result()
+        taken.add(table)
+        if taken >= set(CROSS_DOCUMENT):
+            _AHEAD.pop(run_id, None)
+    extra = {"computed_while_the_corpus_suite_ran": ahead is not None}
+    if table == "quantity_conflicts":
+        extra["clause_readings_reused"] = result["clause_readings_reused"]
+    return result[table], extra
+
+
 @dg.asset(group_name="clean", kinds={"python"}, deps=[accepted_files],
           description="The per-file tables of every accepted file, made one corpus: repeated documents "
                       "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
@@ -189,6 +245,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         indexes = load_indexes(store.root)
         tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES), indexes=indexes)
         save_indexes(store.root, indexes)
+    _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted()),
@@ -200,9 +257,9 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
 
 @dg.asset(group_name="claims", kinds={"python"}, metadata=_meta("claim_clusters"),
           description="Claims in different documents that state the same thing.")
-def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFrame:
-    df = build.clusters_table(corpus["claims"], corpus["claim_quantities"], corpus["claim_entities"])
-    context.add_output_metadata({"dagster/row_count": len(df),
+def claim_clusters(context: dg.AssetExecutionContext, settings: PipelineSettings, corpus: dict) -> pd.DataFrame:
+    df, extra = _take_ahead(context.run_id, "claim_clusters", corpus, settings.state.root)
+    context.add_output_metadata({"dagster/row_count": len(df), **extra,
                                  "preview": _preview(df, ["n_claims", "n_documents", "representative_text"])})
     return df
 
@@ -211,12 +268,8 @@ def claim_clusters(context: dg.AssetExecutionContext, corpus: dict) -> pd.DataFr
           description="Pairs of claims in different documents reporting the same measured thing with "
                       "incompatible numbers.")
 def quantity_conflicts(context: dg.AssetExecutionContext, settings: PipelineSettings, corpus: dict) -> pd.DataFrame:
-    root = settings.state.root
-    with corpus_lock(root):  # the clause readings of the last run: only new statements are read
-        memo = load_conflict_memo(root)
-        df = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"], corpus["claims"], memo=memo)
-        save_conflict_memo(root, memo)
-    context.add_output_metadata({"dagster/row_count": len(df), "clause_readings_reused": memo.hits,
+    df, extra = _take_ahead(context.run_id, "quantity_conflicts", corpus, settings.state.root)
+    context.add_output_metadata({"dagster/row_count": len(df), **extra,
                                  "preview": _preview(df, ["unit", "text_a", "text_b", "shared_entities"])})
     return df
 

@@ -87,6 +87,10 @@ def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
             e for r in runs for e in instance.get_records_for_run(r.run_id).records
             if e.event_log_entry.dagster_event and e.event_log_entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
+        materializations = [
+            e.event_log_entry.asset_materialization for r in runs for e in instance.get_records_for_run(r.run_id).records
+            if e.event_log_entry.asset_materialization is not None
+        ]
     assert outcome.success, outcome.failures
     assert outcome.batches == 1 and len(runs) == 2
     assert len(evaluations) == len(SUITE_CONTEXT) + 1
@@ -100,6 +104,24 @@ def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
     claims = _table(wh, "claims")
     assert len(claims) > 20 and claims["speaker"].notna().sum() > 10
     assert manifest["tables"]["claims"]["rows"] == len(claims)
+    # the cross-document tables were computed while the corpus suite ran, then taken by their steps
+    ahead = {m.asset_key.path[-1]: m.metadata["computed_while_the_corpus_suite_ran"].value
+             for m in materializations if m.asset_key.path[-1] in stages.CROSS_DOCUMENT}
+    assert ahead == {"claim_clusters": True, "quantity_conflicts": True}
+    assert stages._AHEAD == {}  # both taken: nothing held
+    # run on their own (a new run, from the stored corpus): computed by the step, the same tables
+    with dg.instance_for_test() as instance:
+        alone = dg.materialize([stages.corpus, stages.claim_clusters, stages.quantity_conflicts],
+                               selection=list(stages.CROSS_DOCUMENT), instance=instance, resources=defs.resources)
+    assert alone.success
+    for name in stages.CROSS_DOCUMENT:
+        (event,) = [m for m in alone.get_asset_materialization_events() if m.asset_key.path[-1] == name]
+        assert event.materialization.metadata["computed_while_the_corpus_suite_ran"].value is False
+        value = alone.output_for_node(name)
+        published = _table(wh, name)[list(value.columns)]  # in the published order and types
+        assert len(value) and len(value) == len(published), name
+        as_text = [df.astype(str).sort_values(list(df.columns)).reset_index(drop=True) for df in (value, published)]
+        assert as_text[0].equals(as_text[1]), name
 
 
 def _corrupted_paragraphs():
