@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import _read_text, pipeline_run
+from bench.run import _read_text, pipeline_run, step_seconds
 
 
 def new_article(source: Path, k: int) -> str:
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         (work / "raw" / name).write_text(text, encoding="utf-8")
         (work / "raw_one").mkdir()
         (work / "raw_one" / name).write_text(text, encoding="utf-8")
+        before = step_seconds(work / "home")
         inc = pipeline_run(work / "raw", work / "wh", work / "home")
+        inc["stage_seconds"] = {k: v - before.get(k, 0.0) for k, v in inc["stage_seconds"].items()}
         one = pipeline_run(work / "raw_one", work / "wh_one", work / "home_one")
         incremental.append(inc)
         single.append(one)
@@ -72,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     mi = statistics.median(r["seconds"] for r in incremental)
     ms = statistics.median(r["seconds"] for r in single)
+    print("\nmedian seconds per step (the steps where the two differ most; 'outside' is the process minus its steps):")
+    steps = sorted(set().union(*(r["stage_seconds"] for r in incremental + single)))
+
+    def per_step(runs: list[dict], step: str) -> float:
+        if step == "outside":
+            return statistics.median(r["seconds"] - sum(r["stage_seconds"].values()) for r in runs)
+        return statistics.median(r["stage_seconds"].get(step, 0.0) for r in runs)
+
+    rows = [(step, per_step(incremental, step), per_step(single, step)) for step in steps + ["outside"]]
+    rows.sort(key=lambda r: -(r[1] - r[2]))
+    for step, a, b in rows[:10]:
+        print(f"  {step:<45} +1 article {a:6.2f}   alone {b:6.2f}   difference {a - b:+6.2f}")
     files = len(sources)
     print(f"\n{files} files + 1: median incremental {mi:.1f} s, median single {ms:.1f} s, "
           f"ratio {mi / ms:.2f} (target <= 1.5: {'met' if mi / ms <= 1.5 else 'NOT met'}); "
