@@ -19,6 +19,7 @@ from assets.resources import PipelineSettings
 from assets.sensors import known_fingerprints
 from assets.stages import raw_files
 from pipeline import files
+from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -90,6 +91,10 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         # the NLP workers start loading spaCy now, before Dagster creates the first run
         # (the documents asset asks again; a second call does nothing)
         distributed.prestart(settings.spacy_model, len(queue[0]))
+        if len(keys) < distributed.PRESTART_MIN_FILES:
+            # a few files into a corpus: the corpus stage's input is read while their run waits
+            # (a large batch's NLP pool needs the memory more; its run is long anyway)
+            settings.state.prefetch_accepted(PER_DOCUMENT_STAGES)
     accepted_any = False
     while queue:
         chunk = queue.pop(0)
@@ -118,6 +123,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         for key in dropped:
             instance.delete_dynamic_partition(raw_files.name, key)
     if keys and not accepted_any and not (settings.drop_deleted and plan.deleted):
+        drop_prefetched()
         return outcome  # every file failed: nothing new to publish, the published tables stay as they are
     # the corpus-level stages need no NLP: stop the local worker pool (a spaCy model in each
     # worker) before the corpus is assembled, so the two never occupy memory together
@@ -127,6 +133,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     say("publishing")
     result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
                                                                  run_config=QUIET)
+    drop_prefetched()  # what the corpus stage did not take (rows of files this batch replaced)
     outcome.run_ids.append(result.run_id)
     _step_seconds(instance, result.run_id, outcome.stage_seconds)
     outcome.failures += _failures(result, "corpus")

@@ -11,17 +11,17 @@ import importlib
 import sys
 import threading
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 
 import dagster as dg
 import pandas as pd
 
 from assets.resources import PipelineSettings
-from pipeline import build, distributed, nlp, publish as publishing, schemas
+from pipeline import build, distributed, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
-from pipeline.state import (PER_DOCUMENT_STAGES, corpus_lock, load_conflict_memo, load_indexes,
-                            save_conflict_memo, save_indexes)
+from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, drop_prefetched, load_indexes, save_indexes
 
 raw_files = dg.DynamicPartitionsDefinition(name="raw_files")
 BATCH_POLICY = dg.BackfillPolicy.single_run()
@@ -181,37 +181,48 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
 CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 
 
-# The cross-document stages start as soon as the corpus is assembled, in a thread,
-# while the corpus suite runs (this process mostly waits for the GX process then): the
-# claim_clusters and quantity_conflicts steps, which run only once that blocking check
-# passed, take the result. If the check fails the result is never used. A step run on
-# its own (another run, a re-execution) computes its table itself.
+# The cross-document stages start as soon as the corpus is assembled, while the corpus
+# suite runs: the quantity conflicts in the GX process (plain Python on the second core;
+# it validates the suite after them), the clusters in a thread here (this process mostly
+# waits for the GX process then). The claim_clusters and quantity_conflicts steps, which
+# run only once that blocking check passed, take the results; if it fails they are never
+# used. A step run on its own (another run, a re-execution) computes its table itself.
 _AHEAD: dict[str, tuple[Future, set]] = {}  # run id -> (its result, the tables taken so far)
 CROSS_DOCUMENT = ("claim_clusters", "quantity_conflicts")
 
 
-def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT) -> dict:
+def _conflict_inputs(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The columns the conflicts read (all a process of their own is sent)."""
+    return tuple(tables[t][[c for c in build.CONFLICT_COLUMNS[k] if c in tables[t].columns]]
+                 for k, t in (("quantities", "claim_quantities"), ("entities", "claim_entities"), ("claims", "claims")))
+
+
+def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_future=None) -> dict:
     out = {}
     if "claim_clusters" in which:
         out["claim_clusters"] = build.clusters_table(tables["claims"], tables["claim_quantities"],
                                                      tables["claim_entities"])
     if "quantity_conflicts" in which:
-        with corpus_lock(state_root):  # the clause readings of the last run: only new statements are read
-            memo = load_conflict_memo(state_root)
-            out["quantity_conflicts"] = build.conflicts_table(tables["claim_quantities"], tables["claim_entities"],
-                                                              tables["claims"], memo=memo)
-            save_conflict_memo(state_root, memo)
-        out["clause_readings_reused"] = memo.hits
+        found = None
+        if conflicts_future is not None:
+            try:
+                found = conflicts_future.result()
+            except BrokenProcessPool:  # the GX process died: here, then
+                found = None
+        if found is None:
+            found = build.conflicts_with_memo(*_conflict_inputs(tables), state_root)
+        out["quantity_conflicts"], out["clause_readings_reused"] = found
     return out
 
 
 def _start_ahead(run_id: str, tables: dict, state_root) -> None:
     _AHEAD.clear()  # one run at a time in a process: nothing of an earlier run is kept
+    conflicts_future = gx_process.submit(build.conflicts_with_memo, *_conflict_inputs(tables), state_root)
     future: Future = Future()
 
     def work():
         try:
-            future.set_result(_cross_document(tables, state_root))
+            future.set_result(_cross_document(tables, state_root, conflicts_future=conflicts_future))
         except BaseException as exc:  # noqa: BLE001 - raised by the step that takes the result
             future.set_exception(exc)
 
@@ -245,6 +256,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         indexes = load_indexes(store.root)
         tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES), indexes=indexes)
         save_indexes(store.root, indexes)
+    drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},

@@ -239,11 +239,30 @@ def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd
     """Conflicting statements; `claims` (claim_id, doc_id, text, char_start) let the subject of
     each number be read from its own clause (`pipeline.conflicts`); `memo` keeps those
     readings between runs."""
-    rows = records(claims[["claim_id", "doc_id", "text", "char_start"]])
-    found = conflicts.find_conflicts(
-        _columns(quantities, ["claim_id", "doc_id", "value", "qualifier", "unit", "text", "char_start", "char_end"]),
-        _columns(entities, ["claim_id", "doc_id", "canonical", "char_start", "char_end"]), rows, memo=memo)
+    found = conflicts.find_conflicts(_columns(quantities, CONFLICT_COLUMNS["quantities"]),
+                                     _columns(entities, CONFLICT_COLUMNS["entities"]),
+                                     records(claims[CONFLICT_COLUMNS["claims"]]), memo=memo)
     return _frame([vars(c) for c in found], "quantity_conflicts")
+
+
+CONFLICT_COLUMNS = {
+    "quantities": ["claim_id", "doc_id", "value", "qualifier", "unit", "text", "char_start", "char_end"],
+    "entities": ["claim_id", "doc_id", "canonical", "char_start", "char_end"],
+    "claims": ["claim_id", "doc_id", "text", "char_start"],
+}
+
+
+def conflicts_with_memo(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame,
+                        state_root: Path) -> tuple[pd.DataFrame, int]:
+    """`conflicts_table` with the clause readings of the last run (kept in the state folder,
+    `pipeline.state.CONFLICT_MEMO`), and how many it reused. Runs in any process."""
+    from pipeline.state import corpus_lock, load_conflict_memo, save_conflict_memo
+
+    with corpus_lock(state_root):
+        memo = load_conflict_memo(state_root)
+        df = conflicts_table(quantities, entities, claims, memo=memo)
+        save_conflict_memo(state_root, memo)
+    return df, memo.hits
 
 
 def with_cluster_ids(claims: pd.DataFrame, claim_clusters: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 `import great_expectations` costs several seconds of one CPU. `pipeline run` calls
 `start()` first thing: one worker process is spawned at once and imports GX (and makes
 the ephemeral context) on another core while the run imports Dagster, reads and cleans
-the files and loads spaCy; `pipeline.validation.run_suite` then validates there.
+the files and loads spaCy; `pipeline.validation.run_suite` then validates there, and
+`submit` hands it other work that can run beside this process.
 
 This module imports nothing heavy itself (no pandas, no GX), so the process starts
 within milliseconds of the command.
@@ -74,6 +75,22 @@ def start() -> bool:
 def current():
     """The running GX process's executor, or None."""
     return _pool
+
+
+def submit(fn, *args):
+    """Run `fn(*args)` in the GX process (a Future), or None when there is none.
+
+    Besides the suites, the run hands it plain-Python work that can use the second core
+    while this process is busy (the quantity conflicts, while the corpus suite's frame is
+    built here): `fn` must be a module-level function of `pipeline` (the process imports
+    no Dagster). Jobs run one at a time, in the order given."""
+    pool = _pool
+    if pool is None:
+        return None
+    try:
+        return pool.submit(fn, *args)
+    except RuntimeError:  # shut down or broken meanwhile
+        return None
 
 
 def stop(wait: bool = True) -> None:

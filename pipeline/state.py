@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,33 @@ PER_DOCUMENT_STAGES = ("documents", "paragraphs", "sentences", "claims", "claim_
 KEYS_META = b"partition_keys"
 KEY_COLUMN = "partition_key"
 _REGISTRY_CACHE: dict[Path, tuple[tuple[int, int, int], dict]] = {}  # registry file -> (stat stamp, contents)
+
+# Batch files read ahead (`StateStore.prefetch_accepted`): file -> (stat stamp, table).
+# A batch file never changes once written; the stamp still guards against a replaced one.
+_PREFETCHED: dict[Path, tuple[tuple[int, int, int], pa.Table]] = {}
+_prefetch_thread: threading.Thread | None = None
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _read_batch(path: Path) -> pa.Table:
+    """A batch file's table: the one read ahead if there is one (taken: used once), else read now."""
+    if _prefetch_thread is not None:
+        _prefetch_thread.join()
+    hit = _PREFETCHED.pop(path, None)
+    if hit is not None and hit[0] == _stamp(path):
+        return hit[1]
+    return pq.read_table(path)
+
+
+def drop_prefetched() -> None:
+    """Forget what was read ahead and not used."""
+    if _prefetch_thread is not None:
+        _prefetch_thread.join()
+    _PREFETCHED.clear()
 
 
 def _key_dir_name(key: str) -> str:
@@ -139,7 +167,7 @@ class StateStore:
             if legacy.exists():
                 tables.append(pq.read_table(legacy).replace_schema_metadata(None))
         for batch, keys in by_batch.items():
-            table = pq.read_table(batch)
+            table = _read_batch(batch)
             if KEY_COLUMN in table.column_names:
                 column = table[KEY_COLUMN]
                 if pa.types.is_null(column.type):  # no rows, or none that belongs to a key
@@ -256,6 +284,36 @@ class StateStore:
                 for old in folder.glob("*.parquet"):
                     if old != keep and old.stat().st_mtime_ns <= keep.stat().st_mtime_ns:
                         old.unlink(missing_ok=True)
+
+    def prefetch_accepted(self, stages: Iterable[str]) -> None:
+        """Read the batch files of the accepted rows of `stages` in a thread, now.
+
+        For a small batch added to a large corpus: its run mostly waits (for the NLP
+        worker, for the GX process), and Arrow reads without the GIL, so the corpus
+        stage that follows finds most of its input in memory (`read_accepted`). The
+        tables stay in memory until read (or `drop_prefetched`): ~100 MB at 2,225 files.
+        """
+        global _prefetch_thread
+        if _prefetch_thread is not None:
+            _prefetch_thread.join()
+        registry = self._accepted_as_is()
+        paths = []
+        for stage in stages:
+            for version in sorted({e["versions"][stage] for e in registry.values() if e["versions"].get(stage)}):
+                path = self._batch(stage, version)
+                if path not in _PREFETCHED:
+                    paths.append(path)
+
+        def read():
+            for path in paths:
+                try:
+                    stamp = _stamp(path)
+                    _PREFETCHED[path] = (stamp, pq.read_table(path))
+                except (OSError, pa.ArrowException):  # gone or unreadable: read_accepted decides
+                    continue
+
+        _prefetch_thread = threading.Thread(target=read, name="prefetch accepted rows", daemon=True)
+        _prefetch_thread.start()
 
     def read_accepted(self, stage: str, keys: Iterable[str] | None = None) -> pd.DataFrame | None:
         """All accepted rows of a stage (None when nothing is accepted yet), in key order."""

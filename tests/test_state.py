@@ -97,3 +97,34 @@ def test_a_run_without_rows_reads_back_empty(tmp_path):
     store.accept({"a": entry("r1", "claims")})
     assert len(store.read("claims", ["a", "b"], "r1")) == 0
     assert len(store.read_accepted("claims")) == 0
+
+
+def test_accepted_rows_read_ahead_are_the_rows_read_now_and_used_once(tmp_path, monkeypatch):
+    from pipeline import state
+
+    store = StateStore(tmp_path)
+    store.write("documents", "run1", ["b", "a"], rows(("b", "d2"), ("a", "d1")))
+    store.write("documents", "run2", ["c"], rows(("c", "d3")))
+    store.accept({"a": entry("run1", "documents"), "b": entry("run1", "documents"), "c": entry("run2", "documents")})
+    expected = store.read_accepted("documents")
+    assert expected["doc_id"].tolist() == ["d1", "d2", "d3"]  # in key order, whatever the file order
+    reads = []
+    real = pq.read_table
+    monkeypatch.setattr(state.pq, "read_table", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    store.prefetch_accepted(["documents"])
+    state._prefetch_thread.join()
+    assert sorted(p.name for p in reads) == ["run1.parquet", "run2.parquet"]
+    reads.clear()
+    assert store.read_accepted("documents").equals(expected)
+    assert reads == [] and state._PREFETCHED == {}  # from memory, then forgotten
+    assert store.read_accepted("documents").equals(expected) and len(reads) == 2  # read again from disk
+    # a batch file replaced after it was read ahead is read again; the rest is dropped on request
+    store.prefetch_accepted(["documents"])
+    state._prefetch_thread.join()
+    store.write("documents", "run2", ["c"], rows(("c", "d3-new")))
+    reads.clear()
+    assert store.read_accepted("documents")["doc_id"].tolist() == ["d1", "d2", "d3-new"]
+    assert [p.name for p in reads] == ["run2.parquet"]
+    store.prefetch_accepted(["documents"])
+    state.drop_prefetched()
+    assert state._PREFETCHED == {}

@@ -270,3 +270,27 @@ def test_the_gx_process_can_be_turned_off(monkeypatch):
     monkeypatch.setenv(validation.GX_PROCESS_ENV, "0")
     assert not validation.start_background()
     assert gx_process.current() is None
+
+
+def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_path, monkeypatch):
+    """`pipeline run` hands the quantity conflicts to the GX process while the corpus suite's
+    frame is built: the same table as here, with the clause readings kept in the state folder."""
+    from pipeline import build
+
+    monkeypatch.setenv(validation.GX_PROCESS_ENV, "1")
+    if not validation.background_enabled():
+        pytest.skip("one CPU: the GX process is never started")
+    inputs = (seed_frames["claim_quantities"], seed_frames["claim_entities"], seed_frames["claims"])
+    here, hits_here = build.conflicts_with_memo(*inputs, tmp_path / "here")
+    assert len(here) > 0 and hits_here == 0
+    assert here.equals(seed_frames["quantity_conflicts"])
+    try:
+        assert validation.start_background()
+        there, hits_there = gx_process.submit(build.conflicts_with_memo, *inputs, tmp_path / "there").result()
+        again, hits_again = gx_process.submit(build.conflicts_with_memo, *inputs, tmp_path / "there").result()
+    finally:
+        validation.stop_background()
+    assert there.equals(here) and again.equals(here)
+    assert hits_there == 0 and hits_again > 0  # the second run read its clauses from the memo
+    assert (tmp_path / "there" / "conflict_readings.json").exists()
+    assert gx_process.submit(build.conflicts_with_memo, *inputs, tmp_path) is None  # stopped: nothing to hand over
