@@ -156,3 +156,32 @@ def test_storage_needs_a_home_or_a_base_dir(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(RuntimeError, match="DAGSTER_HOME"):
         BatchingSqliteEventLogStorage.from_config_value(None, {})
+
+
+def test_a_new_run_database_is_the_stock_one(tmp_path):
+    """A run's new database gets the same tables, indexes, alembic revision and WAL mode as
+    the stock storage gives it (the scripts are only read once per process)."""
+    import sqlite3
+
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    def dump(path):
+        con = sqlite3.connect(path)
+        try:
+            return (sorted(con.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str),
+                    con.execute("SELECT version_num FROM alembic_version").fetchall(),
+                    con.execute("PRAGMA journal_mode").fetchall())
+        finally:
+            con.close()
+
+    stock, ours = SqliteEventLogStorage(str(tmp_path / "stock")), BatchingSqliteEventLogStorage(str(tmp_path / "ours"))
+    for storage in (stock, ours):
+        for run_id in ("run-a", "run-b"):
+            with storage.run_connection(run_id):
+                pass
+    ours.dispose()
+    stock.dispose()
+    expected = dump(tmp_path / "stock" / "run-a.db")
+    assert expected[1] and expected[2] == [("wal",)]
+    assert dump(tmp_path / "ours" / "run-a.db") == expected
+    assert dump(tmp_path / "ours" / "run-b.db") == expected
