@@ -95,11 +95,31 @@ def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
     return df
 
 
+# A batch's NLP starts as soon as its input exists: the sentence splitting when the
+# paragraphs are made, the claims when the sentences are. The workers compute while this
+# process runs the blocking suite of that input; the next step, which runs only once
+# that check passed, takes the result (`build.sentences_table(started=...)`, checked
+# against a digest of its actual input). If the check fails, the result is never used.
+_STARTED: dict[tuple[str, str], build.StartedNLP] = {}
+
+
+def _start(run_id: str, stage: str, started: build.StartedNLP | None) -> None:
+    for key in [k for k in _STARTED if k[0] != run_id]:
+        del _STARTED[key]  # an earlier run's (its check failed): never to be used
+    if started is not None:
+        _STARTED[(run_id, stage)] = started
+
+
+def _started(run_id: str, stage: str) -> build.StartedNLP | None:
+    return _STARTED.pop((run_id, stage), None)
+
+
 @dg.asset(group_name="clean", kinds={"python"}, metadata=_meta("paragraphs"), **_per_file(),
           description="Paragraphs of accepted documents with exact offsets; boilerplate and repeats marked "
                       "with the rule that removed them.")
-def paragraphs(context: dg.AssetExecutionContext, documents: pd.DataFrame) -> pd.DataFrame:
+def paragraphs(context: dg.AssetExecutionContext, settings: PipelineSettings, documents: pd.DataFrame) -> pd.DataFrame:
     df = _tag(build.paragraphs_table(documents), documents)
+    _start(context.run_id, "sentences", build.start_sentences(df, nlp.Deferred(settings.spacy_model, sentencizer=True)))
     shares = df["status"].value_counts(normalize=True).round(3).to_dict() if len(df) else {}
     context.add_output_metadata({
         "dagster/row_count": len(df),
@@ -115,7 +135,9 @@ def paragraphs(context: dg.AssetExecutionContext, documents: pd.DataFrame) -> pd
                       "paragraphs or lines).")
 def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, paragraphs: pd.DataFrame) -> pd.DataFrame:
     checkpoint("stage:sentences")
-    df = _tag(build.sentences_table(paragraphs, nlp.Deferred(settings.spacy_model, sentencizer=True)), paragraphs)
+    df = _tag(build.sentences_table(paragraphs, nlp.Deferred(settings.spacy_model, sentencizer=True),
+                                    started=_started(context.run_id, "sentences")), paragraphs)
+    _start(context.run_id, "claims", build.start_claims(df, paragraphs, nlp.Deferred(settings.spacy_model)))
     context.add_output_metadata({"dagster/row_count": len(df), "preview": _preview(df, ["ordinal", "text"])})
     return df
 
@@ -138,7 +160,8 @@ def claims_stage(context: dg.AssetExecutionContext, settings: PipelineSettings, 
     # this process mostly waits for the NLP workers here: meanwhile a thread imports the
     # MinHash library the corpus assembly needs (datasketch pulls in scipy, ~0.5 s)
     _import_in_background("pipeline.neardup")
-    claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.Deferred(settings.spacy_model))
+    claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.Deferred(settings.spacy_model),
+                                                       started=_started(context.run_id, "claims"))
     claims, quantities, entities = (_tag(t, sentences) for t in (claims, quantities, entities))
     n_docs = max(1, sentences["doc_id"].nunique()) if len(sentences) else 1
     yield dg.Output(claims, "claims", metadata={

@@ -148,12 +148,46 @@ def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateCon
     return df.astype({"ordinal": "int32", "char_start": "int64", "char_end": "int64", "n_words": "int32"})
 
 
-def sentences_table(paragraphs: pd.DataFrame, sentencizer) -> pd.DataFrame:
-    """Sentences of kept paragraphs, numbered in document order."""
+@dataclass
+class StartedNLP:
+    """A stage's NLP handed to the workers ahead of the stage (`start_sentences`,
+    `start_claims`), with a digest of the input it was given: the stage uses it only for
+    the very same input."""
+    digest: str
+    pending: distributed.Pending
+
+
+def _digest(*columns: list) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for column in columns:
+        for value in column:
+            h.update(str(value).encode("utf-8", "surrogatepass"))
+            h.update(b"\x1f")
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _kept_paragraphs(paragraphs: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
     kept = paragraphs[paragraphs["status"] == "kept"].sort_values(["doc_id", "ordinal"])
-    # in this process, local worker processes or a Dask cluster (pipeline.distributed)
-    spans = distributed.split_sentences(nlp_package_of(sentencizer), sentencizer, kept["text"].tolist(),
-                                        kept["doc_id"].tolist())
+    return kept, kept["text"].tolist(), kept["doc_id"].tolist()
+
+
+def start_sentences(paragraphs: pd.DataFrame, sentencizer) -> StartedNLP | None:
+    """The sentence splitting of `sentences_table` handed to the NLP workers now (None when
+    it would run in this process): the paragraphs' suite runs meanwhile."""
+    _kept, texts, doc_ids = _kept_paragraphs(paragraphs)
+    pending = distributed.start_split_sentences(nlp_package_of(sentencizer), sentencizer, texts, doc_ids)
+    return StartedNLP(_digest(texts, doc_ids), pending) if pending is not None else None
+
+
+def sentences_table(paragraphs: pd.DataFrame, sentencizer, started: StartedNLP | None = None) -> pd.DataFrame:
+    """Sentences of kept paragraphs, numbered in document order. `started` (from
+    `start_sentences` on the same paragraphs) gives the spans computed ahead."""
+    kept, texts, doc_ids = _kept_paragraphs(paragraphs)
+    if started is not None and started.digest == _digest(texts, doc_ids):
+        spans = started.pending.result()
+    else:  # in this process, local worker processes or a Dask cluster (pipeline.distributed)
+        spans = distributed.split_sentences(nlp_package_of(sentencizer), sentencizer, texts, doc_ids)
     rows = []
     ordinal: dict[str, int] = {}
     for (doc_id, pid, ptext, pstart), sent_spans in zip(
@@ -170,9 +204,34 @@ def sentences_table(paragraphs: pd.DataFrame, sentencizer) -> pd.DataFrame:
     return _frame(rows, "sentences").astype({"ordinal": "int32", "char_start": "int64", "char_end": "int64"})
 
 
+def _claim_inputs(sentences: pd.DataFrame, paragraphs: pd.DataFrame,
+                  prefilter: Callable[[str], bool] | None = None) -> list[SentenceInput]:
+    headings = set(paragraphs.loc[paragraphs["is_heading"], "paragraph_id"])
+    ordered = sentences.sort_values(["doc_id", "ordinal"])
+    return [
+        SentenceInput(sid, did, pid, text, int(start), pid in headings)
+        for sid, did, pid, text, start in ordered[
+            ["sentence_id", "doc_id", "paragraph_id", "text", "char_start"]
+        ].itertuples(index=False)
+        if prefilter is None or prefilter(text)
+    ]
+
+
+def _inputs_digest(inputs: list[SentenceInput]) -> str:
+    return _digest([(s.sentence_id, s.doc_id, s.paragraph_id, s.text, s.char_start, s.is_heading) for s in inputs])
+
+
+def start_claims(sentences: pd.DataFrame, paragraphs: pd.DataFrame, nlp) -> StartedNLP | None:
+    """The NLP of `claims_tables` handed to the workers now (None when it would run in this
+    process): the sentences' suite runs meanwhile."""
+    inputs = _claim_inputs(sentences, paragraphs)
+    pending = distributed.start_extract_claims(nlp_package_of(nlp), nlp, inputs)
+    return StartedNLP(_inputs_digest(inputs), pending) if pending is not None else None
+
+
 def claims_tables(
     sentences: pd.DataFrame, paragraphs: pd.DataFrame, nlp,
-    prefilter: Callable[[str], bool] | None = None,
+    prefilter: Callable[[str], bool] | None = None, started: StartedNLP | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(claims, claim_quantities, claim_entities) with corpus-wide canonical entity names.
 
@@ -180,18 +239,13 @@ def claims_tables(
     full parse; the others are treated as absent (never claims, and no context for
     the document-level speaker resolution of the rest). `pipeline.candidates.is_candidate`
     is such a filter. Off by default: with it the tables can differ (see that module).
+    `started` (from `start_claims` on the same sentences) gives the NLP computed ahead.
     """
-    headings = set(paragraphs.loc[paragraphs["is_heading"], "paragraph_id"])
-    ordered = sentences.sort_values(["doc_id", "ordinal"])
-    inputs = [
-        SentenceInput(sid, did, pid, text, int(start), pid in headings)
-        for sid, did, pid, text, start in ordered[
-            ["sentence_id", "doc_id", "paragraph_id", "text", "char_start"]
-        ].itertuples(index=False)
-        if prefilter is None or prefilter(text)
-    ]
-    # in this process, local worker processes or a Dask cluster (pipeline.distributed)
-    out = distributed.extract_claims(nlp_package_of(nlp), nlp, inputs)
+    inputs = _claim_inputs(sentences, paragraphs, prefilter)
+    if started is not None and started.digest == _inputs_digest(inputs):
+        out = started.pending.result()
+    else:  # in this process, local worker processes or a Dask cluster (pipeline.distributed)
+        out = distributed.extract_claims(nlp_package_of(nlp), nlp, inputs)
     claims = _frame([vars(c) for c in out.claims], "claims")
     claims["cluster_id"] = None
     quantities = _frame(out.quantities, "claim_quantities")

@@ -224,13 +224,27 @@ def shutdown() -> None:
         _clients.clear()
 
 
-def _map(task: Callable, model: str, chunks: list[list], where: str, workers: int) -> list:
+class Pending:
+    """Work handed to the workers (local pool or Dask) whose result is collected later:
+    `result()` waits for every part and combines them. What the workers compute does not
+    depend on when it is collected, so a caller can start the next stage's NLP as soon as
+    its input exists and let this process do something else meanwhile."""
+
+    def __init__(self, futures: list, combine: Callable[[list], object], client=None):
+        self._futures, self._combine, self._client = futures, combine, client
+
+    def result(self):
+        parts = self._client.gather(self._futures) if self._client is not None else [f.result() for f in self._futures]
+        return self._combine(parts)
+
+
+def _submit(task: Callable, model: str, chunks: list[list], where: str, workers: int,
+            combine: Callable[[list], object]) -> Pending:
     if where == "dask":
         client = _dask_client(scheduler_address())
-        futures = [client.submit(task, model, chunk, pure=False) for chunk in chunks]
-        return client.gather(futures)
+        return Pending([client.submit(task, model, chunk, pure=False) for chunk in chunks], combine, client)
     pool = _local_pool(workers, model)
-    return list(pool.map(task, [model] * len(chunks), chunks))
+    return Pending([pool.submit(task, model, chunk) for chunk in chunks], combine)
 
 
 def plan(n_items: int, min_pool: int, min_warm: int | None = None, loaded_here: bool = True) -> tuple[str, int]:
@@ -268,37 +282,56 @@ def _loaded_here(nlp) -> bool:
     return True
 
 
-def split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_ids: list[str]) -> list[list[tuple[int, int]]]:
-    """Sentence spans of each paragraph (see `pipeline.sentences`), wherever it is cheapest."""
+def start_split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_ids: list[str]) -> Pending | None:
+    """`split_sentences` handed to the workers now, or None when it would run here."""
     where, workers = plan(len(paragraphs), MIN_POOL_PARAGRAPHS, MIN_WARM_POOL_ITEMS, _loaded_here(sentencizer))
     if where == "local" or model is None:
-        from pipeline.sentences import split_paragraphs_into_sentences
-
-        from pipeline.nlp import resolve
-
-        return split_paragraphs_into_sentences(resolve(sentencizer), paragraphs)
+        return None
     ranges = chunk_by_document(doc_ids, _n_chunks(where, workers))
-    parts = _map(split_sentences_task, model, [paragraphs[a:b] for a, b in ranges], where, workers)
-    return [spans for part in parts for spans in part]
+    return _submit(split_sentences_task, model, [paragraphs[a:b] for a, b in ranges], where, workers,
+                   lambda parts: [spans for part in parts for spans in part])
 
 
-def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> "ClaimsOutput":
-    """`pipeline.claims.extract_claims`, wherever it is cheapest (same output)."""
-    from pipeline.claims import ClaimsOutput, extract_claims as local_extract
+def split_sentences(model: str | None, sentencizer, paragraphs: list[str], doc_ids: list[str]) -> list[list[tuple[int, int]]]:
+    """Sentence spans of each paragraph (see `pipeline.sentences`), wherever it is cheapest."""
+    pending = start_split_sentences(model, sentencizer, paragraphs, doc_ids)
+    if pending is not None:
+        return pending.result()
+    from pipeline.nlp import resolve
+    from pipeline.sentences import split_paragraphs_into_sentences
 
-    where, workers = plan(len(sentences), MIN_POOL_SENTENCES, MIN_WARM_POOL_ITEMS, _loaded_here(nlp))
-    if where == "local" or model is None:
-        from pipeline.nlp import resolve
+    return split_paragraphs_into_sentences(resolve(sentencizer), paragraphs)
 
-        return local_extract(resolve(nlp), sentences)
-    ranges = chunk_by_document([s.doc_id for s in sentences], _n_chunks(where, workers))
-    parts = _map(extract_claims_task, model, [sentences[a:b] for a, b in ranges], where, workers)
+
+def _combine_claims(parts: list) -> "ClaimsOutput":
+    from pipeline.claims import ClaimsOutput
+
     out = ClaimsOutput([], [], [])
     for part in parts:
         out.claims += part.claims
         out.quantities += part.quantities
         out.entities += part.entities
     return out
+
+
+def start_extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> Pending | None:
+    """`extract_claims` handed to the workers now, or None when it would run here."""
+    where, workers = plan(len(sentences), MIN_POOL_SENTENCES, MIN_WARM_POOL_ITEMS, _loaded_here(nlp))
+    if where == "local" or model is None:
+        return None
+    ranges = chunk_by_document([s.doc_id for s in sentences], _n_chunks(where, workers))
+    return _submit(extract_claims_task, model, [sentences[a:b] for a, b in ranges], where, workers, _combine_claims)
+
+
+def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> "ClaimsOutput":
+    """`pipeline.claims.extract_claims`, wherever it is cheapest (same output)."""
+    pending = start_extract_claims(model, nlp, sentences)
+    if pending is not None:
+        return pending.result()
+    from pipeline.claims import extract_claims as local_extract
+    from pipeline.nlp import resolve
+
+    return local_extract(resolve(nlp), sentences)
 
 
 def minhash_signatures(texts: Sequence[str], config) -> list:

@@ -175,3 +175,38 @@ def _pid(_):
     import os
 
     return os.getpid()
+
+
+def test_nlp_started_ahead_gives_the_same_tables_and_only_for_its_own_input(monkeypatch, seed_frames):
+    """The sentence split and the claims handed to the workers before their step (while
+    the previous suite runs) give the tables computed in the step; a result started on
+    other input is not used."""
+    from pipeline import build, nlp
+
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh `pipeline run`: the NLP goes to the worker
+    distributed.shutdown()
+    model = nlp.DEFAULT_SPACY_MODEL
+    paragraphs = seed_frames["paragraphs"]
+    try:
+        assert distributed.prestart(model, 5)
+        started = build.start_sentences(paragraphs, nlp.Deferred(model, sentencizer=True))
+        assert started is not None  # handed over, not run here
+        sentences = build.sentences_table(paragraphs, nlp.Deferred(model, sentencizer=True), started=started)
+        started_claims = build.start_claims(sentences, paragraphs, nlp.Deferred(model))
+        assert started_claims is not None
+        ahead = build.claims_tables(sentences, paragraphs, nlp.Deferred(model), started=started_claims)
+        # started on other input (one paragraph less): recomputed, not taken
+        other = build.start_sentences(paragraphs.iloc[1:], nlp.Deferred(model, sentencizer=True))
+        again = build.sentences_table(paragraphs, nlp.Deferred(model, sentencizer=True), started=other)
+    finally:
+        distributed.shutdown()
+    assert not nlp.is_loaded(model)  # every NLP step ran in the worker
+    reference = seed_frames["sentences"]
+    assert sentences.equals(reference) and again.equals(reference)
+    claims, quantities, entities = ahead
+    expected = seed_frames["claims"].drop(columns=["cluster_id"])
+    pd.testing.assert_frame_equal(claims.drop(columns=["cluster_id"]), expected)
+    pd.testing.assert_frame_equal(quantities, seed_frames["claim_quantities"])
+    pd.testing.assert_frame_equal(entities, seed_frames["claim_entities"])
