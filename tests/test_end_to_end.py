@@ -79,8 +79,8 @@ def test_failing_check_exits_non_zero_and_names_it(tmp_path, monkeypatch, capsys
 
     real = build.sentences_table
 
-    def broken(paragraphs, sentencizer):
-        df = real(paragraphs, sentencizer)
+    def broken(paragraphs, sentencizer, **kwargs):
+        df = real(paragraphs, sentencizer, **kwargs)
         df.loc[0, "text"] = df.loc[0, "text"] + " (tampered)"
         return df
 
