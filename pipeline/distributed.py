@@ -24,6 +24,10 @@ validates, and its NLP runs there; a process that has the model keeps small batc
 here. Sentence splitting starts the pool for batches of MIN_POOL_PARAGRAPHS paragraphs
 or more (their claims would start it a moment later anyway) and uses a running pool
 for any batch. With a scheduler, every non-empty batch goes to the cluster.
+
+`start_split_sentences` and `start_extract_claims` hand a batch to the workers and
+return at once (a `Pending`, or None when the batch would run here): the stages start
+the next stage's NLP while this process runs the blocking suite in between.
 """
 from __future__ import annotations
 
