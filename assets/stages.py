@@ -214,12 +214,6 @@ _AHEAD: dict[str, tuple[Future, set]] = {}  # run id -> (its result, the tables 
 CROSS_DOCUMENT = ("claim_clusters", "quantity_conflicts")
 
 
-def _conflict_inputs(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The columns the conflicts read (all a process of their own is sent)."""
-    return tuple(tables[t][[c for c in build.CONFLICT_COLUMNS[k] if c in tables[t].columns]]
-                 for k, t in (("quantities", "claim_quantities"), ("entities", "claim_entities"), ("claims", "claims")))
-
-
 def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_future=None) -> dict:
     out = {}
     if "claim_clusters" in which:
@@ -233,14 +227,14 @@ def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_fu
             except BrokenProcessPool:  # the GX process died: here, then
                 found = None
         if found is None:
-            found = build.conflicts_with_memo(*_conflict_inputs(tables), state_root)
+            found = build.conflicts_with_memo(*build.conflict_inputs(tables), state_root)
         out["quantity_conflicts"], out["clause_readings_reused"] = found
     return out
 
 
 def _start_ahead(run_id: str, tables: dict, state_root) -> None:
     _AHEAD.clear()  # one run at a time in a process: nothing of an earlier run is kept
-    conflicts_future = gx_process.submit(build.conflicts_with_memo, *_conflict_inputs(tables), state_root)
+    conflicts_future = gx_process.submit(build.conflicts_with_memo, *build.conflict_inputs(tables), state_root)
     future: Future = Future()
 
     def work():

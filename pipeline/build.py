@@ -306,6 +306,14 @@ CONFLICT_COLUMNS = {
 }
 
 
+def conflict_inputs(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(quantities, entities, claims) of the corpus tables, with only the columns the
+    conflicts read: what another process is sent."""
+    return tuple(tables[name][[c for c in CONFLICT_COLUMNS[kind] if c in tables[name].columns]]
+                 for kind, name in (("quantities", "claim_quantities"), ("entities", "claim_entities"),
+                                    ("claims", "claims")))
+
+
 def conflicts_with_memo(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd.DataFrame,
                         state_root: Path) -> tuple[pd.DataFrame, int]:
     """`conflicts_table` with the clause readings of the last run (kept in the state folder,

@@ -138,11 +138,10 @@ def cluster_claims(claims: Sequence[ClaimFeatures]) -> list[Cluster]:
 
     n = len(claims)
     left, right, sim = candidate_pairs(claims, min_sim=JACCARD_LINK_WITH_EVIDENCE)
-    maybe = sim < JACCARD_LINK  # a weaker overlap links only with a shared entity and a compatible quantity
-    for k in np.flatnonzero(maybe).tolist():
-        a, b = claims[left[k]], claims[right[k]]
-        maybe[k] = not (a.entities & b.entities and _quantity_evidence(a, b))
-    left, right = left[~maybe], right[~maybe]
+    unlinked = sim < JACCARD_LINK  # the weaker overlaps: `linked` decides (shared entity, compatible quantity)
+    for k in np.flatnonzero(unlinked).tolist():
+        unlinked[k] = not linked(claims[left[k]], claims[right[k]])
+    left, right = left[~unlinked], right[~unlinked]
     if not len(left):
         return []
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))

@@ -91,6 +91,7 @@ candidate pairs grow linearly with the corpus; every step is linear in the rows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -584,6 +585,7 @@ class Conflict:
 _CONTEXT_FIELDS = tuple(f.name for f in dataclasses.fields(Context))
 
 
+@functools.lru_cache(maxsize=1)
 def _source_digest() -> str:
     """A digest of this module's code: a memo written by other rules is not used."""
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
