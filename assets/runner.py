@@ -17,7 +17,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from assets.jobs import INGEST_JOB, PUBLISH_JOB
 from assets.resources import PipelineSettings
 from assets.sensors import known_fingerprints
-from assets.stages import raw_files
+from assets.stages import NEXT_BATCH_END_TAG, NEXT_BATCH_START_TAG, drop_read_ahead, raw_files
 from pipeline import files
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
@@ -100,10 +100,10 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         chunk = queue.pop(0)
         outcome.batches += 1
         say(f"batch {outcome.batches}: {len(chunk)} file(s)")
-        result = ingest.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET,
-            tags={ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1]},
-        )
+        tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1]}
+        if queue:  # the run reads the next batch ahead while its NLP runs (`assets.stages`)
+            tags.update({NEXT_BATCH_START_TAG: queue[0][0], NEXT_BATCH_END_TAG: queue[0][-1]})
+        result = ingest.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
         outcome.run_ids.append(result.run_id)
         _step_seconds(instance, result.run_id, outcome.stage_seconds)
         if result.success:
@@ -116,6 +116,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             queue = [chunk[:half], chunk[half:]] + queue
             continue
         outcome.failures += _failures(result, f"file {files.relpath_of(chunk[0])}")
+    drop_read_ahead()
     if settings.drop_deleted and plan.deleted:
         accepted = settings.state.accepted()
         dropped = [files.partition_key(rel) for rel in plan.deleted if files.partition_key(rel) in accepted]

@@ -10,6 +10,7 @@ the batch's versions as accepted. The corpus-level assets (`corpus`, `claim_clus
 import importlib
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
@@ -77,22 +78,34 @@ def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> 
     keys = list(context.partition_keys)
     # a large batch starts the NLP worker pool now: spaCy loads there while this step reads files
     distributed.prestart(settings.spacy_model, len(keys))
+    df = _take_read_ahead(context.run_id, keys, settings)
+    read_ahead = df is not None
+    if df is None:
+        df = _read_documents(settings, keys, _first_seen(settings, keys), datetime.now(timezone.utc))
+    counts = df["status"].value_counts().to_dict()
+    context.add_output_metadata({
+        "dagster/row_count": len(df), "files": len(keys), "read_while_the_previous_batch_ran": read_ahead,
+        **{f"status_{k}": int(v) for k, v in counts.items()},
+        "preview": _preview(df, ["source_path", "status", "reason", "title", "language", "encoding"]),
+    })
+    return df
+
+
+def _first_seen(settings: PipelineSettings, keys: list[str]) -> dict:
+    """doc_id -> the `ingested_at` it had before (published, or an earlier version of these files)."""
     first_seen: dict = {}
     previous = settings.state.read_accepted("documents", keys)
     published = publishing.read_published(settings.warehouse_path, "documents", ["doc_id", "ingested_at"])
     for frame in (published.to_pandas() if published is not None else None, previous):
         if frame is not None and len(frame):
             first_seen.update(zip(frame["doc_id"], frame["ingested_at"]))
-    df = build.documents_for_files(settings.raw_path, [relpath_of(k) for k in keys], first_seen,
-                                   now=datetime.now(timezone.utc), max_bytes=settings.max_file_bytes)
-    df = build.mark_repeated_bytes(df)
-    counts = df["status"].value_counts().to_dict()
-    context.add_output_metadata({
-        "dagster/row_count": len(df), "files": len(keys),
-        **{f"status_{k}": int(v) for k, v in counts.items()},
-        "preview": _preview(df, ["source_path", "status", "reason", "title", "language", "encoding"]),
-    })
-    return df
+    return first_seen
+
+
+def _read_documents(settings: PipelineSettings, keys: list[str], first_seen: dict, now: datetime) -> pd.DataFrame:
+    df = build.documents_for_files(settings.raw_path, [relpath_of(k) for k in keys], first_seen, now=now,
+                                   max_bytes=settings.max_file_bytes)
+    return build.mark_repeated_bytes(df)
 
 
 # A batch's NLP starts as soon as its input exists: the sentence splitting when the
@@ -114,15 +127,134 @@ def _started(run_id: str, stage: str) -> build.StartedNLP | None:
     return _STARTED.pop((run_id, stage), None)
 
 
+# `pipeline run` goes through the files in batches, one run each (`assets.runner`), and
+# tags each run with the next batch's partition range. Once a batch's claims NLP is handed
+# to the worker processes, a thread here reads the next batch's files, cleans them, and
+# hands that batch's sentence splitting and then its claims NLP to the same workers,
+# queued behind this batch's: the workers go from one batch to the next without waiting,
+# and this process does its share of the next batch while it would otherwise only wait.
+# The next run's steps, which run only once their input's blocking check passed, take a
+# result only if their actual input is the same: the files by size and modification
+# time, the frames by a digest of the columns the stage reads.
+NEXT_BATCH_START_TAG = "pipeline/next_batch_start"
+NEXT_BATCH_END_TAG = "pipeline/next_batch_end"
+_DOCUMENT_COLUMNS = ("partition_key", "doc_id", "status", "text")
+_PARAGRAPH_COLUMNS = ("partition_key", "paragraph_id", "doc_id", "ordinal", "status", "text", "char_start",
+                      "is_heading")
+
+
+class _ReadAhead:
+    """The next batch, made stage by stage in a thread; each stage's result is a Future."""
+
+    def __init__(self, keys: tuple[str, ...]):
+        self.keys = keys
+        self.documents: Future = Future()   # the documents frame
+        self.paragraphs: Future = Future()  # (digest of its documents, the paragraphs frame)
+        self.sentences: Future = Future()   # (digest of its paragraphs, (sentences frame, StartedNLP | None))
+        # or None, when the sentences would have been split in this process
+
+    def run(self, settings: PipelineSettings, first_seen: dict, now: datetime) -> None:
+        try:
+            docs = _read_documents(settings, list(self.keys), first_seen, now)
+            self.documents.set_result(docs)
+            paras = _tag(build.paragraphs_table(docs), docs)
+            self.paragraphs.set_result((build.frame_digest(docs, _DOCUMENT_COLUMNS), paras))
+            sentencizer = nlp.Deferred(settings.spacy_model, sentencizer=True)
+            split = build.start_sentences(paras, sentencizer)
+            if split is None:  # the split would run here: leave it to the step (no model loaded for it)
+                self.sentences.set_result(None)
+                return
+            sents = _tag(build.sentences_table(paras, sentencizer, started=split), paras)
+            claims = build.start_claims(sents, paras, nlp.Deferred(settings.spacy_model))
+            self.sentences.set_result((build.frame_digest(paras, _PARAGRAPH_COLUMNS), (sents, claims)))
+        except BaseException as exc:  # noqa: BLE001 - the step computes its stage itself then
+            for future in (self.documents, self.paragraphs, self.sentences):
+                if not future.done():
+                    future.set_exception(exc)
+
+
+_READ_AHEAD: dict[tuple[str, ...], _ReadAhead] = {}  # by the batch's partition keys, until its run takes it
+_TAKEN: dict[str, _ReadAhead] = {}  # run id -> the read-ahead its documents step took
+
+
+def _next_batch(context: dg.AssetExecutionContext) -> tuple[str, ...]:
+    tags = context.run.tags
+    start, end = tags.get(NEXT_BATCH_START_TAG), tags.get(NEXT_BATCH_END_TAG)
+    if not start or not end:
+        return ()
+    keys = context.instance.get_dynamic_partitions(raw_files.name)
+    try:
+        i, j = keys.index(start), keys.index(end)
+    except ValueError:
+        return ()
+    return tuple(keys[i:j + 1])
+
+
+def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSettings) -> None:
+    keys = _next_batch(context)
+    if not keys or keys in _READ_AHEAD:
+        return
+    while len(_READ_AHEAD) >= 2:  # a batch that was split after a failure leaves its read-ahead behind
+        _READ_AHEAD.pop(next(iter(_READ_AHEAD)))
+    ahead = _READ_AHEAD[keys] = _ReadAhead(keys)
+    # read here, not in the thread: the state store's reader is this thread's
+    first_seen = _first_seen(settings, list(keys))
+    threading.Thread(target=ahead.run, args=(settings, first_seen, datetime.now(timezone.utc)),
+                     name="next batch", daemon=True).start()
+
+
+def drop_read_ahead() -> None:
+    """Forget read-ahead batches no run took (called when `pipeline run` has run every batch)."""
+    _READ_AHEAD.clear()
+    _TAKEN.clear()
+
+
+def _take_read_ahead(run_id: str, keys: list[str], settings: PipelineSettings) -> pd.DataFrame | None:
+    """This batch's documents read ahead, if they were and the files have not changed since."""
+    ahead = _READ_AHEAD.pop(tuple(keys), None)
+    _TAKEN.clear()
+    if ahead is None:
+        return None
+    try:
+        docs = ahead.documents.result()
+    except Exception:  # noqa: BLE001 - read here instead, where the error is raised again
+        return None
+    if not build.files_unchanged(settings.raw_path, docs, keys):
+        return None
+    _TAKEN[run_id] = ahead
+    return docs
+
+
+def _taken(run_id: str, stage: str, source: pd.DataFrame, columns: Sequence[str]):
+    """The read-ahead result of `stage` when it was made from this very `source`."""
+    ahead = _TAKEN.get(run_id)
+    if ahead is None:
+        return None
+    try:
+        made = getattr(ahead, stage).result()
+    except Exception:  # noqa: BLE001 - the step makes it itself
+        made = None
+    if made is None or made[0] != build.frame_digest(source, columns):
+        _TAKEN.pop(run_id, None)  # the later stages were made from something else too
+        return None
+    if stage == "sentences":
+        _TAKEN.pop(run_id, None)
+    return made[1]
+
+
 @dg.asset(group_name="clean", kinds={"python"}, metadata=_meta("paragraphs"), **_per_file(),
           description="Paragraphs of accepted documents with exact offsets; boilerplate and repeats marked "
                       "with the rule that removed them.")
 def paragraphs(context: dg.AssetExecutionContext, settings: PipelineSettings, documents: pd.DataFrame) -> pd.DataFrame:
-    df = _tag(build.paragraphs_table(documents), documents)
-    _start(context.run_id, "sentences", build.start_sentences(df, nlp.Deferred(settings.spacy_model, sentencizer=True)))
+    df = _taken(context.run_id, "paragraphs", documents, _DOCUMENT_COLUMNS)
+    read_ahead = df is not None
+    if df is None:
+        df = _tag(build.paragraphs_table(documents), documents)
+        _start(context.run_id, "sentences",
+               build.start_sentences(df, nlp.Deferred(settings.spacy_model, sentencizer=True)))
     shares = df["status"].value_counts(normalize=True).round(3).to_dict() if len(df) else {}
     context.add_output_metadata({
-        "dagster/row_count": len(df),
+        "dagster/row_count": len(df), "made_while_the_previous_batch_ran": read_ahead,
         **{f"share_{k}": float(v) for k, v in shares.items()},
         "removal_reasons": dg.MetadataValue.json(df["reason"].dropna().value_counts().to_dict() if len(df) else {}),
         "preview": _preview(df[df["status"] != "kept"] if len(df) else df, ["status", "reason", "text"]),
@@ -135,10 +267,17 @@ def paragraphs(context: dg.AssetExecutionContext, settings: PipelineSettings, do
                       "paragraphs or lines).")
 def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, paragraphs: pd.DataFrame) -> pd.DataFrame:
     checkpoint("stage:sentences")
-    df = _tag(build.sentences_table(paragraphs, nlp.Deferred(settings.spacy_model, sentencizer=True),
-                                    started=_started(context.run_id, "sentences")), paragraphs)
-    _start(context.run_id, "claims", build.start_claims(df, paragraphs, nlp.Deferred(settings.spacy_model)))
-    context.add_output_metadata({"dagster/row_count": len(df), "preview": _preview(df, ["ordinal", "text"])})
+    ahead = _taken(context.run_id, "sentences", paragraphs, _PARAGRAPH_COLUMNS)
+    if ahead is not None:
+        df, claims_started = ahead
+    else:
+        df = _tag(build.sentences_table(paragraphs, nlp.Deferred(settings.spacy_model, sentencizer=True),
+                                        started=_started(context.run_id, "sentences")), paragraphs)
+        claims_started = build.start_claims(df, paragraphs, nlp.Deferred(settings.spacy_model))
+    _start(context.run_id, "claims", claims_started)
+    _start_read_ahead(context, settings)
+    context.add_output_metadata({"dagster/row_count": len(df), "made_while_the_previous_batch_ran": ahead is not None,
+                                 "preview": _preview(df, ["ordinal", "text"])})
     return df
 
 

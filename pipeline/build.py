@@ -6,7 +6,7 @@ settings it needs and returns new frames; none writes files or keeps state.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,6 +83,34 @@ def documents_for_files(
     if "partition_key" not in df.columns:
         df["partition_key"] = pd.Series(dtype=object)
     return df
+
+
+def files_unchanged(raw_dir: Path, documents: pd.DataFrame, partition_keys: list[str]) -> bool:
+    """Whether every file of `partition_keys` still has the size and modification time
+    recorded in `documents` (rows read earlier, tagged with `partition_key`). False when a
+    file has no such record (rejected before it was read, or no rows at all)."""
+    from pipeline.files import relpath_of
+
+    recorded: dict[str, tuple] = {}
+    for key, size, mtime in documents[["partition_key", "file_size", "file_mtime_ns"]].itertuples(index=False):
+        if pd.isna(size) or pd.isna(mtime):
+            return False
+        recorded.setdefault(key, (int(size), int(mtime)))
+    for key in partition_keys:
+        if key not in recorded:
+            return False
+        try:
+            st = (Path(raw_dir) / relpath_of(key)).stat()
+        except OSError:
+            return False
+        if (st.st_size, st.st_mtime_ns) != recorded[key]:
+            return False
+    return True
+
+
+def frame_digest(df: pd.DataFrame, columns: Sequence[str]) -> str:
+    """A digest of some columns of a frame, row order included: "is this the same input?"."""
+    return _digest(*(df[c].tolist() for c in columns), list(columns))
 
 
 def mark_repeated_bytes(documents: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 local run. The slow test starts a real local cluster of two worker processes."""
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import dagster as dg
@@ -210,3 +211,89 @@ def test_nlp_started_ahead_gives_the_same_tables_and_only_for_its_own_input(monk
     pd.testing.assert_frame_equal(claims.drop(columns=["cluster_id"]), expected)
     pd.testing.assert_frame_equal(quantities, seed_frames["claim_quantities"])
     pd.testing.assert_frame_equal(entities, seed_frames["claim_entities"])
+
+
+_AHEAD_FLAGS = {"documents": "read_while_the_previous_batch_ran", "paragraphs": "made_while_the_previous_batch_ran",
+                "sentences": "made_while_the_previous_batch_ran"}
+
+
+def _read_ahead(instance, run_ids, asset: str) -> list[bool]:
+    """Per run: whether its `asset` step took what the run before made ahead."""
+    out = []
+    for run_id in run_ids:
+        flags = {
+            e.asset_materialization.metadata[_AHEAD_FLAGS[asset]].value
+            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+            if e.asset_materialization.asset_key == dg.AssetKey(asset)
+        }
+        if flags:
+            out.append(flags == {True})
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir, monkeypatch):
+    """`pipeline run` over several batches: each run reads, cleans and splits the next
+    batch and starts its claims while its own NLP runs; the later runs take that work,
+    and the published tables are those of runs that make every batch in its own run."""
+    from assets import stages
+    from assets.runner import run_incremental
+    from pipeline import nlp
+    from tests.test_dagster import _defs, _settings
+
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh `pipeline run`: the NLP goes to the worker
+
+    def run(name):
+        raw, wh = tmp_path / name / "raw", tmp_path / name / "wh"
+        raw.parent.mkdir()
+        shutil.copytree(seed_raw_dir, raw)
+        distributed.shutdown()
+        try:
+            with dg.instance_for_test() as instance:
+                outcome = run_incremental(_defs(raw, wh, batch_size=2), instance, _settings(raw, wh, batch_size=2))
+                taken = {a: _read_ahead(instance, outcome.run_ids, a) for a in _AHEAD_FLAGS}
+        finally:
+            distributed.shutdown()
+        assert outcome.success, outcome.failures
+        return _published(wh), taken
+
+    ahead, taken = run("ahead")
+    # 5 files in batches of 2, 2 and 1; the sentences (split on the worker) and the started claims too
+    assert taken == {a: [False, True, True] for a in _AHEAD_FLAGS}
+    assert not stages._READ_AHEAD and not stages._TAKEN  # nothing held after the run
+    monkeypatch.setattr(stages, "_start_read_ahead", lambda context, settings: None)
+    each, taken_each = run("each")
+    assert taken_each == {a: [False, False, False] for a in _AHEAD_FLAGS}
+    for name in CONTRACT_TABLES:
+        pd.testing.assert_frame_equal(ahead[name], each[name], check_like=True, obj=name)
+    assert len(ahead["claims"]) > 0
+
+
+def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path):
+    """The read-ahead documents are used only if every file still has the size and
+    modification time it was read with."""
+    import os
+
+    from pipeline import build
+    from pipeline.files import partition_key
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (raw / name).write_text(f"Headline {name}\n\nThe council said 40 homes were built in {name}.\n")
+    keys = [partition_key("a.txt"), partition_key("b.txt")]
+    docs = build.documents_for_files(raw, ["a.txt", "b.txt"])
+    assert build.files_unchanged(raw, docs, keys)
+    assert not build.files_unchanged(raw, docs, keys + [partition_key("c.txt")])  # not read ahead
+    st = (raw / "b.txt").stat()
+    os.utime(raw / "b.txt", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert not build.files_unchanged(raw, docs, keys)
+    os.utime(raw / "b.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert build.files_unchanged(raw, docs, keys)
+    (raw / "a.txt").write_text("Something else entirely, and longer than it was before.\n")
+    assert not build.files_unchanged(raw, docs, keys)
+    (raw / "a.txt").unlink()
+    assert not build.files_unchanged(raw, docs, keys)
