@@ -11,10 +11,16 @@ Layout of a warehouse:
 A snapshot is written completely (and fsynced) in its own folder before anything
 points at it; the `current` symlink is then swapped with one `rename`, which is
 atomic on POSIX, so every table changes at once: a reader sees the old tables or the
-new ones, never a mix, and never a half-written file. The catalog's views read the
-same stable paths, so it always agrees with the folders; it is rebuilt in a
-temporary file and renamed into place. The last few snapshots are kept so that a
-reader that resolved the old link mid-query can finish.
+new ones, never a mix, and never a half-written file.
+
+The catalog's views name the folders of one snapshot, never the stable paths: a query
+opens a file more than once (footer, then column chunks, from several threads), and a
+path that a publish re-points in between would hand it the footer of one version and
+the bytes of another. A catalog is rebuilt for each publish in a temporary file and
+renamed into place; a connection opened before keeps reading its snapshot, whole and
+consistent, until it reconnects. Superseded snapshots are kept while they are among
+the last KEEP_VERSIONS or were superseded less than RETAIN_SECONDS ago, so such a
+connection, and a reader that resolved `current` mid-query, can finish.
 
 An exclusive lock on `<warehouse>/.lock` serializes publishers: a second run waits
 for the first (up to a timeout), then fails cleanly.
@@ -53,6 +59,7 @@ from pipeline.schemas import TABLES
 VERSIONS_DIR = ".versions"
 CURRENT = "current"
 KEEP_VERSIONS = 3
+RETAIN_SECONDS = 3600.0  # a superseded snapshot stays readable at least this long
 LOCK_TIMEOUT_S = 600.0
 ROW_GROUP_TARGET_BYTES = 128 * 1024 * 1024  # uncompressed, in Arrow memory
 ROW_GROUP_MIN_ROWS, ROW_GROUP_MAX_ROWS = 10_000, 1_000_000
@@ -265,14 +272,26 @@ def build_catalog(warehouse: Path, tables: Mapping[str, Path]) -> Path:
     return final
 
 
-def _gc(warehouse: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Delete snapshots beyond the newest `keep` (never the current one) and stale temporaries."""
+def _snapshot_time(folder: Path) -> datetime:
+    """When a snapshot was published: the time its name starts with (else its folder's mtime)."""
+    try:
+        return datetime.strptime(folder.name.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.fromtimestamp(folder.stat().st_mtime, tz=timezone.utc)
+
+
+def _gc(warehouse: Path, now: datetime, keep: int = KEEP_VERSIONS, retain_seconds: float = RETAIN_SECONDS) -> None:
+    """Delete the snapshots that are beyond the newest `keep` and were superseded more
+    than `retain_seconds` before `now` (never the current one), and stale temporaries."""
     root = warehouse / VERSIONS_DIR
     current = (warehouse / CURRENT).resolve() if (warehouse / CURRENT).is_symlink() else None
     snapshots = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for old in snapshots[:-keep]:
-        if old.resolve() != current:
-            shutil.rmtree(old, ignore_errors=True)
+    for old, successor in zip(snapshots[:-keep], snapshots[1:]):
+        if old.resolve() == current:
+            continue
+        if (now - _snapshot_time(successor)).total_seconds() < retain_seconds:
+            continue  # a catalog connection opened before `successor` was published may still read it
+        shutil.rmtree(old, ignore_errors=True)
     for stale in root.glob(".*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -297,8 +316,8 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
     All tables of a snapshot are written (and fsynced) into `.versions/<snapshot>/`
     first; then one rename of the `current` symlink switches every table at once
     (`<warehouse>/<table>` is a fixed link to `current/<table>`). Tables not given keep
-    their previous files (hard-linked into the new snapshot). The catalog's views read
-    the same stable paths, so the catalog and the folders always agree.
+    their previous files (hard-linked into the new snapshot). The new catalog's views
+    name this snapshot's folders (see the module docstring).
     """
     warehouse = Path(warehouse)
     now = now or datetime.now(timezone.utc)
@@ -327,7 +346,7 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
         out = [PublishedTable(name, snapshot_name, warehouse / name, snapshot / name, tables[name].num_rows)
                for name in tables]
         checkpoint("publish:before_catalog")
-        build_catalog(warehouse, {name: warehouse / name for name in names})
+        build_catalog(warehouse, {name: snapshot / name for name in names})
         manifest = {
             "published_at": now.isoformat(),
             "snapshot": snapshot_name,
@@ -336,7 +355,7 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
         tmp_manifest = warehouse / f"._manifest.{os.getpid()}.json"
         tmp_manifest.write_text(json.dumps(manifest, indent=2))
         os.replace(tmp_manifest, warehouse / "_manifest.json")
-        _gc(warehouse)
+        _gc(warehouse, now)
     return out
 
 
