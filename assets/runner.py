@@ -17,7 +17,9 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from assets.jobs import INGEST_JOB, PUBLISH_JOB
 from assets.resources import PipelineSettings
 from assets.sensors import known_fingerprints
-from assets.stages import NEXT_BATCH_END_TAG, NEXT_BATCH_START_TAG, drop_read_ahead, raw_files
+from assets.stages import (
+    CORPUS_FOLLOWS_TAG, NEXT_BATCH_END_TAG, NEXT_BATCH_START_TAG, drop_read_ahead, drop_signed_ahead, raw_files,
+)
 from pipeline import files
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
@@ -100,7 +102,8 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         chunk = queue.pop(0)
         outcome.batches += 1
         say(f"batch {outcome.batches}: {len(chunk)} file(s)")
-        tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1]}
+        tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
+                CORPUS_FOLLOWS_TAG: "true"}
         if queue:  # the run reads the next batch ahead while its NLP runs (`assets.stages`)
             tags.update({NEXT_BATCH_START_TAG: queue[0][0], NEXT_BATCH_END_TAG: queue[0][-1]})
         result = ingest.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
@@ -125,6 +128,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             instance.delete_dynamic_partition(raw_files.name, key)
     if keys and not accepted_any and not (settings.drop_deleted and plan.deleted):
         drop_prefetched()
+        drop_signed_ahead()
         return outcome  # every file failed: nothing new to publish, the published tables stay as they are
     # the corpus-level stages need no NLP: stop the local worker pool (a spaCy model in each
     # worker) before the corpus is assembled, so the two never occupy memory together
@@ -135,6 +139,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
                                                                  run_config=QUIET)
     drop_prefetched()  # what the corpus stage did not take (rows of files this batch replaced)
+    drop_signed_ahead()
     outcome.run_ids.append(result.run_id)
     _step_seconds(instance, result.run_id, outcome.stage_seconds)
     outcome.failures += _failures(result, "corpus")

@@ -136,6 +136,8 @@ def _started(run_id: str, stage: str) -> build.StartedNLP | None:
 # The next run's steps, which run only once their input's blocking check passed, take a
 # result only if their actual input is the same: the files by size and modification
 # time, the frames by a digest of the columns the stage reads.
+# set by `pipeline run` on its batch runs: the publish run that follows runs in this process
+CORPUS_FOLLOWS_TAG = "pipeline/corpus_follows_in_this_process"
 NEXT_BATCH_START_TAG = "pipeline/next_batch_start"
 NEXT_BATCH_END_TAG = "pipeline/next_batch_end"
 _DOCUMENT_COLUMNS = ("partition_key", "doc_id", "status", "text")
@@ -203,6 +205,50 @@ def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSetti
                      name="next batch", daemon=True).start()
 
 
+# `pipeline run` assembles the corpus in this process after the batches: each batch's texts
+# are MinHashed for it by a thread while the batch's claims NLP runs on the workers and
+# this process would only wait (`pipeline.neardup.sign_ahead`).
+_TO_SIGN: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}  # run id -> (documents, paragraphs)
+_SIGNING: list[threading.Thread] = []  # batches' texts being MinHashed for the corpus stage
+
+
+def _sign_ahead(run_id: str) -> None:
+    batch = _TO_SIGN.pop(run_id, None)
+    if batch is None:
+        return
+
+    def sign():
+        try:
+            build.sign_ahead_for_corpus(*batch)
+        except Exception:  # noqa: BLE001 - the corpus stage signs what is missing itself
+            pass
+
+    thread = threading.Thread(target=sign, name="MinHash ahead", daemon=True)
+    thread.start()
+    _SIGNING.append(thread)
+
+
+def _signed_ahead() -> int:
+    """How many signatures made ahead are waiting to be taken."""
+    neardup = sys.modules.get("pipeline.neardup")
+    return len(neardup._SIGNED_AHEAD) if neardup is not None else 0  # noqa: SLF001
+
+
+def _join_signing() -> None:
+    """Wait until the batches' texts are signed (the corpus stage takes them)."""
+    while _SIGNING:
+        _SIGNING.pop().join()
+
+
+def drop_signed_ahead() -> None:
+    """Forget signatures made ahead that the corpus stage did not take."""
+    _TO_SIGN.clear()
+    _join_signing()
+    neardup = sys.modules.get("pipeline.neardup")
+    if neardup is not None:
+        neardup.drop_signed_ahead()
+
+
 def drop_read_ahead() -> None:
     """Forget read-ahead batches no run took (called when `pipeline run` has run every batch)."""
     _READ_AHEAD.clear()
@@ -252,6 +298,10 @@ def paragraphs(context: dg.AssetExecutionContext, settings: PipelineSettings, do
         df = _tag(build.paragraphs_table(documents), documents)
         _start(context.run_id, "sentences",
                build.start_sentences(df, nlp.Deferred(settings.spacy_model, sentencizer=True)))
+    if context.run.tags.get(CORPUS_FOLLOWS_TAG) and not distributed.scheduler_address():
+        # (with a Dask cluster the corpus stage has the cluster sign them)
+        _TO_SIGN.clear()
+        _TO_SIGN[context.run_id] = (documents, df)  # signed once the claims NLP is handed over
     shares = df["status"].value_counts(normalize=True).round(3).to_dict() if len(df) else {}
     context.add_output_metadata({
         "dagster/row_count": len(df), "made_while_the_previous_batch_ran": read_ahead,
@@ -276,6 +326,7 @@ def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, par
         claims_started = build.start_claims(df, paragraphs, nlp.Deferred(settings.spacy_model))
     _start(context.run_id, "claims", claims_started)
     _start_read_ahead(context, settings)
+    _sign_ahead(context.run_id)
     context.add_output_metadata({"dagster/row_count": len(df), "made_while_the_previous_batch_ran": ahead is not None,
                                  "preview": _preview(df, ["ordinal", "text"])})
     return df
@@ -408,15 +459,18 @@ def _take_ahead(run_id: str, table: str, corpus: dict, state_root) -> tuple[pd.D
                       "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
 def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dict:
     store = settings.state
+    _join_signing()  # the batches' texts MinHashed ahead, taken by the assembly below
+    signed_ahead = _signed_ahead()
     with corpus_lock(store.root):
         indexes = load_indexes(store.root)
         tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES), indexes=indexes)
         save_indexes(store.root, indexes)
+    signed_ahead -= _signed_ahead()
     drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
-        "files": len(store.accepted()),
+        "files": len(store.accepted()), "minhash_signatures_made_ahead": signed_ahead,
         "documents_by_status": dg.MetadataValue.json(
             tables["documents"]["status"].value_counts().to_dict() if len(tables["documents"]) else {}),
     })

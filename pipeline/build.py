@@ -455,6 +455,20 @@ def _prune(index, live: set[str]) -> None:
         index.remove(key)
 
 
+def sign_ahead_for_corpus(documents: pd.DataFrame, paragraphs: pd.DataFrame) -> int:
+    """MinHash now the texts of a batch that `assemble_corpus` will sign later in this
+    process (its `ok` documents and kept paragraphs; `pipeline.neardup.sign_ahead`), with
+    the settings of the corpus indexes. Returns the number of texts signed."""
+    from pipeline.neardup import NearDupConfig, sign_ahead
+
+    n = 0
+    if len(documents):
+        n += sign_ahead(documents.loc[documents["status"] == "ok", "text"].tolist(), NearDupConfig())
+    if len(paragraphs):
+        n += sign_ahead(paragraphs.loc[paragraphs["status"] == "kept", "text"].tolist(), NearDupConfig.for_paragraphs())
+    return n
+
+
 def assemble_corpus(
     documents: pd.DataFrame | None, paragraphs: pd.DataFrame | None, sentences: pd.DataFrame | None,
     claims: pd.DataFrame | None, quantities: pd.DataFrame | None, entities: pd.DataFrame | None,

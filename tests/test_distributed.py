@@ -235,8 +235,9 @@ def _read_ahead(instance, run_ids, asset: str) -> list[bool]:
 @pytest.mark.timeout(900)
 def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir, monkeypatch):
     """`pipeline run` over several batches: each run reads, cleans and splits the next
-    batch and starts its claims while its own NLP runs; the later runs take that work,
-    and the published tables are those of runs that make every batch in its own run."""
+    batch and starts its claims while its own NLP runs, and MinHashes its own texts for
+    the corpus stage; the later runs and the corpus stage take that work, and the
+    published tables are those of runs that make everything in its own step."""
     from assets import stages
     from assets.runner import run_incremental
     from pipeline import nlp
@@ -255,6 +256,11 @@ def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir,
             with dg.instance_for_test() as instance:
                 outcome = run_incremental(_defs(raw, wh, batch_size=2), instance, _settings(raw, wh, batch_size=2))
                 taken = {a: _read_ahead(instance, outcome.run_ids, a) for a in _AHEAD_FLAGS}
+                (corpus,) = [e.asset_materialization.metadata["minhash_signatures_made_ahead"].value
+                             for e in instance.all_logs(outcome.run_ids[-1],
+                                                        of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                             if e.asset_materialization.asset_key == dg.AssetKey("corpus")]
+                taken["signed"] = corpus
         finally:
             distributed.shutdown()
         assert outcome.success, outcome.failures
@@ -262,10 +268,14 @@ def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir,
 
     ahead, taken = run("ahead")
     # 5 files in batches of 2, 2 and 1; the sentences (split on the worker) and the started claims too
+    signed = taken.pop("signed")
     assert taken == {a: [False, True, True] for a in _AHEAD_FLAGS}
+    assert signed > 20  # the documents and kept paragraphs MinHashed while the claims NLP ran
     assert not stages._READ_AHEAD and not stages._TAKEN  # nothing held after the run
     monkeypatch.setattr(stages, "_start_read_ahead", lambda context, settings: None)
+    monkeypatch.setattr(stages, "_sign_ahead", lambda run_id: None)
     each, taken_each = run("each")
+    assert taken_each.pop("signed") == 0
     assert taken_each == {a: [False, False, False] for a in _AHEAD_FLAGS}
     for name in CONTRACT_TABLES:
         pd.testing.assert_frame_equal(ahead[name], each[name], check_like=True, obj=name)

@@ -173,3 +173,35 @@ def test_signatures_made_elsewhere_give_the_same_answers():
     assert calls == [5] and "short" not in index
     assert near_duplicate_documents(list(docs), list(docs.values()), index, signer=signer) == here
     assert calls == [5, 1]  # only the text never indexed (too short) is signed again
+
+
+def test_texts_signed_ahead_are_taken_once_and_give_the_same_answers():
+    """`sign_ahead` (a batch signing its texts while its NLP runs) saves the later call
+    the signing of those texts, with the same answers; each is taken once, and a text
+    signed with other settings is not taken."""
+    from pipeline import neardup
+    from pipeline.neardup import drop_signed_ahead, sign_ahead, signatures
+
+    docs = {"a": article(1), "b": article(2), "c": edited(article(1), 3), "short": "too few words", "e": edited(article(2), 2)}
+    expected = near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex())
+    asked: list[list[str]] = []
+
+    def signer(texts, config):
+        asked.append(list(texts))
+        return signatures(texts, config)
+
+    drop_signed_ahead()
+    try:
+        assert sign_ahead([docs["a"], docs["c"], docs["a"]], NearDupConfig()) == 2  # a repeated text is signed once
+        assert sign_ahead([docs["a"]], NearDupConfig()) == 0  # already there
+        sign_ahead([docs["b"]], NearDupConfig.for_paragraphs())  # other settings: never taken for documents
+        out = near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex(), signer=signer)
+        assert out == expected == {"c": "a", "e": "b"}
+        assert asked == [[docs["b"], docs["short"], docs["e"]]]  # a and c were signed ahead
+        assert len(neardup._SIGNED_AHEAD) == 1  # a and c taken; b (paragraph settings) left
+        asked.clear()
+        near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex(), signer=signer)
+        assert asked == [list(docs.values())]  # taken once: a fresh index signs everything again
+    finally:
+        drop_signed_ahead()
+    assert not neardup._SIGNED_AHEAD
