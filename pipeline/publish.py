@@ -3,24 +3,26 @@
 Layout of a warehouse:
 
     <warehouse>/<table>            -> symlink to current/<table> (fixed)
+    <warehouse>/catalog.duckdb     -> symlink to current/catalog.duckdb (fixed)
     <warehouse>/current            -> symlink to .versions/<snapshot>
     <warehouse>/.versions/<snapshot>/<table>/part-00000.parquet
-    <warehouse>/catalog.duckdb     one view per table over <warehouse>/<table>, plus analytical views
+    <warehouse>/.versions/<snapshot>/catalog.duckdb
+                                   one view per table over that snapshot's folders, plus analytical views
     <warehouse>/_manifest.json     snapshot, row counts and the publish time
 
-A snapshot is written completely (and fsynced) in its own folder before anything
-points at it; the `current` symlink is then swapped with one `rename`, which is
-atomic on POSIX, so every table changes at once: a reader sees the old tables or the
-new ones, never a mix, and never a half-written file.
+A snapshot, its catalog included, is written completely (and fsynced) in its own
+folder before anything points at it; the `current` symlink is then swapped with one
+`rename`, which is atomic on POSIX, so every table and the catalog change at once: a
+reader sees the old tables or the new ones, never a mix, and never a half-written file.
 
-The catalog's views name the folders of one snapshot, never the stable paths: a query
-opens a file more than once (footer, then column chunks, from several threads), and a
-path that a publish re-points in between would hand it the footer of one version and
-the bytes of another. A catalog is rebuilt for each publish in a temporary file and
-renamed into place; a connection opened before keeps reading its snapshot, whole and
-consistent, until it reconnects. Superseded snapshots are kept while they are among
-the last KEEP_VERSIONS or were superseded less than RETAIN_SECONDS ago, so such a
-connection, and a reader that resolved `current` mid-query, can finish.
+The catalog's views name the folders of their own snapshot, never the stable paths: a
+query opens a file more than once (footer, then column chunks, from several threads),
+and a path that a publish re-points in between would hand it the footer of one version
+and the bytes of another. A connection to `<warehouse>/catalog.duckdb` opens the
+catalog of the snapshot current at that moment and keeps reading that snapshot, whole
+and consistent, until it reconnects. Superseded snapshots are kept while they are
+among the last KEEP_VERSIONS or were superseded less than RETAIN_SECONDS ago, so such
+a connection, and a reader that resolved `current` mid-query, can finish.
 
 An exclusive lock on `<warehouse>/.lock` serializes publishers: a second run waits
 for the first (up to a timeout), then fails cleanly.
@@ -58,6 +60,7 @@ from pipeline.schemas import TABLES
 
 VERSIONS_DIR = ".versions"
 CURRENT = "current"
+CATALOG = "catalog.duckdb"
 KEEP_VERSIONS = 3
 RETAIN_SECONDS = 3600.0  # a superseded snapshot stays readable at least this long
 LOCK_TIMEOUT_S = 600.0
@@ -231,17 +234,17 @@ def _comment_columns(con, view: str, descriptions: Mapping[str, str]) -> None:
             con.execute(f'COMMENT ON COLUMN "{view}"."{column}" IS {_sql_str(desc)}')
 
 
-def build_catalog(warehouse: Path, tables: Mapping[str, Path]) -> Path:
-    """(Re)create catalog.duckdb, swapped in atomically.
+def build_catalog(final: Path, tables: Mapping[str, Path]) -> Path:
+    """Create the DuckDB catalog file `final` (written aside, then renamed into place).
 
-    One view per table (comment: the table's description; column comments from the
-    schema), then the analytical views of `pipeline.catalog_views` whose tables are
-    all present, with their own view and column comments.
+    One view per table over its folder in `tables` (comment: the table's description;
+    column comments from the schema), then the analytical views of
+    `pipeline.catalog_views` whose tables are all present, with their own view and
+    column comments.
     """
     import duckdb
 
-    final = warehouse / "catalog.duckdb"
-    tmp = warehouse / f".catalog.{os.getpid()}.duckdb"
+    tmp = final.with_name(f".{final.stem}.{os.getpid()}.duckdb")
     for p in (tmp, Path(str(tmp) + ".wal")):
         if p.exists():
             p.unlink()
@@ -336,17 +339,20 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
                         os.link(f, tmp / folder.name / f.name)
         snapshot = root / snapshot_name
         os.rename(tmp, snapshot)
-        _fsync_dir(root)
         checkpoint("publish:after_versions")
         names = sorted(p.name for p in snapshot.iterdir() if p.is_dir())
-        for name in names:  # stable links, created once
+        checkpoint("publish:before_catalog")
+        # the catalog is part of the snapshot (its views name the snapshot's folders), so the
+        # one `current` swap below switches the tables and the catalog together
+        build_catalog(snapshot / CATALOG, {name: snapshot / name for name in names})
+        _fsync_dir(snapshot)
+        _fsync_dir(root)
+        for name in [*names, CATALOG]:  # stable links, created once
             _swap_symlink(warehouse / name, f"{CURRENT}/{name}")
-        _swap_symlink(warehouse / CURRENT, f"{VERSIONS_DIR}/{snapshot_name}")
         checkpoint("publish:between_swaps")
+        _swap_symlink(warehouse / CURRENT, f"{VERSIONS_DIR}/{snapshot_name}")
         out = [PublishedTable(name, snapshot_name, warehouse / name, snapshot / name, tables[name].num_rows)
                for name in tables]
-        checkpoint("publish:before_catalog")
-        build_catalog(warehouse, {name: snapshot / name for name in names})
         manifest = {
             "published_at": now.isoformat(),
             "snapshot": snapshot_name,
