@@ -136,8 +136,6 @@ def _started(run_id: str, stage: str) -> build.StartedNLP | None:
 # The next run's steps, which run only once their input's blocking check passed, take a
 # result only if their actual input is the same: the files by size and modification
 # time, the frames by a digest of the columns the stage reads.
-# set by `pipeline run` on its batch runs: the publish run that follows runs in this process
-CORPUS_FOLLOWS_TAG = "pipeline/corpus_follows_in_this_process"
 NEXT_BATCH_START_TAG = "pipeline/next_batch_start"
 NEXT_BATCH_END_TAG = "pipeline/next_batch_end"
 _DOCUMENT_COLUMNS = ("partition_key", "doc_id", "status", "text")
@@ -208,6 +206,7 @@ def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSetti
 # `pipeline run` assembles the corpus in this process after the batches: each batch's texts
 # are MinHashed for it by a thread while the batch's claims NLP runs on the workers and
 # this process would only wait (`pipeline.neardup.sign_ahead`).
+CORPUS_FOLLOWS_TAG = "pipeline/corpus_follows_in_this_process"  # set by `pipeline run` on its batch runs
 _TO_SIGN: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}  # run id -> (documents, paragraphs)
 _SIGNING: list[threading.Thread] = []  # batches' texts being MinHashed for the corpus stage
 
