@@ -230,7 +230,7 @@ def _sign_ahead(run_id: str) -> None:
 def _signed_ahead() -> int:
     """How many signatures made ahead are waiting to be taken."""
     neardup = sys.modules.get("pipeline.neardup")
-    return len(neardup._SIGNED_AHEAD) if neardup is not None else 0  # noqa: SLF001
+    return neardup.signed_ahead_waiting() if neardup is not None else 0
 
 
 def _join_signing() -> None:

@@ -454,6 +454,12 @@ def sign_ahead(texts: Sequence[str], config: NearDupConfig) -> int:
     return len(todo)
 
 
+def signed_ahead_waiting() -> int:
+    """How many signatures made ahead no call has taken yet."""
+    with _SIGNED_AHEAD_LOCK:
+        return len(_SIGNED_AHEAD)
+
+
 def drop_signed_ahead() -> None:
     """Forget the signatures made ahead that no call took."""
     with _SIGNED_AHEAD_LOCK:
