@@ -41,6 +41,7 @@ class Outcome:
     published: bool = False
     stage_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
+    healed: list[tuple[str, str]] = field(default_factory=list)  # files planned again: their stored state was damaged
 
     @property
     def success(self) -> bool:
@@ -77,8 +78,9 @@ def _step_seconds(instance: dg.DagsterInstance, run_id: str, into: dict[str, flo
 def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings: PipelineSettings,
                     progress=None) -> Outcome:
     say = progress or (lambda _msg: None)
-    plan, _scan = files.plan(settings.raw_path, known_fingerprints(settings), settle_seconds=0)
-    outcome = Outcome(plan)
+    healed: list[tuple[str, str]] = []
+    plan, _scan = files.plan(settings.raw_path, known_fingerprints(settings, healed), settle_seconds=0)
+    outcome = Outcome(plan, healed=healed)
     keys = [files.partition_key(rel) for rel in plan.to_process]
     existing = set(instance.get_dynamic_partitions(raw_files.name))
     new = [k for k in keys if k not in existing]

@@ -42,9 +42,16 @@ def batch_run_request(keys: list[str], wave: str, index: int) -> dg.RunRequest:
     )
 
 
-def known_fingerprints(settings: PipelineSettings) -> dict[str, files.Fingerprint]:
-    """Files already accepted, by relative path, with the fingerprint they were read with."""
+def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -> dict[str, files.Fingerprint]:
+    """Files already accepted, by relative path, with the fingerprint they were read with.
+
+    The state behind them is checked first (`StateStore.heal`): a file whose stored rows
+    are damaged is not known any more, so it is planned again; (path, reason) of each such
+    file is appended to `healed`."""
     out = {}
+    found = settings.state.heal()
+    if healed is not None:
+        healed.extend(found)
     for entry in settings.state.accepted().values():
         if entry.get("fingerprint"):
             out[entry["relpath"]] = files.Fingerprint.from_json(entry["fingerprint"])
@@ -109,7 +116,10 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
         run_requests.append(dg.RunRequest(run_key=f"{wave}-publish", job_name=PUBLISH_JOB, tags={WAVE_TAG: wave}))
 
     # 2. the folder now
-    known = known_fingerprints(settings)
+    healed: list = []
+    known = known_fingerprints(settings, healed)
+    for relpath, reason in healed:
+        context.log.warning(f"{relpath}: processed again: {reason}")
     known.update(files.fingerprints_from_json(cursor["in_flight"]))
     known.update(files.fingerprints_from_json(cursor["failed"]))
     plan, scan = files.plan(settings.raw_path, known, files.fingerprints_from_json(cursor["scan"]),

@@ -462,14 +462,18 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     signed_ahead = _signed_ahead()
     with corpus_lock(store.root):
         indexes = load_indexes(store.root)
-        tables = build.assemble_corpus(*(store.read_accepted(t) for t in CORPUS_TABLES), indexes=indexes)
+        accepted, left_out = store.read_accepted_tables(CORPUS_TABLES)
+        tables = build.assemble_corpus(*(accepted[t] for t in CORPUS_TABLES), indexes=indexes)
         save_indexes(store.root, indexes)
+    for relpath, reason in left_out:
+        context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")
     signed_ahead -= _signed_ahead()
     drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted()), "minhash_signatures_made_ahead": signed_ahead,
+        "files_left_out": dg.MetadataValue.json([{"file": r, "reason": why} for r, why in left_out]),
         "documents_by_status": dg.MetadataValue.json(
             tables["documents"]["status"].value_counts().to_dict() if len(tables["documents"]) else {}),
     })

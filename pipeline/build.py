@@ -55,6 +55,9 @@ def _documents_frame(rows: list[dict]) -> pd.DataFrame:
     df = _frame(rows, "documents")
     for col in ("published_at", "ingested_at"):
         df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
+    for col in ("n_bytes", "file_size", "file_mtime_ns"):  # nullable integers: a missing stat is no float NaN
+        if col in df.columns:
+            df[col] = df[col].astype("Int64")
     return df
 
 

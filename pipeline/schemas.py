@@ -145,3 +145,97 @@ def conform(df: pd.DataFrame, table: str) -> pa.Table:
         arr = pa.array(col.astype(object).where(col.notna(), None).tolist() if not pa.types.is_timestamp(field.type) else col, type=field.type, from_pandas=True)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# ------------------------------------------------------------------ internal (state) schemas
+# The per-file stages store their rows under `<warehouse>/.state/batches/<stage>/` and the
+# corpus stage stages its tables under `.staging/`; both are written and read with these
+# schemas: the published columns plus the internal ones below. A frame is never typed by
+# pandas' inference (a batch whose files lack a stat would store NaN sizes as doubles, a
+# column of Nones as `null`), so every stored file of a stage has one schema.
+KEY_FIELD = _f("partition_key", S, "the raw file (Dagster partition key) the row came from")
+INTERNAL_FIELDS: dict[str, list[pa.Field]] = {
+    "documents": [
+        _f("file_sha256", S, "SHA-256 of the whole raw file the document was read from"),
+        _f("file_size", I64, "size in bytes of the raw file when it was read"),
+        _f("file_mtime_ns", I64, "modification time (ns) of the raw file when it was read"),
+    ],
+}
+MAX_EXACT_FLOAT_INT = 2 ** 53
+
+
+class StoredSchemaError(ValueError):
+    """A stored or staged frame that does not fit its schema; the message names the file."""
+
+
+def state_schema(stage: str) -> pa.Schema:
+    """The schema of a stage's stored rows: published columns, internal ones, the partition key."""
+    fields = list(TABLES[stage]) + INTERNAL_FIELDS.get(stage, []) + [KEY_FIELD]
+    return pa.schema(fields, metadata={b"pipeline_stage": stage.encode()})
+
+
+def _array(col: pd.Series, field: pa.Field) -> pa.Array:
+    typ = field.type
+    if pa.types.is_integer(typ) and pd.api.types.is_float_dtype(col.dtype):
+        values = col.dropna()
+        if len(values) and (((values % 1) != 0).any() or (values.abs() > MAX_EXACT_FLOAT_INT).any()):
+            raise ValueError(f"column {field.name!r}: float values that are not exact integers")
+        col = col.astype("Int64")
+    if pa.types.is_timestamp(typ):
+        return pa.array(pd.to_datetime(col, utc=True), type=typ, from_pandas=True)
+    if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            return pa.array(col.astype(object).where(col.notna(), None).tolist(), type=typ)
+    return pa.array(col, type=typ, from_pandas=True)
+
+
+def to_arrow(df: pd.DataFrame, schema: pa.Schema, where: str) -> pa.Table:
+    """`df` as a table of exactly `schema`: nullable columns it lacks are null, a column the
+    schema does not know or a value that does not fit is an error naming `where`."""
+    unknown = [c for c in df.columns if schema.get_field_index(c) < 0]
+    if unknown:
+        raise StoredSchemaError(f"{where}: columns not in the schema: {unknown}")
+    arrays = []
+    for field in schema:
+        if field.name not in df.columns:
+            if not field.nullable and len(df):
+                raise StoredSchemaError(f"{where}: missing column {field.name!r}")
+            arrays.append(pa.nulls(len(df), type=field.type))
+            continue
+        try:
+            arrays.append(_array(df[field.name], field))
+        except (ValueError, TypeError, pa.ArrowException) as exc:
+            raise StoredSchemaError(f"{where}: column {field.name!r} does not fit {field.type}: {exc}") from exc
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def fit_stored(table: pa.Table, schema: pa.Schema, where: str) -> pa.Table:
+    """A stored table read back as `schema`.
+
+    Files written before the schemas were fixed are migrated here: a column typed `null`
+    (all values missing) or `large_string` takes its schema type, whole-number doubles
+    become integers, missing nullable columns are null, unknown columns are dropped.
+    Anything else is a `StoredSchemaError` naming the file.
+    """
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    arrays = []
+    for field in schema:
+        index = table.schema.get_field_index(field.name)
+        if index < 0:
+            if not field.nullable and table.num_rows:
+                raise StoredSchemaError(f"{where}: stored rows lack column {field.name!r}")
+            arrays.append(pa.nulls(table.num_rows, type=field.type))
+            continue
+        column = table.column(index)
+        if column.type != field.type:
+            try:
+                if pa.types.is_floating(column.type) and pa.types.is_integer(field.type):
+                    column = column.cast(field.type, safe=False)  # doubles of old batch files: whole numbers
+                else:
+                    column = column.cast(field.type)
+            except (pa.ArrowException, ValueError) as exc:
+                raise StoredSchemaError(f"{where}: column {field.name!r} is {column.type}, "
+                                        f"not {field.type}: {exc}") from exc
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,8 +40,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.faults import checkpoint
+from pipeline.schemas import StoredSchemaError, fit_stored, state_schema, to_arrow
 
 REGISTRY = "accepted.json"
+QUARANTINE = "quarantine"  # damaged state files are moved here (never deleted) with the time they were found
 PER_DOCUMENT_STAGES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 KEYS_META = b"partition_keys"
 KEY_COLUMN = "partition_key"
@@ -57,14 +60,34 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+class BrokenStateFile(Exception):
+    """A stored state file that cannot be read as its stage's rows (truncated, overwritten,
+    or of another schema). `keys` are the partition keys whose accepted rows it held."""
+
+    def __init__(self, path: Path, reason: str, keys: Iterable[str] = ()):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason, self.keys = Path(path), reason, list(keys)
+
+
+def _stage_of(path: Path) -> str:
+    """`<state>/batches/<stage>/<run>.parquet`, or `<state>/parts/<stage>/<key hash>/<run>.parquet` (older layout)."""
+    return path.parent.name if path.parent.parent.name == "batches" else path.parent.parent.name
+
+
 def _read_batch(path: Path) -> pa.Table:
-    """A batch file's table: the one read ahead if there is one (taken: used once), else read now."""
+    """A batch file's table in its stage's schema: the one read ahead if there is one
+    (taken: used once), else read now. Raises BrokenStateFile when it cannot be read."""
     if _prefetch_thread is not None:
         _prefetch_thread.join()
     hit = _PREFETCHED.pop(path, None)
-    if hit is not None and hit[0] == _stamp(path):
-        return hit[1]
-    return pq.read_table(path)
+    try:
+        if hit is not None and hit[0] == _stamp(path):
+            table = hit[1]
+        else:
+            table = pq.read_table(path)
+        return fit_stored(table, state_schema(_stage_of(path)), str(path))
+    except (OSError, pa.ArrowException, StoredSchemaError) as exc:
+        raise BrokenStateFile(path, f"{type(exc).__name__}: {exc}") from exc
 
 
 def drop_prefetched() -> None:
@@ -120,10 +143,14 @@ class StateStore:
         folder.mkdir(parents=True, exist_ok=True)
         final = self._batch(stage, version)
         tmp = folder / f".{version}.{os.getpid()}.tmp"
-        table = pa.Table.from_pandas(df, preserve_index=False)
+        table = to_arrow(df, state_schema(stage), f"{stage} rows of run {version}")
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), KEYS_META: json.dumps(keys).encode()})
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final)
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+            raise
         return final
 
     def _batches_newest_first(self, stage: str) -> list[Path]:
@@ -165,15 +192,22 @@ class StateStore:
                 continue
             legacy = self._legacy(stage, key, version)
             if legacy.exists():
-                tables.append(pq.read_table(legacy).replace_schema_metadata(None))
+                try:
+                    table = _read_batch(legacy)
+                except BrokenStateFile as exc:
+                    exc.keys = [key]
+                    raise
+                table = table.set_column(table.schema.get_field_index(KEY_COLUMN), KEY_COLUMN,
+                                         pa.array([key] * table.num_rows, type=pa.string()))
+                tables.append(table.replace_schema_metadata(None))
         for batch, keys in by_batch.items():
-            table = _read_batch(batch)
-            if KEY_COLUMN in table.column_names:
-                column = table[KEY_COLUMN]
-                if pa.types.is_null(column.type):  # no rows, or none that belongs to a key
-                    table = table.slice(0, 0)
-                else:
-                    table = table.filter(pc.is_in(column, value_set=pa.array(keys, type=column.type)))
+            try:
+                table = _read_batch(batch)
+            except BrokenStateFile as exc:
+                exc.keys = keys
+                raise
+            column = table[KEY_COLUMN]
+            table = table.filter(pc.is_in(column, value_set=pa.array(keys, type=column.type)))
             tables.append(table.replace_schema_metadata(None))
         return tables
 
@@ -182,7 +216,11 @@ class StateStore:
         if not tables:
             return None
         non_empty = [t for t in tables if t.num_rows] or tables[:1]
-        df = pa.concat_tables(non_empty, promote_options="permissive").to_pandas()
+        table = pa.concat_tables(non_empty)  # one schema per stage (`_read_batch`): nothing to promote
+        df = table.to_pandas()
+        for field in table.schema:  # integers with gaps stay exact integers (pandas would make them doubles)
+            if pa.types.is_integer(field.type) and table.column(field.name).null_count:
+                df[field.name] = pd.array(table.column(field.name).to_pylist(), dtype="Int64")
         if KEY_COLUMN in df.columns and len(df):
             codes = pd.Categorical(df[KEY_COLUMN], categories=pd.unique(pd.Series(key_order))).codes.astype("int64")
             codes[codes < 0] = len(key_order)  # keys not asked for: last
@@ -215,9 +253,60 @@ class StateStore:
 
     def accepted(self) -> dict[str, dict]:
         path = self.root / REGISTRY
-        if not path.exists():
+        try:
+            return _parse_registry(path.read_bytes(), path)
+        except FileNotFoundError:
             return {}
-        return json.loads(path.read_text(encoding="utf-8"))
+        except BrokenStateFile as exc:
+            self.quarantine(path, exc.reason)
+            return {}
+
+    def quarantine(self, path: Path, reason: str) -> Path | None:
+        """Move a damaged state file (or folder) aside into `<state>/quarantine/`, with a
+        note of why; the files whose state it held are processed again."""
+        folder = self.root / QUARANTINE
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = folder / f"{stamp}-{os.getpid()}-{path.parent.name}-{path.name}"
+        try:
+            os.replace(path, target)
+        except FileNotFoundError:
+            return None  # another process moved it first
+        (folder / f"{target.name}.why.txt").write_text(reason + "\n", encoding="utf-8")
+        _REGISTRY_CACHE.pop(path, None)
+        return target
+
+    def heal(self) -> list[tuple[str, str]]:
+        """Check the state behind every accepted file before a run plans its work.
+
+        A registry that does not parse is moved aside (every file is then new again);
+        a stored batch file that is missing, truncated or not of its stage's schema is
+        moved aside and the files whose accepted rows it held are forgotten, so this
+        run processes them again. Returns (relative path, reason) of those files.
+        """
+        registry = self.accepted()
+        problems: dict[Path, str | None] = {}  # each file checked once
+        present = {stage: set(os.listdir(self._batch_dir(stage))) if self._batch_dir(stage).is_dir() else set()
+                   for stage in PER_DOCUMENT_STAGES}
+        forget, healed = [], []
+        for key, entry in registry.items():
+            for stage, version in entry["versions"].items():
+                path = self._batch(stage, version)
+                if path.name not in present.get(stage, ()):
+                    legacy = self._legacy(stage, key, version)
+                    path = legacy if legacy.exists() else path
+                if path not in problems:
+                    problems[path] = _batch_problem(path, stage)
+                if problems[path] is not None:
+                    forget.append(key)
+                    healed.append((entry.get("relpath") or key, f"its stored {stage} rows: {problems[path]}"))
+                    break
+        for path, reason in problems.items():
+            if reason is not None and path.exists():
+                self.quarantine(path, reason)
+        if forget:
+            self.forget(forget)
+        return healed
 
     def _accepted_as_is(self) -> Mapping[str, dict]:
         """The registry for reading only: parsed once per version of the file (the corpus
@@ -230,16 +319,26 @@ class StateStore:
         stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # a save replaces the file: a new inode
         hit = _REGISTRY_CACHE.get(path)
         if hit is None or hit[0] != stamp:
-            hit = (stamp, json.loads(path.read_text(encoding="utf-8")))
+            try:
+                hit = (stamp, _parse_registry(path.read_bytes(), path))
+            except FileNotFoundError:
+                return {}
+            except BrokenStateFile:
+                return self.accepted()  # moves it aside
             _REGISTRY_CACHE[path] = hit
         return hit[1]
 
     def _save(self, registry: Mapping[str, dict]) -> None:
         tmp = self.root / f".{REGISTRY}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(dict(sorted(registry.items())), indent=1), encoding="utf-8")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / REGISTRY)
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(dict(sorted(registry.items())), indent=1))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.root / REGISTRY)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk: the registry before this save stays
+            raise
 
     def accept(self, entries: Mapping[str, dict]) -> None:
         """Record accepted versions: {key: {"versions": {stage: version}, "fingerprint": [...], "relpath": ...}}."""
@@ -315,6 +414,26 @@ class StateStore:
         _prefetch_thread = threading.Thread(target=read, name="prefetch accepted rows", daemon=True)
         _prefetch_thread.start()
 
+    def read_accepted_tables(self, stages: Iterable[str]) -> tuple[dict[str, pd.DataFrame | None], list[tuple[str, str]]]:
+        """The accepted rows of several stages, and the files left out because their stored
+        rows could not be read: each such batch file is moved to the quarantine and its
+        files are forgotten (the next run processes them again), the rest is read."""
+        stages = list(stages)
+        healed: list[tuple[str, str]] = []
+        while True:
+            try:
+                return {stage: self.read_accepted(stage) for stage in stages}, healed
+            except BrokenStateFile as exc:
+                registry = self.accepted()
+                keys = [k for k in exc.keys if k in registry] or [
+                    k for k, e in registry.items() if _stage_of(exc.path) in e["versions"]
+                    and self._batch(_stage_of(exc.path), e["versions"][_stage_of(exc.path)]) == exc.path]
+                healed += [(registry[k].get("relpath") or k, f"stored rows unreadable: {exc.reason}") for k in keys]
+                self.quarantine(exc.path, exc.reason)
+                if not keys:
+                    raise
+                self.forget(keys)
+
     def read_accepted(self, stage: str, keys: Iterable[str] | None = None) -> pd.DataFrame | None:
         """All accepted rows of a stage (None when nothing is accepted yet), in key order."""
         registry = self._accepted_as_is()
@@ -323,24 +442,80 @@ class StateStore:
         return self._frame(self._read_rows(stage, pairs), wanted)
 
 
+def _parse_registry(raw: bytes, path: Path) -> dict[str, dict]:
+    try:
+        registry = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BrokenStateFile(path, f"not a JSON registry: {exc}") from exc
+    if not isinstance(registry, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("versions"), dict) for v in registry.values()):
+        raise BrokenStateFile(path, "not a registry of accepted files")
+    return registry
+
+
+_VERIFIED: dict[Path, tuple[int, int, int]] = {}  # batch files whose footer and schema were checked, by stamp
+
+
+def _batch_problem(path: Path, stage: str) -> str | None:
+    """Why a stored batch file cannot be read as `stage` rows, or None when it can."""
+    try:
+        stamp = _stamp(path)
+    except FileNotFoundError:
+        return "missing"
+    if _VERIFIED.get(path) == stamp:
+        return None
+    try:
+        stored = pq.read_schema(path)
+        fit_stored(stored.empty_table(), state_schema(stage), str(path))
+    except (OSError, pa.ArrowException, StoredSchemaError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if len(_VERIFIED) > 65536:
+        _VERIFIED.clear()
+    _VERIFIED[path] = stamp
+    return None
+
+
 # ------------------------------------------------------------ cross-document indexes
 TEXT_DIGESTS = "document_keys.json"  # the documents' comparison keys, by exact text (`build.corpus_documents`)
 
 
 def load_indexes(root: Path):
-    """The near-duplicate indexes and the template counter of a state folder."""
+    """The near-duplicate indexes and the template counter of a state folder.
+
+    Each is a cache of what the accepted rows already say: one that cannot be read
+    (truncated, garbage, made with other settings) is moved to the quarantine and
+    starts empty, and the corpus stage signs and counts every text again.
+    """
     from pipeline.build import CorpusIndexes
     from pipeline.neardup import NearDupConfig, NearDupIndex
     from pipeline.templates import TemplateCounter
 
     root = Path(root)
+    store = StateStore(root)
     docs_path, paras_path, tmpl_path = root / "neardup_documents", root / "neardup_paragraphs", root / "templates.json"
     digests_path = root / TEXT_DIGESTS
+
+    def load(path: Path, read, empty):
+        if not path.exists():
+            return empty()
+        try:
+            return read(path)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError) as exc:
+            store.quarantine(path, f"unreadable index, rebuilt from the accepted rows: {type(exc).__name__}: {exc}")
+            return empty()
+
+    def digests(path: Path) -> dict:
+        value = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(value, dict):
+            raise ValueError("not a mapping of digests")
+        return value
+
     return CorpusIndexes(
-        documents=NearDupIndex.load(docs_path if docs_path.exists() else None, NearDupConfig()),
-        paragraphs=NearDupIndex.load(paras_path if paras_path.exists() else None, NearDupConfig.for_paragraphs()),
-        templates=TemplateCounter.from_json(tmpl_path.read_text()) if tmpl_path.exists() else TemplateCounter(),
-        text_digests=json.loads(digests_path.read_text()) if digests_path.exists() else {},
+        documents=load(docs_path, lambda p: NearDupIndex.load(p, NearDupConfig()), lambda: NearDupIndex(NearDupConfig())),
+        paragraphs=load(paras_path, lambda p: NearDupIndex.load(p, NearDupConfig.for_paragraphs()),
+                        lambda: NearDupIndex(NearDupConfig.for_paragraphs())),
+        templates=load(tmpl_path, lambda p: TemplateCounter.from_json(p.read_text(encoding="utf-8")), TemplateCounter),
+        text_digests=load(digests_path, digests, dict),
     )
 
 

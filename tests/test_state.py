@@ -8,7 +8,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.state import StateStore, _key_dir_name
+from pipeline import state as state_module
+from pipeline.schemas import StoredSchemaError, state_schema
+from pipeline.state import _key_dir_name
+
+DEFAULTS = {pa.string(): "x", pa.int32(): 0, pa.int64(): 0, pa.float64(): 0.0, pa.bool_(): False}
+
+
+def complete(stage: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every required column of the stage's schema (the tests care about doc_id)."""
+    df = df.copy()
+    for field in state_schema(stage):
+        if field.name not in df.columns and not field.nullable:
+            df[field.name] = pd.Series([DEFAULTS.get(field.type, pd.Timestamp("2024-01-01", tz="UTC"))] * len(df),
+                                       dtype=object)
+    return df
+
+
+class StateStore(state_module.StateStore):
+    """The real store; the made-up rows get the required columns they lack."""
+
+    def write(self, stage, version, keys, df):
+        return super().write(stage, version, keys, complete(stage, df))
 
 
 def rows(*pairs: tuple[str, str]) -> pd.DataFrame:
@@ -82,7 +103,8 @@ def test_warehouses_in_the_per_file_layout_are_still_read(tmp_path):
     store = StateStore(tmp_path)
     legacy = tmp_path / "parts" / "documents" / _key_dir_name("a") / "old.parquet"
     legacy.parent.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pandas(rows(("a", "legacy-a")), preserve_index=False), legacy)
+    pq.write_table(pa.Table.from_pandas(complete("documents", rows(("a", "legacy-a"))).drop(columns="partition_key"),
+                                        preserve_index=False), legacy)
     store.write("documents", "r2", ["b"], rows(("b", "b2")))
     store.accept({"a": entry("old", "documents"), "b": entry("r2", "documents")})
     assert store.read_accepted("documents")["doc_id"].tolist() == ["legacy-a", "b2"]
@@ -128,3 +150,103 @@ def test_accepted_rows_read_ahead_are_the_rows_read_now_and_used_once(tmp_path, 
     store.prefetch_accepted(["documents"])
     state.drop_prefetched()
     assert state._PREFETCHED == {}
+
+
+# ------------------------------------------------------------------ typed state, damaged state
+def _documents(n_bytes_missing: bool) -> pd.DataFrame:
+    df = complete("documents", rows(("a", "d1")))
+    df["file_size"] = [None if n_bytes_missing else 12]
+    df["file_mtime_ns"] = [None if n_bytes_missing else 1796285315348737729]
+    return df
+
+
+def test_every_batch_file_of_a_stage_has_its_schema_and_large_integers_stay_exact(tmp_path):
+    """The reproduction of issue #17: one batch whose files lack a stat (NaN sizes in pandas)
+    beside one with nanosecond mtimes; concatenating them once promoted int64 to double."""
+    store = StateStore(tmp_path)
+    stat_less = _documents(True).assign(partition_key="a")
+    with_stat = _documents(False).assign(partition_key="b", doc_id="d2")
+    p1 = store.write("documents", "r1", ["a"], stat_less.astype({"file_size": "float64", "file_mtime_ns": "float64"}))
+    p2 = store.write("documents", "r2", ["b"], with_stat)
+    assert pq.read_schema(p1).equals(pq.read_schema(p2), check_metadata=False)
+    assert pq.read_schema(p1).field("file_mtime_ns").type == pa.int64()
+    store.accept({"a": entry("r1", "documents"), "b": entry("r2", "documents")})
+    df = store.read_accepted("documents")
+    assert df["file_mtime_ns"].tolist()[1] == 1796285315348737729
+    assert pd.isna(df["file_size"].tolist()[0])
+
+
+def test_a_frame_that_does_not_fit_is_refused_with_its_name(tmp_path):
+    store = StateStore(tmp_path)
+    bad = complete("documents", rows(("a", "d1"))).assign(file_mtime_ns=[1.5])
+    try:
+        store.write("documents", "r1", ["a"], bad)
+    except StoredSchemaError as exc:
+        assert "documents rows of run r1" in str(exc) and "file_mtime_ns" in str(exc)
+    else:
+        raise AssertionError("a fractional nanosecond time was stored")
+    try:
+        store.write("documents", "r1", ["a"], complete("documents", rows(("a", "d1"))).assign(surprise=[1]))
+    except StoredSchemaError as exc:
+        assert "surprise" in str(exc)
+    else:
+        raise AssertionError("an unknown column was stored")
+
+
+def test_old_batch_files_of_inferred_types_are_migrated_on_read(tmp_path):
+    """Warehouses written before the schemas were fixed: null-typed and double columns."""
+    folder = tmp_path / "batches" / "documents"
+    folder.mkdir(parents=True)
+    old = complete("documents", rows(("a", "d1"))).assign(file_size=[12.0], file_mtime_ns=[1.7e18], title=[None],
+                                                          reason=[None])
+    table = pa.Table.from_pandas(old, preserve_index=False)
+    assert table.schema.field("title").type == pa.null()
+    table = table.replace_schema_metadata({b"partition_keys": b'["a"]'})
+    pq.write_table(table, folder / "old.parquet")
+    store = StateStore(tmp_path)
+    store.write("documents", "new", ["b"], _documents(False).assign(partition_key="b", doc_id="d2"))
+    store.accept({"a": entry("old", "documents"), "b": entry("new", "documents")})
+    df = store.read_accepted("documents")
+    assert df["doc_id"].tolist() == ["d1", "d2"]
+    assert df["file_size"].tolist()[0] == 12
+
+
+def test_a_garbage_registry_is_moved_aside_and_every_file_is_new_again(tmp_path):
+    store = StateStore(tmp_path)
+    store.write("documents", "r1", ["a"], rows(("a", "d1")))
+    store.accept({"a": entry("r1", "documents")})
+    (tmp_path / "accepted.json").write_text('{"a": {"versions": {"documents": "r1"')  # truncated
+    assert store.heal() == []
+    assert store.accepted() == {}
+    moved = list((tmp_path / "quarantine").glob("*accepted.json"))
+    assert len(moved) == 1 and "JSON" in (tmp_path / "quarantine" / f"{moved[0].name}.why.txt").read_text()
+    store.accept({"a": entry("r1", "documents")})  # the next acceptance starts a new registry
+    assert store.read_accepted("documents")["doc_id"].tolist() == ["d1"]
+
+
+def test_a_truncated_batch_file_is_quarantined_and_its_files_planned_again(tmp_path):
+    store = StateStore(tmp_path)
+    p1 = store.write("documents", "r1", ["a", "b"], rows(("a", "d1"), ("b", "d2")))
+    store.write("documents", "r2", ["c"], rows(("c", "d3")))
+    store.accept({"a": {**entry("r1", "documents"), "relpath": "a.txt"}, "b": entry("r1", "documents"),
+                  "c": entry("r2", "documents")})
+    p1.write_bytes(p1.read_bytes()[:40])
+    healed = store.heal()
+    assert sorted(r for r, _why in healed) == ["a.txt", "x"]
+    assert all("documents" in why for _r, why in healed)
+    assert sorted(store.accepted()) == ["c"]  # a and b are new again for the plan
+    assert not p1.exists() and list((tmp_path / "quarantine").glob("*r1.parquet"))
+    assert store.read_accepted("documents")["doc_id"].tolist() == ["d3"]
+
+
+def test_the_corpus_read_leaves_out_a_batch_damaged_after_the_plan(tmp_path):
+    store = StateStore(tmp_path)
+    p1 = store.write("claims", "r1", ["a"], rows(("a", "d1")))
+    store.write("claims", "r2", ["b"], rows(("b", "d2")))
+    store.accept({"a": {**entry("r1", "claims"), "relpath": "a.txt"}, "b": entry("r2", "claims")})
+    raw = p1.read_bytes()
+    p1.write_bytes(raw[:20] + b"\0" * (len(raw) - 40) + raw[-20:])  # footer intact, pages garbage
+    tables, left_out = store.read_accepted_tables(["claims"])
+    assert tables["claims"]["doc_id"].tolist() == ["d2"]
+    assert [r for r, _why in left_out] == ["a.txt"]
+    assert "a" not in store.accepted()
