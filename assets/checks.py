@@ -30,6 +30,13 @@ def check_metadata(report) -> dict:
         "failed_expectations": dg.MetadataValue.int(len(failures)),
         "results": dg.MetadataValue.md(report.to_markdown()),
     }
+    warnings = getattr(report, "warnings", [])
+    if warnings:
+        meta["warnings"] = dg.MetadataValue.json([
+            {"expectation": o.expectation, "column": o.column, "unexpected_count": o.unexpected_count,
+             "sample": o.sample, "observed": o.observed} for o in warnings
+        ])
+        meta["warning_summary"] = dg.MetadataValue.text("; ".join(o.describe() for o in warnings))
     if failures:
         meta["failures"] = dg.MetadataValue.json([
             {"expectation": o.expectation, "column": o.column, "unexpected_count": o.unexpected_count,
@@ -42,6 +49,16 @@ def check_metadata(report) -> dict:
         meta["data_docs"] = dg.MetadataValue.path(page)
         meta["data_docs_url"] = dg.MetadataValue.url(Path(page).as_uri())
     return meta
+
+
+def check_result(report) -> dg.AssetCheckResult:
+    """Failed error-severity expectations fail the check with ERROR severity (blocking);
+    when only plausibility expectations (`meta.severity: warning`) failed, the check fails
+    with WARN severity, which Dagster shows and which blocks nothing downstream."""
+    if report.failures or not report.warnings:
+        return dg.AssetCheckResult(passed=report.success, severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata=check_metadata(report))
+    return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=check_metadata(report))
 
 
 def _data_docs_dir(context: dg.AssetCheckExecutionContext) -> Path | None:
@@ -89,9 +106,7 @@ def gx_suite_check(stage: str, context_assets: Sequence[str] = (), *,
         report = run_suite(stage, frame, dict(zip(context_assets, context_frames)),
                            data_docs_dir=_data_docs_dir(context), run_name=context.run.run_id,
                            batch_name=_batch_name(context))
-        return dg.AssetCheckResult(
-            passed=report.success, severity=dg.AssetCheckSeverity.ERROR, metadata=check_metadata(report)
-        )
+        return check_result(report)
 
     # Dagster binds inputs by parameter name, so each arity gets a plain signature;
     # `frame` is the checked asset, `context_<i>` the extra tables.

@@ -83,8 +83,12 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
         print(f"error: {exc}", file=err)
         return 3
     for relpath, reason in outcome.healed:
-        print(f"state: {relpath} processed again ({reason}; the damaged file is kept in "
+        from pipeline.ingest import display_path
+
+        print(f"state: {display_path(relpath)} processed again ({reason}; the damaged file is kept in "
               f"{settings.warehouse_dir / '.state' / 'quarantine'})", file=err)
+    for warning in outcome.warnings:
+        print(f"warning: check {warning.check} ({warning.where}): {'; '.join(warning.lines)}", file=err)
     for failure in outcome.failures:
         head = f"FAILED check {failure.check}" if failure.check else "FAILED"
         print(f"{head} ({failure.where})", file=err)

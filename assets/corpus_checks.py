@@ -11,7 +11,7 @@ cost grows with plain pandas work only, not with GX's per-expectation overhead.
 """
 import dagster as dg
 
-from assets.checks import _data_docs_dir, check_metadata
+from assets.checks import _data_docs_dir, check_result
 from pipeline.validation import load_suite
 
 CORPUS_SUITE = "corpus"
@@ -26,8 +26,7 @@ def corpus_suite(context: dg.AssetCheckExecutionContext, corpus: dict) -> dg.Ass
 
     report = run_suite(CORPUS_SUITE, corpus_frame(corpus), data_docs_dir=_data_docs_dir(context),
                        run_name=context.run.run_id, batch_name="corpus")
-    return dg.AssetCheckResult(passed=report.success, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata=check_metadata(report))
+    return check_result(report)
 
 
 def corpus_checks() -> list[dg.AssetChecksDefinition]:

@@ -16,11 +16,12 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from assets.jobs import INGEST_JOB, PUBLISH_JOB
 from assets.resources import PipelineSettings
-from assets.sensors import known_fingerprints
+from assets.sensors import dropped_keys, known_fingerprints
 from assets.stages import (
     CORPUS_FOLLOWS_TAG, NEXT_BATCH_END_TAG, NEXT_BATCH_START_TAG, drop_read_ahead, drop_signed_ahead, raw_files,
 )
 from pipeline import files
+from pipeline.ingest import display_path
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -42,16 +43,25 @@ class Outcome:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
     healed: list[tuple[str, str]] = field(default_factory=list)  # files planned again: their stored state was damaged
+    warnings: list[Failure] = field(default_factory=list)  # failed plausibility checks (nothing blocked)
 
     @property
     def success(self) -> bool:
         return self.published and not self.failures
 
 
-def _failures(result: dg.ExecuteInProcessResult, where: str) -> list[Failure]:
+def _failures(result: dg.ExecuteInProcessResult, where: str, warnings: list | None = None) -> list[Failure]:
+    """The failed checks and steps of a run; failed checks of WARN severity (plausibility
+    rules: they block nothing) go to `warnings` instead."""
     out = []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
+            continue
+        if evaluation.severity == dg.AssetCheckSeverity.WARN:
+            if warnings is not None:
+                meta = evaluation.metadata
+                text = meta["warning_summary"].value if "warning_summary" in meta else "failed"
+                warnings.append(Failure(where, evaluation.asset_check_key.to_user_string(), [text]))
             continue
         lines = []
         meta = evaluation.metadata
@@ -81,6 +91,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     healed: list[tuple[str, str]] = []
     plan, _scan = files.plan(settings.raw_path, known_fingerprints(settings, healed), settle_seconds=0)
     outcome = Outcome(plan, healed=healed)
+    settings.state.refresh_fingerprints({files.partition_key(rel): plan.fingerprints[rel].to_json() for rel in plan.touched})
     keys = [files.partition_key(rel) for rel in plan.to_process]
     existing = set(instance.get_dynamic_partitions(raw_files.name))
     new = [k for k in keys if k not in existing]
@@ -113,6 +124,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         _step_seconds(instance, result.run_id, outcome.stage_seconds)
         if result.success:
             accepted_any = True
+            _failures(result, f"batch {outcome.batches}", outcome.warnings)
             continue
         if len(chunk) > 1:
             # bisect: a bad file costs about 2 log2(batch size) extra runs, not one run per file
@@ -120,15 +132,14 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             say(f"batch {outcome.batches} failed: retrying its {len(chunk)} files in two halves")
             queue = [chunk[:half], chunk[half:]] + queue
             continue
-        outcome.failures += _failures(result, f"file {files.relpath_of(chunk[0])}")
+        outcome.failures += _failures(result, f"file {display_path(files.relpath_of(chunk[0]))}")
     drop_read_ahead()
-    if settings.drop_deleted and plan.deleted:
-        accepted = settings.state.accepted()
-        dropped = [files.partition_key(rel) for rel in plan.deleted if files.partition_key(rel) in accepted]
+    dropped = dropped_keys(settings, plan.deleted) if plan.deleted else []
+    if dropped:
         settings.state.forget(dropped)
         for key in dropped:
             instance.delete_dynamic_partition(raw_files.name, key)
-    if keys and not accepted_any and not (settings.drop_deleted and plan.deleted):
+    if keys and not accepted_any and not dropped:
         drop_prefetched()
         drop_signed_ahead()
         return outcome  # every file failed: nothing new to publish, the published tables stay as they are
@@ -144,7 +155,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     drop_signed_ahead()
     outcome.run_ids.append(result.run_id)
     _step_seconds(instance, result.run_id, outcome.stage_seconds)
-    outcome.failures += _failures(result, "corpus")
+    outcome.failures += _failures(result, "corpus", outcome.warnings)
     outcome.published = any(
         e.asset_key is not None and e.asset_key.path[-1] == "warehouse" for e in result.get_asset_materialization_events()
     )

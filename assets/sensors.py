@@ -53,8 +53,22 @@ def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -
     if healed is not None:
         healed.extend(found)
     for entry in settings.state.accepted().values():
-        if entry.get("fingerprint"):
-            out[entry["relpath"]] = files.Fingerprint.from_json(entry["fingerprint"])
+        # a file accepted without a stat (it vanished, or could not be listed) is still known:
+        # gone, it counts as deleted; back, it is read again
+        out[entry["relpath"]] = files.Fingerprint.from_json(entry.get("fingerprint") or files.NEVER_READ)
+    return out
+
+
+def dropped_keys(settings: PipelineSettings, deleted: list[str]) -> list[str]:
+    """Partition keys of deleted files whose rows go at this publish: every deleted file with
+    `drop_deleted`, else the files that were never read (their rows describe nothing)."""
+    accepted = settings.state.accepted()
+    out = []
+    for rel in deleted:
+        key = files.partition_key(rel)
+        entry = accepted.get(key)
+        if entry is not None and (settings.drop_deleted or not (entry.get("fingerprint") or [None] * 3)[2]):
+            out.append(key)
     return out
 
 
@@ -125,13 +139,12 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     plan, scan = files.plan(settings.raw_path, known, files.fingerprints_from_json(cursor["scan"]),
                             settle_seconds=settings.settle_seconds)
     cursor["scan"] = files.fingerprints_to_json(scan)
+    settings.state.refresh_fingerprints({files.partition_key(rel): plan.fingerprints[rel].to_json()
+                                         for rel in plan.touched})
     for rel in plan.changed:
         cursor["failed"].pop(rel, None)
     todo = plan.to_process
-    dropped = []
-    if settings.drop_deleted and plan.deleted:
-        accepted = settings.state.accepted()
-        dropped = [files.partition_key(rel) for rel in plan.deleted if files.partition_key(rel) in accepted]
+    dropped = dropped_keys(settings, plan.deleted) if plan.deleted else []
     if todo or dropped:
         wave = uuid.uuid4().hex[:12]
         new_keys = [files.partition_key(rel) for rel in plan.new if files.partition_key(rel) not in order]

@@ -19,7 +19,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.resources import PipelineSettings
-from pipeline import build, distributed, gx_process, nlp, publish as publishing, schemas
+from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
 from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, drop_prefetched, load_indexes, save_indexes
@@ -381,9 +381,8 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
             if version is not None:
                 versions[stage] = version
         rows = documents[documents["partition_key"] == key] if len(documents) else documents
-        fp = None
-        if len(rows) and pd.notna(rows["file_sha256"].iloc[0]):
-            fp = [int(rows["file_size"].iloc[0]), int(rows["file_mtime_ns"].iloc[0]), rows["file_sha256"].iloc[0]]
+        found = files.fingerprint_of_row(rows.iloc[0]) if len(rows) else None
+        fp = found.to_json() if found is not None else None
         entries[key] = {"relpath": relpath_of(key), "fingerprint": fp, "versions": versions, "run_id": context.run_id}
     store.accept(entries)
     return dg.MaterializeResult(metadata={"accepted_files": len(entries)})

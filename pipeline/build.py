@@ -48,6 +48,7 @@ def _record_row(rec, first_seen: dict, now: datetime) -> dict:
         "source_format": rec.source_format, "url": rec.url,
         "also_seen_at": "\n".join(rec.extra_paths) or None,
         "file_sha256": rec.file_sha256, "file_size": rec.file_size, "file_mtime_ns": rec.file_mtime_ns,
+        "file_ctime_ns": rec.file_ctime_ns, "file_inode": rec.file_inode,
     }
 
 
@@ -55,7 +56,7 @@ def _documents_frame(rows: list[dict]) -> pd.DataFrame:
     df = _frame(rows, "documents")
     for col in ("published_at", "ingested_at"):
         df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
-    for col in ("n_bytes", "file_size", "file_mtime_ns"):  # nullable integers: a missing stat is no float NaN
+    for col in ("n_bytes", "file_size", "file_mtime_ns", "file_ctime_ns", "file_inode"):  # nullable integers: a missing stat is no float NaN
         if col in df.columns:
             df[col] = df[col].astype("Int64")
     return df

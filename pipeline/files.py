@@ -14,9 +14,11 @@ import os
 import stat
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
+
+import pandas as pd
 
 from pipeline.ingest import raw_entries
 
@@ -24,11 +26,12 @@ _SAFE = "/._-~+=@,"
 
 
 def partition_key(relpath: str) -> str:
-    return quote(relpath, safe=_SAFE)
+    """ASCII, reversible; a name's bytes that are not UTF-8 (lone surrogates in Python) too."""
+    return quote(os.fsencode(relpath), safe=_SAFE)
 
 
 def relpath_of(key: str) -> str:
-    rel = unquote(key)
+    rel = os.fsdecode(unquote_to_bytes(key))
     if rel.startswith("/") or any(part == ".." for part in rel.split("/")):
         raise ValueError(f"partition key {key!r} does not name a file inside the raw folder")
     return rel
@@ -36,16 +39,32 @@ def relpath_of(key: str) -> str:
 
 @dataclass(frozen=True)
 class Fingerprint:
+    """What is known of a file without reading it (size, mtime, and the inode change time
+    and inode number, which no `cp -p`, `rsync -t` or `touch -r` can set back), and the
+    SHA-256 of its bytes once read."""
+
     size: int
     mtime_ns: int
     sha256: str | None = None
+    ctime_ns: int | None = None
+    inode: int | None = None
 
     def to_json(self) -> list:
-        return [self.size, self.mtime_ns, self.sha256]
+        return [self.size, self.mtime_ns, self.sha256, self.ctime_ns, self.inode]
 
     @classmethod
     def from_json(cls, value: list) -> "Fingerprint":
-        return cls(int(value[0]), int(value[1]), value[2] if len(value) > 2 else None)
+        value = list(value) + [None] * (5 - len(value))
+        return cls(int(value[0]), int(value[1]), value[2],
+                   None if value[3] is None else int(value[3]), None if value[4] is None else int(value[4]))
+
+    def same_file_state(self, other: "Fingerprint") -> bool:
+        """Whether the file cannot have changed between the two looks: same size, mtime,
+        inode and inode change time (any write or rename-over changes the last two). A
+        fingerprint without them (older registries) never vouches: the bytes are hashed."""
+        return (self.ctime_ns is not None and self.inode is not None
+                and (self.size, self.mtime_ns, self.ctime_ns, self.inode)
+                == (other.size, other.mtime_ns, other.ctime_ns, other.inode))
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -67,7 +86,7 @@ def scan(raw_dir: Path) -> dict[str, Fingerprint]:
                 st = entry.stat(follow_symlinks=False)  # a dangling symlink or an unreadable entry: still a file to report
             except OSError:
                 continue
-        out[rel] = Fingerprint(st.st_size, st.st_mtime_ns)
+        out[rel] = Fingerprint(st.st_size, st.st_mtime_ns, None, st.st_ctime_ns, st.st_ino)
     return out
 
 
@@ -79,14 +98,15 @@ class Plan:
     changed: list[str]
     deleted: list[str]
     unstable: list[str]
-    fingerprints: dict[str, Fingerprint]  # the fingerprints (with hashes) of new and changed files
+    fingerprints: dict[str, Fingerprint]  # the fingerprints (with hashes) of new, changed and touched files
+    touched: list[str] = field(default_factory=list)  # same bytes, new stat: remember it, nothing to process
 
     @property
     def to_process(self) -> list[str]:
         return sorted(self.new) + sorted(self.changed)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "fingerprints"}
+        return {k: v for k, v in asdict(self).items() if k not in ("fingerprints", "touched")}
 
 
 def plan(
@@ -107,14 +127,14 @@ def plan(
     now = time.time() if now is None else now
     current = scan(raw_dir)
     previous_scan = previous_scan or {}
-    new, changed, unstable, fps = [], [], [], {}
+    new, changed, unstable, touched, fps = [], [], [], [], {}
     for rel, fp in current.items():
         prev = previous_scan.get(rel)
         settled = (prev is not None and (prev.size, prev.mtime_ns) == (fp.size, fp.mtime_ns)) or (
             now - fp.mtime_ns / 1e9 >= settle_seconds
         )
         old = known.get(rel)
-        if old is not None and (old.size, old.mtime_ns) == (fp.size, fp.mtime_ns):
+        if old is not None and old.same_file_state(fp):
             continue  # unchanged, no need to hash
         if not settled:
             unstable.append(rel)
@@ -127,7 +147,7 @@ def plan(
             sha = file_sha256(path) if regular else None
         except OSError:
             sha = None  # unreadable: ingest records why
-        full = Fingerprint(fp.size, fp.mtime_ns, sha)
+        full = Fingerprint(fp.size, fp.mtime_ns, sha, fp.ctime_ns, fp.inode)
         if old is None:
             new.append(rel)
             fps[rel] = full
@@ -135,9 +155,10 @@ def plan(
             changed.append(rel)
             fps[rel] = full
         else:
-            fps[rel] = full  # touched, same bytes: remember the new mtime, do not reprocess
+            touched.append(rel)  # same bytes: remember the new stat, do not reprocess
+            fps[rel] = full
     deleted = sorted(set(known) - set(current))
-    return Plan(sorted(new), sorted(changed), deleted, sorted(unstable), fps), current
+    return Plan(sorted(new), sorted(changed), deleted, sorted(unstable), fps, sorted(touched)), current
 
 
 def batches(keys: Iterable[str], order: list[str], batch_size: int) -> list[list[str]]:
@@ -156,6 +177,23 @@ def batches(keys: Iterable[str], order: list[str], batch_size: int) -> list[list
 
 def expected_runs(n: int, batch_size: int) -> int:
     return math.ceil(n / batch_size) if n else 0
+
+
+NEVER_READ = [-1, -1, None]  # the fingerprint of a file accepted without a stat: matches no file
+
+
+def fingerprint_of_row(row) -> Fingerprint | None:
+    """The fingerprint a documents row was read with (None when its file had no stat)."""
+    def value(name):
+        v = row.get(name) if hasattr(row, "get") else None
+        return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
+
+    size, mtime = value("file_size"), value("file_mtime_ns")
+    if size is None or mtime is None:
+        return None
+    ctime, inode = value("file_ctime_ns"), value("file_inode")
+    return Fingerprint(int(size), int(mtime), value("file_sha256"),
+                       None if ctime is None else int(ctime), None if inode is None else int(inode))
 
 
 def fingerprints_from_json(data: Mapping[str, list]) -> dict[str, Fingerprint]:

@@ -10,13 +10,16 @@ py3langid tells the language.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html.parser import HTMLParser
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +56,8 @@ class DocumentRecord:
     file_sha256: str | None = None  # of the whole raw file (a .jsonl holds several documents)
     file_size: int | None = None
     file_mtime_ns: int | None = None
+    file_ctime_ns: int | None = None
+    file_inode: int | None = None
 
 
 def is_ignored(path: Path, root: Path) -> bool:
@@ -125,6 +130,9 @@ def decode_bytes(raw: bytes) -> tuple[str, str]:
     """
     if not raw.strip():
         raise RejectedInput("empty file")
+    utf16 = _utf16_without_bom(raw)
+    if utf16 is not None:
+        return clean_text(utf16[0]), utf16[1]
     if _looks_binary(raw):
         raise RejectedInput("binary content (not text)")
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -135,6 +143,31 @@ def decode_bytes(raw: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             text, encoding = _decode_legacy(raw)
     return clean_text(text), encoding
+
+
+def _utf16_without_bom(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of UTF-16 text saved without a byte-order mark, else None.
+
+    Latin-script UTF-16 has a NUL as every other byte: at even offsets for big-endian,
+    at odd ones for little-endian. When the NULs fall on one side only and the bytes
+    decode strictly into printable text, that is the encoding."""
+    sample = raw[:8192]
+    if len(raw) % 2 or len(sample) < 4 or raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    half = len(sample) // 2
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if even > 0.3 * half and odd == 0:
+        name = "utf-16-be"
+    elif odd > 0.3 * half and even == 0:
+        name = "utf-16-le"
+    else:
+        return None
+    try:
+        text = raw.decode(name)
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text[:4096])
+    return (text, name) if printable >= 0.97 * min(len(text), 4096) else None
 
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -257,7 +290,16 @@ def _plain_date(found: str) -> datetime | None:
 
 def guess_published_at(text: str, head_chars: int = 3000) -> datetime | None:
     """The first explicit calendar date near the top of the article, read by dateparser
-    (the plain ISO and month/day/year forms directly, see `_plain_date`)."""
+    (the plain ISO and month/day/year forms directly, see `_plain_date`); None when there
+    is none, or when it is no representable time (9999-12-31T23:59:59-14:00 is past
+    year 9999 in UTC)."""
+    try:
+        return _guess_published_at(text, head_chars)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _guess_published_at(text: str, head_chars: int) -> datetime | None:
     match = _DATE_PATTERNS.search(text[:head_chars])
     if not match:
         return None
@@ -329,8 +371,16 @@ def language_identifier():
 def _from_html(html: str) -> tuple[str, str | None, datetime | None, str | None]:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True)
+    try:
+        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True)
+    except (RecursionError, ValueError, TypeError):  # a tree too deep or odd for the parser
+        doc = None
     text = (doc or {}).get("text") or ""
+    if not text.strip():
+        # trafilatura found no article (a page lxml will not build: 50,000 nested tags;
+        # no article-like block at all): the page's visible text, if it has any
+        text = visible_text(html)
+        doc = {}
     if not text.strip():
         raise RejectedInput("HTML without extractable article text")
     title = (doc or {}).get("title")
@@ -338,6 +388,44 @@ def _from_html(html: str) -> tuple[str, str | None, datetime | None, str | None]
     if (doc or {}).get("date"):
         published = guess_published_at(doc["date"])
     return clean_text(text), title, published, (doc or {}).get("url")
+
+
+class _VisibleText(HTMLParser):
+    """The visible text of an HTML page, blocks on lines of their own. The standard
+    library's parser reads tags as events, so any depth of nesting is read in one pass."""
+
+    SKIP = {"script", "style", "noscript", "template", "head", "svg"}
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section",
+              "blockquote", "pre", "table", "ul", "ol", "header", "footer", "nav", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
+    return "\n\n".join(line for line in lines if line)
 
 
 def _finish(rec: DocumentRecord) -> DocumentRecord:
@@ -399,8 +487,11 @@ def parse_jsonl_line(raw_line: bytes, source_path: str) -> DocumentRecord:
 def _parse_any_date(value: str) -> datetime | None:
     import dateparser
 
-    parsed = dateparser.parse(value, settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True})
-    return parsed.astimezone(timezone.utc) if parsed else None
+    try:
+        parsed = dateparser.parse(value[:200], settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True})
+        return parsed.astimezone(timezone.utc) if parsed else None
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None  # no representable time: the document keeps no date
 
 
 def _format_of(path: Path) -> str | None:
@@ -414,35 +505,87 @@ def _format_of(path: Path) -> str | None:
     return None
 
 
+def _lstat(path: Path) -> os.stat_result | None:
+    """The file's stat as the folder scan takes it (`files.scan`): through a symlink when
+    it leads somewhere, else of the link itself."""
+    for follow in (True, False):
+        try:
+            return os.stat(path, follow_symlinks=follow)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _stamped(rec: DocumentRecord, st: os.stat_result | None, sha: str | None) -> DocumentRecord:
+    """The record with what was known of its file when it was read (the plan's fingerprint)."""
+    rec.file_sha256 = sha
+    if st is not None:
+        rec.file_size, rec.file_mtime_ns, rec.file_ctime_ns, rec.file_inode = (
+            st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return rec
+
+
 def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[DocumentRecord]:
-    """The document records of one raw file (several for `.jsonl`)."""
-    rel = path.relative_to(raw_dir).as_posix()
+    """The document records of one raw file (several for `.jsonl`).
+
+    Never raises for anything about the file: a file that cannot be read becomes a
+    `rejected` record with the reason. Each record carries the file's stat as it was
+    before its bytes were read, so a file that changes later is read again.
+    """
+    rel = display_path(path.relative_to(raw_dir).as_posix())
     fmt = _format_of(path)
     placeholder = ids.doc_id(f"unreadable:{rel}".encode())
+
+    def refused(reason: str, size: int = 0) -> DocumentRecord:
+        return _stamped(_rejected(placeholder, rel, size, reason, fmt or "unknown"), _lstat(path), None)
+
     try:
         resolved = path.resolve(strict=True)
         if not resolved.is_relative_to(raw_dir.resolve()):
-            yield _rejected(placeholder, rel, 0, "symlink pointing outside the raw folder (refused)", fmt or "unknown")
+            yield refused("symlink pointing outside the raw folder (refused)")
             return
-        if not resolved.is_file():
-            yield _rejected(placeholder, rel, 0, "not a regular file (pipe, device or folder)", fmt or "unknown")
+        before = resolved.stat()
+        if not stat.S_ISREG(before.st_mode):
+            yield refused("not a regular file (pipe, device or folder)")
             return
-        size = resolved.stat().st_size
-        if size > max_bytes:
-            yield _rejected(placeholder, rel, size, f"file larger than the maximum of {max_bytes} bytes", fmt or "unknown")
+        if before.st_size > max_bytes:
+            yield refused(f"file larger than the maximum of {max_bytes} bytes", before.st_size)
             return
-        mtime_ns = resolved.stat().st_mtime_ns
-        raw = resolved.read_bytes()
+        with open(resolved, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+            after = os.fstat(fh.fileno())
     except FileNotFoundError:
-        yield _rejected(placeholder, rel, 0, "file vanished before it could be read", fmt or "unknown")
+        yield refused("file vanished before it could be read")
+        return
+    except RuntimeError as exc:  # pathlib's "Symlink loop"
+        yield refused(f"not a regular file ({exc})")
         return
     except OSError as exc:
-        yield _rejected(placeholder, rel, 0, f"unreadable: {exc.strerror or exc}", fmt or "unknown")
+        if exc.errno == errno.ELOOP:
+            yield refused("not a regular file (symlink loop)")
+        else:
+            yield refused(f"unreadable: {exc.strerror or exc}")
+        return
+    if len(raw) > max_bytes:
+        yield refused(f"file larger than the maximum of {max_bytes} bytes", len(raw))
+        return
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or len(raw) != before.st_size:
+        yield _stamped(_rejected(ids.doc_id(raw), rel, len(raw), "file changed while it was read (it is read again "
+                                 "by the next run)", fmt or "unknown"), before, None)
         return
     file_sha = ids.doc_id(raw)
     for rec in _records(raw, rel, fmt, path):
-        rec.file_sha256, rec.file_size, rec.file_mtime_ns = file_sha, len(raw), mtime_ns
-        yield rec
+        yield _stamped(rec, before, file_sha)
+
+
+def display_path(rel: str) -> str:
+    """A relative path as text that any table can store: bytes of a file name that are not
+    UTF-8 (kept by Python as lone surrogates) are shown as `\\xNN`."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _records(raw: bytes, rel: str, fmt: str | None, path: Path) -> Iterator[DocumentRecord]:

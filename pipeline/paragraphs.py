@@ -47,6 +47,29 @@ def _is_hard_wrapped(text: str, lines: list[Span]) -> bool:
     return near_full >= 0.7 and runs_on >= 0.6
 
 
+LONG_BLOCK_CHARS = 5000  # a hard-wrapped block longer than this holds several paragraphs
+
+
+def _wrapped_paragraphs(text: str, lines: list[Span]) -> list[Span]:
+    """A long hard-wrapped block (a whole article wrapped at 72 columns with no blank line)
+    cut into paragraphs: after a short line that ends a sentence (where a paragraph ends
+    in wrapped text), and after any sentence-ending line once a paragraph is half of
+    `LONG_BLOCK_CHARS` long. A block within the limit is one paragraph."""
+    if lines[-1].end - lines[0].start <= LONG_BLOCK_CHARS:
+        return [Span(lines[0].start, lines[-1].end)]
+    widest = max(s.end - s.start for s in lines)
+    out, first = [], lines[0]
+    for i, line in enumerate(lines):
+        last = i == len(lines) - 1
+        ends_sentence = text[line.start:line.end].endswith(_TERMINAL)
+        short = line.end - line.start < 0.75 * widest
+        if last or (ends_sentence and (short or line.end - first.start >= LONG_BLOCK_CHARS // 2)):
+            out.append(Span(first.start, line.end))
+            if not last:
+                first = lines[i + 1]
+    return out
+
+
 def split_paragraphs(text: str) -> list[Span]:
     """Paragraph spans in document order; `text[s.start:s.end]` is the paragraph."""
     out: list[Span] = []
@@ -61,7 +84,7 @@ def split_paragraphs(text: str) -> list[Span]:
         if not lines:
             continue
         if _is_hard_wrapped(text, lines):
-            out.append(Span(lines[0].start, lines[-1].end))
+            out.extend(_wrapped_paragraphs(text, lines))
         else:
             out.extend(lines)
     return out

@@ -159,6 +159,8 @@ INTERNAL_FIELDS: dict[str, list[pa.Field]] = {
         _f("file_sha256", S, "SHA-256 of the whole raw file the document was read from"),
         _f("file_size", I64, "size in bytes of the raw file when it was read"),
         _f("file_mtime_ns", I64, "modification time (ns) of the raw file when it was read"),
+        _f("file_ctime_ns", I64, "inode change time (ns) of the raw file when it was read"),
+        _f("file_inode", I64, "inode number of the raw file when it was read"),
     ],
 }
 MAX_EXACT_FLOAT_INT = 2 ** 53

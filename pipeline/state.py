@@ -349,6 +349,18 @@ class StateStore:
             self._save(registry)
             self._gc(registry)
 
+    def refresh_fingerprints(self, fingerprints: Mapping[str, list]) -> None:
+        """Record a new fingerprint for accepted files whose bytes did not change (a touch,
+        a copy that keeps the bytes): the next plan need not hash them again."""
+        if not fingerprints:
+            return
+        with self._locked():
+            registry = self.accepted()
+            for key, fp in fingerprints.items():
+                if key in registry:
+                    registry[key]["fingerprint"] = fp
+            self._save(registry)
+
     def forget(self, keys: Iterable[str]) -> None:
         keys = set(keys)
         with self._locked():

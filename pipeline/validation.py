@@ -66,6 +66,7 @@ class Outcome:
     sample: list = field(default_factory=list)
     observed: Any = None
     error: str | None = None
+    severity: str = "error"  # "warning": a plausibility rule on values; its failure blocks nothing
 
     def describe(self) -> str:
         what = f"{self.expectation}({self.column})" if self.column else self.expectation
@@ -95,7 +96,13 @@ class SuiteReport:
 
     @property
     def failures(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.success]
+        """Failed expectations of error severity: what makes the suite fail."""
+        return [o for o in self.outcomes if not o.success and o.severity != "warning"]
+
+    @property
+    def warnings(self) -> list[Outcome]:
+        """Failed plausibility expectations (`meta.severity: warning`): reported, never blocking."""
+        return [o for o in self.outcomes if not o.success and o.severity == "warning"]
 
     def to_markdown(self) -> str:
         lines = ["| expectation | column | ok | unexpected rows | sample / observed |", "|---|---|---|---|---|"]
@@ -386,8 +393,12 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
     suite = gx.ExpectationSuite(name=spec.get("name", stage), expectations=expectations)
     result = batch.validate(suite, result_format={"result_format": RESULT_FORMAT, "partial_unexpected_count": SAMPLE_SIZE})
     outcomes = []
+    severities = [(e["type"], e["kwargs"], e.get("meta", {}).get("severity", "error")) for e in expectations]
+    severity_of = {}
     for r in result.results:
         cfg = r.expectation_config
+        plain = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+        severity_of[id(cfg)] = next((sev for t, kw, sev in severities if t == cfg.type and kw == plain), "error")
         kwargs = {k: _plain(v) for k, v in cfg.kwargs.items() if k != "batch_id"}
         res = r.result or {}
         exc = (r.exception_info or {}) if isinstance(r.exception_info, dict) else {}
@@ -403,6 +414,7 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
             kwargs=kwargs, unexpected_count=res.get("unexpected_count"),
             unexpected_percent=_plain(res.get("unexpected_percent")), sample=sample,
             observed=_plain(res.get("observed_value")), error=error,
+            severity=severity_of.get(id(cfg), "error"),
         ))
     for e in skipped:
         outcomes.append(Outcome(expectation=e["type"], column=e["kwargs"].get("column"), success=True,
@@ -415,7 +427,8 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
             import logging
 
             logging.getLogger(__name__).warning("Data Docs for %s not built: %s", stage, exc)
-    return SuiteReport(stage, bool(result.success), n_rows, outcomes, data_docs=page)
+    success = all(o.success or o.severity == "warning" for o in outcomes)
+    return SuiteReport(stage, success, n_rows, outcomes, data_docs=page)
 
 
 # ------------------------------------------------------- GX in a process of its own
