@@ -77,7 +77,7 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
     try:
         with exclusive(settings.warehouse_dir / ".run.lock", timeout_s=RUN_LOCK_TIMEOUT_S,
                        on_wait=lambda: print("another pipeline run uses this warehouse: waiting for it", file=err)):
-            with dg.DagsterInstance.get() as instance:
+            with _instance() as instance:
                 outcome = run_all(defs, instance, progress)
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=err)
@@ -114,6 +114,31 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
               file=err)
         return 1
     return 0
+
+
+def _instance():
+    """The Dagster instance of DAGSTER_HOME, its storage created under a lock.
+
+    A new instance creates its SQLite databases (runs, event log index, schedules) and
+    stamps them with Alembic on first use; two `pipeline run`s starting together on a
+    new DAGSTER_HOME (even for two warehouses) would both create them and one would die
+    ("table alembic_version already exists"). The first one creates them while the
+    other waits; afterwards they share the instance as Dagster intends."""
+    import dagster as dg
+
+    from pipeline.publish import exclusive
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    with exclusive(home / ".instance-init.lock", timeout_s=RUN_LOCK_TIMEOUT_S):
+        instance = dg.DagsterInstance.get()
+        try:
+            instance.get_runs(limit=1)  # run storage
+            instance.get_dynamic_partitions("raw_files")  # event log index
+            instance.all_instigator_state()  # schedule storage
+        except BaseException:
+            instance.dispose()
+            raise
+    return instance
 
 
 STAGE_OF_ASSET = {"claims": "claims_stage", "claim_quantities": "claims_stage", "claim_entities": "claims_stage"}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
+from pipeline import schemas
 from pipeline.ingest import DEFAULT_MAX_FILE_BYTES
 from pipeline.settings import Settings
 from pipeline.state import StateStore
@@ -167,8 +169,12 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
     @staticmethod
     def _write(df: pd.DataFrame, path: Path) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        df.to_parquet(tmp, index=False, compression="zstd")
-        os.replace(tmp, path)
+        try:
+            pq.write_table(schemas.staged_table(path.stem, df), tmp, compression="zstd")
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def load_input(self, context: dg.InputContext):
         stage = context.asset_key.path[-1]

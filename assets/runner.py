@@ -24,6 +24,7 @@ from pipeline import files
 from pipeline.ingest import display_path
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
+SETTLE_WAIT_MAX_S = 60.0  # a file still changing after this is left for the next run (reported)
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -89,7 +90,15 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
                     progress=None) -> Outcome:
     say = progress or (lambda _msg: None)
     healed: list[tuple[str, str]] = []
-    plan, _scan = files.plan(settings.raw_path, known_fingerprints(settings, healed), settle_seconds=0)
+    known = known_fingerprints(settings, healed)
+    plan, scan = files.plan(settings.raw_path, known, settle_seconds=settings.settle_seconds)
+    waited = 0.0
+    while plan.unstable and waited < SETTLE_WAIT_MAX_S:
+        # a file written just now, or still being written: look again once it had time to settle
+        say(f"{len(plan.unstable)} file(s) still being written: waiting {settings.settle_seconds:g} s")
+        time.sleep(max(settings.settle_seconds, 0.1))
+        waited += max(settings.settle_seconds, 0.1)
+        plan, scan = files.plan(settings.raw_path, known, scan, settle_seconds=settings.settle_seconds)
     outcome = Outcome(plan, healed=healed)
     settings.state.refresh_fingerprints({files.partition_key(rel): plan.fingerprints[rel].to_json() for rel in plan.touched})
     keys = [files.partition_key(rel) for rel in plan.to_process]

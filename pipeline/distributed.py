@@ -158,7 +158,10 @@ def _start_pool(workers: int, model: str) -> list:
         _pool_model.clear()
         _warming.clear()
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        from pipeline.lifeline import watch_parent
+
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=watch_parent, initargs=(os.getpid(),))
         _pool_workers = workers
         atexit.register(shutdown)
     if model in _pool_model:

@@ -65,7 +65,10 @@ def start() -> bool:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            from pipeline.lifeline import watch_parent
+
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=watch_parent, initargs=(os.getpid(),))
             _warming = pool.submit(_warm)  # spawns the process and starts the import
             _pool = pool
             atexit.register(stop, wait=False)

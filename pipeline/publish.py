@@ -234,6 +234,16 @@ def _comment_columns(con, view: str, descriptions: Mapping[str, str]) -> None:
             con.execute(f'COMMENT ON COLUMN "{view}"."{column}" IS {_sql_str(desc)}')
 
 
+def _parquet_files(folder: Path) -> str:
+    """A DuckDB list literal naming each Parquet file of a (never modified) snapshot folder.
+    Not a glob: a warehouse path may hold glob characters (`wh[1]`, `?`, `*`) that DuckDB
+    would read as a pattern and find nothing."""
+    files = sorted(p.absolute().as_posix() for p in Path(folder).rglob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no Parquet files in {folder}")
+    return "[" + ", ".join(_sql_str(f) for f in files) + "]"
+
+
 def build_catalog(final: Path, tables: Mapping[str, Path]) -> Path:
     """Create the DuckDB catalog file `final` (written aside, then renamed into place).
 
@@ -249,11 +259,12 @@ def build_catalog(final: Path, tables: Mapping[str, Path]) -> Path:
         if p.exists():
             p.unlink()
     con = duckdb.connect(str(tmp))
+    done = False
     try:
         column_descriptions: dict[str, str] = {}
         for name, folder in tables.items():
-            glob = (folder.absolute() / "**" / "*.parquet").as_posix().replace("'", "''")
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_parquet_files(folder)}, "
+                        "hive_partitioning = true)")
             if name in TABLE_DESCRIPTIONS:
                 con.execute(f"COMMENT ON VIEW {name} IS {_sql_str(TABLE_DESCRIPTIONS[name])}")
             schema = TABLES.get(name)
@@ -269,8 +280,12 @@ def build_catalog(final: Path, tables: Mapping[str, Path]) -> Path:
             con.execute(f"COMMENT ON VIEW {view.name} IS {_sql_str(view.description)}")
             _comment_columns(con, view.name, {**column_descriptions, **view.columns})
         con.execute("CHECKPOINT")
+        done = True
     finally:
         con.close()
+        if not done:
+            for p in (tmp, Path(str(tmp) + ".wal")):
+                p.unlink(missing_ok=True)
     os.replace(tmp, final)
     return final
 
@@ -329,24 +344,31 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
         root = warehouse / VERSIONS_DIR
         root.mkdir(parents=True, exist_ok=True)
         tmp = root / f".{snapshot_name}.tmp"
-        _write_all(tmp, tables)
-        previous = warehouse / CURRENT
-        if previous.is_dir():  # carry over the tables this publish does not replace
-            for folder in previous.resolve().iterdir():
-                if folder.is_dir() and folder.name not in tables:
-                    (tmp / folder.name).mkdir()
-                    for f in folder.iterdir():
-                        os.link(f, tmp / folder.name / f.name)
         snapshot = root / snapshot_name
-        os.rename(tmp, snapshot)
-        checkpoint("publish:after_versions")
-        names = sorted(p.name for p in snapshot.iterdir() if p.is_dir())
-        checkpoint("publish:before_catalog")
-        # the catalog is part of the snapshot (its views name the snapshot's folders), so the
-        # one `current` swap below switches the tables and the catalog together
-        build_catalog(snapshot / CATALOG, {name: snapshot / name for name in names})
-        _fsync_dir(snapshot)
-        _fsync_dir(root)
+        try:
+            _write_all(tmp, tables)
+            previous = warehouse / CURRENT
+            if previous.is_dir():  # carry over the tables this publish does not replace
+                for folder in previous.resolve().iterdir():
+                    if folder.is_dir() and folder.name not in tables:
+                        (tmp / folder.name).mkdir()
+                        for f in folder.iterdir():
+                            os.link(f, tmp / folder.name / f.name)
+            os.rename(tmp, snapshot)
+            checkpoint("publish:after_versions")
+            names = sorted(p.name for p in snapshot.iterdir() if p.is_dir())
+            checkpoint("publish:before_catalog")
+            # the catalog is part of the snapshot (its views name the snapshot's folders), so the
+            # one `current` swap below switches the tables and the catalog together
+            build_catalog(snapshot / CATALOG, {name: snapshot / name for name in names})
+            _fsync_dir(snapshot)
+            _fsync_dir(root)
+        except BaseException:
+            # nothing is switched yet: the published snapshot stays, and this one's files go
+            # (a full disk must not stay full of a half-written snapshot)
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(snapshot, ignore_errors=True)
+            raise
         for name in [*names, CATALOG]:  # stable links, created once
             _swap_symlink(warehouse / name, f"{CURRENT}/{name}")
         checkpoint("publish:between_swaps")
@@ -359,8 +381,12 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
             "tables": {t.name: {"version": t.version, "rows": t.rows} for t in out},
         }
         tmp_manifest = warehouse / f"._manifest.{os.getpid()}.json"
-        tmp_manifest.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp_manifest, warehouse / "_manifest.json")
+        try:
+            tmp_manifest.write_text(json.dumps(manifest, indent=2))
+            os.replace(tmp_manifest, warehouse / "_manifest.json")
+        except OSError:
+            tmp_manifest.unlink(missing_ok=True)
+            raise
         _gc(warehouse, now)
     return out
 

@@ -241,3 +241,13 @@ def fit_stored(table: pa.Table, schema: pa.Schema, where: str) -> pa.Table:
                                         f"not {field.type}: {exc}") from exc
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def staged_table(name: str, df: pd.DataFrame) -> pa.Table:
+    """A corpus-level intermediate table (`<warehouse>/.staging/`) in its schema: the
+    stored-rows schema of a per-document stage, the published one of the others."""
+    if name in INTERNAL_FIELDS or name in ("paragraphs", "sentences", "claims", "claim_quantities", "claim_entities"):
+        return to_arrow(df, state_schema(name), f"staged {name}")
+    if name in TABLES:
+        return to_arrow(df, TABLES[name], f"staged {name}")
+    raise StoredSchemaError(f"staged {name}: no schema for this table (pipeline/schemas.py)")

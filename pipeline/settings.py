@@ -79,5 +79,7 @@ def ensure_dagster_home() -> Path:
     os.environ.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
     dagster_yaml = home / "dagster.yaml"
     if not dagster_yaml.exists() or dagster_yaml.read_text() in _OLD_INSTANCE_YAMLS:
-        dagster_yaml.write_text(INSTANCE_YAML)
+        tmp = home / f".dagster.yaml.{os.getpid()}.tmp"  # a process starting beside this one reads it whole
+        tmp.write_text(INSTANCE_YAML)
+        os.replace(tmp, dagster_yaml)
     return home

@@ -1,0 +1,30 @@
+"""Worker processes end with the process that started them.
+
+`pipeline run` starts NLP workers (a spaCy model each, ~450 MB) and a Great
+Expectations process. When it ends normally it stops them; when it is killed
+(`kill -9`, the OOM killer) nothing runs in it any more, and the workers would go on
+with no parent. Each worker therefore watches its parent: a pool's `initializer`
+(`watch_parent`) starts a small daemon thread that exits the worker as soon as it has
+been re-parented (its parent died).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+POLL_SECONDS = 0.5
+
+
+def _watch(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)  # the parent is gone: no one will ever read this worker's results
+        time.sleep(POLL_SECONDS)
+
+
+def watch_parent(parent: int) -> None:
+    """Run in a new worker (a pool's `initializer`, with the starting process's pid)."""
+    if os.getppid() != parent:
+        os._exit(0)
+    threading.Thread(target=_watch, args=(parent,), name="exit with parent", daemon=True).start()
