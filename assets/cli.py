@@ -87,6 +87,11 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
 
         print(f"state: {display_path(relpath)} processed again ({reason}; the damaged file is kept in "
               f"{settings.warehouse_dir / '.state' / 'quarantine'})", file=err)
+    for relpath, reason in outcome.quarantined:
+        from pipeline.ingest import display_path
+
+        print(f"rejected: {display_path(relpath)}: {reason} (published as a rejected document; "
+              "it is processed again when it changes)", file=err)
     for warning in outcome.warnings:
         print(f"warning: check {warning.check} ({warning.where}): {'; '.join(warning.lines)}", file=err)
     for failure in outcome.failures:

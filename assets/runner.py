@@ -45,6 +45,7 @@ class Outcome:
     run_ids: list[str] = field(default_factory=list)
     healed: list[tuple[str, str]] = field(default_factory=list)  # files planned again: their stored state was damaged
     warnings: list[Failure] = field(default_factory=list)  # failed plausibility checks (nothing blocked)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # files that failed alone: rejected rows
 
     @property
     def success(self) -> bool:
@@ -78,6 +79,25 @@ def _failures(result: dg.ExecuteInProcessResult, where: str, warnings: list | No
             if error is not None and error.cls_name != "DagsterAssetCheckFailedError":
                 out.append(Failure(where, None, [f"step {event.step_key} failed:", error.to_string().rstrip()]))
     return out
+
+
+def _reason(found: list[Failure]) -> str:
+    """One line on why a file failed alone: the failed check (or step) and its first detail."""
+    if not found:
+        return "its run failed"
+    first = found[0]
+    detail = next((line for line in first.lines if line.strip() and not line.startswith("step ")), "")
+    head = f"failed check {first.check}" if first.check else "a step failed"
+    return f"{head}: {detail.strip().splitlines()[-1] if detail.strip() else ''}".rstrip(": ")[:500]
+
+
+def _quarantine_entry(key: str, found: list[Failure], plan: files.Plan) -> dict:
+    from pipeline.ingest import format_of
+
+    rel = files.relpath_of(key)
+    fp = plan.fingerprints.get(rel)
+    return {"relpath": rel, "fingerprint": fp.to_json() if fp is not None else None, "reason": _reason(found),
+            "source_format": format_of(rel) or "unknown"}
 
 
 def _step_seconds(instance: dg.DagsterInstance, run_id: str, into: dict[str, float]) -> None:
@@ -120,6 +140,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             # (a large batch's NLP pool needs the memory more; its run is long anyway)
             settings.state.prefetch_accepted(PER_DOCUMENT_STAGES)
     accepted_any = False
+    failed_alone: dict[str, list[Failure]] = {}
     while queue:
         chunk = queue.pop(0)
         outcome.batches += 1
@@ -141,8 +162,18 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             say(f"batch {outcome.batches} failed: retrying its {len(chunk)} files in two halves")
             queue = [chunk[:half], chunk[half:]] + queue
             continue
-        outcome.failures += _failures(result, f"file {display_path(files.relpath_of(chunk[0]))}")
+        found = _failures(result, f"file {display_path(files.relpath_of(chunk[0]))}")
+        failed_alone[chunk[0]] = found
+        outcome.failures += found
     drop_read_ahead()
+    if failed_alone and accepted_any:
+        # files that fail on their own while others pass are bad input, not a broken pipeline:
+        # each becomes a rejected documents row with the reason and is not retried until it
+        # changes; the run succeeds. (When every file fails, nothing is quarantined: that is
+        # the pipeline's failure, reported with exit status 1, and the next run tries again.)
+        settings.state.quarantine_files({key: _quarantine_entry(key, found, plan) for key, found in failed_alone.items()})
+        outcome.quarantined = [(files.relpath_of(k), _reason(f)) for k, f in failed_alone.items()]
+        outcome.failures = [f for f in outcome.failures if not f.where.startswith("file ")]
     dropped = dropped_keys(settings, plan.deleted) if plan.deleted else []
     if dropped:
         settings.state.forget(dropped)

@@ -26,6 +26,7 @@ from assets.jobs import INGEST_JOB, PUBLISH_JOB, ingest_job, publish_job
 from assets.resources import PipelineSettings
 from assets.stages import raw_files
 from pipeline import files
+from pipeline.ingest import format_of
 
 WAVE_TAG = "pipeline/wave"
 ORIGIN_TAG = "pipeline/origin"
@@ -121,10 +122,19 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
             info["retried"] = True  # one bad file must not fail its batch: rerun the batch file by file
             run_requests += [batch_run_request([k], wave, 1000 + i) for i, k in enumerate(retry)]
             continue
+        passed_any = any(r.job_name == INGEST_JOB and r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        held = {}
         for key in failed_alone:
             rel = files.relpath_of(key)
             if rel in cursor["in_flight"]:
                 cursor["failed"][rel] = cursor["in_flight"][rel]
+                if passed_any:  # failed alone while others passed: bad input, published as a rejected row
+                    failed_run = next((r for r in runs if _range_keys(r, order) == [key]), None)
+                    held[key] = {"relpath": rel, "fingerprint": cursor["in_flight"][rel],
+                                 "reason": f"its run {failed_run.run_id if failed_run else ''} failed "
+                                           "(see that run's failed check in the UI)",
+                                 "source_format": format_of(rel)}
+        settings.state.quarantine_files(held)
         for key in info["keys"]:
             cursor["in_flight"].pop(files.relpath_of(key), None)
         run_requests.append(dg.RunRequest(run_key=f"{wave}-publish", job_name=PUBLISH_JOB, tags={WAVE_TAG: wave}))

@@ -494,6 +494,11 @@ def _parse_any_date(value: str) -> datetime | None:
         return None  # no representable time: the document keeps no date
 
 
+def format_of(relpath: str) -> str | None:
+    """txt, html or jsonl by the file name's suffix; None for an unsupported one."""
+    return _format_of(Path(relpath))
+
+
 def _format_of(path: Path) -> str | None:
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:

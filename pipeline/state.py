@@ -349,6 +349,22 @@ class StateStore:
             self._save(registry)
             self._gc(registry)
 
+    def quarantine_files(self, failed: Mapping[str, dict]) -> None:
+        """Record files that failed alone while other files passed: {key: {"relpath",
+        "fingerprint", "reason", "source_format"}}. Each is published as a `rejected`
+        documents row with the reason (nothing else of it) and is not processed again
+        until its bytes change; a later good version is accepted as usual."""
+        if not failed:
+            return
+        now = pd.Timestamp.now(tz="UTC").isoformat()
+        with self._locked():
+            registry = self.accepted()
+            for key, info in failed.items():
+                registry[key] = {"relpath": info["relpath"], "fingerprint": info.get("fingerprint"), "versions": {},
+                                 "quarantined": {"reason": info["reason"], "at": now,
+                                                 "source_format": info.get("source_format") or "unknown"}}
+            self._save(registry)
+
     def refresh_fingerprints(self, fingerprints: Mapping[str, list]) -> None:
         """Record a new fingerprint for accepted files whose bytes did not change (a touch,
         a copy that keeps the bytes): the next plan need not hash them again."""
@@ -451,7 +467,32 @@ class StateStore:
         registry = self._accepted_as_is()
         wanted = sorted(registry.keys() if keys is None else [k for k in keys if k in registry])
         pairs = [(k, registry[k]["versions"][stage]) for k in wanted if registry[k]["versions"].get(stage)]
-        return self._frame(self._read_rows(stage, pairs), wanted)
+        tables = self._read_rows(stage, pairs)
+        if stage == "documents":
+            held = [k for k in wanted if registry[k].get("quarantined")]
+            if held:
+                tables.append(_quarantined_rows(held, registry))
+        return self._frame(tables, wanted)
+
+
+def _quarantined_rows(keys: list[str], registry: Mapping[str, dict]) -> pa.Table:
+    """The `rejected` documents row of each quarantined file (`StateStore.quarantine_files`)."""
+    from pipeline import ids
+    from pipeline.ingest import display_path
+
+    rows = []
+    for key in keys:
+        entry = registry[key]
+        held, fp = entry["quarantined"], entry.get("fingerprint") or [0, 0, None]
+        relpath = display_path(entry["relpath"])
+        rows.append({
+            "doc_id": fp[2] or ids.doc_id(f"quarantined:{relpath}".encode()), "source_path": relpath, "text": "",
+            "encoding": "unknown", "n_bytes": max(int(fp[0]), 0), "status": "rejected",
+            "reason": f"quarantined: {held['reason']}"[:2000], "ingested_at": pd.Timestamp(held["at"]),
+            "source_format": held.get("source_format") or "unknown", "partition_key": key,
+        })
+    schema = state_schema("documents")
+    return to_arrow(pd.DataFrame(rows), schema, "quarantined files").replace_schema_metadata(None)
 
 
 def _parse_registry(raw: bytes, path: Path) -> dict[str, dict]:

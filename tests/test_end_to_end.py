@@ -1,6 +1,7 @@
 """End to end on the seed articles through the real `pipeline` console script."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -94,6 +95,51 @@ def test_failing_check_exits_non_zero_and_names_it(tmp_path, monkeypatch, capsys
     assert "FAILED check sentences:sentences_suite" in err
     assert "offsets_match" in err and "sentence_id=s_" in err
     assert not (tmp_path / "wh" / "sentences").exists()
+
+
+def test_a_file_failing_alone_is_a_rejected_row_and_not_retried_until_it_changes(tmp_path, monkeypatch):
+    """A file whose rows fail a blocking check while the others pass is bad input: the run
+    publishes everything else and exits 0, the file is a `rejected` documents row with the
+    failed check as its reason, the next run leaves it alone, and an edited version of it
+    is accepted as usual."""
+    from assets import cli
+    from pipeline import build
+
+    real = build.sentences_table
+
+    def broken(paragraphs, sentencizer, **kwargs):  # odd text that the splitter gets wrong
+        df = real(paragraphs, sentencizer, **kwargs)
+        bad = df["text"].str.contains("Lukashenko", regex=False)
+        df.loc[bad, "text"] = df.loc[bad, "text"] + " (tampered)"
+        return df
+
+    monkeypatch.setattr(build, "sentences_table", broken)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PIPELINE_NLP_PROCESSES", "1")
+    raw, wh = tmp_path / "raw", tmp_path / "wh"
+    raw.mkdir()
+    (raw / "bad.txt").write_text("Lukashenko said on Monday that 500 soldiers had arrived in Minsk.\n")
+    (raw / "good.txt").write_text("The mayor said on Tuesday that 40 new buses were bought for the city.\n")
+    def run() -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.run(raw, wh, out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    code, _out, err = run()
+    assert code == 0, err
+    assert "rejected: bad.txt: failed check sentences:sentences_suite" in err
+    docs = ds.dataset(str(wh / "documents")).to_table().to_pandas().set_index("source_path")
+    assert docs.loc["good.txt", "status"] == "ok"
+    assert docs.loc["bad.txt", "status"] == "rejected"
+    assert docs.loc["bad.txt", "reason"].startswith("quarantined: failed check sentences:sentences_suite")
+    assert contract_problems(wh) == []
+    code, out, err = run()  # not retried: the same bytes would fail the same way
+    assert code == 0 and "0 new, 0 changed" in out and "rejected:" not in err
+    (raw / "bad.txt").write_text("The minister said on Monday that 500 soldiers had arrived in Minsk.\n")
+    code, out, err = run()
+    assert code == 0 and "1 changed" in out, err
+    docs = ds.dataset(str(wh / "documents")).to_table().to_pandas().set_index("source_path")
+    assert (docs["status"] == "ok").all(), docs[["status", "reason"]]
 
 
 @pytest.mark.slow
