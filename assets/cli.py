@@ -27,21 +27,35 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize every asset over the raw folder and publish the tables")
     run.add_argument("--raw-dir", type=Path, help="raw folder (default: $PIPELINE_RAW_DIR or data/raw)")
     run.add_argument("--warehouse-dir", type=Path, help="warehouse folder (default: $PIPELINE_WAREHOUSE_DIR or data/warehouse)")
+    run.add_argument("--rebuild-state", action="store_true",
+                     help="set the warehouse's state (.state) aside and process every raw file again; the published "
+                          "tables stay until the rebuilt ones replace them, ids and ingested_at are kept")
     return p
 
 
-def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sys.stderr) -> int:
+def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sys.stderr,
+        rebuild_state: bool = False) -> int:
     from pipeline import gx_process
 
     # GX is imported on another core while this process imports Dagster and does the work
     gx_process.start()
     try:
-        return _run(raw_dir, warehouse_dir, out, err)
+        return _run(raw_dir, warehouse_dir, out, err, rebuild_state)
     finally:
         gx_process.stop(wait=False)  # idle by now, or still importing when the run ended early
 
 
-def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
+def _set_state_aside(warehouse: Path, err) -> None:
+    """`--rebuild-state`: the state folder moves to `.state.replaced-<time>` (kept for a
+    look, delete it at will); the run that follows finds every raw file new."""
+    state = warehouse / ".state"
+    if state.exists():
+        aside = warehouse / f".state.replaced-{time.strftime('%Y%m%dT%H%M%S')}"
+        os.replace(state, aside)
+        print(f"state set aside in {aside}; every raw file is processed again", file=err)
+
+
+def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err, rebuild_state: bool = False) -> int:
     if raw_dir is not None:
         os.environ["PIPELINE_RAW_DIR"] = str(raw_dir.expanduser().resolve())
     if warehouse_dir is not None:
@@ -77,6 +91,8 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err) -> int:
     try:
         with exclusive(settings.warehouse_dir / ".run.lock", timeout_s=RUN_LOCK_TIMEOUT_S,
                        on_wait=lambda: print("another pipeline run uses this warehouse: waiting for it", file=err)):
+            if rebuild_state:
+                _set_state_aside(settings.warehouse_dir, err)
             with _instance() as instance:
                 outcome = run_all(defs, instance, progress)
     except WarehouseBusy as exc:
@@ -184,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
-        return run(args.raw_dir, args.warehouse_dir)
+        return run(args.raw_dir, args.warehouse_dir, rebuild_state=args.rebuild_state)
     return 2
 
 
