@@ -95,11 +95,14 @@ def files_unchanged(raw_dir: Path, documents: pd.DataFrame, partition_keys: list
     file has no such record (rejected before it was read, or no rows at all)."""
     from pipeline.files import relpath_of
 
+    columns = ["partition_key", "file_size", "file_mtime_ns", "file_ctime_ns", "file_inode"]
+    if any(c not in documents.columns for c in columns):
+        return False
     recorded: dict[str, tuple] = {}
-    for key, size, mtime in documents[["partition_key", "file_size", "file_mtime_ns"]].itertuples(index=False):
-        if pd.isna(size) or pd.isna(mtime):
+    for key, *stat_values in documents[columns].itertuples(index=False):
+        if any(pd.isna(v) for v in stat_values):
             return False
-        recorded.setdefault(key, (int(size), int(mtime)))
+        recorded.setdefault(key, tuple(int(v) for v in stat_values))
     for key in partition_keys:
         if key not in recorded:
             return False
@@ -107,7 +110,8 @@ def files_unchanged(raw_dir: Path, documents: pd.DataFrame, partition_keys: list
             st = (Path(raw_dir) / relpath_of(key)).stat()
         except OSError:
             return False
-        if (st.st_size, st.st_mtime_ns) != recorded[key]:
+        # the inode change time too: an edit that keeps size and mtime (`cp -p`) is an edit
+        if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != recorded[key]:
             return False
     return True
 

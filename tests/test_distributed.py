@@ -302,7 +302,15 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path):
     os.utime(raw / "b.txt", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     assert not build.files_unchanged(raw, docs, keys)
     os.utime(raw / "b.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert not build.files_unchanged(raw, docs, keys)  # its inode changed since: it may have been edited
+    docs = build.documents_for_files(raw, ["a.txt", "b.txt"])
     assert build.files_unchanged(raw, docs, keys)
+    # an edit that keeps the size and the modification time (`cp -p`, `rsync -t`)
+    st = (raw / "a.txt").stat()
+    (raw / "a.txt").write_text((raw / "a.txt").read_text().replace("council", "Council"))
+    os.utime(raw / "a.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (raw / "a.txt").stat().st_size == st.st_size
+    assert not build.files_unchanged(raw, docs, keys)
     (raw / "a.txt").write_text("Something else entirely, and longer than it was before.\n")
     assert not build.files_unchanged(raw, docs, keys)
     (raw / "a.txt").unlink()
