@@ -100,6 +100,59 @@ def _quarantine_entry(key: str, found: list[Failure], plan: files.Plan) -> dict:
             "source_format": format_of(rel) or "unknown"}
 
 
+CORPUS_CHECK = "corpus:corpus_suite"
+MAX_CORPUS_PROBES = 24  # corpus runs spent looking for the files a failing corpus check comes from
+
+
+def _corpus_check_failed(found: list[Failure]) -> bool:
+    return any(f.check == CORPUS_CHECK for f in found)
+
+
+def _isolate_corpus_failure(defs: dg.Definitions, instance: dg.DagsterInstance, settings: PipelineSettings,
+                            suspects: list[str], say) -> list[str]:
+    """The files of this run without which the corpus check passes (bisection over them).
+
+    The files accepted before this run made a corpus that passed, so the failure comes with
+    the new ones. Each probe assembles and validates the corpus (asset `corpus` and its
+    check, nothing published) with some suspects held out. Returns [] when the corpus fails
+    without any of them too (not their doing: the run fails as before), or when the probes
+    run out."""
+    import os
+
+    corpus_only = [dg.AssetKey("corpus")]
+    job = defs.resolve_job_def(PUBLISH_JOB)
+    probes = 0
+
+    def passes(included: list[str]) -> bool:
+        nonlocal probes
+        probes += 1
+        held = [k for k in suspects if k not in included]
+        settings.state.hold_out(held, os.getpid())
+        try:
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                            asset_selection=corpus_only)
+        finally:
+            settings.state.release(held)
+        return not _corpus_check_failed(_failures(result, "corpus")) and result.success
+
+    say(f"the corpus check failed: looking for the file(s) among the {len(suspects)} of this run")
+    if not passes([]):
+        return []
+
+    def search(group: list[str]) -> list[str]:
+        if probes >= MAX_CORPUS_PROBES:
+            return group  # out of probes: hold the whole group
+        if passes(group):
+            return []
+        if len(group) == 1:
+            return group
+        half = (len(group) + 1) // 2
+        found = search(group[:half]) + search(group[half:])
+        return found or group  # neither half alone: they fail together
+
+    return search(suspects)
+
+
 def _step_seconds(instance: dg.DagsterInstance, run_id: str, into: dict[str, float]) -> None:
     for stat in instance.get_run_step_stats(run_id):
         if stat.start_time and stat.end_time:
@@ -195,7 +248,22 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     drop_signed_ahead()
     outcome.run_ids.append(result.run_id)
     _step_seconds(instance, result.run_id, outcome.stage_seconds)
-    outcome.failures += _failures(result, "corpus", outcome.warnings)
+    corpus_failures = _failures(result, "corpus", outcome.warnings)
+    if _corpus_check_failed(corpus_failures):
+        suspects = [k for k in keys if k not in failed_alone and k in settings.state.accepted()]
+        bad = _isolate_corpus_failure(defs, instance, settings, suspects, say) if suspects else []
+        if bad:
+            reason = _reason(corpus_failures)
+            settings.state.quarantine_files({k: {**_quarantine_entry(k, corpus_failures, plan), "keep_versions": True,
+                                                 "reason": f"the corpus check fails with it ({reason})"}
+                                             for k in bad})
+            outcome.quarantined += [(files.relpath_of(k), f"the corpus check fails with it ({reason})") for k in bad]
+            say(f"publishing without {len(bad)} file(s) the corpus check fails with")
+            result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
+                                                                         run_config=QUIET)
+            outcome.run_ids.append(result.run_id)
+            corpus_failures = _failures(result, "corpus", outcome.warnings)
+    outcome.failures += corpus_failures
     outcome.published = any(
         e.asset_key is not None and e.asset_key.path[-1] == "warehouse" for e in result.get_asset_materialization_events()
     )

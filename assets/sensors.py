@@ -50,6 +50,7 @@ def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -
     are damaged is not known any more, so it is planned again; (path, reason) of each such
     file is appended to `healed`."""
     out = {}
+    settings.state.release_orphaned_holds()
     found = settings.state.heal()
     if healed is not None:
         healed.extend(found)

@@ -360,10 +360,54 @@ class StateStore:
         with self._locked():
             registry = self.accepted()
             for key, info in failed.items():
-                registry[key] = {"relpath": info["relpath"], "fingerprint": info.get("fingerprint"), "versions": {},
+                versions = registry.get(key, {}).get("versions", {}) if info.get("keep_versions") else {}
+                registry[key] = {"relpath": info["relpath"], "fingerprint": info.get("fingerprint"),
+                                 "versions": versions,
                                  "quarantined": {"reason": info["reason"], "at": now,
                                                  "source_format": info.get("source_format") or "unknown"}}
             self._save(registry)
+
+    def hold_out(self, keys: Iterable[str], owner: int) -> None:
+        """Leave accepted files out of the corpus for a while (`release`): a run looking for
+        the file that makes the corpus check fail. `owner` (a process id) is recorded, so a
+        hold whose process died is released by the next `release_orphaned_holds`."""
+        keys = set(keys)
+        if not keys:
+            return
+        with self._locked():
+            registry = self.accepted()
+            for key in keys & set(registry):
+                registry[key]["held_out"] = owner
+            self._save(registry)
+
+    def release(self, keys: Iterable[str] | None = None) -> None:
+        """End holds (all of them when `keys` is None)."""
+        with self._locked():
+            registry = self.accepted()
+            changed = False
+            for key, entry in registry.items():
+                if "held_out" in entry and (keys is None or key in keys):
+                    del entry["held_out"]
+                    changed = True
+            if changed:
+                self._save(registry)
+
+    def release_orphaned_holds(self) -> None:
+        """End the holds of processes that no longer run (a run killed while it searched)."""
+        registry = self._accepted_as_is()
+        dead = []
+        for key, entry in registry.items():
+            owner = entry.get("held_out")
+            if owner is None:
+                continue
+            try:
+                os.kill(int(owner), 0)
+            except (ProcessLookupError, ValueError, TypeError):
+                dead.append(key)
+            except PermissionError:
+                pass
+        if dead:
+            self.release(dead)
 
     def refresh_fingerprints(self, fingerprints: Mapping[str, list]) -> None:
         """Record a new fingerprint for accepted files whose bytes did not change (a touch,
@@ -465,8 +509,10 @@ class StateStore:
     def read_accepted(self, stage: str, keys: Iterable[str] | None = None) -> pd.DataFrame | None:
         """All accepted rows of a stage (None when nothing is accepted yet), in key order."""
         registry = self._accepted_as_is()
-        wanted = sorted(registry.keys() if keys is None else [k for k in keys if k in registry])
-        pairs = [(k, registry[k]["versions"][stage]) for k in wanted if registry[k]["versions"].get(stage)]
+        wanted = sorted(k for k in (registry.keys() if keys is None else [k for k in keys if k in registry])
+                        if "held_out" not in registry[k])
+        pairs = [(k, registry[k]["versions"][stage]) for k in wanted
+                 if registry[k]["versions"].get(stage) and not registry[k].get("quarantined")]
         tables = self._read_rows(stage, pairs)
         if stage == "documents":
             held = [k for k in wanted if registry[k].get("quarantined")]

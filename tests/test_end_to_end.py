@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -140,6 +141,43 @@ def test_a_file_failing_alone_is_a_rejected_row_and_not_retried_until_it_changes
     assert code == 0 and "1 changed" in out, err
     docs = ds.dataset(str(wh / "documents")).to_table().to_pandas().set_index("source_path")
     assert (docs["status"] == "ok").all(), docs[["status", "reason"]]
+
+
+def test_a_file_the_corpus_check_fails_with_is_found_and_quarantined(tmp_path, monkeypatch):
+    """The corpus check fails only with one file's rows among the new ones: the run finds
+    that file by bisection (corpus probes, nothing published meanwhile), publishes
+    everything else, and the file is a rejected row until it changes."""
+    from assets import cli
+    from pipeline import build
+
+    real = build.assemble_corpus
+
+    def broken(*tables, **kwargs):  # rows that only go wrong beside the rest of a corpus
+        out = real(*tables, **kwargs)
+        paras = out["paragraphs"]
+        bad = paras["text"].str.contains("Lukashenko", regex=False)
+        paras.loc[bad, "char_start"] = paras.loc[bad, "char_start"] + 1
+        return out
+
+    monkeypatch.setattr(build, "assemble_corpus", broken)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PIPELINE_NLP_PROCESSES", "1")
+    raw, wh = tmp_path / "raw", tmp_path / "wh"
+    raw.mkdir()
+    for n, town in enumerate(["Brest", "Gomel", "Vitebsk", "Grodno", "Mogilev"]):
+        (raw / f"good{n}.txt").write_text(f"The mayor said on Tuesday that {40 + n} new buses were bought for {town}.\n")
+    (raw / "bad.txt").write_text("Lukashenko said on Monday that 500 soldiers had arrived in Minsk.\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(raw, wh, out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "rejected: bad.txt: the corpus check fails with it" in err.getvalue()
+    docs = ds.dataset(str(wh / "documents")).to_table().to_pandas().set_index("source_path")
+    assert (docs.drop(index="bad.txt")["status"] == "ok").all()
+    assert docs.loc["bad.txt", "status"] == "rejected"
+    assert docs.loc["bad.txt", "reason"].startswith("quarantined: the corpus check fails with it")
+    assert contract_problems(wh) == []
+    registry = json.loads((wh / ".state" / "accepted.json").read_text())
+    assert not any("held_out" in e for e in registry.values())  # every probe's hold was released
 
 
 @pytest.mark.slow
