@@ -62,7 +62,8 @@ def load(corpus: Path) -> list[dict]:
 
 def extract(rows: list[dict], cache: Path | None) -> list[dict]:
     """Per sentence: the model's units, the eight features, the label (cached as JSON)."""
-    key = {"n": len(rows), "first": rows[0]["sentence_id"], "last": rows[-1]["sentence_id"]}
+    key = {"n": len(rows), "first": rows[0]["sentence_id"], "last": rows[-1]["sentence_id"],
+           "units_version": cw.UNITS_VERSION}
     if cache and cache.exists():
         data = json.loads(cache.read_text(encoding="utf-8"))
         if data.get("key") == key:
