@@ -197,3 +197,23 @@ def test_trained_scikit_learn_pipeline_converts_to_the_same_numpy_model(nlp, tmp
     got = np.array([m.probability(r["features"], m.text_margin(r["units"])) for r in inputs])
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-3)
     assert math.isclose(float(np.corrcoef(got, expected)[0, 1]), 1.0, abs_tol=1e-4)
+
+
+def test_runtime_does_not_import_scikit_learn():
+    """The claims stage scores with numpy alone: with scikit-learn made unimportable, the
+    model loads and scores (a fresh interpreter, so nothing imported it before)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "from pipeline import claims, checkworthiness as cw\n"
+        "u = cw.Units(('prices', 'rose', '0', '%', '.'), ('NNS', 'VBD', 'CD', 'NN', '.'), (False,) * 5)\n"
+        "m = cw.model()\n"
+        "p = claims.checkworthiness({'quantity': 1.0, cw.TEXT_MARGIN: m.text_margin(u)})\n"
+        "assert 0.0 <= p <= 1.0 and 'sklearn' not in [k for k, v in sys.modules.items() if v is not None]\n"
+        "print(p)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert 0.0 <= float(out.stdout) <= 1.0
