@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 from pipeline import checkworthiness as cw
 
@@ -74,11 +75,15 @@ def extract(rows: list[dict], cache: Path | None) -> list[dict]:
     nlp = nlp_mod.load()
     records = []
     t0 = time.perf_counter()
-    for r, doc in zip(rows, nlp.pipe((r["text"] for r in rows), batch_size=256)):
-        a = analyze(doc, SentenceInput(str(r["sentence_id"]), "cb", "cb", r["text"], 0))
-        records.append({"units": cw.Units.from_doc(doc).to_list(),
-                        "features": {f: float(a.features.get(f, 0.0)) for f in FEATURES},
-                        "label": int(r["label"])})
+    # only the eight features are kept: no need for the shipped model's text margin or
+    # score (and training must work without a model file)
+    with (mock.patch.object(cw, "text_margin", lambda doc: 0.0),
+          mock.patch.object(cw, "probability", lambda features: 0.0)):
+        for r, doc in zip(rows, nlp.pipe((r["text"] for r in rows), batch_size=256)):
+            a = analyze(doc, SentenceInput(str(r["sentence_id"]), "cb", "cb", r["text"], 0))
+            records.append({"units": cw.Units.from_doc(doc).to_list(),
+                            "features": {f: float(a.features.get(f, 0.0)) for f in FEATURES},
+                            "label": int(r["label"])})
     print(f"parsed and analyzed {len(records)} sentences in {time.perf_counter() - t0:.1f} s")
     if cache:
         cache.write_text(json.dumps({"key": key, "records": records}), encoding="utf-8")
