@@ -126,7 +126,8 @@ def sklearn_pipeline(n_features=None, scales=None, dense_scale=DENSE_SCALE, c=C)
     parts.append(("dense", FunctionTransformer(dense_block, accept_sparse=True)))
     weights = dict(scales, dense=dense_scale)
     union = FeatureUnion(parts, transformer_weights=weights)
-    return Pipeline([("features", union), ("lr", LogisticRegression(C=c, solver="liblinear", max_iter=1000))])
+    lr = LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=0)
+    return Pipeline([("features", union), ("lr", lr)])
 
 
 def to_model(pipe, calib_a: float, calib_b: float, meta: dict, dense_scale=DENSE_SCALE) -> cw.Model:
