@@ -1,12 +1,14 @@
 """A cheap, lexical pre-filter for the claims stage (optional; off by default).
 
 `build.claims_tables(..., prefilter=is_candidate)` runs the full spaCy parse only on
-sentences that could reach the claim threshold. With the weights in
-`pipeline.claims`, a sentence without a quantity and without a date scores at most
-sigmoid(-2.466 + 0.13 + 0.533 + 0.608 + 0.075) = 0.246 < CLAIM_THRESHOLD (0.26) with
-one named entity, so a claim needs a number, a date or named entities. This filter
-keeps every sentence with a digit, a capitalised word after the first, a quotation
-mark, or a number, date or time word.
+sentences likely to reach the claim threshold. It was written for the former 8-feature
+score, under which a sentence without a quantity and without a date scored at most
+sigmoid(-2.466 + 0.13 + 0.533 + 0.608 + 0.075) = 0.246 < 0.26 with one named entity,
+so a claim needed a number, a date or named entities. The text model of
+`pipeline.checkworthiness` gives no such bound (its word n-grams can lift a sentence
+with none of them), so the filter is now a heuristic: `python -m bench.prefilter`
+measures what it drops. It keeps every sentence with a digit, a capitalised word after
+the first, a quotation mark, or a number, date or time word.
 
 The trade-off (why it is not the default): a NER date or quantity with none of these
 surface marks is missed, and the dropped sentences no longer feed the document-level
