@@ -97,7 +97,7 @@ def _quarantine_entry(key: str, found: list[Failure], plan: files.Plan) -> dict:
     rel = files.relpath_of(key)
     fp = plan.fingerprints.get(rel)
     return {"relpath": rel, "fingerprint": fp.to_json() if fp is not None else None, "reason": _reason(found),
-            "source_format": format_of(rel) or "unknown"}
+            "source_format": format_of(files.file_of(rel)) or "unknown"}
 
 
 CORPUS_CHECK = "corpus:corpus_suite"

@@ -63,13 +63,18 @@ def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -
 
 def dropped_keys(settings: PipelineSettings, deleted: list[str]) -> list[str]:
     """Partition keys of deleted files whose rows go at this publish: every deleted file with
-    `drop_deleted`, else the files that were never read (their rows describe nothing)."""
+    `drop_deleted`, else the files that were never read (their rows describe nothing) and
+    the units of a feed whose file is still there (the feed was cut into other units)."""
     accepted = settings.state.accepted()
     out = []
     for rel in deleted:
         key = files.partition_key(rel)
         entry = accepted.get(key)
-        if entry is not None and (settings.drop_deleted or not (entry.get("fingerprint") or [None] * 3)[2]):
+        if entry is None:
+            continue
+        never_read = not (entry.get("fingerprint") or [None] * 3)[2]
+        superseded = (settings.raw_path / files.file_of(rel)).exists()
+        if settings.drop_deleted or never_read or superseded:
             out.append(key)
     return out
 
@@ -134,7 +139,7 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
                     held[key] = {"relpath": rel, "fingerprint": cursor["in_flight"][rel],
                                  "reason": f"its run {failed_run.run_id if failed_run else ''} failed "
                                            "(see that run's failed check in the UI)",
-                                 "source_format": format_of(rel)}
+                                 "source_format": format_of(files.file_of(rel))}
         settings.state.quarantine_files(held)
         for key in info["keys"]:
             cursor["in_flight"].pop(files.relpath_of(key), None)

@@ -72,14 +72,15 @@ def documents_for_files(
     document keeps the time it was first ingested. Column `partition_key` names the
     file each row came from.
     """
-    from pipeline.files import partition_key
+    from pipeline.files import partition_key, unit_of
     from pipeline.ingest import read_file
 
     raw_dir = Path(raw_dir)
     now = now or datetime.now(timezone.utc)
     rows = []
     for rel in relpaths:
-        for rec in read_file(raw_dir / rel, raw_dir, max_bytes):
+        file, lines = unit_of(rel)  # a file, or some lines of a long .jsonl feed
+        for rec in read_file(raw_dir / file, raw_dir, max_bytes, lines=lines):
             row = _record_row(rec, first_seen or {}, now)
             row["partition_key"] = partition_key(rel)
             rows.append(row)
@@ -93,7 +94,7 @@ def files_unchanged(raw_dir: Path, documents: pd.DataFrame, partition_keys: list
     """Whether every file of `partition_keys` still has the size and modification time
     recorded in `documents` (rows read earlier, tagged with `partition_key`). False when a
     file has no such record (rejected before it was read, or no rows at all)."""
-    from pipeline.files import relpath_of
+    from pipeline.files import file_of, relpath_of
 
     columns = ["partition_key", "file_size", "file_mtime_ns", "file_ctime_ns", "file_inode"]
     if any(c not in documents.columns for c in columns):
@@ -107,7 +108,7 @@ def files_unchanged(raw_dir: Path, documents: pd.DataFrame, partition_keys: list
         if key not in recorded:
             return False
         try:
-            st = (Path(raw_dir) / relpath_of(key)).stat()
+            st = (Path(raw_dir) / file_of(relpath_of(key))).stat()
         except OSError:
             return False
         # the inode change time too: an edit that keeps size and mtime (`cp -p`) is an edit

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import stat
 import time
 from collections.abc import Iterable, Mapping
@@ -20,7 +21,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 import pandas as pd
 
-from pipeline.ingest import raw_entries
+from pipeline.ingest import feed_lines, raw_entries
 
 _SAFE = "/._-~+=@,"
 
@@ -103,10 +104,50 @@ class Plan:
 
     @property
     def to_process(self) -> list[str]:
-        return sorted(self.new) + sorted(self.changed)
+        return _natural(self.new) + _natural(self.changed)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("fingerprints", "touched")}
+
+
+# A .jsonl feed of many documents is several units of work, each a run of its lines,
+# like that many files: batches stay the size they are for files, a killed run redoes one
+# batch, not the whole feed, and an appended feed reprocesses only its new lines.
+JSONL_UNIT_LINES = 100  # a feed with more lines than this is cut into units of this many lines
+_UNIT = re.compile(r"^(?P<file>.+\.jsonl)#lines=(?P<start>\d+)-(?P<end>\d+)$", re.IGNORECASE)
+
+
+def unit_of(rel: str) -> tuple[str, tuple[int, int] | None]:
+    """(file, (first line, last line)) of a unit of work; (rel, None) for a whole file."""
+    m = _UNIT.match(rel)
+    if m is None:
+        return rel, None
+    return m.group("file"), (int(m.group("start")), int(m.group("end")))
+
+
+def file_of(rel: str) -> str:
+    """The raw file a unit of work (or a file) is read from."""
+    return unit_of(rel)[0]
+
+
+def weight(rel: str) -> int:
+    """Documents in a unit of work at most: its lines for part of a feed, 1 for a file."""
+    _file, lines = unit_of(rel)
+    return 1 if lines is None else lines[1] - lines[0] + 1
+
+
+def jsonl_units(rel: str, data: bytes, lines_per_unit: int = JSONL_UNIT_LINES) -> dict[str, str] | None:
+    """{unit: SHA-256 of its bytes} of a feed longer than `lines_per_unit` lines (None for a
+    shorter one: one unit, the file). Units are fixed runs of line numbers, so appending
+    lines changes only the last unit and adds new ones."""
+    lines = feed_lines(data)
+    if len(lines) <= lines_per_unit:
+        return None
+    out = {}
+    for first in range(0, len(lines), lines_per_unit):
+        chunk = lines[first:first + lines_per_unit]
+        out[f"{rel}#lines={first + 1}-{first + len(chunk)}"] = hashlib.sha256(b"\n".join(chunk)).hexdigest()
+    return out
 
 
 def plan(
@@ -116,62 +157,99 @@ def plan(
     settle_seconds: float = 2.0,
     now: float | None = None,
 ) -> tuple[Plan, dict[str, Fingerprint]]:
-    """Compare the folder with the files already processed (`known`, with hashes).
+    """Compare the folder with the units of work already processed (`known`, with hashes).
 
-    A file is ready when its size and mtime are the same as in `previous_scan` (seen
-    unchanged on the previous look) or its mtime is older than `settle_seconds`; any
-    other file is still being written and waits. Returns the plan and this scan (to
-    pass as `previous_scan` next time).
+    A unit is a file, or a run of lines of a long .jsonl feed (`jsonl_units`). A file is
+    ready when its size and mtime are the same as in `previous_scan` (seen unchanged on the
+    previous look) or its mtime is older than `settle_seconds`; any other file is still
+    being written and waits. Returns the plan and this scan (to pass as `previous_scan`
+    next time).
     """
     raw_dir = Path(raw_dir)
     now = time.time() if now is None else now
     current = scan(raw_dir)
     previous_scan = previous_scan or {}
+    units_of: dict[str, list[str]] = {}
+    for rel in known:
+        units_of.setdefault(file_of(rel), []).append(rel)
     new, changed, unstable, touched, fps = [], [], [], [], {}
+    present: set[str] = set()  # units (and files) the folder holds now
+
+    def compare(unit: str, full: Fingerprint) -> None:
+        present.add(unit)
+        old = known.get(unit)
+        if old is None:
+            new.append(unit)
+        elif old.sha256 != full.sha256 or full.sha256 is None:
+            changed.append(unit)
+        elif not old.same_file_state(full):
+            touched.append(unit)  # same bytes: remember the new stat, do not reprocess
+        else:
+            return
+        fps[unit] = full
+
     for rel, fp in current.items():
         prev = previous_scan.get(rel)
         settled = (prev is not None and (prev.size, prev.mtime_ns) == (fp.size, fp.mtime_ns)) or (
             now - fp.mtime_ns / 1e9 >= settle_seconds
         )
-        old = known.get(rel)
-        if old is not None and old.same_file_state(fp):
+        mine = units_of.get(rel, [])
+        if mine and all(known[u].same_file_state(fp) for u in mine):
+            present.update(mine)
             continue  # unchanged, no need to hash
         if not settled:
             unstable.append(rel)
+            present.update(mine)  # still being written: neither new nor deleted yet
             continue
         path = raw_dir / rel
+        data = None
         try:
             # only regular files inside the folder are read (a pipe would block; a link
             # out of the folder is refused by ingest): the others get no hash
             regular = stat.S_ISREG(path.stat().st_mode) and is_inside(path, raw_dir)
-            sha = file_sha256(path) if regular else None
+            if regular and rel.lower().endswith(".jsonl"):
+                data = path.read_bytes()
+                sha = hashlib.sha256(data).hexdigest()
+            else:
+                sha = file_sha256(path) if regular else None
         except OSError:
             sha = None  # unreadable: ingest records why
-        full = Fingerprint(fp.size, fp.mtime_ns, sha, fp.ctime_ns, fp.inode)
-        if old is None:
-            new.append(rel)
-            fps[rel] = full
-        elif old.sha256 != sha or sha is None:
-            changed.append(rel)
-            fps[rel] = full
+        units = jsonl_units(rel, data) if data is not None else None
+        if units is None:
+            compare(rel, Fingerprint(fp.size, fp.mtime_ns, sha, fp.ctime_ns, fp.inode))
         else:
-            touched.append(rel)  # same bytes: remember the new stat, do not reprocess
-            fps[rel] = full
-    deleted = sorted(set(known) - set(current))
-    return Plan(sorted(new), sorted(changed), deleted, sorted(unstable), fps, sorted(touched)), current
+            for unit, unit_sha in units.items():
+                compare(unit, Fingerprint(fp.size, fp.mtime_ns, unit_sha, fp.ctime_ns, fp.inode))
+    deleted = sorted(set(known) - present)
+    order = {u: i for i, u in enumerate(_natural(new + changed))}
+    return Plan(sorted(new, key=order.get), sorted(changed, key=order.get), deleted, sorted(unstable), fps,
+                sorted(touched)), current
+
+
+def _natural(units: list[str]) -> list[str]:
+    """Units in path order, the units of a feed in line order (not `#lines=1001` before `#lines=201`)."""
+    def key(rel: str):
+        file, lines = unit_of(rel)
+        return (file, lines[0] if lines else 0)
+    return sorted(units, key=key)
 
 
 def batches(keys: Iterable[str], order: list[str], batch_size: int) -> list[list[str]]:
-    """Split keys into runs of at most `batch_size` keys that are contiguous in `order`
-    (a Dagster partition range covers a contiguous stretch of the partition order)."""
+    """Split keys into runs of at most `batch_size` documents (a file counts one, part of a
+    feed its lines, see `weight`) that are contiguous in `order` (a Dagster partition range
+    covers a contiguous stretch of the partition order)."""
     position = {k: i for i, k in enumerate(order)}
     ordered = sorted(set(keys), key=lambda k: position[k])
     out: list[list[str]] = []
+    load = 0
     for key in ordered:
-        if out and len(out[-1]) < batch_size and position[out[-1][-1]] + 1 == position[key]:
+        w = weight(relpath_of(key))
+        if out and load + w <= batch_size and position[out[-1][-1]] + 1 == position[key]:
             out[-1].append(key)
+            load += w
         else:
             out.append([key])
+            load = w
     return out
 
 

@@ -530,8 +530,19 @@ def _stamped(rec: DocumentRecord, st: os.stat_result | None, sha: str | None) ->
     return rec
 
 
-def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[DocumentRecord]:
-    """The document records of one raw file (several for `.jsonl`).
+def feed_lines(raw: bytes) -> list[bytes]:
+    """The lines of a .jsonl feed (a final newline ends the last line, it adds none)."""
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+              lines: tuple[int, int] | None = None) -> Iterator[DocumentRecord]:
+    """The document records of one raw file (several for `.jsonl`), or of lines
+    `first..last` (1-based, inclusive) of a long .jsonl feed (a unit of work of its own,
+    `pipeline.files.jsonl_units`; `file_sha256` is then the digest of those lines).
 
     Never raises for anything about the file: a file that cannot be read becomes a
     `rejected` record with the reason. Each record carries the file's stat as it was
@@ -577,6 +588,13 @@ def read_file(path: Path, raw_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or len(raw) != before.st_size:
         yield _stamped(_rejected(ids.doc_id(raw), rel, len(raw), "file changed while it was read (it is read again "
                                  "by the next run)", fmt or "unknown"), before, None)
+        return
+    if lines is not None and fmt == "jsonl":
+        part = feed_lines(raw)[lines[0] - 1:lines[1]]
+        unit_sha = ids.doc_id(b"\n".join(part))
+        for number, line in enumerate(part, start=lines[0]):
+            if line.strip():
+                yield _stamped(parse_jsonl_line(line.rstrip(b"\r"), f"{rel}#{number}"), before, unit_sha)
         return
     file_sha = ids.doc_id(raw)
     for rec in _records(raw, rel, fmt, path):

@@ -164,10 +164,15 @@ def test_a_failing_batch_is_bisected_down_to_the_bad_file(tmp_path):
         out = run_incremental(_defs(raw, wh, assets=assets), instance, _settings(raw, wh, batch_size=4))
     # [f0 f1 f2 f3] fails -> [f0 f1] ok, [f2 f3] fails -> [f2] fails, [f3] ok
     assert out.batches == 5
-    assert [f.where for f in out.failures] == ["file f2.txt"]
-    assert {f.check for f in out.failures} == {"paragraphs:paragraphs_suite"}
-    assert out.published
-    assert sorted(_table(wh, "documents")["source_path"]) == ["f0.txt", "f1.txt", "f3.txt"]
+    # f2 failed alone while the others passed: bad input, quarantined as a rejected row
+    assert out.failures == []
+    assert [(rel, why.split(":")[0]) for rel, why in out.quarantined] == [("f2.txt", "failed check paragraphs")]
+    assert "paragraphs:paragraphs_suite" in out.quarantined[0][1]
+    assert out.published and out.success
+    docs = _table(wh, "documents").set_index("source_path")
+    assert sorted(docs.index) == ["f0.txt", "f1.txt", "f2.txt", "f3.txt"]
+    assert docs.loc["f2.txt", "status"] == "rejected" and docs.loc["f2.txt", "reason"].startswith("quarantined")
+    assert (docs.drop(index="f2.txt")["status"] == "ok").all()
 
 
 @pytest.mark.slow

@@ -122,3 +122,50 @@ def test_fingerprints_of_older_registries_still_load():
     assert (fp.size, fp.mtime_ns, fp.sha256, fp.ctime_ns, fp.inode) == (12, 34, "abc", None, None)
     assert not fp.same_file_state(fp)  # no inode data: the bytes are hashed
     assert files.Fingerprint.from_json(fp.to_json()) == fp
+
+
+# ------------------------------------------------------------------ long .jsonl feeds: units of work
+def _feed(path, n: int, start: int = 0) -> None:
+    import json
+
+    with open(path, "a", encoding="utf-8") as fh:
+        for i in range(start, start + n):
+            fh.write(json.dumps({"id": i, "text": f"The council said on day {i} that {i} new homes were built."}) + "\n")
+
+
+def test_a_long_feed_is_cut_into_units_of_lines_and_a_short_one_stays_whole(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _feed(raw / "long.jsonl", 2 * files.JSONL_UNIT_LINES + 5)
+    _feed(raw / "short.jsonl", 3)
+    old = time.time() - 60
+    for p in raw.iterdir():
+        os.utime(p, (old, old))
+    plan, _ = files.plan(raw, {})
+    n = files.JSONL_UNIT_LINES
+    assert plan.new == [f"long.jsonl#lines=1-{n}", f"long.jsonl#lines={n + 1}-{2 * n}",
+                        f"long.jsonl#lines={2 * n + 1}-{2 * n + 5}", "short.jsonl"]
+    assert [files.weight(u) for u in plan.new] == [n, n, 5, 1]
+    # each unit's fingerprint is the digest of the lines ingest reads for it
+    for unit in plan.new[:3]:
+        file, lines = files.unit_of(unit)
+        records = list(read_file(raw / file, raw, lines=lines))
+        assert len(records) == lines[1] - lines[0] + 1
+        assert {r.file_sha256 for r in records} == {plan.fingerprints[unit].sha256}
+        assert records[0].source_path == f"long.jsonl#{lines[0]}"
+    known = dict(plan.fingerprints)
+    assert files.plan(raw, known)[0].to_process == []
+    _feed(raw / "long.jsonl", 10, start=2 * n + 5)  # appended lines: only the last unit changes
+    plan, _ = files.plan(raw, known, settle_seconds=0)
+    assert plan.new == [f"long.jsonl#lines={2 * n + 1}-{2 * n + 15}"]
+    assert plan.deleted == [f"long.jsonl#lines={2 * n + 1}-{2 * n + 5}"]
+    assert plan.changed == [] and sorted(plan.touched) == plan.touched and len(plan.touched) == 2
+
+
+def test_batches_count_the_documents_of_feed_units():
+    n = files.JSONL_UNIT_LINES
+    units = [f"f.jsonl#lines={i * n + 1}-{(i + 1) * n}" for i in range(5)] + ["a.txt", "b.txt"]
+    keys = [files.partition_key(u) for u in units]
+    out = files.batches(keys, keys, batch_size=2 * n)
+    assert [len(b) for b in out] == [2, 2, 3]  # two units of n lines fill a batch of 2n documents; files add 1 each
+    assert [len(b) for b in files.batches(keys, keys, batch_size=n + 1)] == [1, 1, 1, 1, 2, 1]
