@@ -102,6 +102,13 @@ def wire_items(n: int, seed: int = 17) -> list[dict]:
     return items
 
 
+def one_template_items(n: int, seed: int = 17) -> list[dict]:
+    """The worst case: `n` lines of one sentence with its number changed, all mutual
+    near-duplicates (Jaccard of their 5-word shingles about 0.8)."""
+    return [{"id": f"item-{i}", "text": f"Item {i}: the council met on Monday and approved the budget for the "
+                                        f"new library in the town centre."} for i in range(n)]
+
+
 def write_jsonl(items: list[dict], path: Path) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for item in items:
@@ -166,10 +173,14 @@ def batch_tables(items: list[dict], folder: Path) -> tuple:
 
 
 def corpus_step(tables: tuple, state_root: Path, profile: str | None = None) -> tuple[float, dict]:
-    """Seconds of `assemble_corpus` + `save_indexes` with fresh indexes, and the tables."""
+    """Wall seconds of `assemble_corpus` + `save_indexes` with fresh indexes; the parts,
+    the CPU seconds of this process, the size of the saved state and the tables."""
+    import shutil
+
     from pipeline import build
     from pipeline.state import load_indexes, save_indexes
 
+    shutil.rmtree(state_root, ignore_errors=True)
     indexes = load_indexes(state_root)  # empty: a fresh state folder
     prof = None
     if profile:
@@ -177,15 +188,39 @@ def corpus_step(tables: tuple, state_root: Path, profile: str | None = None) -> 
 
         prof = cProfile.Profile()
         prof.enable()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = build.assemble_corpus(*tables, indexes=indexes)
     t_assemble = time.perf_counter() - t0
     save_indexes(state_root, indexes)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile)
-    return elapsed, {"assemble_s": t_assemble, "save_s": elapsed - t_assemble, "tables": out}
+    state_mb = sum(f.stat().st_size for f in Path(state_root).rglob("*") if f.is_file()) / 1e6
+    return elapsed, {"assemble_s": t_assemble, "save_s": elapsed - t_assemble, "cpu_s": cpu,
+                     "state_mb": state_mb, "tables": out}
+
+
+def uncapped_difference(tables: tuple, out: dict, state_root: Path) -> str:
+    """How the verdicts of `out` differ from those of the same step with the LSH caps of
+    `pipeline.neardup` lifted (every bucket and match list unbounded)."""
+    from pipeline import neardup
+
+    caps = neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES
+    neardup.MAX_BUCKET_ROWS = neardup.MAX_KEPT_MATCHES = 10 ** 9
+    try:
+        secs, ref = corpus_step(tables, state_root)
+    finally:
+        neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES = caps
+    a, b = out["documents"].set_index("doc_id"), ref["tables"]["documents"].set_index("doc_id")
+    status = int((a["status"] != b.loc[a.index, "status"]).sum())
+    target = int((a["duplicate_of"].fillna("") != b.loc[a.index, "duplicate_of"].fillna("")).sum())
+    pa, pb = out["paragraphs"].set_index("paragraph_id"), ref["tables"]["paragraphs"].set_index("paragraph_id")
+    both = pa.index.intersection(pb.index)  # paragraphs of documents `ok` in both
+    links = int((pa.loc[both, "near_duplicate_of"].fillna("") != pb.loc[both, "near_duplicate_of"].fillna("")).sum())
+    return (f"uncapped: {secs:.2f} s; documents with another status {status}, another duplicate_of {target} "
+            f"(of {len(a)}); paragraphs in one table only {len(pa.index.symmetric_difference(pb.index))}, "
+            f"with another near_duplicate_of {links} (of {len(both)} in both)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,33 +228,54 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--profile", help="cProfile the largest size's corpus step into this file")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="time each size this many times, sizes alternating (this shared VM's speed drifts)")
+    p.add_argument("--feed", choices=["wire", "one-template"], default="wire",
+                   help="wire: the templated feed above; one-template: every line the same sentence "
+                        "with its number changed (one near-duplicate group of all lines: the worst case)")
+    p.add_argument("--check-exact", action="store_true",
+                   help="also run the largest size with the LSH caps lifted and count the verdicts that differ")
     args = p.parse_args(argv)
     import os
+    import statistics
 
     os.environ.setdefault("PIPELINE_NLP_PROCESSES", "1")  # MinHash signing in this process, as a small run does
     sizes = sorted(args.sizes)
-    times = {}
+    make = wire_items if args.feed == "wire" else one_template_items
+    wall: dict[int, list[float]] = {n: [] for n in sizes}
+    cpu: dict[int, list[float]] = {n: [] for n in sizes}
     with tempfile.TemporaryDirectory(prefix="near_identical_") as tmp:
+        tables = {}
         for n in sizes:
             t0 = time.perf_counter()
-            tables = batch_tables(wire_items(n, args.seed), Path(tmp) / f"raw{n}")
-            t_tables = time.perf_counter() - t0
-            prof = args.profile if args.profile and n == sizes[-1] else None
-            secs, info = corpus_step(tables, Path(tmp) / f"state{n}", prof)
-            times[n] = secs
-            docs, paras = info["tables"]["documents"], info["tables"]["paragraphs"]
-            status = docs["status"].value_counts().to_dict()
-            reasons = docs["reason"].value_counts().to_dict()
-            print(f"{n:>7,} lines: corpus step {secs:7.2f} s (assemble_corpus {info['assemble_s']:.2f} s, "
-                  f"save_indexes {info['save_s']:.2f} s); per-document tables made in {t_tables:.1f} s", flush=True)
-            print(f"          documents {status} {reasons}; paragraphs kept "
-                  f"{int((paras['status'] == 'kept').sum())}, near_duplicate_of set "
-                  f"{int(paras['near_duplicate_of'].notna().sum()) if len(paras) else 0}", flush=True)
+            tables[n] = batch_tables(make(n, args.seed), Path(tmp) / f"raw{n}")
+            print(f"{n:>7,} lines: per-document tables made in {time.perf_counter() - t0:.1f} s", flush=True)
+        for k in range(args.rounds):
+            for n in (sizes if k % 2 == 0 else sizes[::-1]):
+                prof = args.profile if args.profile and n == sizes[-1] and k == 0 else None
+                secs, info = corpus_step(tables[n], Path(tmp) / f"state{n}", prof)
+                wall[n].append(secs)
+                cpu[n].append(info["cpu_s"])
+                docs, paras = info["tables"]["documents"], info["tables"]["paragraphs"]
+                print(f"{n:>7,} lines: corpus step {secs:7.2f} s wall, {info['cpu_s']:.2f} s CPU "
+                      f"(assemble_corpus {info['assemble_s']:.2f} s, save_indexes {info['save_s']:.2f} s; "
+                      f"state {info['state_mb']:.1f} MB)", flush=True)
+                if k == 0:
+                    print(f"          documents {docs['status'].value_counts().to_dict()} "
+                          f"{docs['reason'].value_counts().to_dict()}; paragraphs kept "
+                          f"{int((paras['status'] == 'kept').sum())}, near_duplicate_of set "
+                          f"{int(paras['near_duplicate_of'].notna().sum()) if len(paras) else 0}", flush=True)
+                if k == 0 and args.check_exact and n == sizes[-1]:
+                    print("          " + uncapped_difference(tables[n], info["tables"], Path(tmp) / "uncapped"),
+                          flush=True)
     lo, hi = sizes[0], sizes[-1]
     if hi != lo:
-        ratio = times[hi] / times[lo] if times[lo] else float("inf")
-        print(f"time ratio {hi:,}/{lo:,}: {ratio:.2f}x for {hi / lo:.1f}x the data "
-              f"(linear: {hi / lo:.1f}x; target <= {1.1 * hi / lo:.1f}x)")
+        for label, t in (("wall", wall), ("CPU", cpu)):
+            ratios = [b / a for a, b in zip(t[lo], t[hi])]
+            print(f"{label} time ratio {hi:,}/{lo:,} per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+                  f"median {statistics.median(t[hi]):.2f} s / {statistics.median(t[lo]):.2f} s = "
+                  f"{statistics.median(t[hi]) / statistics.median(t[lo]):.2f}x for {hi / lo:.1f}x the data "
+                  f"(target <= {1.1 * hi / lo:.1f}x)")
     return 0
 
 

@@ -205,3 +205,55 @@ def test_texts_signed_ahead_are_taken_once_and_give_the_same_answers():
     finally:
         drop_signed_ahead()
     assert not neardup._SIGNED_AHEAD
+
+
+def test_many_near_identical_texts_stay_bounded_and_point_at_the_first(tmp_path, monkeypatch):
+    """A group of mutual near-duplicates larger than the caps: buckets admit at most
+    MAX_BUCKET_ROWS rows, each key keeps at most MAX_KEPT_MATCHES matches, every copy still
+    points at the first text, the scanning and the table lookup agree, and a loaded index
+    admits the same rows."""
+    from pipeline import neardup
+
+    monkeypatch.setattr(neardup, "MAX_BUCKET_ROWS", 8)
+    monkeypatch.setattr(neardup, "MAX_KEPT_MATCHES", 4)
+    texts = [f"Item {i}: the council met on Monday and approved the budget for the new library in the town centre."
+             for i in range(120)]
+    keys = [f"k{i:03d}" for i in range(120)]
+    index = NearDupIndex()
+    out = near_duplicate_documents(keys, texts, index)
+    assert out == {k: "k000" for k in keys[1:]}
+    counts = [n for band in index._bucket_rows for n in band.values()]
+    assert max(counts) == 8
+    bands, admitted = index._band_matrix[:len(keys)], index._admitted[:len(keys)]
+    for band in range(index._b):  # admitted rows per band value: the first 8 of each
+        values, n = np.unique(bands[admitted[:, band], band], return_counts=True)
+        assert n.max() <= 8 and all(admitted[np.nonzero(bands[:, band] == v)[0][:8], band].all() for v in values)
+    assert max(len(m) for m in index._matches.values()) == 4
+    assert index._matches["k119"] == ["k000", "k001", "k002", "k003"]  # the earliest kept
+    scanned, tabled = NearDupIndex(), NearDupIndex()
+    tabled._queries = neardup.SCAN_QUERIES
+    assert [scanned.query_and_add(k, t) for k, t in zip(keys, texts)] == \
+           [tabled.query_and_add(k, t) for k, t in zip(keys, texts)]
+    index.save(tmp_path / "idx")
+    loaded = NearDupIndex.load(tmp_path / "idx")
+    assert (loaded._admitted == index._admitted[:len(keys)]).all()
+    assert loaded.query(texts[0]) == index.query(texts[0])
+    assert near_duplicate_documents(keys + ["new"], texts + [texts[5].replace("Item 5", "Item 500")], loaded) == \
+           {**out, "new": "k000"}
+
+
+def test_caps_do_not_change_answers_below_them():
+    """Lifting the caps changes nothing when no bucket or match list reaches them."""
+    from pipeline import neardup
+
+    texts = [article(i % 30) if i % 3 else edited(article(i % 30), 2, seed=i) for i in range(150)]
+    index = NearDupIndex()
+    capped = [index.query_and_add(str(i), t) for i, t in enumerate(texts)]
+    assert max(n for band in index._bucket_rows for n in band.values()) < neardup.MAX_BUCKET_ROWS
+    old = neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES
+    neardup.MAX_BUCKET_ROWS = neardup.MAX_KEPT_MATCHES = 10 ** 9
+    try:
+        free = NearDupIndex()
+        assert [free.query_and_add(str(i), t) for i, t in enumerate(texts)] == capped
+    finally:
+        neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES = old
