@@ -279,14 +279,23 @@ class NearDupIndex:
             self._admitted = np.concatenate([self._admitted, np.zeros((grow, self._b), bool)])
         row = self._n_rows
         self._sig_matrix[row] = values
-        self._band_matrix[row] = _band_hashes(values[None, :], self._b, self._r)[0] if bands is None else bands
-        for band, (counts, h) in enumerate(zip(self._bucket_rows, self._band_matrix[row].tolist())):
-            n = counts.get(h, 0)
-            if n < MAX_BUCKET_ROWS:
-                counts[h] = n + 1
-                self._admitted[row, band] = True
-                if self._tables is not None:
-                    self._tables[band][h].append(row)
+        if bands is None:
+            bands = _band_hashes(values[None, :], self._b, self._r)[0]
+        self._band_matrix[row] = bands
+        admitted = [False] * self._b
+        if self._tables is not None:  # a bucket's rows are its admitted ones
+            for band, (table, h) in enumerate(zip(self._tables, bands.tolist())):
+                rows = table[h]
+                if len(rows) < MAX_BUCKET_ROWS:
+                    rows.append(row)
+                    admitted[band] = True
+        else:
+            for band, (counts, h) in enumerate(zip(self._bucket_rows, bands.tolist())):
+                n = counts.get(h, 0)
+                if n < MAX_BUCKET_ROWS:
+                    counts[h] = n + 1
+                    admitted[band] = True
+        self._admitted[row] = admitted
         self._n_rows += 1
 
     def _admit_all(self) -> None:
@@ -319,6 +328,7 @@ class NearDupIndex:
                 rows = np.nonzero(admitted[:, band])[0]
                 for row, h in zip(rows.tolist(), bands[rows, band].tolist()):
                     table[h].append(row)
+            self._bucket_rows = []  # the tables count the rows of each bucket from now on
         return self._tables
 
     def _query(self, key: str | None, values: np.ndarray, mine: np.ndarray | None = None) -> list[str]:
@@ -345,15 +355,24 @@ class NearDupIndex:
             return []
         return self._query(None, minhash_signature(text, self.config).hashvalues)
 
-    def add_signed(self, key: str, values: np.ndarray | None, group: str | None = None) -> list[str]:
+    def band_hashes(self, signatures: Sequence[np.ndarray]) -> np.ndarray:
+        """The LSH band hashes of many signatures in one vectorized pass (for `add_signed`)."""
+        if not len(signatures):
+            return np.zeros((0, self._b), dtype=np.uint64)
+        return _band_hashes(np.stack([np.asarray(v, dtype=np.uint32) for v in signatures]), self._b, self._r)
+
+    def add_signed(self, key: str, values: np.ndarray | None, group: str | None = None,
+                   bands: np.ndarray | None = None) -> list[str]:
         """`query_and_add` with the signature computed elsewhere (`signatures`, maybe on a
-        cluster); None stands for a text under `min_words` words."""
+        cluster); None stands for a text under `min_words` words. `bands`: its band hashes
+        when made ahead (`band_hashes`)."""
         if key in self._sigs:
             return self.query_and_add(key, "", group)
         if values is None:
             return []
         values = np.ascontiguousarray(values, dtype=np.uint32)
-        bands = _band_hashes(values[None, :], self._b, self._r)[0]  # once, for the query and the insertion
+        if bands is None:  # once, for the query and the insertion
+            bands = _band_hashes(values[None, :], self._b, self._r)[0]
         found = self._query(key, values, bands)
         self._insert(key, values, group, matches=found, bands=bands)
         return found
@@ -556,6 +575,12 @@ def _sign_new(keys: Sequence[str], texts: Sequence[str], index: NearDupIndex, si
     return {k: v for (k, _t), v in zip(new, values)}
 
 
+def _bands_of(signed: dict, index: NearDupIndex) -> dict:
+    """key -> band hashes of the new signatures, computed in one pass."""
+    keys = [k for k, v in signed.items() if v is not None]
+    return dict(zip(keys, index.band_hashes([signed[k] for k in keys])))
+
+
 def near_duplicate_documents(
     doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None = None
 ) -> dict[str, str]:
@@ -567,9 +592,10 @@ def near_duplicate_documents(
     """
     rank = {d: n for n, d in enumerate(doc_ids)}
     signed = _sign_new(doc_ids, texts, index, signer)
+    bands = _bands_of(signed, index)
     out: dict[str, str] = {}
     for n, doc_id in enumerate(doc_ids):
-        matches = index.add_signed(doc_id, signed.get(doc_id), group=doc_id)
+        matches = index.add_signed(doc_id, signed.get(doc_id), group=doc_id, bands=bands.get(doc_id))
         target = _earliest(matches, rank, index, n)
         if target is not None:
             out[doc_id] = out.get(target, target)
@@ -588,9 +614,11 @@ def near_duplicate_paragraphs(
     """
     rank = {p: n for n, p in enumerate(paragraph_ids)}
     signed = _sign_new(paragraph_ids, texts, index, signer)
+    bands = _bands_of(signed, index)
     out: dict[str, str] = {}
     for n, (pid, did) in enumerate(zip(paragraph_ids, doc_ids)):
-        matches = [m for m in index.add_signed(pid, signed.get(pid), group=did) if index.group(m) != did]
+        matches = [m for m in index.add_signed(pid, signed.get(pid), group=did, bands=bands.get(pid))
+                   if index.group(m) != did]
         target = _earliest(matches, rank, index, n)
         if target is not None:
             out[pid] = out.get(target, target)
