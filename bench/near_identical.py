@@ -206,12 +206,13 @@ def uncapped_difference(tables: tuple, out: dict, state_root: Path) -> str:
     `pipeline.neardup` lifted (every bucket and match list unbounded)."""
     from pipeline import neardup
 
-    caps = neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES
-    neardup.MAX_BUCKET_ROWS = neardup.MAX_KEPT_MATCHES = 10 ** 9
+    caps = neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES, neardup.BATCH_MIN_KEYS
+    # one key at a time (the batch path holds every candidate pair of a chunk: unbounded without caps)
+    neardup.MAX_BUCKET_ROWS = neardup.MAX_KEPT_MATCHES = neardup.BATCH_MIN_KEYS = 10 ** 9
     try:
         secs, ref = corpus_step(tables, state_root)
     finally:
-        neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES = caps
+        neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES, neardup.BATCH_MIN_KEYS = caps
     a, b = out["documents"].set_index("doc_id"), ref["tables"]["documents"].set_index("doc_id")
     status = int((a["status"] != b.loc[a.index, "status"]).sum())
     target = int((a["duplicate_of"].fillna("") != b.loc[a.index, "duplicate_of"].fillna("")).sum())

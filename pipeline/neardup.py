@@ -166,6 +166,10 @@ SCAN_QUERIES = 256  # queries answered by scanning the band matrix before hash t
 MAX_BUCKET_ROWS = 64
 #: Matches a key keeps for later runs (the earliest inserted): see "Bounded work".
 MAX_KEPT_MATCHES = 16
+#: New keys of one `near_duplicate_*` call from which they are added with arrays
+#: (`NearDupIndex.add_signed_batch`, same answers) rather than one query at a time.
+BATCH_MIN_KEYS = 64
+BATCH_CHUNK = 4096  # keys per array pass (bounds the candidate pairs held at once)
 _FNV_OFFSET = np.uint64(1469598103934665603)
 _FNV_PRIME = np.uint64(1099511628211)
 
@@ -290,6 +294,8 @@ class NearDupIndex:
                     rows.append(row)
                     admitted[band] = True
         else:
+            if self._bucket_rows is None:
+                self._count_buckets()
             for band, (counts, h) in enumerate(zip(self._bucket_rows, bands.tolist())):
                 n = counts.get(h, 0)
                 if n < MAX_BUCKET_ROWS:
@@ -297,6 +303,99 @@ class NearDupIndex:
                     admitted[band] = True
         self._admitted[row] = admitted
         self._n_rows += 1
+
+    def _count_buckets(self) -> None:
+        """The admitted rows of each bucket, counted from `_admitted` (before tables exist)."""
+        _, bands = self._matrices()
+        admitted = self._admitted[:self._n_rows]
+        self._bucket_rows = []
+        for band in range(self._b):
+            uniq, counts = np.unique(bands[admitted[:, band], band], return_counts=True)
+            self._bucket_rows.append(dict(zip(uniq.tolist(), counts.tolist())))
+
+    def add_signed_batch(self, keys: Sequence[str], signatures: Sequence[np.ndarray], groups: Sequence[str | None],
+                         bands: np.ndarray | None = None) -> list[list[str]]:
+        """`add_signed` of new keys one after the other, with the same answers and the same
+        index afterwards, computed with arrays instead of one lookup per key and band.
+
+        For each band, the rows sharing a band value are sorted by row; a bucket admits
+        its first MAX_BUCKET_ROWS rows, so the candidates of a row are the first
+        min(MAX_BUCKET_ROWS, rows before it) rows of each of its buckets: every candidate
+        pair of a chunk of keys comes out of one sort per band, and all are verified in
+        one vectorized comparison. Keys must be new (not in the index) and distinct.
+        """
+        keys = list(keys)
+        if not keys:
+            return []
+        values = np.stack([np.asarray(v, dtype=np.uint32) for v in signatures])
+        bands = self.band_hashes(list(values)) if bands is None else np.asarray(bands, dtype=np.uint64)
+        out: list[list[str]] = []
+        for a in range(0, len(keys), BATCH_CHUNK):
+            out += self._add_chunk(keys[a:a + BATCH_CHUNK], values[a:a + BATCH_CHUNK], groups[a:a + BATCH_CHUNK],
+                                   bands[a:a + BATCH_CHUNK])
+        return out
+
+    def _add_chunk(self, keys: list[str], values: np.ndarray, groups: Sequence[str | None],
+                   bands: np.ndarray) -> list[list[str]]:
+        first, n = self._n_rows, len(keys)
+        queried = n if first else n - 1  # `_query` counts queries to a non-empty index
+        need = first + n
+        if need > len(self._sig_matrix):
+            grow = max(need - len(self._sig_matrix), len(self._sig_matrix), 64)
+            self._sig_matrix = np.concatenate([self._sig_matrix, np.zeros((grow, self._sig_matrix.shape[1]), np.uint32)])
+            self._band_matrix = np.concatenate([self._band_matrix, np.zeros((grow, self._b), np.uint64)])
+            self._admitted = np.concatenate([self._admitted, np.zeros((grow, self._b), bool)])
+        self._sig_matrix[first:need] = values
+        self._band_matrix[first:need] = bands
+        cap = MAX_BUCKET_ROWS
+        pairs = []
+        for band in range(self._b):
+            new_vals = bands[:, band]
+            old_rows = np.nonzero(self._admitted[:first, band])[0]
+            old_rows = old_rows[np.isin(self._band_matrix[old_rows, band], new_vals)]
+            rows = np.concatenate([old_rows, np.arange(first, need)])
+            vals = np.concatenate([self._band_matrix[old_rows, band], new_vals])
+            order = np.argsort(vals, kind="stable")  # by value, then by row (rows ascend)
+            sv, sr = vals[order], rows[order]
+            starts_mask = np.concatenate([[True], sv[1:] != sv[:-1]])
+            group = np.cumsum(starts_mask) - 1
+            starts = np.nonzero(starts_mask)[0]
+            pos = np.arange(len(sv)) - starts[group]  # rows of the bucket before this one
+            is_new = sr >= first
+            self._admitted[sr[is_new], band] = pos[is_new] < cap
+            elems = np.nonzero(is_new & (pos > 0))[0]
+            count = np.minimum(pos[elems], cap)
+            if not len(elems):
+                continue
+            rep = np.repeat(elems, count)
+            offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+            pairs.append(sr[rep].astype(np.int64) * need + sr[starts[group[rep]] + offset])
+        codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+        later, earlier = codes // need, codes % need
+        keep = np.zeros(len(codes), dtype=bool)
+        step = 1 << 16
+        for a in range(0, len(codes), step):  # verified in slices: bounded memory
+            j, i = later[a:a + step], earlier[a:a + step]
+            keep[a:a + step] = (self._sig_matrix[j] == self._sig_matrix[i]).mean(axis=1) >= self.config.threshold
+        later, earlier = later[keep], earlier[keep]
+        self._row_keys.extend(keys)
+        self._n_rows = need
+        self._queries += queried
+        # derived lookups are rebuilt from the arrays when a later single query needs them
+        self._tables, self._bucket_rows = None, None
+        bounds = np.searchsorted(later, np.arange(first, need + 1))
+        out = []
+        for k, (key, group) in enumerate(zip(keys, groups)):
+            found = [self._row_keys[i] for i in earlier[bounds[k]:bounds[k + 1]].tolist()]
+            found = sorted(f for f in found if f is not None)
+            self._sigs[key] = self._sig_matrix[first + k]
+            self._groups[key] = group
+            self._seq[key] = self._next
+            self._next += 1
+            self._rows[key] = first + k
+            self._keep_matches(key, found)
+            out.append(found)
+        return out
 
     def _admit_all(self) -> None:
         """`_admitted` and the bucket counts of all rows, in row (insertion) order."""
@@ -410,6 +509,10 @@ class NearDupIndex:
         self._rows[key] = len(self._row_keys)
         self._row_keys.append(key)
         self._append_row(values, bands)
+        self._keep_matches(key, matches)
+
+    def _keep_matches(self, key: str, matches: list[str] | None) -> None:
+        """Store a new key's matches (its earliest MAX_KEPT_MATCHES) and add it to theirs."""
         if matches is not None and len(matches) > MAX_KEPT_MATCHES:  # the earliest inserted
             matches = sorted(sorted(matches, key=self._seq.__getitem__)[:MAX_KEPT_MATCHES])
         self._matches[key] = list(matches) if matches is not None else None
@@ -581,6 +684,22 @@ def _bands_of(signed: dict, index: NearDupIndex) -> dict:
     return dict(zip(keys, index.band_hashes([signed[k] for k in keys])))
 
 
+def _add_batch(index: NearDupIndex, keys: Sequence[str], groups: Sequence[str], signed: dict, bands: dict) -> dict:
+    """{key: its matches} for the new keys added to `index` at once (`add_signed_batch`),
+    when there are at least BATCH_MIN_KEYS of them; each key's answer is what `add_signed`
+    in the given order would have returned. Empty otherwise (the caller adds one by one)."""
+    group_of: dict[str, str] = {}
+    for key, group in zip(keys, groups):
+        if key not in group_of and key not in index and signed.get(key) is not None:
+            group_of[key] = group
+    if len(group_of) < BATCH_MIN_KEYS:
+        return {}
+    new = list(group_of)
+    found = index.add_signed_batch(new, [signed[k] for k in new], [group_of[k] for k in new],
+                                   np.stack([bands[k] for k in new]))
+    return dict(zip(new, found))
+
+
 def near_duplicate_documents(
     doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None = None
 ) -> dict[str, str]:
@@ -593,9 +712,11 @@ def near_duplicate_documents(
     rank = {d: n for n, d in enumerate(doc_ids)}
     signed = _sign_new(doc_ids, texts, index, signer)
     bands = _bands_of(signed, index)
+    batch = _add_batch(index, doc_ids, doc_ids, signed, bands)
     out: dict[str, str] = {}
     for n, doc_id in enumerate(doc_ids):
-        matches = index.add_signed(doc_id, signed.get(doc_id), group=doc_id, bands=bands.get(doc_id))
+        matches = batch.pop(doc_id) if doc_id in batch else \
+            index.add_signed(doc_id, signed.get(doc_id), group=doc_id, bands=bands.get(doc_id))
         target = _earliest(matches, rank, index, n)
         if target is not None:
             out[doc_id] = out.get(target, target)
@@ -615,10 +736,11 @@ def near_duplicate_paragraphs(
     rank = {p: n for n, p in enumerate(paragraph_ids)}
     signed = _sign_new(paragraph_ids, texts, index, signer)
     bands = _bands_of(signed, index)
+    batch = _add_batch(index, paragraph_ids, doc_ids, signed, bands)
     out: dict[str, str] = {}
     for n, (pid, did) in enumerate(zip(paragraph_ids, doc_ids)):
-        matches = [m for m in index.add_signed(pid, signed.get(pid), group=did, bands=bands.get(pid))
-                   if index.group(m) != did]
+        found = batch.pop(pid) if pid in batch else index.add_signed(pid, signed.get(pid), group=did, bands=bands.get(pid))
+        matches = [m for m in found if index.group(m) != did]
         target = _earliest(matches, rank, index, n)
         if target is not None:
             out[pid] = out.get(target, target)
