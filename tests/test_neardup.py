@@ -205,3 +205,105 @@ def test_texts_signed_ahead_are_taken_once_and_give_the_same_answers():
     finally:
         drop_signed_ahead()
     assert not neardup._SIGNED_AHEAD
+
+
+def test_many_near_identical_texts_stay_bounded_and_point_at_the_first(tmp_path, monkeypatch):
+    """A group of mutual near-duplicates larger than the caps: buckets admit at most
+    MAX_BUCKET_ROWS rows, each key keeps at most MAX_KEPT_MATCHES matches, every copy still
+    points at the first text, the scanning and the table lookup agree, and a loaded index
+    admits the same rows."""
+    from pipeline import neardup
+
+    monkeypatch.setattr(neardup, "MAX_BUCKET_ROWS", 8)
+    monkeypatch.setattr(neardup, "MAX_KEPT_MATCHES", 4)
+    texts = [f"Item {i}: the council met on Monday and approved the budget for the new library in the town centre."
+             for i in range(120)]
+    keys = [f"k{i:03d}" for i in range(120)]
+    index = NearDupIndex()
+    out = near_duplicate_documents(keys, texts, index)
+    assert out == {k: "k000" for k in keys[1:]}
+    index._count_buckets()
+    counts = [n for band in index._bucket_rows for n in band.values()]
+    assert max(counts) == 8
+    bands, admitted = index._band_matrix[:len(keys)], index._admitted[:len(keys)]
+    for band in range(index._b):  # admitted rows per band value: the first 8 of each
+        values, n = np.unique(bands[admitted[:, band], band], return_counts=True)
+        assert n.max() <= 8 and all(admitted[np.nonzero(bands[:, band] == v)[0][:8], band].all() for v in values)
+    assert max(len(m) for m in index._matches.values()) == 4
+    assert index._matches["k119"] == ["k000", "k001", "k002", "k003"]  # the earliest kept
+    scanned, tabled = NearDupIndex(), NearDupIndex()
+    tabled._queries = neardup.SCAN_QUERIES
+    assert [scanned.query_and_add(k, t) for k, t in zip(keys, texts)] == \
+           [tabled.query_and_add(k, t) for k, t in zip(keys, texts)]
+    index.save(tmp_path / "idx")
+    loaded = NearDupIndex.load(tmp_path / "idx")
+    assert (loaded._admitted == index._admitted[:len(keys)]).all()
+    assert loaded.query(texts[0]) == index.query(texts[0])
+    assert near_duplicate_documents(keys + ["new"], texts + [texts[5].replace("Item 5", "Item 500")], loaded) == \
+           {**out, "new": "k000"}
+
+
+def test_caps_do_not_change_answers_below_them():
+    """Lifting the caps changes nothing when no bucket or match list reaches them."""
+    from pipeline import neardup
+
+    texts = [article(i % 30) if i % 3 else edited(article(i % 30), 2, seed=i) for i in range(150)]
+    index = NearDupIndex()
+    capped = [index.query_and_add(str(i), t) for i, t in enumerate(texts)]
+    assert max(n for band in index._bucket_rows for n in band.values()) < neardup.MAX_BUCKET_ROWS
+    old = neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES
+    neardup.MAX_BUCKET_ROWS = neardup.MAX_KEPT_MATCHES = 10 ** 9
+    try:
+        free = NearDupIndex()
+        assert [free.query_and_add(str(i), t) for i, t in enumerate(texts)] == capped
+    finally:
+        neardup.MAX_BUCKET_ROWS, neardup.MAX_KEPT_MATCHES = old
+
+
+@pytest.mark.parametrize("caps", [(64, 16), (3, 2)])
+def test_batch_insertion_equals_one_at_a_time(tmp_path, monkeypatch, caps):
+    """`add_signed_batch` (used by `near_duplicate_*` for many new keys) gives every key
+    the answer `add_signed` in the same order gives, and leaves the same index: stored
+    matches, admitted bucket rows and later answers; with an index of earlier runs that
+    has a removed key, and with caps that bind."""
+    from pipeline import neardup
+    from pipeline.neardup import signatures
+
+    monkeypatch.setattr(neardup, "MAX_BUCKET_ROWS", caps[0])
+    monkeypatch.setattr(neardup, "MAX_KEPT_MATCHES", caps[1])
+    monkeypatch.setattr(neardup, "BATCH_CHUNK", 7)  # several chunks
+    texts = [article(i % 9) if i % 4 else edited(article(i % 9), 1 + i % 3, seed=i) for i in range(60)]
+    sigs = signatures(texts)
+    old = NearDupIndex()
+    for i in range(10):
+        old.add_signed(f"old{i}", sigs[i])
+    old.remove("old3")
+    old.save(tmp_path / "idx")
+    one, many = NearDupIndex.load(tmp_path / "idx"), NearDupIndex.load(tmp_path / "idx")
+    keys = [f"new{i}" for i in range(10, 60)]
+    groups = [f"g{i % 5}" for i in range(10, 60)]
+    expected = [one.add_signed(k, sigs[i], group=g) for k, i, g in zip(keys, range(10, 60), groups)]
+    assert many.add_signed_batch(keys, sigs[10:], groups) == expected
+    assert any(len(e) > caps[1] for e in expected) or caps[1] == 16
+    assert many.keys() == one.keys() and many._matches == one._matches and many._groups == one._groups
+    assert (many._admitted[:many._n_rows] == one._admitted[:one._n_rows]).all()
+    probe = edited(article(2), 2, seed=99)
+    assert many.query_and_add("probe", probe) == one.query_and_add("probe", probe)
+    many.save(tmp_path / "many")
+    one.save(tmp_path / "one")
+    assert (tmp_path / "many" / "keys.json").read_bytes() == (tmp_path / "one" / "keys.json").read_bytes()
+
+
+def test_near_duplicate_calls_give_the_same_answers_in_batch(monkeypatch):
+    from pipeline import neardup
+
+    texts = [article(i % 7) if i % 3 else edited(article(i % 7), 2, seed=i) for i in range(40)]
+    docs = [f"d{i}" for i in range(40)]
+    monkeypatch.setattr(neardup, "BATCH_MIN_KEYS", 10 ** 9)
+    single = near_duplicate_documents(docs, texts, NearDupIndex())
+    paras_single = near_duplicate_paragraphs(docs, [f"doc{i % 13}" for i in range(40)], texts,
+                                             NearDupIndex(NearDupConfig.for_paragraphs()))
+    monkeypatch.setattr(neardup, "BATCH_MIN_KEYS", 1)
+    assert near_duplicate_documents(docs, texts, NearDupIndex()) == single and single
+    assert near_duplicate_paragraphs(docs, [f"doc{i % 13}" for i in range(40)], texts,
+                                     NearDupIndex(NearDupConfig.for_paragraphs())) == paras_single
