@@ -187,8 +187,9 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
 
         # the NLP workers start loading spaCy now, before Dagster creates the first run
         # (the documents asset asks again; a second call does nothing)
-        distributed.prestart(settings.spacy_model, len(queue[0]))
-        if len(keys) < distributed.PRESTART_MIN_FILES:
+        documents = [sum(files.weight(files.relpath_of(k)) for k in chunk) for chunk in queue]  # feed units count their lines
+        distributed.prestart(settings.spacy_model, documents[0])
+        if sum(documents) < distributed.PRESTART_MIN_FILES:
             # a few files into a corpus: the corpus stage's input is read while their run waits
             # (a large batch's NLP pool needs the memory more; its run is long anyway)
             settings.state.prefetch_accepted(PER_DOCUMENT_STAGES)

@@ -77,7 +77,7 @@ def _per_file(**kwargs) -> dict:
 def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> pd.DataFrame:
     keys = list(context.partition_keys)
     # a large batch starts the NLP worker pool now: spaCy loads there while this step reads files
-    distributed.prestart(settings.spacy_model, len(keys))
+    distributed.prestart(settings.spacy_model, sum(files.weight(relpath_of(k)) for k in keys))  # documents, not files
     df = _take_read_ahead(context.run_id, keys, settings)
     read_ahead = df is not None
     if df is None:
