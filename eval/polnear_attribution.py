@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             if k is not None:
                 by_sent[k].append(g)
         del starts
+        claim_items: list = []
         for k, (s, doc, r, an) in enumerate(zip(sents, docs, resolved, analyses)):
             n_sent += 1
             golds = [g for g in by_sent.get(k, []) if g.source]
@@ -317,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 (g, g.source_text, span_head(doc, g.source[0][0] - s.char_start, g.source[-1][1] - s.char_start, g.source_text))
                 for g in golds
             ]
-            claim_table.add(s, doc, rows.get(s.sentence_id), gold_forms, art.gold, is_direct, claim_errors)
+            claim_items.append((s, doc, rows.get(s.sentence_id), gold_forms, is_direct))
             preds: dict[str, Pred | None] = {}
             if r.inherited:
                 # continuation of a multi-sentence quote: no cue in this sentence, so outside
@@ -364,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                         misses.append((s.text, [(g.source_text, g.cue_text) for g in golds], pred and (pred.candidates, pred.cue)))
                     elif pred is not None and matched_g is None:
                         false_pos.append((s.text, [(g.source_text, g.cue_text) for g in all_g], (pred.candidates, pred.cue)))
+        claim_table.add_article(claim_items, art.gold, claim_errors)
     print(f"PolNeAR {args.split}: {len(arts)} articles, {n_sent} sentences, {n_gold_attr} gold attributions "
           f"({time.time() - t0:.0f} s)")
     print()
@@ -406,7 +408,9 @@ class ClaimRowsTable:
     A sentence's gold sources are those of the attributions whose cue starts in it; a
     sentence with none whose start lies inside the content span of a gold *direct* attribution
     takes that attribution's source (a sentence inside a multi-sentence quote is said by
-    the quote's source, the claims definition of issue #16). The `cue-only gold` line scores
+    the quote's source, the claims definition of issue #16); there the source is often
+    written in another sentence as a pronoun ("he"), so the name the claim row of the
+    cue's sentence gave it, when that row's speaker matched it, counts as the source too. The `cue-only gold` line scores
     the same rows against the first table's gold alone (a row in a sentence without a
     gold cue is a false positive, so an inherited speaker is never right there). Recall = right rows / sentences with a gold source; a sentence
     with a gold source and no claim row, or a row without a speaker, is a miss."""
@@ -415,26 +419,45 @@ class ClaimRowsTable:
         self.scores = {k: Score() for k in ("all", "direct", "indirect", "inherited", "cue-only gold")}
         self.rows = self.with_speaker = self.worthy = 0
 
-    def add(self, s, doc, row, gold_forms, all_gold, is_direct, errors) -> None:
+    def add_article(self, items, all_gold, errors) -> None:
+        # the speaker a gold source was resolved to where the gold cue is: the claim row of
+        # the cue's sentence matched that source ("he") with its written form
+        resolved_source: dict[int, str] = {}
+        for s, doc, row, gold_forms, _d in items:
+            if row is not None and row.speaker is not None:
+                for g, gt, gh in gold_forms:
+                    if any(speaker_match(pt, ph, gt, gh) for pt, ph in self._candidates(s, doc, row)):
+                        resolved_source[id(g)] = row.speaker
+        for s, doc, row, gold_forms, is_direct in items:
+            self.add(s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source)
+
+    @staticmethod
+    def _candidates(s, doc, row) -> list[tuple[str, str]]:
+        cands = [(row.speaker, (_words(row.speaker) or [""])[-1])]
+        if row.speaker_as_written:
+            at = s.text.find(row.speaker_as_written)
+            cands.append((row.speaker_as_written,
+                          span_head(doc, at, at + len(row.speaker_as_written), row.speaker_as_written)
+                          if at >= 0 else (_words(row.speaker_as_written) or [""])[-1]))
+        return cands
+
+    def add(self, s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source) -> None:
         golds = [(g, gt, gh) for g, gt, gh in gold_forms]
         cue_golds = golds
         if not golds:
             inside = [g for g in all_gold if g.source and g.direct and any(a <= s.char_start < b for a, b in g.content)]
             golds = [(g, g.source_text, span_head(doc, g.source[0][0] - s.char_start, g.source[-1][1] - s.char_start,
                                                  g.source_text)) for g in inside]
+            # inside a quotation the source is written elsewhere ("he"): the name the claim
+            # row of the cue's sentence resolved it to counts too
+            golds += [(g, resolved_source[id(g)], (_words(resolved_source[id(g)]) or [""])[-1])
+                      for g in inside if id(g) in resolved_source]
         if row is not None:
             self.rows += 1
             self.with_speaker += row.speaker is not None
             self.worthy += row.check_worthy
         pred = row is not None and row.speaker is not None
-        cands = []
-        if pred:
-            cands.append((row.speaker, (_words(row.speaker) or [""])[-1]))
-            if row.speaker_as_written:
-                at = s.text.find(row.speaker_as_written)
-                cands.append((row.speaker_as_written,
-                              span_head(doc, at, at + len(row.speaker_as_written), row.speaker_as_written)
-                              if at >= 0 else (_words(row.speaker_as_written) or [""])[-1]))
+        cands = self._candidates(s, doc, row) if pred else []
         matched = next((g for g, gt, gh in golds if any(speaker_match(pt, ph, gt, gh) for pt, ph in cands)), None)
         ok = matched is not None and row.cue is not None and cue_ok(row.cue, matched, doc, s.char_start)
         subsets = ["all", "direct" if is_direct else "indirect"]
@@ -445,7 +468,8 @@ class ClaimRowsTable:
         self.scores["cue-only gold"].add(bool(cue_golds), pred, matched is not None and bool(cue_golds),
                                          ok and bool(cue_golds))
         if errors is not None and matched is None and (golds or pred):
-            errors.append(("miss" if golds else "fp", s.text, [(gt, g.cue_text) for g, gt, _h in golds],
+            errors.append(("miss" if golds else "fp", s.text,
+                           [(gt, g.cue_text) for g, gt, _h in golds] + ([] if cue_golds else ["(quote content)"]),
                            row and (row.speaker, row.speaker_as_written, row.cue)))
 
     def print(self) -> None:

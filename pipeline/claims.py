@@ -334,6 +334,33 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
         if speaker is not None and speaker.lower() not in PRONOUNS:
             history.append((speaker, stype))
         resolved.append((speaker, stype, a.attribution, True))
+    # a quotation running over several sentences (and paragraphs, when the next one opens
+    # with a quotation mark again) is said by the one speaker attributed in it
+    for group in quotation_groups([a.sent for a in analyses]):
+        own = {resolved[i][0] for i in group if resolved[i][0] is not None and resolved[i][3]
+               and resolved[i][2].quote_type == "direct" and i not in group.inside}
+        if len(own) != 1:
+            continue
+        k = next(i for i in group if resolved[i][0] in own and resolved[i][3])
+        sp, st, att, _own = resolved[k]
+        for i in group:
+            if resolved[i][0] is None or i in group.inside:  # wholly inside: its own cue is quoted
+                resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None), False)
+    # a quotation that opens its sentence with no speaker of its own, after a sentence that
+    # introduces it ('Trump said:') or quotes the same speaker: that speaker's, one or two
+    # sentences back (the previous paragraph included)
+    for group in quotation_groups([a.sent for a in analyses], singles=True):
+        first = group[0]
+        if any(resolved[i][0] is not None for i in group) or not _opens_with_quote(analyses[first].sent.text):
+            continue
+        for j in (first - 1, first - 2):
+            if j < 0 or resolved[j][0] is None:
+                continue
+            sp, st, att, own = resolved[j]
+            if analyses[j].sent.text.rstrip().endswith(":") or att.quote_type == "direct":
+                for i in group:
+                    resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None), False)
+            break
     # direct quotes running over several sentences of one paragraph share their speaker
     for i, a in enumerate(analyses):
         if resolved[i][0] is not None or not a.has_quotes:
@@ -358,6 +385,77 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
             phrase_start=att.phrase_start if own else None, phrase_end=att.phrase_end if own else None,
         ))
     return out
+
+
+class QuoteGroup(list):
+    """Indices of consecutive sentences one quotation runs over; `inside` those wholly
+    within it (opened in an earlier sentence, not closed in this one)."""
+
+    def __init__(self, items=(), inside=()):
+        super().__init__(items)
+        self.inside = set(inside)
+
+
+_OPEN_MARKS, _CLOSE_MARKS = "“«„", "”»"
+
+
+def _quote_state(text: str, open_before: bool) -> tuple[bool, bool]:
+    """(open after the sentence, a quotation mark seen) from double quotation marks
+    (“ ” « » „ and straight "), given whether a quotation was open before it."""
+    state, seen = open_before, False
+    stripped = len(text) - len(text.lstrip())
+    for i, ch in enumerate(text):
+        if ch in _OPEN_MARKS:
+            if not (state and i == stripped):  # a new paragraph of the same quotation reopens it
+                state = True
+        elif ch in _CLOSE_MARKS:
+            state = False
+        elif ch == '"':
+            prev = text[i - 1] if i else " "
+            nxt = text[i + 1] if i + 1 < len(text) else " "
+            closer = not prev.isspace() and (nxt.isspace() or nxt in ".,;:!?)")
+            if state and i == stripped and not closer:
+                pass  # continuation mark at the head of a paragraph
+            else:
+                state = False if (state or closer) else True
+        else:
+            continue
+        seen = True
+    return state, seen
+
+
+def _opens_with_quote(text: str) -> bool:
+    return text.lstrip()[:1] in _OPEN_MARKS + '"'
+
+
+def quotation_groups(sents: Sequence[SentenceInput], singles: bool = False) -> list[QuoteGroup]:
+    """Runs of two or more consecutive sentences of one document that one quotation spans:
+    it opens in the first and is still open at the start of each next one (a new
+    paragraph continues it only when it opens with a quotation mark, the news
+    convention for a quotation over several paragraphs)."""
+    groups: list[QuoteGroup] = []
+    state, current, inside, prev_para = False, [], [], None
+    for i, sent in enumerate(sents):
+        if sent.paragraph_id != prev_para and state and sent.text.lstrip()[:1] not in _OPEN_MARKS + '"':
+            state = False
+        prev_para = sent.paragraph_id
+        before = state
+        state, seen = _quote_state(sent.text, before)
+        if before:
+            current.append(i)
+            if state:
+                inside.append(i)  # open before and after: wholly quoted
+        elif state:
+            current, inside = [i], []
+        elif singles and seen and _opens_with_quote(sent.text):
+            current, inside = [i], []  # a quotation that opens and closes in this sentence
+        if not state and current:
+            if len(current) > 1 or singles:
+                groups.append(QuoteGroup(current, inside))
+            current, inside = [], []
+    if len(current) > 1 or singles and current:
+        groups.append(QuoteGroup(current, inside))
+    return groups
 
 
 _TYPE_PRIORITY = {"PERSON": 4, "ORG": 3, "GPE": 2, "NORP": 1}
