@@ -123,6 +123,8 @@ TABLES: dict[str, pa.Schema] = {
         _f("n_claim_pairs", I32, "pairs of claims in different documents making these same two statements "
                                  "(same unit, value, qualifier and entities); this row names the first pair"),
         _f("n_documents", I32, "documents making either of the two statements"),
+        _f("reached_via", S, "the claim cluster (statement group) through which this pair of documents was "
+                             "reached from a conflict of another member; null when found directly"),
     ]),
 }
 
