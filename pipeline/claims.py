@@ -357,7 +357,8 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
             if j < 0 or resolved[j][0] is None:
                 continue
             sp, st, att, own = resolved[j]
-            if analyses[j].sent.text.rstrip().endswith(":") or att.quote_type == "direct":
+            if analyses[j].sent.text.rstrip().endswith(":") or att.quote_type == "direct" \
+                    or j == first - 1 and own and att.speaker_label in {"PERSON", None}:
                 for i in group:
                     resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None), False)
             break
