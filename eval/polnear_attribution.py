@@ -434,11 +434,11 @@ class ClaimRowsTable:
     @staticmethod
     def _candidates(s, doc, row) -> list[tuple[str, str]]:
         cands = [(row.speaker, (_words(row.speaker) or [""])[-1])]
-        if row.speaker_as_written:
-            at = s.text.find(row.speaker_as_written)
-            cands.append((row.speaker_as_written,
-                          span_head(doc, at, at + len(row.speaker_as_written), row.speaker_as_written)
-                          if at >= 0 else (_words(row.speaker_as_written) or [""])[-1]))
+        written = getattr(row, "speaker_as_written", None)  # absent before issue #16: the speaker only
+        if written:
+            at = s.text.find(written)
+            cands.append((written, span_head(doc, at, at + len(written), written)
+                          if at >= 0 else (_words(written) or [""])[-1]))
         return cands
 
     def add(self, s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source) -> None:
@@ -455,13 +455,13 @@ class ClaimRowsTable:
         if row is not None:
             self.rows += 1
             self.with_speaker += row.speaker is not None
-            self.worthy += row.check_worthy
+            self.worthy += _worthy(row)
         pred = row is not None and row.speaker is not None
         cands = self._candidates(s, doc, row) if pred else []
         matched = next((g for g, gt, gh in golds if any(speaker_match(pt, ph, gt, gh) for pt, ph in cands)), None)
         ok = matched is not None and row.cue is not None and cue_ok(row.cue, matched, doc, s.char_start)
         subsets = ["all", "direct" if is_direct else "indirect"]
-        if pred and row.speaker_as_written is None:
+        if pred and getattr(row, "speaker_as_written", None) is None:
             subsets.append("inherited")
         for sub in subsets:
             self.scores[sub].add(bool(golds), pred, matched is not None, ok)
@@ -470,7 +470,7 @@ class ClaimRowsTable:
         if errors is not None and matched is None and (golds or pred):
             errors.append(("miss" if golds else "fp", s.text,
                            [(gt, g.cue_text) for g, gt, _h in golds] + ([] if cue_golds else ["(quote content)"]),
-                           row and (row.speaker, row.speaker_as_written, row.cue)))
+                           row and (row.speaker, getattr(row, "speaker_as_written", None), row.cue)))
 
     def print(self) -> None:
         print(f"\nPublished claims rows (pipeline.claims.document_claims): {self.rows} rows, "
@@ -483,6 +483,14 @@ class ClaimRowsTable:
             print(f"| {sub:<16} | {sc.gold:>5} | {sc.pred:>5} | {p:>5.3f} | {r:>5.3f} | {f:>5.3f} | {c:>7.3f} |")
         print("(inherited: rows whose speaker comes from another sentence of a multi-sentence quote; "
               "their gold is the source whose content span holds the sentence)")
+
+
+def _worthy(row) -> bool:
+    if hasattr(row, "check_worthy"):
+        return bool(row.check_worthy)
+    from pipeline.claims import CLAIM_THRESHOLD
+
+    return row.checkworthiness >= CLAIM_THRESHOLD
 
 
 def _cue_lemmas(g: GoldAttribution, doc, sent_start: int) -> set[str]:
