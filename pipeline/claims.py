@@ -203,7 +203,9 @@ def _person_titles(doc: "Doc") -> list[tuple[str, str]]:
             continue
         window = doc[max(0, ent.start - 4):ent.start]
         for k, tok in enumerate(window):
-            if tok.lower_ in TITLE_WORDS and tok.pos_ in {"PROPN", "NOUN"}:
+            # the title stands right before the name (other title words between: "Prime Minister")
+            if tok.lower_ in TITLE_WORDS and tok.pos_ in {"PROPN", "NOUN"} \
+                    and all(t.lower_ in TITLE_WORDS or t.is_space for t in window[k + 1:]):
                 title = tok.lower_.rstrip(".")
                 out.append((title, ent.text))
                 for mod in window[:k]:
@@ -431,14 +433,22 @@ def _opens_with_quote(text: str) -> bool:
 
 def quotation_groups(sents: Sequence[SentenceInput], singles: bool = False) -> list[QuoteGroup]:
     """Runs of two or more consecutive sentences of one document that one quotation spans:
-    it opens in the first and is still open at the start of each next one (a new
-    paragraph continues it only when it opens with a quotation mark, the news
-    convention for a quotation over several paragraphs)."""
+    it opens in the first, is still open at the start of each next one and closes in the
+    last (a new paragraph continues it only when it opens with a quotation mark, the news
+    convention for a quotation over several paragraphs). A quotation never closed gives
+    no run: where it ends is unknown. With `singles`, a sentence that opens a quotation
+    (closed in it, or never closed) is a run of its own too."""
     groups: list[QuoteGroup] = []
     state, current, inside, prev_para = False, [], [], None
+
+    def unterminated():
+        if singles and current:
+            groups.append(QuoteGroup(current[:1], ()))
+
     for i, sent in enumerate(sents):
         if sent.paragraph_id != prev_para and state and sent.text.lstrip()[:1] not in _OPEN_MARKS + '"':
-            state = False
+            unterminated()
+            state, current, inside = False, [], []
         prev_para = sent.paragraph_id
         before = state
         state, seen = _quote_state(sent.text, before)
@@ -454,8 +464,7 @@ def quotation_groups(sents: Sequence[SentenceInput], singles: bool = False) -> l
             if len(current) > 1 or singles:
                 groups.append(QuoteGroup(current, inside))
             current, inside = [], []
-    if len(current) > 1 or singles and current:
-        groups.append(QuoteGroup(current, inside))
+    unterminated()
     return groups
 
 

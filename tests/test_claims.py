@@ -385,3 +385,13 @@ def test_attributed_statement_below_the_threshold_is_a_claim(nlp):
     assert c.speaker is not None and c.speaker_as_written == "the baker"
     assert c.check_worthy == (c.checkworthiness >= CLAIM_THRESHOLD)
     assert "s1" not in by_id or by_id["s1"].check_worthy  # unattributed: only when check-worthy
+
+
+def test_title_before_a_name_across_a_no_break_space(nlp):
+    texts = [
+        "Peruvian leader\u00a0Tomas Quispe\u00a0said on Monday that the talks went well.",
+        "Chilean President Rosa Alvarez met Quispe in Lima.",
+        "The Peruvian president has called for calm, suggesting that the dispute is over.",
+    ]
+    _s, _a, out = _resolved(nlp, texts)
+    assert out[2].speaker == "Tomas Quispe"
