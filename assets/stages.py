@@ -417,6 +417,11 @@ def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_fu
         if found is None:
             found = build.conflicts_with_memo(*build.conflict_inputs(tables), state_root)
         out["quantity_conflicts"], out["clause_readings_reused"] = found
+        groups = out.get("claim_clusters")
+        if groups is None:
+            groups = build.clusters_table(tables["claims"], tables["claim_quantities"], tables["claim_entities"])
+        out["quantity_conflicts"] = build.conflicts_over_clusters(out["quantity_conflicts"], groups,
+                                                                  tables["claim_quantities"])
     return out
 
 

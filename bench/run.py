@@ -379,6 +379,7 @@ def _cross_document(tables: dict, with_indexes: bool) -> tuple[float, dict]:
     cl = build.clusters_table(corpus["claims"], corpus["claim_quantities"], corpus["claim_entities"])
     t2 = time.perf_counter()
     cf = build.conflicts_table(corpus["claim_quantities"], corpus["claim_entities"], corpus["claims"])
+    cf = build.conflicts_over_clusters(cf, cl, corpus["claim_quantities"])
     t3 = time.perf_counter()
     return t3 - t0, {"assemble": t1 - t0, "clusters": t2 - t1, "conflicts": t3 - t2,
                      "claims": len(corpus["claims"]), "clusters_rows": len(cl), "conflicts_rows": len(cf)}

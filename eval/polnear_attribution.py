@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from pipeline import nlp as nlp_mod
-    from pipeline.claims import SentenceInput, analyze, document_attributions
+    from pipeline.claims import SentenceInput, analyze, document_attributions, document_claims
     from pipeline.paragraphs import split_paragraphs
     from pipeline.sentences import split_paragraphs_into_sentences
     from pipeline.attribution import quoted_ranges
@@ -264,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = {s: {k: Score() for k in SUBSETS} for s in systems}
     misses, false_pos = [], []
     inh = Inherited()
+    claim_table = ClaimRowsTable()
+    claim_errors: list | None = [] if args.errors else None
     by_cue: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     n_sent = n_gold_attr = 0
     for art in arts:
@@ -276,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         docs = list(nlp.pipe([s.text for s in sents], batch_size=256))
         analyses = [analyze(d, s) for d, s in zip(docs, sents)]
         resolved = document_attributions(analyses)
+        rows = {row.sentence_id: row for row in document_claims(analyses)}
         tq: dict[int, Pred] = {}
         if "textacy direct_quotations" in systems:
             for p, pdoc in zip(paras, nlp.pipe(ptexts, batch_size=64)):
@@ -296,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             if k is not None:
                 by_sent[k].append(g)
         del starts
+        claim_items: list = []
         for k, (s, doc, r, an) in enumerate(zip(sents, docs, resolved, analyses)):
             n_sent += 1
             golds = [g for g in by_sent.get(k, []) if g.source]
@@ -314,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 (g, g.source_text, span_head(doc, g.source[0][0] - s.char_start, g.source[-1][1] - s.char_start, g.source_text))
                 for g in golds
             ]
+            claim_items.append((s, doc, rows.get(s.sentence_id), gold_forms, is_direct))
             preds: dict[str, Pred | None] = {}
             if r.inherited:
                 # continuation of a multi-sentence quote: no cue in this sentence, so outside
@@ -360,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                         misses.append((s.text, [(g.source_text, g.cue_text) for g in golds], pred and (pred.candidates, pred.cue)))
                     elif pred is not None and matched_g is None:
                         false_pos.append((s.text, [(g.source_text, g.cue_text) for g in all_g], (pred.candidates, pred.cue)))
+        claim_table.add_article(claim_items, art.gold, claim_errors)
     print(f"PolNeAR {args.split}: {len(arts)} articles, {n_sent} sentences, {n_gold_attr} gold attributions "
           f"({time.time() - t0:.0f} s)")
     print()
@@ -374,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nproject, speakers inherited over multi-sentence quotes (not scored above): {inh.total}; "
           f"{inh.in_content} inside a gold content span, {inh.right} of them with a matching source "
           f"(pronoun sources count as non-matching)")
+    claim_table.print()
     if args.errors:
         print("\nproject precision by predicted cue (pred, TP):")
         print("  " + "; ".join(f"{c} {n} {tp} {tp / n:.2f}" for c, (n, tp) in sorted(by_cue.items(), key=lambda kv: -kv[1][0])))
@@ -383,7 +390,107 @@ def main(argv: list[str] | None = None) -> int:
             for item in rng.sample(items, min(args.errors, len(items))):
                 print("-", item[0][:300].replace("\n", " "))
                 print("   gold:", item[1], " pred:", item[2])
+        rng = random.Random(args.seed)
+        for title, kind in (("CLAIM ROWS: MISSES", "miss"), ("CLAIM ROWS: FALSE POSITIVES", "fp")):
+            items = [e for e in claim_errors if e[0] == kind]
+            print(f"\n== {title} ({len(items)})")
+            for item in rng.sample(items, min(args.errors, len(items))):
+                print("-", item[1][:300].replace("\n", " "))
+                print("   gold:", item[2], " row:", item[3])
     return 0
+
+
+class ClaimRowsTable:
+    """The second table: the published `claims` rows (pipeline.claims.document_claims on the
+    same sentences), one row per claim sentence at most. A row with a speaker is a
+    prediction; it is right when its `speaker` or its `speaker_as_written` matches (head
+    word or token F1 >= 0.5, as above) the source of a gold attribution of its sentence.
+    A sentence's gold sources are those of the attributions whose cue starts in it; a
+    sentence with none whose start lies inside the content span of a gold *direct* attribution
+    takes that attribution's source (a sentence inside a multi-sentence quote is said by
+    the quote's source, the claims definition of issue #16); there the source is often
+    written in another sentence as a pronoun ("he"), so the name the claim row of the
+    cue's sentence gave it, when that row's speaker matched it, counts as the source too. The `cue-only gold` line scores
+    the same rows against the first table's gold alone (a row in a sentence without a
+    gold cue is a false positive, so an inherited speaker is never right there). Recall = right rows / sentences with a gold source; a sentence
+    with a gold source and no claim row, or a row without a speaker, is a miss."""
+
+    def __init__(self) -> None:
+        self.scores = {k: Score() for k in ("all", "direct", "indirect", "inherited", "cue-only gold")}
+        self.rows = self.with_speaker = self.worthy = 0
+
+    def add_article(self, items, all_gold, errors) -> None:
+        # the speaker a gold source was resolved to where the gold cue is: the claim row of
+        # the cue's sentence matched that source ("he") with its written form
+        resolved_source: dict[int, str] = {}
+        for s, doc, row, gold_forms, _d in items:
+            if row is not None and row.speaker is not None:
+                for g, gt, gh in gold_forms:
+                    if any(speaker_match(pt, ph, gt, gh) for pt, ph in self._candidates(s, doc, row)):
+                        resolved_source[id(g)] = row.speaker
+        for s, doc, row, gold_forms, is_direct in items:
+            self.add(s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source)
+
+    @staticmethod
+    def _candidates(s, doc, row) -> list[tuple[str, str]]:
+        cands = [(row.speaker, (_words(row.speaker) or [""])[-1])]
+        written = getattr(row, "speaker_as_written", None)  # absent before issue #16: the speaker only
+        if written:
+            at = s.text.find(written)
+            cands.append((written, span_head(doc, at, at + len(written), written)
+                          if at >= 0 else (_words(written) or [""])[-1]))
+        return cands
+
+    def add(self, s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source) -> None:
+        golds = [(g, gt, gh) for g, gt, gh in gold_forms]
+        cue_golds = golds
+        if not golds:
+            inside = [g for g in all_gold if g.source and g.direct and any(a <= s.char_start < b for a, b in g.content)]
+            golds = [(g, g.source_text, span_head(doc, g.source[0][0] - s.char_start, g.source[-1][1] - s.char_start,
+                                                 g.source_text)) for g in inside]
+            # inside a quotation the source is written elsewhere ("he"): the name the claim
+            # row of the cue's sentence resolved it to counts too
+            golds += [(g, resolved_source[id(g)], (_words(resolved_source[id(g)]) or [""])[-1])
+                      for g in inside if id(g) in resolved_source]
+        if row is not None:
+            self.rows += 1
+            self.with_speaker += row.speaker is not None
+            self.worthy += _worthy(row)
+        pred = row is not None and row.speaker is not None
+        cands = self._candidates(s, doc, row) if pred else []
+        matched = next((g for g, gt, gh in golds if any(speaker_match(pt, ph, gt, gh) for pt, ph in cands)), None)
+        ok = matched is not None and row.cue is not None and cue_ok(row.cue, matched, doc, s.char_start)
+        subsets = ["all", "direct" if is_direct else "indirect"]
+        if pred and getattr(row, "speaker_as_written", None) is None:
+            subsets.append("inherited")
+        for sub in subsets:
+            self.scores[sub].add(bool(golds), pred, matched is not None, ok)
+        self.scores["cue-only gold"].add(bool(cue_golds), pred, matched is not None and bool(cue_golds),
+                                         ok and bool(cue_golds))
+        if errors is not None and matched is None and (golds or pred):
+            errors.append(("miss" if golds else "fp", s.text,
+                           [(gt, g.cue_text) for g, gt, _h in golds] + ([] if cue_golds else ["(quote content)"]),
+                           row and (row.speaker, getattr(row, "speaker_as_written", None), row.cue)))
+
+    def print(self) -> None:
+        print(f"\nPublished claims rows (pipeline.claims.document_claims): {self.rows} rows, "
+              f"{self.with_speaker} with a speaker, {self.worthy} check-worthy")
+        header = f"| {'subset':<16} | {'gold':>5} | {'pred':>5} | {'P':>5} | {'R':>5} | {'F1':>5} | {'cue acc':>7} |"
+        print(header)
+        print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+        for sub, sc in self.scores.items():
+            p, r, f, c = sc.row()
+            print(f"| {sub:<16} | {sc.gold:>5} | {sc.pred:>5} | {p:>5.3f} | {r:>5.3f} | {f:>5.3f} | {c:>7.3f} |")
+        print("(inherited: rows whose speaker comes from another sentence of a multi-sentence quote; "
+              "their gold is the source whose content span holds the sentence)")
+
+
+def _worthy(row) -> bool:
+    if hasattr(row, "check_worthy"):
+        return bool(row.check_worthy)
+    from pipeline.claims import CLAIM_THRESHOLD
+
+    return row.checkworthiness >= CLAIM_THRESHOLD
 
 
 def _cue_lemmas(g: GoldAttribution, doc, sent_start: int) -> set[str]:

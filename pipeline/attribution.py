@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -337,7 +338,7 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
     # '"...," added a South Carolina Democrat.': a common-noun phrase right after a verb
     # that follows the quote, ending the sentence or clause
     if verb.i + 1 < len(doc) and verb.i > 0 and doc[verb.i - 1].text in {",", "”", '"', "’", "'", "''"} \
-            and verb.tag_ in {"VBD", "VBZ"}:
+            and verb.tag_ in {"VBD", "VBZ"} and verb.lemma_.lower() not in _TOLD_OBJECT_VERBS:
         for c in verb.children:
             if c.i > verb.i and c.dep_ in {"dobj", "nsubj", "attr"} and c.pos_ in {"NOUN", "PROPN"} \
                     and c.ent_type_ not in {"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"} \
@@ -346,6 +347,11 @@ def _inverted_or_modified_speaker(verb: "Token") -> list["Token"]:
                 if end >= len(doc) or doc[end].is_punct:
                     return [c]
     return []
+
+
+# verbs whose object right after them is the one addressed, not the speaker ("..., Ramos
+# told The Daily Beast": the outlet is told)
+_TOLD_OBJECT_VERBS = frozenset("tell inform brief assure".split())
 
 
 def _capitalized_subject(subj: "Token") -> bool:
@@ -840,8 +846,9 @@ def attribute(doc: "Doc | Span") -> Attribution:
             return poll
     if not candidates:
         learned = _model_attribution(doc, quotes, offset)
-        if learned is not None:
+        if learned is not None and not is_caption_speaker(learned.speaker):
             return learned
+    candidates = [c for c in candidates if not is_caption_speaker(c[1].speaker)]
     if not candidates:
         return NO_ATTRIBUTION
     candidates.sort(key=lambda c: c[0])
@@ -852,6 +859,21 @@ def attribute(doc: "Doc | Span") -> Attribution:
 
 
 _POLL_NOUNS = frozenset({"poll", "survey"})
+# an image file name or id, a photo agency or credit: "Ukraine-crisis-GettyImages-849960792",
+# "AFP via Getty Images", "Photo by ..."
+_CAPTION = re.compile(r"\d{5,}|getty\s*images|shutterstock|\bphoto\b|\bimage\b|\bcredit\b|\bcaption\b|"
+                      r"\.(?:jpe?g|png|gif|webp)\b|(?:[\w]+-){3,}", re.IGNORECASE)
+
+
+def is_caption_speaker(speaker: str | None) -> bool:
+    """A span that names a picture, not a source: an image id or file name (a long digit
+    run, three or more hyphenated parts, an image extension), a photo agency or a credit."""
+    return bool(speaker) and bool(_CAPTION.search(speaker))
+
+
+# a copula as the cue: the predicate says the stance ("is confident that", "was critical of");
+# with none the sentence describes, it reports nothing
+_COPULAS = frozenset("be become seem remain appear".split())
 
 
 def _is_quantity(speaker: str | None) -> bool:
@@ -1079,13 +1101,22 @@ def cue_attribution(cue: "Token", subj: "Token", doc: "Doc | Span", quotes: list
     if sp.lower() in {"his", "her", "their"}:
         sp = {"his": "he", "her": "she", "their": "they"}[sp.lower()]
     qt = "direct" if quotes else "indirect"
-    att = Attribution(sp, a - offset, b - offset, label, cue.lemma_.lower(), qt,
+    lemma = cue.lemma_.lower()
+    if lemma in _COPULAS:  # "X has been supportive of ...": the predicate is the stance word
+        pred = _copula_predicate(cue)
+        lemma = pred.lemma_.lower() if pred is not None else lemma
+    att = Attribution(sp, a - offset, b - offset, label, lemma, qt,
                       _content_verb(cue) if cue.pos_ in {"VERB", "AUX"} else None)
     rel = next((c for c in cue.children if c.dep_ == "nsubj" and c.lower_ in _RELATIVE), None) \
         if cue.dep_ == "relcl" and cue.head.i == subj.i else None
     if rel is not None:  # the speaker is the noun the relative clause modifies, written "who"
         return replace(att, written_start=rel.idx - offset, written_end=rel.idx + len(rel.text) - offset)
     return _with_phrase(att, subj, offset)
+
+
+def _copula_predicate(cue: "Token") -> "Token | None":
+    """The adjective or noun a copula predicates ("been supportive", "is confident")."""
+    return next((c for c in cue.children if c.dep_ in {"acomp", "attr", "oprd"} and c.pos_ in {"ADJ", "NOUN"}), None)
 
 
 def _model_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
@@ -1096,6 +1127,8 @@ def _model_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset:
     for cue, subj, kind in cue_candidates(doc, quotes, offset):
         if cue.pos_ in {"VERB", "AUX"} and _not_a_statement(cue, cue.lemma_.lower(), quotes):
             continue
+        if cue.lemma_.lower() in _COPULAS and _copula_predicate(cue) is None:
+            continue  # a bare copula reports nothing
         p = cue_score(model, cue_features(cue, subj, kind, doc, quotes, offset), cue_dense(cue, subj))
         if p >= best_p:
             best, best_p = (cue, subj), p

@@ -313,7 +313,7 @@ def _columns(df: pd.DataFrame, columns: list[str]) -> list[dict]:
 
 
 def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
-    feats = clusters.build_features(_columns(claims, ["claim_id", "doc_id", "content_lemmas", "checkworthiness"]),
+    feats = clusters.build_features(_columns(claims, ["claim_id", "doc_id", "content_lemmas", "checkworthiness", "text"]),
                                     _columns(quantities, ["claim_id", "value", "qualifier", "unit"]),
                                     _columns(entities, ["claim_id", "canonical", "text"]))
     text = dict(zip(claims["claim_id"], claims["text"]))
@@ -335,6 +335,74 @@ def conflicts_table(quantities: pd.DataFrame, entities: pd.DataFrame, claims: pd
                                      _columns(entities, CONFLICT_COLUMNS["entities"]),
                                      records(claims[CONFLICT_COLUMNS["claims"]]), memo=memo)
     return _frame([vars(c) for c in found], "quantity_conflicts")
+
+
+def conflicts_over_clusters(conflicts_df: pd.DataFrame, claim_clusters: pd.DataFrame,
+                            quantities: pd.DataFrame) -> pd.DataFrame:
+    """The conflicts lifted to statement groups (the claim clusters): when claim A conflicts
+    with claim B, every claim C of B's cluster in another document than A's that reports
+    B's figure (same unit, the number within clusters.FIGURE_TOLERANCE, compatible
+    qualifiers) and is incompatible with A's figure conflicts with A too, and likewise
+    for A's cluster. Then one row per pair of documents and pair of statements (unit,
+    values, qualifiers): reprints of a statement add to `n_claim_pairs`, not rows.
+    `reached_via` names the cluster a lifted row was reached through."""
+    out = conflicts_df.copy()
+    if "reached_via" not in out.columns:
+        out["reached_via"] = None
+    if not len(out):
+        return out
+    member_of, members = {}, {}
+    if len(claim_clusters):
+        for cid, ids_ in zip(claim_clusters["cluster_id"], claim_clusters["claim_ids"]):
+            members[cid] = ids_.split()
+            for m in members[cid]:
+                member_of[m] = cid
+    q_by: dict[str, list] = {}
+    for cid, doc, v, qual, unit, text in zip(quantities["claim_id"], quantities["doc_id"], quantities["value"],
+                                             quantities["qualifier"], quantities["unit"], quantities["text"]):
+        q_by.setdefault(cid, []).append((doc, float(v), qual, conflicts.normalize_unit(unit), text))
+    rows = records(out)
+    seen = {(r["claim_id_a"], r["claim_id_b"]) for r in rows}
+    lifted = []
+    for r in rows:
+        unit = conflicts.normalize_unit(r["unit"])
+        for side, other in (("b", "a"), ("a", "b")):
+            cluster = member_of.get(r[f"claim_id_{side}"])
+            if cluster is None:
+                continue
+            v0, q0 = r[f"value_{side}"], r[f"qualifier_{side}"]
+            vo, qo = r[f"value_{other}"], r[f"qualifier_{other}"]
+            for c in members[cluster]:
+                for doc, v, qual, u, text in q_by.get(c, ()):
+                    if u != unit or doc == r[f"doc_id_{other}"] or v <= 0 or v0 <= 0:
+                        continue
+                    if abs(v - v0) > clusters.FIGURE_TOLERANCE * max(v, v0) or not conflicts.compatible(v, qual, v0, q0):
+                        continue  # not the figure of the statement
+                    if conflicts.compatible(v, qual, vo, qo):
+                        continue  # agrees with the other side
+                    pair = (r[f"claim_id_{other}"], c) if other == "a" else (c, r[f"claim_id_{other}"])
+                    if pair in seen or (pair[1], pair[0]) in seen:
+                        continue
+                    seen.add(pair)
+                    new = dict(r)
+                    new.update({f"claim_id_{side}": c, f"doc_id_{side}": doc, f"value_{side}": v,
+                                f"qualifier_{side}": qual, f"text_{side}": text, "shared_entities": "",
+                                "n_claim_pairs": 1, "n_documents": 2, "reached_via": cluster})
+                    lifted.append(new)
+    merged: dict[tuple, dict] = {}
+    for r in rows + lifted:
+        docs = (r["doc_id_a"], r["doc_id_b"])
+        a_side = (r["value_a"], r["qualifier_a"])
+        b_side = (r["value_b"], r["qualifier_b"])
+        if docs[0] > docs[1]:
+            docs, a_side, b_side = docs[::-1], b_side, a_side
+        key = (docs, conflicts.normalize_unit(r["unit"]), a_side, b_side)
+        if key in merged:
+            merged[key]["n_claim_pairs"] = int(merged[key]["n_claim_pairs"]) + int(r["n_claim_pairs"] or 1)
+        else:
+            merged[key] = dict(r)
+    df = pd.DataFrame(list(merged.values()), columns=out.columns)
+    return df.astype({c: out[c].dtype for c in ("n_claim_pairs", "n_documents") if c in out.columns})
 
 
 CONFLICT_COLUMNS = {

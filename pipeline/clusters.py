@@ -9,6 +9,8 @@ the number of overlapping pairs, not with the square of the corpus.
 """
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,24 @@ from pipeline.conflicts import compatible, normalize_unit
 
 JACCARD_LINK = 0.5
 JACCARD_LINK_WITH_EVIDENCE = 0.25
+# one figure reported by two outlets: "around 9,000 Russian troops would be stationed" /
+# "sending as many as 9,000 servicemen to Belarus" share almost no words; the same unit,
+# the same number (within FIGURE_TOLERANCE, qualifiers compatible), a shared subject and
+# the same event (after folding EVENT_SYNONYMS) make them one statement
+FIGURE_TOLERANCE = 0.05
+QUOTE_NGRAM = 6  # a quoted passage of this many words in common: the same quotation
+EVENT_SYNONYMS = {
+    **dict.fromkeys("deploy deployment station stationing send dispatch arrive arrival move transfer host "
+                    "redeploy relocate".split(), "deploy"),
+    **dict.fromkeys("withdraw withdrawal leave pull retreat".split(), "withdraw"),
+    **dict.fromkeys("kill die dead death".split(), "kill"),
+    **dict.fromkeys("injure wound injured wounded".split(), "injure"),
+    **dict.fromkeys("cut slash reduce reduction lose loss".split(), "cut"),
+    **dict.fromkeys("rise increase grow growth climb jump".split(), "rise"),
+    **dict.fromkeys("fall drop decline decrease slump".split(), "fall"),
+    **dict.fromkeys("arrest detain detention".split(), "arrest"),
+    **dict.fromkeys("evacuate evacuation flee".split(), "evacuate"),
+}
 MAX_POSTINGS = 200  # a lemma in more claims than this carries no signal for pairing
 PAIR_CHUNK = 4_000_000  # claim x partner products computed at a time (bounds memory)
 
@@ -32,6 +52,7 @@ class ClaimFeatures:
     entities: frozenset[str]
     quantities: tuple[tuple[float, str, str | None], ...]  # value, qualifier, unit
     checkworthiness: float
+    quotes: frozenset[str] = frozenset()  # QUOTE_NGRAM-word passages inside quotation marks, casefolded
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,65 @@ def _quantity_evidence(a: ClaimFeatures, b: ClaimFeatures) -> bool:
             if ua and normalize_unit(ua) == normalize_unit(ub or "") and compatible(va, qa, vb, qb):
                 return True
     return False
+
+
+def events(lemmas: frozenset[str]) -> frozenset[str]:
+    return frozenset(EVENT_SYNONYMS[w] for w in lemmas if w in EVENT_SYNONYMS)
+
+
+def _entity_keys(a: ClaimFeatures) -> frozenset[str]:
+    from pipeline.conflicts import entity_key
+
+    return frozenset(entity_key(e) for e in a.entities)
+
+
+def same_figure(a: ClaimFeatures, b: ClaimFeatures) -> bool:
+    """One figure in both: same unit, numbers within FIGURE_TOLERANCE, compatible qualifiers."""
+    for va, qa, ua in a.quantities:
+        for vb, qb, ub in b.quantities:
+            if ua and normalize_unit(ua) == normalize_unit(ub or "") and va > 0 and vb > 0 \
+                    and abs(va - vb) <= FIGURE_TOLERANCE * max(va, vb) and compatible(va, qa, vb, qb):
+                return True
+    return False
+
+
+def same_statement(a: ClaimFeatures, b: ClaimFeatures) -> bool:
+    """Two reports of one statement with few words in common: a shared quotation, or one
+    figure of one event about a shared subject (a country and its demonym meet)."""
+    if a.quotes & b.quotes:
+        return True
+    return same_figure(a, b) and bool(events(a.lemmas) & events(b.lemmas)) \
+        and bool(_entity_keys(a) & _entity_keys(b))
+
+
+def _figure_key(value: float) -> int:
+    return int(round(math.log(value) / math.log(1 + FIGURE_TOLERANCE))) if value > 0 else 0
+
+
+def statement_pairs(claims: Sequence[ClaimFeatures]) -> list[tuple[int, int]]:
+    """Candidate pairs (i < j, different documents) for `same_statement`: claims blocked by
+    (unit, number bucket) and by shared quoted passage, blocks of at most MAX_POSTINGS
+    claims (a larger block, a round number every story uses, carries no signal), so the
+    pairs grow with the corpus, not with its square."""
+    blocks: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(claims):
+        keys = set()
+        for v, _q, u in c.quantities:
+            if u:
+                k = _figure_key(v)
+                keys.update({("q", normalize_unit(u), k), ("q", normalize_unit(u), k + 1)})
+        keys.update(("t", t) for t in c.quotes)
+        for k in keys:
+            blocks[k].append(i)
+    pairs = set()
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > MAX_POSTINGS:
+            continue
+        for x, i in enumerate(members):
+            for j in members[x + 1:]:
+                if claims[i].doc_id != claims[j].doc_id:
+                    pairs.add((min(i, j), max(i, j)))
+    return sorted(pairs)
 
 
 def linked(a: ClaimFeatures, b: ClaimFeatures) -> bool:
@@ -142,6 +222,10 @@ def cluster_claims(claims: Sequence[ClaimFeatures]) -> list[Cluster]:
     for k in np.flatnonzero(unlinked).tolist():
         unlinked[k] = not linked(claims[left[k]], claims[right[k]])
     left, right = left[~unlinked], right[~unlinked]
+    extra = [(i, j) for i, j in statement_pairs(claims) if same_statement(claims[i], claims[j])]
+    if extra:
+        left = np.concatenate([left, np.asarray([i for i, _j in extra], dtype=np.int64)])
+        right = np.concatenate([right, np.asarray([j for _i, j in extra], dtype=np.int64)])
     if not len(left):
         return []
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
@@ -179,6 +263,20 @@ def build_features(
             entities=frozenset(e_by.get(c["claim_id"], ())),
             quantities=tuple(q_by.get(c["claim_id"], ())),
             checkworthiness=float(c["checkworthiness"]),
+            quotes=quoted_passages(c.get("text") or ""),
         )
         for c in claims
     ]
+
+
+_QUOTED = re.compile(r"[“\"«]([^”\"»]{20,})[”\"»]?")
+_QWORD = re.compile(r"\w+")
+
+
+def quoted_passages(text: str) -> frozenset[str]:
+    """The QUOTE_NGRAM-word runs of the text's quoted passages, casefolded."""
+    out = set()
+    for m in _QUOTED.finditer(text):
+        words = _QWORD.findall(m.group(1).casefold())
+        out.update(" ".join(words[k:k + QUOTE_NGRAM]) for k in range(len(words) - QUOTE_NGRAM + 1))
+    return frozenset(out)

@@ -64,7 +64,9 @@ TABLES: dict[str, pa.Schema] = {
         _f("doc_id", S, "document of the claim", False),
         _f("text", S, "the sentence text", False),
         _f("checkworthiness", F64, "0..1 score of how checkable and consequential the claim is", False),
+        _f("check_worthy", B, "checkworthiness reaches the project's threshold", False),
         _f("speaker", S, "who the claim is attributed to, fullest form in the document"),
+        _f("speaker_as_written", S, "the speaker span as it stands in the sentence (he, Demchenko, the ministry)"),
         _f("speaker_type", S, "PERSON, ORG, GPE, NORP or OTHER"),
         _f("cue", S, "lemma of the attribution cue (say, reveal, according to, ...)"),
         _f("quote_type", S, "direct, indirect or none", False),
@@ -121,6 +123,8 @@ TABLES: dict[str, pa.Schema] = {
         _f("n_claim_pairs", I32, "pairs of claims in different documents making these same two statements "
                                  "(same unit, value, qualifier and entities); this row names the first pair"),
         _f("n_documents", I32, "documents making either of the two statements"),
+        _f("reached_via", S, "the claim cluster (statement group) through which this pair of documents was "
+                             "reached from a conflict of another member; null when found directly"),
     ]),
 }
 

@@ -52,7 +52,7 @@ def seed_frames(nlp) -> dict:
     sents = build.sentences_table(paras, nlp_mod.load_sentencizer())
     claims, quantities, entities = build.claims_tables(sents, paras, nlp)
     clusters = build.clusters_table(claims, quantities, entities)
-    conflicts = build.conflicts_table(quantities, entities, claims)
+    conflicts = build.conflicts_over_clusters(build.conflicts_table(quantities, entities, claims), clusters, quantities)
     return {"documents": docs, "paragraphs": paras, "sentences": sents,
             "claims": build.with_cluster_ids(claims, clusters), "claim_quantities": quantities,
             "claim_entities": entities, "claim_clusters": clusters, "quantity_conflicts": conflicts}

@@ -21,7 +21,7 @@ CONTRACT = {
     "sentences": {"sentence_id": STRING, "doc_id": STRING, "paragraph_id": STRING, "ordinal": I32, "text": STRING,
                   "char_start": I64, "char_end": I64},
     "claims": {"claim_id": STRING, "sentence_id": STRING, "doc_id": STRING, "text": STRING, "checkworthiness": F64,
-               "speaker": STRING, "speaker_type": STRING, "cue": STRING, "quote_type": STRING, "hedged": BOOL,
+               "check_worthy": BOOL, "speaker": STRING, "speaker_as_written": STRING, "speaker_type": STRING, "cue": STRING, "quote_type": STRING, "hedged": BOOL,
                "negated": BOOL, "cluster_id": STRING},
     "claim_quantities": {"claim_id": STRING, "value": F64, "unit": STRING, "qualifier": STRING, "text": STRING},
     "claim_entities": {"claim_id": STRING, "text": STRING, "label": STRING, "canonical": STRING},

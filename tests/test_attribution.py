@@ -599,3 +599,26 @@ def test_an_as_clause_frames_the_sentence(nlp):
 def test_quoted_as_saying(nlp, text, speaker):
     att = attribute(nlp(text))
     assert (att.speaker, att.cue, att.quote_type) == (speaker, "say", "indirect")
+
+
+# ---------------------------------------------------------------- issue #16 patterns (made-up sentences)
+def test_teller_not_the_outlet_told(nlp):
+    att = attribute(nlp("The harvest will be late this year after weeks of rain in the valley, Maria Kowalski, "
+                        "a retired farm inspector from Lodz, told The Morning Ledger."))
+    assert att.speaker == "Maria Kowalski" and att.cue == "tell"
+
+
+@pytest.mark.parametrize("text", [
+    "Harbour-storm-Sweden-coast-ShutterstockImages-551230987 has learned that the port will close for a week.",
+    "Flood-rescue-GettyImages-1234567 reported that the river rose overnight.",
+])
+def test_image_ids_and_credits_are_no_speakers(nlp, text):
+    att = attribute(nlp(text))
+    assert att.speaker is None or ("Images" not in att.speaker and not any(ch.isdigit() for ch in att.speaker))
+
+
+def test_copula_is_never_the_cue(nlp):
+    for text in ("Norway has long been supportive of the fishing accord, hosting two rounds of the talks.",
+                 "The governor is confident that the new bridge will open in spring."):
+        att = attribute(nlp(text))
+        assert att.cue != "be"

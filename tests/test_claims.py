@@ -312,3 +312,89 @@ def test_a_punctuation_subject_does_not_fail_the_document(nlp):
                         'peer Lord Archer to rejoin its ranks, its co-chairman has said.'))
     assert att.cue == "say" and att.quote_type == "indirect"
     assert att.speaker and "chairman" in att.speaker
+
+
+# ---------------------------------------------------------------- issue #16 (made-up sentences)
+def _resolved(nlp, texts, paragraphs=None):
+    from pipeline.claims import analyze, document_attributions
+
+    paragraphs = paragraphs or [f"p{i}" for i in range(len(texts))]
+    sents = [SentenceInput(f"s{i}", "d" * 64, p, t, 0) for i, (t, p) in enumerate(zip(texts, paragraphs))]
+    analyses = [analyze(doc, s) for doc, s in zip(nlp.pipe(texts), sents)]
+    return sents, analyses, document_attributions(analyses)
+
+
+def test_description_with_a_modifier_goes_to_the_person_titled_with_it(nlp):
+    texts = [
+        "Chilean President Rosa Alvarez met Peruvian leader Tomas Quispe in Lima on Monday.",
+        "Argentine President Jorge Medina joined them by video.",
+        "The Peruvian president said the border crossings would reopen next month.",
+    ]
+    _s, _a, out = _resolved(nlp, texts)
+    assert out[2].speaker == "Tomas Quispe" and out[2].speaker_type == "PERSON"
+    assert out[2].surface == "The Peruvian president"
+
+
+def test_the_ministry_resolves_to_the_ministry_the_document_named(nlp):
+    texts = [
+        "The Estonian Ministry of Agriculture published new quotas for herring on Friday.",
+        "Fishermen protested in Tallinn.",
+        "The ministry said the quotas would be reviewed in the autumn.",
+    ]
+    _s, _a, out = _resolved(nlp, texts)
+    assert "Ministry of Agriculture" in out[2].speaker and out[2].speaker_type == "ORG"
+
+
+def test_a_country_is_not_extended_to_an_organization_named_after_it(nlp):
+    texts = [
+        "The Ministry of Finance Moldova will publish the budget tomorrow.",
+        "In March, Moldova announced a new customs agreement with its neighbours.",
+    ]
+    _s, _a, out = _resolved(nlp, texts)
+    assert out[1].speaker == "Moldova" and out[1].speaker_type in {"GPE", "ORG"}
+
+
+def test_speaker_type_is_consistent_within_a_document(nlp):
+    texts = [
+        "Finnish Energy Minister Aino Virtanen opened the new wind farm near Oulu on Tuesday.",
+        "“We have added 300 megawatts this year,” Virtanen said.",
+        "Virtanen told reporters the grid would need another 2 billion euros of investment.",
+    ]
+    _s, _a, out = _resolved(nlp, texts)
+    types = {r.speaker_type for r in out if r.speaker == "Aino Virtanen"}
+    assert types == {"PERSON"}
+
+
+def test_sentences_inside_a_multi_sentence_quote_inherit_its_speaker(nlp):
+    texts = [
+        "“The dam is safe.",
+        "Engineers checked every gate last week.",
+        "We will open the spillway only if the lake rises again,” said the operator, Lena Berg.",
+    ]
+    _s, _a, out = _resolved(nlp, texts, ["p", "p", "p"])
+    assert all(r.speaker == "Lena Berg" for r in out)
+    assert out[1].inherited and out[1].surface is None
+
+
+def test_attributed_statement_below_the_threshold_is_a_claim(nlp):
+    from pipeline.claims import CLAIM_THRESHOLD
+
+    texts = ["“It will get better soon,” the baker said.", "Nobody was surprised by the weather in the end."]
+    sents = [SentenceInput(f"s{i}", "d" * 64, "p", t, 0) for i, t in enumerate(texts)]
+    claims = extract_claims(nlp, sents).claims
+    by_id = {c.sentence_id: c for c in claims}
+    assert "s0" in by_id
+    c = by_id["s0"]
+    assert c.speaker is not None and c.speaker_as_written == "the baker"
+    assert c.check_worthy == (c.checkworthiness >= CLAIM_THRESHOLD)
+    assert "s1" not in by_id or by_id["s1"].check_worthy  # unattributed: only when check-worthy
+
+
+def test_title_before_a_name_across_a_no_break_space(nlp):
+    texts = [
+        "Peruvian leader\u00a0Tomas Quispe\u00a0said on Monday that the talks went well.",
+        "Chilean President Rosa Alvarez met Quispe in Lima.",
+        "The Peruvian president has called for calm, suggesting that the dispute is over.",
+    ]
+    _s, _a, out = _resolved(nlp, texts)
+    assert out[2].speaker == "Tomas Quispe"

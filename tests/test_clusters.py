@@ -148,3 +148,56 @@ def test_candidate_pairs_equal_brute_force_with_small_blocks_and_frequent_lemmas
             monkeypatch.setattr(clusters, "MAX_POSTINGS", max_postings)
     assert clusters.candidate_pairs(claims[:1]) [0].size == 0
     assert clusters.candidate_pairs([_c("a", "d1", "x y"), _c("b", "d2", "z")])[0].size == 0  # nothing shared
+
+
+# ---------------------------------------------------------------- issue #16: one statement across outlets
+def test_one_figure_of_one_event_about_a_shared_subject_clusters_with_few_words_in_common():
+    from pipeline.clusters import same_statement
+
+    # "Norway will station about 4,000 soldiers in Finland" / "as many as 4,000 Norwegian troops are
+    # being sent to Finland": almost no lemma in common, same figure, event and subject
+    a = _c("c_a", "doc1", "norway station soldier finland", entities=("Norway", "Finland"),
+           quantities=[(4000.0, "approximate", "soldier")])
+    b = _c("c_b", "doc2", "norwegian send troop finland border", entities=("Norwegian", "Finland"),
+           quantities=[(4000.0, "at_most", "troop")])
+    assert jaccard(a.lemmas, b.lemmas) < 0.25 and not linked(a, b)
+    assert same_statement(a, b)
+    (cluster,) = cluster_claims([a, b])
+    assert set(cluster.claim_ids) == {"c_a", "c_b"}
+
+
+def test_other_figure_or_other_event_or_no_shared_subject_does_not_cluster():
+    from pipeline.clusters import same_statement
+
+    base = _c("c_a", "doc1", "norway station soldier finland", entities=("Norway",),
+              quantities=[(4000.0, "exact", "soldier")])
+    other_figure = _c("c_b", "doc2", "norway send troop finland", entities=("Norway",),
+                      quantities=[(6500.0, "exact", "troop")])
+    other_event = _c("c_c", "doc3", "norway kill troop accident", entities=("Norway",),
+                     quantities=[(4000.0, "exact", "troop")])
+    other_subject = _c("c_d", "doc4", "chile send troop border", entities=("Chile",),
+                       quantities=[(4000.0, "exact", "troop")])
+    for other in (other_figure, other_event, other_subject):
+        assert not same_statement(base, other)
+
+
+def test_a_shared_quotation_clusters_two_reports():
+    from pipeline.clusters import quoted_passages, same_statement
+
+    text_a = 'The minister said: "We will never accept a deal that closes the northern harbour to our fleet."'
+    text_b = 'Speaking on radio, she repeated "we will never accept a deal that closes the northern harbour".'
+    a = ClaimFeatures("c_a", "doc1", frozenset("minister deal harbour".split()), frozenset(), (), 0.5,
+                      quoted_passages(text_a))
+    b = ClaimFeatures("c_b", "doc2", frozenset("radio repeat deal".split()), frozenset(), (), 0.5,
+                      quoted_passages(text_b))
+    assert same_statement(a, b)
+    assert quoted_passages("no quotation here at all, just words in a row") == frozenset()
+
+
+def test_statement_pairs_skip_blocks_larger_than_max_postings():
+    from pipeline.clusters import MAX_POSTINGS, statement_pairs
+
+    many = [_c(f"c{i}", f"doc{i}", "rise", quantities=[(5.0, "exact", "percent")]) for i in range(MAX_POSTINGS + 5)]
+    assert statement_pairs(many) == []
+    few = many[:3]
+    assert len(statement_pairs(few)) == 3

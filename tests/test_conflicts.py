@@ -550,3 +550,51 @@ def test_memo_from_other_code_or_unreadable_is_dropped(tmp_path):
     (tmp_path / "conflict_readings.json").write_text("{not json")
     assert load_conflict_memo(tmp_path)._previous == {}
     assert load_conflict_memo(tmp_path / "missing")._previous == {}
+
+
+# ---------------------------------------------------------------- issue #16: conflicts over statement groups
+def test_conflicts_are_lifted_to_the_statement_group_one_row_per_document_pair():
+    import pandas as pd
+
+    from pipeline import build
+
+    q = pd.DataFrame([
+        {"claim_id": "a1", "doc_id": "A", "value": 7200.0, "qualifier": "exact", "unit": "troop", "text": "7,200"},
+        {"claim_id": "b1", "doc_id": "B", "value": 5000.0, "qualifier": "at_most", "unit": "troop", "text": "up to 5,000"},
+        {"claim_id": "c1", "doc_id": "C", "value": 5000.0, "qualifier": "exact", "unit": "soldier", "text": "5,000"},
+        {"claim_id": "c2", "doc_id": "C", "value": 5000.0, "qualifier": "less_than", "unit": "troop",
+         "text": "a little less than 5,000"},
+        {"claim_id": "d1", "doc_id": "D", "value": 5000.0, "qualifier": "at_most", "unit": "troop", "text": "up to 5,000"},
+        {"claim_id": "d2", "doc_id": "D", "value": 5000.0, "qualifier": "at_most", "unit": "troop", "text": "up to 5,000"},
+    ])
+    found = pd.DataFrame([{
+        "claim_id_a": "a1", "claim_id_b": "b1", "doc_id_a": "A", "doc_id_b": "B", "unit": "troop",
+        "value_a": 7200.0, "value_b": 5000.0, "qualifier_a": "exact", "qualifier_b": "at_most",
+        "text_a": "7,200", "text_b": "up to 5,000", "shared_entities": "x", "n_claim_pairs": 1, "n_documents": 2}])
+    found = found.astype({"n_claim_pairs": "int32", "n_documents": "int32"})
+    clusters_df = pd.DataFrame([{"cluster_id": "k1", "claim_ids": "b1 c1 c2 d1 d2"}])
+    out = build.conflicts_over_clusters(found, clusters_df, q)
+    docs = {frozenset(p) for p in zip(out["doc_id_a"], out["doc_id_b"])}
+    assert docs == {frozenset("AB"), frozenset("AC"), frozenset("AD")}
+    # D's two reprints of "up to 5,000" are one row; within the group nothing conflicts
+    assert len(out[out["doc_id_b"] == "D"]) == 1 and int(out.loc[out["doc_id_b"] == "D", "n_claim_pairs"].iloc[0]) == 2
+    assert out.loc[out["doc_id_b"] != "B", "reached_via"].eq("k1").all()
+    assert out.loc[out["doc_id_b"] == "B", "reached_via"].isna().all()
+
+
+def test_a_figure_far_from_the_statement_is_not_lifted():
+    import pandas as pd
+
+    from pipeline import build
+
+    q = pd.DataFrame([
+        {"claim_id": "a1", "doc_id": "A", "value": 7200.0, "qualifier": "exact", "unit": "troop", "text": "7,200"},
+        {"claim_id": "b1", "doc_id": "B", "value": 5000.0, "qualifier": "at_most", "unit": "troop", "text": "up to 5,000"},
+        {"claim_id": "c1", "doc_id": "C", "value": 1500.0, "qualifier": "at_most", "unit": "troop", "text": "up to 1,500"},
+    ])
+    found = pd.DataFrame([{
+        "claim_id_a": "a1", "claim_id_b": "b1", "doc_id_a": "A", "doc_id_b": "B", "unit": "troop",
+        "value_a": 7200.0, "value_b": 5000.0, "qualifier_a": "exact", "qualifier_b": "at_most",
+        "text_a": "7,200", "text_b": "up to 5,000", "shared_entities": "x", "n_claim_pairs": 1, "n_documents": 2}])
+    out = build.conflicts_over_clusters(found, pd.DataFrame([{"cluster_id": "k1", "claim_ids": "b1 c1"}]), q)
+    assert set(out["doc_id_b"]) == {"B"}  # 1,500 at another time is another figure, not B's statement

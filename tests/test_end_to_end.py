@@ -226,3 +226,20 @@ def test_progress_on_a_terminal_and_quiet_otherwise(seeds_warehouse, tmp_path):
     assert proc.wait(timeout=600) == 0
     screen = b"".join(chunks).decode("utf-8", "replace")
     assert "✓ documents" in screen and "✓ warehouse" in screen and "published 8 tables" in screen
+
+
+@pytest.mark.slow
+def test_seeds_warehouse_claims_speakers_and_conflicts_of_issue_16(seeds_warehouse):
+    """The published tables (through the console script): attributed statements below the
+    check-worthiness threshold are claims with their speaker as written, and the conflicts
+    reach every document reporting the 9,000-troop figure against article_001's 10,200."""
+    docs = ds.dataset(str(seeds_warehouse / "documents"), partitioning="hive").to_table().to_pandas()
+    name = {d: Path(p).name for d, p in zip(docs["doc_id"], docs["source_path"])}
+    claims = ds.dataset(str(seeds_warehouse / "claims"), partitioning="hive").to_table().to_pandas()
+    low = claims[~claims["check_worthy"]]
+    assert len(low) and low["speaker"].notna().all()
+    yalowitz = claims[claims["text"].str.contains("pressing him very strongly", regex=False)]
+    assert list(yalowitz["speaker"]) == ["Kenneth Yalowitz"] and list(yalowitz["speaker_as_written"]) == ["Yalowitz"]
+    conflicts = ds.dataset(str(seeds_warehouse / "quantity_conflicts"), partitioning="hive").to_table().to_pandas()
+    pairs = {frozenset({name[a], name[b]}) for a, b in zip(conflicts["doc_id_a"], conflicts["doc_id_b"])}
+    assert {frozenset({"article_001.txt", f"article_00{k}.txt"}) for k in (2, 3, 4)} <= pairs
