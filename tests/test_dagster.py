@@ -253,14 +253,19 @@ def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
         release.wait(5)
         slow(df, path)
 
-    frames = {"documents": pd.DataFrame({"doc_id": ["a", "b"]}), "claims": pd.DataFrame({"claim_id": ["c"]})}
+    from tests.test_state import complete
+
+    frames = {"documents": complete("documents", pd.DataFrame({"doc_id": ["a", "b"], "partition_key": ["a", "b"]})),
+              "claims": complete("claims", pd.DataFrame({"claim_id": ["c"], "partition_key": ["c"]}))}
     manager._write = gated  # pydantic model: instance attribute on purpose, for this test only
     try:
         manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r1"), frames)
         assert not (tmp_path / ".staging" / "corpus" / "documents.parquet").exists()  # still being written
         threading.Timer(0.2, release.set).start()
         back = manager.load_input(dg.build_input_context(asset_key=dg.AssetKey("corpus")))
-        assert {k: v.to_dict("list") for k, v in back.items()} == {k: v.to_dict("list") for k, v in frames.items()}
+        # read back in the stage's stored schema (every column, typed), the same values
+        assert {k: v[frames[k].columns].astype(object).to_dict("list") for k, v in back.items()} == {
+            k: v.astype(object).to_dict("list") for k, v in frames.items()}
 
         def broken(df, path):
             raise OSError("disk full")
