@@ -59,6 +59,8 @@ __all__ = [
     "Document",
     "RULES",
     "classify",
+    "rule_document",
+    "MODEL_REASON",
     "line_features",
     "normalize",
 ]
@@ -105,6 +107,8 @@ class BoilerplateConfig:
     header_max_words: int = 6
     # photo credits / captions
     credit_max_words: int = 14
+    # the learned paragraph model (pipeline.boilerplate_model) after the rules
+    use_model: bool = True
 
 
 @dataclass(frozen=True)
@@ -813,6 +817,26 @@ RULES: tuple[Rule, ...] = (
 _TAILLIKE_RULES = (navigation, cookie_notice, comment_prompt, subscribe_prompt, copyright_line, bare_url, embed)
 
 
+def rule_document(
+    paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
+    templates: Callable[[str], bool] | None = None,
+) -> Document:
+    """The :class:`Document` after the named rules ran (``doc.reasons`` filled).
+
+    Rules run in :data:`RULES` order, each over the whole document, on paragraphs that
+    no earlier rule has claimed (first reason wins).
+    """
+    doc = Document(list(paragraphs), config, templates=templates)
+    for rule in RULES:
+        for i in range(len(doc)):
+            if doc.reasons[i] is None:
+                doc.reasons[i] = rule(i, doc)
+    return doc
+
+
+MODEL_REASON = "model:boilerplate"
+
+
 def classify(
     paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
     templates: Callable[[str], bool] | None = None,
@@ -822,16 +846,30 @@ def classify(
     `templates`, if given, tells which paragraphs are corpus-level templates (rule
     ``site_template``), e.g. ``TemplateCounter.is_template`` of :mod:`pipeline.templates`.
 
-    Rules run in :data:`RULES` order, each over the whole document, on paragraphs that
-    no earlier rule has claimed (first reason wins). Kept heading-shaped lines are then
-    flagged ``is_heading``.
+    The named rules run first (:func:`rule_document`). Then, with ``config.use_model``, the
+    learned paragraph model (:mod:`pipeline.boilerplate_model`) gives each paragraph a
+    probability of being article text: a paragraph claimed by one of the model's *hard*
+    rules stays boilerplate with that rule's reason; any other paragraph is boilerplate
+    exactly when the model says so, with the reason of the rule that fired on it if one
+    did, else :data:`MODEL_REASON`. Kept heading-shaped lines are then flagged
+    ``is_heading``.
     """
-    doc = Document(list(paragraphs), config, templates=templates)
-    for rule in RULES:
-        for i in range(len(doc)):
-            if doc.reasons[i] is None:
-                doc.reasons[i] = rule(i, doc)
+    doc = rule_document(paragraphs, config, templates)
+    reasons = list(doc.reasons)
+    if config.use_model and len(doc):
+        from pipeline.boilerplate_model import load_model
+
+        model = load_model()
+        if model is not None:
+            proba = model.content_proba(doc)
+            for i, reason in enumerate(reasons):
+                if reason is not None and (reason.split(":", 1)[0] in model.hard_rules or reason == "site_template"):
+                    continue
+                if proba[i] < model.threshold:
+                    reasons[i] = reason or MODEL_REASON
+                else:
+                    reasons[i] = None
     return [
         ParagraphVerdict(reason=reason, is_heading=reason is None and doc.is_heading_shape(i))
-        for i, reason in enumerate(doc.reasons)
+        for i, reason in enumerate(reasons)
     ]

@@ -455,6 +455,19 @@ def _prune(index, live: set[str]) -> None:
         index.remove(key)
 
 
+def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter") -> None:
+    """Count the kept paragraphs of documents `counter` has not seen yet, then mark the kept
+    paragraphs that are corpus templates as boilerplate (reason `site_template`), in place."""
+    kept_mask = paras["status"] == "kept"
+    counted = paras["doc_id"].isin(counter.docs)  # counted in an earlier run
+    for doc_id, texts in paras[kept_mask & ~counted].groupby("doc_id", sort=False)["text"]:
+        counter.update(doc_id, texts.tolist())
+    template = pd.Series(False, index=paras.index)
+    template[kept_mask] = counter.templates_among(paras.loc[kept_mask, "text"].tolist())
+    paras.loc[template, "status"] = "boilerplate"
+    paras.loc[template, "reason"] = "site_template"
+
+
 def sign_ahead_for_corpus(documents: pd.DataFrame, paragraphs: pd.DataFrame) -> int:
     """MinHash now the texts of a batch that `assemble_corpus` will sign later in this
     process (its `ok` documents and kept paragraphs; `pipeline.neardup.sign_ahead`), with
@@ -508,13 +521,7 @@ def assemble_corpus(
         if indexes is not None:
             from pipeline.neardup import near_duplicate_paragraphs
 
-            counted = paras["doc_id"].isin(indexes.templates.docs)  # counted in an earlier run
-            for doc_id, texts in paras[kept_mask & ~counted].groupby("doc_id", sort=False)["text"]:
-                indexes.templates.update(doc_id, texts.tolist())
-            template = pd.Series(False, index=paras.index)
-            template[kept_mask] = indexes.templates.templates_among(paras.loc[kept_mask, "text"].tolist())
-            paras.loc[template, "status"] = "boilerplate"
-            paras.loc[template, "reason"] = "site_template"
+            mark_site_templates(paras, indexes.templates)
             kept_mask = paras["status"] == "kept"
             _prune(indexes.paragraphs, set(paras["paragraph_id"]))
             kept = paras[kept_mask]
