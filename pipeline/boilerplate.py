@@ -849,9 +849,10 @@ def classify(
     The named rules run first (:func:`rule_document`). Then, with ``config.use_model``, the
     learned paragraph model (:mod:`pipeline.boilerplate_model`) gives each paragraph a
     probability of being article text: a paragraph claimed by one of the model's *hard*
-    rules stays boilerplate with that rule's reason; any other paragraph is boilerplate
-    exactly when the model says so, with the reason of the rule that fired on it if one
-    did, else :data:`MODEL_REASON`. Kept heading-shaped lines are then flagged
+    rules stays boilerplate with that rule's reason; a paragraph claimed by another rule
+    is kept only when the model's probability reaches ``override_threshold`` (else it keeps
+    the rule's reason); a paragraph no rule claimed is boilerplate when the probability is
+    below ``threshold``, with the reason :data:`MODEL_REASON`. Kept heading-shaped lines are then flagged
     ``is_heading``.
     """
     doc = rule_document(paragraphs, config, templates)
@@ -865,7 +866,7 @@ def classify(
             for i, reason in enumerate(reasons):
                 if reason is not None and (reason.split(":", 1)[0] in model.hard_rules or reason == "site_template"):
                     continue
-                if proba[i] < model.threshold:
+                if proba[i] < (model.threshold if reason is None else model.override_threshold):
                     reasons[i] = reason or MODEL_REASON
                 else:
                     reasons[i] = None

@@ -256,6 +256,8 @@ class Model:
         self.first = TreeEnsemble(obj["first"])
         self.second = TreeEnsemble(obj["second"])
         self.threshold = float(obj["threshold"])
+        # a paragraph claimed by a soft rule is kept only from this probability on
+        self.override_threshold = float(obj.get("override_threshold", self.threshold))
         self.feature_names: list[str] = list(obj["feature_names"])
         self.hard_rules: frozenset[str] = frozenset(obj.get("hard_rules", ()))
         self.meta = obj.get("meta", {})

@@ -329,7 +329,8 @@ def language_identifier():
 def _from_html(html: str) -> tuple[str, str | None, datetime | None, str | None]:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True)
+    # favor_recall: the best of trafilatura's settings on real pages (eval.webpages --trafilatura-settings)
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True, favor_recall=True)
     text = (doc or {}).get("text") or ""
     if not text.strip():
         raise RejectedInput("HTML without extractable article text")
