@@ -107,10 +107,18 @@ def _weights(pages_rows) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
+MAX_ITER, MAX_LEAVES = 100, 31
+
+
+def _set_size(trees: int, leaves: int) -> None:
+    global MAX_ITER, MAX_LEAVES
+    MAX_ITER, MAX_LEAVES = trees, leaves
+
+
 def _fit(x, y, w, seed: int = 0):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    clf = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=31, max_depth=7,
+    clf = HistGradientBoostingClassifier(max_iter=MAX_ITER, learning_rate=0.15, max_leaf_nodes=MAX_LEAVES, max_depth=7,
                                          min_samples_leaf=40, l2_regularization=1.0, random_state=seed,
                                          early_stopping=False)
     clf.fit(x, y, sample_weight=w)
@@ -172,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scorer", type=Path)
     ap.add_argument("--cache", type=Path, help="keep the rows and out-of-fold probabilities here (pickle, scratch)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "pipeline" / "models" / "boilerplate_model.json")
+    ap.add_argument("--trees", type=int, default=MAX_ITER, help="boosting iterations per pass")
+    ap.add_argument("--leaves", type=int, default=MAX_LEAVES, help="leaves per tree")
     args = ap.parse_args(argv)
+    _set_size(args.trees, args.leaves)
     scorer = load_scorer(args.scorer or args.corpus.resolve().parent.parent / "tools" / "score_extraction.py")
     t0 = time.perf_counter()
     pages = [p for p in load_pages(args.corpus, SETS) if p.split == "train"]

@@ -17,14 +17,13 @@ precision and recall averaged over pages, F1 of the two means):
   (`pipeline.ingest.parse_bytes`), split and classified by the paragraph stage
   (`pipeline.build.paragraphs_table`: `split_paragraphs`, `boilerplate.classify`, the
   within-document repeats), then the corpus-level site-template rule
-  (`pipeline.build.mark_site_templates`, as `assemble_corpus` applies it), counted over all
-  the pages of the set as a corpus run would; the kept paragraphs are the prediction;
+  (`pipeline.build.mark_site_templates`, as `assemble_corpus` applies it), counted over the
+  scored pages as a corpus run over them would; the kept paragraphs are the prediction;
 * `pipeline text, rules only`: the same with the learned model switched off
   (`BoilerplateConfig(use_model=False)`), the stage as it was before the model;
 * `keep-all`: the dump itself;
 * with `--html`: `pipeline html` (each `.html.gz` through `pipeline.ingest.parse_bytes` as an
-  `.html` file, trafilatura inside, then the same paragraph stage and template rule; for
-  time's sake only the scored pages go through it, so the template rule counts those),
+  `.html` file, trafilatura inside, then the same paragraph stage and template rule),
   `trafilatura (defaults)` (trafilatura alone, its default settings but comments left out as
   the project leaves them out, on the HTML decoded as the project decodes it) and
   `jusText` (jusText 3, default English stoplist, on the HTML; only if it is installed:
@@ -316,9 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     systems: list[tuple[str, dict[str, str]]] = []
     t0 = time.perf_counter()
 
-    # the stage runs over every page of the set (the template rule counts the whole corpus,
-    # as a pipeline run over the folder does); only the chosen split is scored
-    dumps = decoded_documents(all_pages, "txt", Page.dump_bytes)
+    # the stage runs over the scored pages as one corpus (the template rule counts them, as
+    # a pipeline run over a folder of those pages would)
+    dumps = decoded_documents(scored, "txt", Page.dump_bytes)
     systems.append(("pipeline text", kept_texts(dumps)))
     if not args.no_rules_only:
         systems.append(("pipeline text, rules only", kept_texts(dumps, use_model=False)))
