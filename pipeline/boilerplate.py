@@ -109,6 +109,9 @@ class BoilerplateConfig:
     credit_max_words: int = 14
     # the learned paragraph model (pipeline.boilerplate_model) after the rules
     use_model: bool = True
+    # whether the model may keep a paragraph that a soft rule claimed (off: every rule's
+    # verdict stands and the model only removes more)
+    model_overrides_rules: bool = False
 
 
 @dataclass(frozen=True)
@@ -864,7 +867,8 @@ def classify(
         if model is not None:
             proba = model.content_proba(doc)
             for i, reason in enumerate(reasons):
-                if reason is not None and (reason.split(":", 1)[0] in model.hard_rules or reason == "site_template"):
+                if reason is not None and (not config.model_overrides_rules
+                                           or reason.split(":", 1)[0] in model.hard_rules or reason == "site_template"):
                     continue
                 if proba[i] < (model.threshold if reason is None else model.override_threshold):
                     reasons[i] = reason or MODEL_REASON
