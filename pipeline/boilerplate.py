@@ -840,6 +840,16 @@ def rule_document(
 MODEL_REASON = "model:boilerplate"
 
 
+def _title_index(doc: Document) -> int | None:
+    """The headline as `page_header` sees it: the longest kept heading-shaped line before
+    the first body paragraph (None without body text or such a line)."""
+    first = doc.first_body
+    if first is None:
+        return None
+    leading = [j for j in range(first) if doc.reasons[j] is None and doc.is_heading_shape(j)]
+    return max(leading, key=lambda j: (doc.features[j].n_words, -j)) if leading else None
+
+
 def classify(
     paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
     templates: Callable[[str], bool] | None = None,
@@ -866,7 +876,10 @@ def classify(
         model = load_model()
         if model is not None:
             proba = model.content_proba(doc)
+            title = _title_index(doc)
             for i, reason in enumerate(reasons):
+                if i == title:
+                    continue  # the page's headline stays, whatever the model says
                 if reason is not None and (not config.model_overrides_rules
                                            or reason.split(":", 1)[0] in model.hard_rules or reason == "site_template"):
                     continue
