@@ -59,6 +59,8 @@ __all__ = [
     "Document",
     "RULES",
     "classify",
+    "rule_document",
+    "MODEL_REASON",
     "line_features",
     "normalize",
 ]
@@ -105,6 +107,11 @@ class BoilerplateConfig:
     header_max_words: int = 6
     # photo credits / captions
     credit_max_words: int = 14
+    # the learned paragraph model (pipeline.boilerplate_model) after the rules
+    use_model: bool = True
+    # whether the model may keep a paragraph that a soft rule claimed (off: every rule's
+    # verdict stands and the model only removes more)
+    model_overrides_rules: bool = False
 
 
 @dataclass(frozen=True)
@@ -813,6 +820,36 @@ RULES: tuple[Rule, ...] = (
 _TAILLIKE_RULES = (navigation, cookie_notice, comment_prompt, subscribe_prompt, copyright_line, bare_url, embed)
 
 
+def rule_document(
+    paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
+    templates: Callable[[str], bool] | None = None,
+) -> Document:
+    """The :class:`Document` after the named rules ran (``doc.reasons`` filled).
+
+    Rules run in :data:`RULES` order, each over the whole document, on paragraphs that
+    no earlier rule has claimed (first reason wins).
+    """
+    doc = Document(list(paragraphs), config, templates=templates)
+    for rule in RULES:
+        for i in range(len(doc)):
+            if doc.reasons[i] is None:
+                doc.reasons[i] = rule(i, doc)
+    return doc
+
+
+MODEL_REASON = "model:boilerplate"
+
+
+def _title_index(doc: Document) -> int | None:
+    """The headline as `page_header` sees it: the longest kept heading-shaped line before
+    the first body paragraph (None without body text or such a line)."""
+    first = doc.first_body
+    if first is None:
+        return None
+    leading = [j for j in range(first) if doc.reasons[j] is None and doc.is_heading_shape(j)]
+    return max(leading, key=lambda j: (doc.features[j].n_words, -j)) if leading else None
+
+
 def classify(
     paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
     templates: Callable[[str], bool] | None = None,
@@ -822,16 +859,35 @@ def classify(
     `templates`, if given, tells which paragraphs are corpus-level templates (rule
     ``site_template``), e.g. ``TemplateCounter.is_template`` of :mod:`pipeline.templates`.
 
-    Rules run in :data:`RULES` order, each over the whole document, on paragraphs that
-    no earlier rule has claimed (first reason wins). Kept heading-shaped lines are then
-    flagged ``is_heading``.
+    The named rules run first (:func:`rule_document`). Then, with ``config.use_model``, the
+    learned paragraph model (:mod:`pipeline.boilerplate_model`) gives each paragraph a
+    probability of being article text: a paragraph claimed by one of the model's *hard*
+    rules stays boilerplate with that rule's reason; a paragraph claimed by another rule
+    is kept only when the model's probability reaches ``override_threshold`` (else it keeps
+    the rule's reason); a paragraph no rule claimed is boilerplate when the probability is
+    below ``threshold``, with the reason :data:`MODEL_REASON`. Kept heading-shaped lines are then flagged
+    ``is_heading``.
     """
-    doc = Document(list(paragraphs), config, templates=templates)
-    for rule in RULES:
-        for i in range(len(doc)):
-            if doc.reasons[i] is None:
-                doc.reasons[i] = rule(i, doc)
+    doc = rule_document(paragraphs, config, templates)
+    reasons = list(doc.reasons)
+    if config.use_model and len(doc):
+        from pipeline.boilerplate_model import load_model
+
+        model = load_model()
+        if model is not None:
+            proba = model.content_proba(doc)
+            title = _title_index(doc)
+            for i, reason in enumerate(reasons):
+                if i == title:
+                    continue  # the page's headline stays, whatever the model says
+                if reason is not None and (not config.model_overrides_rules
+                                           or reason.split(":", 1)[0] in model.hard_rules or reason == "site_template"):
+                    continue
+                if proba[i] < (model.threshold if reason is None else model.override_threshold):
+                    reasons[i] = reason or MODEL_REASON
+                else:
+                    reasons[i] = None
     return [
         ParagraphVerdict(reason=reason, is_heading=reason is None and doc.is_heading_shape(i))
-        for i, reason in enumerate(doc.reasons)
+        for i, reason in enumerate(reasons)
     ]

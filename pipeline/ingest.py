@@ -372,7 +372,9 @@ def _from_html(html: str) -> tuple[str, str | None, datetime | None, str | None]
     import trafilatura
 
     try:
-        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True)
+        # favor_recall: the best of trafilatura's settings on real pages (eval.webpages --trafilatura-settings)
+        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True,
+                                          favor_recall=True)
     except (RecursionError, ValueError, TypeError):  # a tree too deep or odd for the parser
         doc = None
     text = (doc or {}).get("text") or ""

@@ -1,0 +1,288 @@
+"""The learned paragraph model of the boilerplate stage: features and a shipped tree ensemble.
+
+:func:`features` turns one page's paragraphs (and the verdicts of the named rules of
+:mod:`pipeline.boilerplate`) into one numeric row per paragraph: the paragraph's own shape
+(length, stopword, punctuation, digit and capital densities, title case, separators such as
+``|``, dates and bylines, URLs), where it sits (relative position, share of the page's text
+before it, distance to the page's densest prose), its neighbourhood (the same shape
+averaged over windows of neighbours, runs of short link-like lines, title-case teaser runs)
+and the rules' opinion (which rule family fired, the page-tail marker). A second pass adds
+the first pass's probabilities of the neighbours (a smoothing over the sequence, like
+jusText's neighbour rule but learned).
+
+The model is a gradient-boosted tree ensemble fitted by ``eval/train_boilerplate.py`` on
+real labelled pages (scikit-learn there only) and stored as plain JSON arrays in
+``pipeline/models/boilerplate_model.json``; it is applied here with numpy, vectorised over
+all paragraphs and trees (no scikit-learn at run time, no training at run time).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["FEATURE_NAMES", "MODEL_PATH", "Model", "base_features", "features", "load_model", "second_pass_features"]
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "boilerplate_model.json"
+
+# rule families as the model sees them (the rule's name up to the first ":")
+RULE_FAMILIES = (
+    "short_fragment", "page_tail", "bare_url", "navigation", "cookie_notice", "comment_prompt",
+    "subscribe_prompt", "copyright", "embed", "category_line", "read_more_link", "widget_heading",
+    "byline", "dateline", "photo_credit", "page_header", "trailing_fragment",
+)
+
+_WORD = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*")
+_PUNCT = re.compile(r"[.,;:!?]")
+_SEPARATORS = re.compile(r"[|·•»«›‹/>\\]|\s[-–—]\s")
+_DIGIT = re.compile(r"\d")
+_MONTH = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|"
+    r"\b\d{1,2}:\d{2}\s*(?:am|pm)?\b|\b(?:19|20)\d{2}\b", re.IGNORECASE)
+_RELATIVE_TIME = re.compile(r"\b\d+\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\b",
+                            re.IGNORECASE)
+_BYLINE_START = re.compile(r"^(?:by|posted by|written by|from|author)\b", re.IGNORECASE)
+_COMMENT_WORDS = re.compile(
+    r"\b(?:reply|replies|comments?|posted|wrote|says?:|permalink|report abuse|flag|like|recommend|log ?in|"
+    r"sign ?in|register|share|tweet|email|print|subscribe|advertisement|sponsored|copyright|privacy|terms)\b",
+    re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|my|me|we|our|you|your)\b", re.IGNORECASE)
+_QUOTE = re.compile(r"[\"“”]")
+
+# own shape of one paragraph (the order is the order of the columns)
+_OWN = (
+    "log_chars", "log_words", "stop_ratio", "letter_ratio", "terminal", "ends_question", "is_bullet",
+    "url_share", "titlecase_ratio", "punct_density", "comma_per_word", "digit_ratio", "upper_ratio",
+    "separator_per_word", "has_date", "relative_time", "byline_start", "mean_word_len", "log_sentences",
+    "comment_words", "first_person", "quote", "all_caps", "short", "prose", "heading_shape",
+    "repeated_in_page",
+)
+# own shape columns that are also averaged over neighbour windows
+_WINDOWED = ("log_words", "stop_ratio", "terminal", "titlecase_ratio", "separator_per_word", "short", "prose",
+             "punct_density", "url_share")
+_WINDOWS = (1, 3, 8)
+
+
+def _own_features(text: str, lf, is_prose: bool, is_heading: bool, repeated: bool) -> list[float]:
+    stripped = text.strip()
+    n_chars = max(len(stripped), 1)
+    words = _WORD.findall(stripped)
+    n_words = len(words)
+    nw = max(n_words, 1)
+    letters = lf.n_letters or 1
+    upper = sum(1 for c in stripped if c.isupper())
+    sentences = len(re.findall(r"[.!?…][\"'”’)]*(?:\s|$)", stripped))
+    return [
+        math.log1p(lf.n_chars), math.log1p(n_words), lf.n_stopwords / nw, lf.n_letters / n_chars,
+        float(lf.terminal), float(lf.ends_question), float(lf.is_bullet), lf.url_share, lf.titlecase_ratio,
+        len(_PUNCT.findall(stripped)) / n_chars, stripped.count(",") / nw, len(_DIGIT.findall(stripped)) / n_chars,
+        upper / letters, len(_SEPARATORS.findall(stripped)) / nw, float(bool(_MONTH.search(stripped))),
+        float(bool(_RELATIVE_TIME.search(stripped))), float(bool(_BYLINE_START.match(stripped))),
+        (sum(len(w) for w in words) / n_words) if n_words else 0.0, math.log1p(sentences),
+        len(_COMMENT_WORDS.findall(stripped)) / nw, len(_FIRST_PERSON.findall(stripped)) / nw,
+        float(bool(_QUOTE.search(stripped))), float(lf.n_letters > 3 and upper / letters > 0.8),
+        float(n_words <= 5), float(is_prose), float(is_heading), float(repeated),
+    ]
+
+
+def _window_mean(col: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of `col` over the k paragraphs before and the k after each paragraph (0 off the page)."""
+    n = len(col)
+    c = np.concatenate(([0.0], np.cumsum(col)))
+    idx = np.arange(n)
+    lo = np.maximum(idx - k, 0)
+    hi = np.minimum(idx + k + 1, n)
+    before = (c[idx] - c[lo]) / np.maximum(idx - lo, 1)
+    after = (c[hi] - c[idx + 1]) / np.maximum(hi - idx - 1, 1)
+    return before, after
+
+
+def _run_lengths(flags: np.ndarray) -> np.ndarray:
+    """For each position, the length of the run of equal flags it is in (0 where the flag is 0)."""
+    n = len(flags)
+    out = np.zeros(n)
+    i = 0
+    while i < n:
+        j = i
+        while j < n and flags[j] == flags[i]:
+            j += 1
+        if flags[i]:
+            out[i:j] = j - i
+        i = j
+    return out
+
+
+def base_features(doc) -> tuple[np.ndarray, list[str]]:
+    """The first-pass rows of a :class:`pipeline.boilerplate.Document` whose rules have run
+    (``doc.reasons`` filled), and the column names."""
+    n = len(doc)
+    names = list(_OWN)
+    counts: dict[str, int] = {}
+    for t in doc.norm:
+        if t:
+            counts[t] = counts.get(t, 0) + 1
+    own = np.array([
+        _own_features(doc.paragraphs[i], doc.features[i], doc.is_prose(i), doc.is_heading_shape(i),
+                      counts.get(doc.norm[i], 0) > 1)
+        for i in range(n)
+    ], dtype=float).reshape(n, len(_OWN))
+    cols = [own]
+    # position on the page
+    chars = np.array([f.n_chars for f in doc.features], dtype=float)
+    total = chars.sum() or 1.0
+    before = (np.cumsum(chars) - chars) / total
+    idx = np.arange(n, dtype=float)
+    rel = idx / max(n - 1, 1)
+    prose = own[:, _OWN.index("prose")]
+    words = np.array([f.n_words for f in doc.features], dtype=float)
+    densest = int(np.argmax(words)) if n else 0
+    prose_idx = np.flatnonzero(prose)
+    first_prose = prose_idx[0] if len(prose_idx) else n
+    last_prose = prose_idx[-1] if len(prose_idx) else -1
+    cols.append(np.column_stack([
+        rel, before, (idx - densest) / max(n, 1), np.abs(idx - densest) / max(n, 1),
+        np.full(n, math.log1p(n)), np.full(n, math.log1p(total)), chars / total,
+        (idx < first_prose).astype(float), (idx > last_prose).astype(float),
+        np.full(n, prose.mean() if n else 0.0),
+    ]))
+    names += ["rel_pos", "chars_before", "from_longest", "abs_from_longest", "log_n_paragraphs", "log_page_chars",
+              "char_share", "before_first_prose", "after_last_prose", "page_prose_share"]
+    # neighbourhood
+    for name in _WINDOWED:
+        col = own[:, _OWN.index(name)]
+        for k in _WINDOWS:
+            b, a = _window_mean(col, k)
+            cols.append(np.column_stack([b, a]))
+            names += [f"{name}_before{k}", f"{name}_after{k}"]
+    short = own[:, _OWN.index("short")]
+    titled = ((own[:, _OWN.index("titlecase_ratio")] >= 0.6) & (own[:, _OWN.index("terminal")] == 0)
+              & (own[:, _OWN.index("log_words")] <= math.log1p(14))).astype(float)
+    cols.append(np.column_stack([np.log1p(_run_lengths(short)), np.log1p(_run_lengths(titled)),
+                                 np.log1p(_run_lengths(1.0 - prose))]))
+    names += ["short_run", "titlecase_run", "nonprose_run"]
+    # the rules' opinion
+    fam = np.zeros((n, len(RULE_FAMILIES) + 2))
+    for i, reason in enumerate(doc.reasons):
+        if reason is not None:
+            head = reason.split(":", 1)[0]
+            if head in RULE_FAMILIES:
+                fam[i, RULE_FAMILIES.index(head)] = 1.0
+            fam[i, -2] = 1.0
+    tail = doc.tail
+    if tail is not None:
+        fam[tail[0]:, -1] = 1.0
+    cols.append(fam)
+    names += [f"rule_{f}" for f in RULE_FAMILIES] + ["rule_any", "after_tail_marker"]
+    fired = fam[:, -2]
+    for k in (1, 3):
+        b, a = _window_mean(fired, k)
+        cols.append(np.column_stack([b, a]))
+        names += [f"rule_any_before{k}", f"rule_any_after{k}"]
+    return np.hstack(cols) if n else np.zeros((0, len(names))), names
+
+
+def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The first-pass rows plus the first-pass probabilities of the neighbours."""
+    n = len(proba)
+    cols = [first, proba.reshape(n, 1)]
+    names = ["p"]
+    for k in (1, 2, 4, 10):
+        b, a = _window_mean(proba, k)
+        cols.append(np.column_stack([b, a]))
+        names += [f"p_before{k}", f"p_after{k}"]
+    page = np.full((n, 1), proba.mean() if n else 0.0)
+    cols.append(page)
+    names.append("p_page_mean")
+    # share of the page's probable content before/after (where the article block lies)
+    c = np.cumsum(proba)
+    total = c[-1] if n else 0.0
+    cols.append(np.column_stack([(c - proba) / (total or 1.0), (total - c) / (total or 1.0)]))
+    names += ["p_mass_before", "p_mass_after"]
+    return np.hstack(cols), names
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+class TreeEnsemble:
+    """A binary gradient-boosted tree ensemble in flat arrays, applied with numpy.
+
+    Nodes of all trees are concatenated; ``roots`` are the first node of each tree. A node is
+    a leaf when ``left == -1``; its ``value`` is added to the raw score (log-odds).
+    """
+
+    def __init__(self, obj: dict):
+        self.feature = np.asarray(obj["feature"], dtype=np.int64)
+        self.threshold = np.asarray(obj["threshold"], dtype=float)
+        self.left = np.asarray(obj["left"], dtype=np.int64)
+        self.right = np.asarray(obj["right"], dtype=np.int64)
+        self.value = np.asarray(obj["value"], dtype=float)
+        self.missing_left = np.asarray(obj.get("missing_left", [1] * len(self.left)), dtype=bool)
+        self.roots = np.asarray(obj["roots"], dtype=np.int64)
+        self.baseline = float(obj["baseline"])
+        self.depth = int(obj["depth"])
+        self.is_leaf = self.left < 0
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        if n == 0:
+            return np.zeros(0)
+        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            leaf = self.is_leaf[node]
+            if leaf.all():
+                break
+            v = x[rows, self.feature[node]]
+            go_left = np.where(np.isnan(v), self.missing_left[node], v <= self.threshold[node])
+            nxt = np.where(go_left, self.left[node], self.right[node])
+            node = np.where(leaf, node, nxt)
+        return self.baseline + self.value[node].sum(axis=1)
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.raw(x)))
+
+
+class Model:
+    """The two passes and the decision threshold (probability of *content*)."""
+
+    def __init__(self, obj: dict):
+        self.first = TreeEnsemble(obj["first"])
+        self.second = TreeEnsemble(obj["second"])
+        self.threshold = float(obj["threshold"])
+        # a paragraph claimed by a soft rule is kept only from this probability on
+        self.override_threshold = float(obj.get("override_threshold", self.threshold))
+        self.feature_names: list[str] = list(obj["feature_names"])
+        self.hard_rules: frozenset[str] = frozenset(obj.get("hard_rules", ()))
+        self.meta = obj.get("meta", {})
+
+    def content_proba(self, doc) -> np.ndarray:
+        x, names = base_features(doc)
+        if names != self.feature_names:
+            raise ValueError("the boilerplate model was fitted on other features; retrain it "
+                             "(python -m eval.train_boilerplate)")
+        p1 = self.first.proba(x)
+        x2, _ = second_pass_features(x, p1)
+        return self.second.proba(x2)
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str | None = None) -> Model | None:
+    """The shipped model (cached per process), or None when the file is absent."""
+    p = Path(path) if path else MODEL_PATH
+    if not p.exists():
+        return None
+    return Model(json.loads(p.read_text("utf-8")))
+
+
+def features(paragraphs: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """First-pass rows of a page given as paragraph texts (the rules run first)."""
+    from pipeline.boilerplate import BoilerplateConfig, rule_document
+
+    return base_features(rule_document(list(paragraphs), BoilerplateConfig(use_model=False)))

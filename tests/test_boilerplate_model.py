@@ -1,0 +1,105 @@
+"""The learned paragraph model: labels, features, the shipped artifact, edge cases."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import boilerplate, boilerplate_model
+from pipeline.boilerplate import MODEL_REASON, BoilerplateConfig, classify
+
+ARTICLE = [
+    "Council approves new budget for city parks",
+    "The city council voted on Tuesday to approve a budget that sets aside more money for the "
+    "maintenance of parks and playgrounds, after months of debate among its members.",
+    "The plan, which the mayor proposed in March, raises spending on green spaces by a fifth and "
+    "pays for two new community gardens in the north of the city.",
+    "Opponents said the money would be better spent on roads, but the measure passed by seven votes "
+    "to four, and work on the first garden is expected to begin in the spring.",
+    "A spokesperson for the council said the budget would be published in full next week, together "
+    "with a timetable for the works and a consultation for residents.",
+]
+MENU = ["Home", "|", "News", "|", "Sport", "|", "Weather", "Log In | Register", "Search"]
+FOOTER = ["About us", "Contact", "Privacy Policy", "Terms of Use", "© 2012 Example Media. All rights reserved."]
+
+
+def test_labels_align_paragraphs_with_gold():
+    from eval.train_boilerplate import paragraph_labels
+
+    gold = "The quick brown fox jumps over the lazy dog near the river bank.\n\nIt was sunny."
+    paragraphs = ["Home | News | Sport", "The quick brown fox jumps over the lazy dog near the river bank.",
+                  "It was sunny.", "Share this story", "", "the lazy dog near the park and the lake"]
+    # the last one shares one shingle of six with the gold: boilerplate
+    assert paragraph_labels(paragraphs, gold) == [0, 1, 1, 0, 0, 0]
+    assert paragraph_labels(["anything"], "") == [0]
+
+
+def test_features_of_a_tiny_page():
+    page = MENU + ARTICLE + FOOTER
+    x, names = boilerplate_model.features(page)
+    assert x.shape == (len(page), len(names)) and np.isfinite(x).all()
+    col = {n: i for i, n in enumerate(names)}
+    assert x[0, col["rel_pos"]] == 0.0 and x[-1, col["rel_pos"]] == 1.0
+    # the menu line with separators, the prose paragraphs
+    menu = page.index("Log In | Register")
+    assert x[menu, col["separator_per_word"]] > 0
+    body = [page.index(p) for p in ARTICLE[1:]]
+    assert all(x[i, col["prose"]] == 1.0 and x[i, col["stop_ratio"]] > 0.3 for i in body)
+    assert all(x[i, col["prose"]] == 0.0 for i in range(len(MENU)))
+    # a run of short lines is counted, the copyright rule is seen
+    assert x[0, col["short_run"]] == pytest.approx(np.log1p(len(MENU)))
+    assert x[len(page) - 1, col["rule_copyright"]] == 1.0
+
+
+def test_shipped_model_loads_quickly_and_matches_the_features():
+    boilerplate_model.load_model.cache_clear()
+    t0 = time.perf_counter()
+    model = boilerplate_model.load_model()
+    elapsed = time.perf_counter() - t0
+    assert model is not None, "pipeline/models/boilerplate_model.json is missing"
+    assert elapsed < 1.0  # ~0.02 s on an idle machine; generous for a loaded CI box
+    _x, names = boilerplate_model.features(ARTICLE)
+    assert model.feature_names == names
+    assert 0.0 < model.threshold < 1.0
+
+
+def test_model_classifies_a_fixture_page():
+    page = MENU + ARTICLE + FOOTER
+    out = classify(page)
+    assert len(out) == len(page)
+    verdicts = dict(zip(page, out))
+    for p in ARTICLE[1:]:
+        assert verdicts[p].reason is None, p
+    assert verdicts["Log In | Register"].reason is not None
+    assert verdicts["© 2012 Example Media. All rights reserved."].reason == "copyright"
+    # every dropped paragraph names a rule or the model
+    reasons = {v.reason for v in out if v.reason}
+    assert reasons and all(isinstance(r, str) and r for r in reasons)
+    # with the model switched off, the rules alone decide
+    rules = classify(page, BoilerplateConfig(use_model=False))
+    assert all(r.reason != MODEL_REASON for r in rules)
+
+
+@pytest.mark.parametrize("page", [[], [""], ["Hello."], ["A single line of text without an end"], ["|"]])
+def test_empty_or_one_line_page_does_not_crash(page):
+    out = classify(page)
+    assert len(out) == len(page)
+    model = boilerplate_model.load_model()
+    doc = boilerplate.rule_document(page, BoilerplateConfig(use_model=False))
+    proba = model.content_proba(doc)
+    assert proba.shape == (len(page),) and ((proba >= 0) & (proba <= 1)).all()
+
+
+def test_paragraph_stage_offsets_and_reasons_on_a_web_dump():
+    from pipeline.build import paragraphs_table
+
+    text = "\n\n".join(MENU + ARTICLE + FOOTER) + "\n"
+    docs = pd.DataFrame([{"doc_id": "d1", "status": "ok", "text": text}])
+    paras = paragraphs_table(docs)
+    assert len(paras) == len(MENU + ARTICLE + FOOTER)
+    assert all(text[a:b] == t for a, b, t in zip(paras["char_start"], paras["char_end"], paras["text"]))
+    dropped = paras[paras["status"] != "kept"]
+    assert dropped["reason"].notna().all()
+    assert set(ARTICLE[1:]) <= set(paras.loc[paras["status"] == "kept", "text"])
