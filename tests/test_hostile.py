@@ -211,9 +211,6 @@ def build_hostile_folder(root: Path) -> tuple[Path, Path]:
         path = raw / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    # a non-UTF-8 byte in a name
-    with open(os.fsencode(raw) + b"/bad\xff\xfename.txt", "wb") as fh:
-        fh.write(hs.good(191, "Brest").encode())
     os.link(raw / "hard_a.txt", raw / "hard_b.txt")
     os.symlink(".", raw / "loop")
     os.symlink("..", raw / "sub" / "up")
@@ -382,7 +379,6 @@ CASES = [
     Case("name_with_newline", "new\nline.txt", "ok", (), _has_claims),
     Case("name_with_percent", "100% sure %s %n.txt", "ok", (), _has_claims),
     Case("name_250_bytes", "n" * 246 + ".txt", "ok", (), _has_claims),
-    Case("name_non_utf8_bytes", _bad_name, "ok|rejected", ("name", "utf-8", "encod")),
     Case("hardlinks", "hard_a.txt", "ok", (), _hardlink),
     Case("folder_named_like_a_file", "folder.txt/inner.txt", "ok", (), _has_claims),
     Case("file_beside_dir_symlink_loop", "sub/inner.txt", "ok", (), _has_claims),
@@ -515,6 +511,23 @@ def test_jsonl_of_50000_lines(tmp_path):
     _assert_two_runs(first, snap, second, snap2)
     assert "0 new" in second.files_line() and "1 changed" in second.files_line(), second.files_line()
     print(f"50,000-line .jsonl: first run {first.seconds:.0f} s, second {second.seconds:.0f} s")
+
+
+def test_non_utf8_file_name(tmp_path):
+    """A name with bytes that are not UTF-8 (b"bad\\xff\\xfename.txt"): that file's row (ok,
+    or rejected with a reason), the rest of the folder processed. Its own folder: today it
+    stops the whole run before any file is read, which would hide every other case."""
+    def build(raw):
+        with open(os.fsencode(raw) + b"/bad\xff\xfename.txt", "wb") as fh:
+            fh.write(hs.good(191, "Brest").encode())
+    first, snap, second, snap2 = _two_runs(tmp_path, build)
+    d = snap["tables"]["documents"]
+    assert d is not None, first.tail()
+    rows = d[d["source_path"].map(_bad_name)]
+    assert len(rows) == 1, sorted(d["source_path"])
+    r = rows.iloc[0]
+    assert r["status"] == "ok" or (r["status"] == "rejected" and r["reason"]), (r["status"], r["reason"])
+    _assert_two_runs(first, snap, second, snap2)
 
 
 def test_huge_inputs_under_the_default_limit(tmp_path):
