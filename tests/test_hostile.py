@@ -99,12 +99,19 @@ def _zero_width() -> bytes:
             "according to the minis\u200ctry.\n\nThe ministry said on Tuesday that 77 more would follow.\n").encode()
 
 
+def _three_paragraphs(n: int) -> str:
+    """Three unlike paragraphs (like ones would be near repeats of each other), one per line."""
+    return (f"Officials said on Monday that about {n} soldiers arrived in Orsha, according to the ministry.\n"
+            f"The mayor told reporters that the city budget would rise by {n + 1} percent next year.\n"
+            f"Farmers in the region harvested {n + 2},000 tonnes of wheat in August, the agriculture office said.\n")
+
+
 def _crlf() -> bytes:
-    return (hs.good(31, "Orsha") + "\n" + hs.good(32, "Lida") + "\n" + hs.good(33, "Grodno")).replace("\n", "\r\n").encode()
+    return _three_paragraphs(31).replace("\n", "\r\n").encode()
 
 
 def _lone_cr() -> bytes:
-    return (hs.good(41, "Orsha") + "\n" + hs.good(42, "Lida") + "\n" + hs.good(43, "Grodno")).replace("\n", "\r").encode()
+    return _three_paragraphs(41).replace("\n", "\r").encode()
 
 
 def _bom_mid() -> bytes:
@@ -345,7 +352,7 @@ CASES = [
     Case("15mb_single_line_over_limit", "one_line_15mb.txt", "rejected", ("larger than",)),
     Case("at_size_limit", "at_limit.txt", "ok", (), _text_has("121 soldiers")),
     Case("over_size_limit", "over_limit.txt", "rejected", ("larger than",)),
-    Case("nested_html_50000", "nested.html", "ok", (), _text_has("4,321 soldiers", "8,765 soldiers")),
+    Case("nested_html_deep", "nested.html", "ok", (), _text_has("4,321 soldiers", "8,765 soldiers")),
     Case("lying_meta_latin1", "lying_latin1_meta.html", "ok", (), _text_has("café", "It’s")),
     Case("lying_meta_utf8", "lying_utf8_meta.html", "ok", (), _text_has("“up to 9,100 troops”", "it’s official")),
     Case("gzip_named_txt", "gzip.txt", "rejected", ("binary", "compressed", "gzip", "not text")),
@@ -496,7 +503,7 @@ def _assert_two_runs(first, snap, second, snap2):
     assert r is not None and "another 1,250 soldiers" in r["text"]
 
 
-def test_jsonl_of_50000_lines(tmp_path):
+def test_jsonl_of_fifty_thousand_lines(tmp_path):
     """50,000 short articles in one .jsonl: processed in batches, finishes, each line a document."""
     def build(raw):
         with open(raw / "many.jsonl", "w") as fh:
