@@ -144,7 +144,7 @@ def test_kill_9_of_pipeline_run_leaves_no_orphan_workers(base, tmp_path):
 
 
 EDIT_FILES = {
-    "edit.txt": hs.good(301, "Brest") + "\n" + hs.good(302, "Gomel"),
+    "edit.txt": hs.good(301, "Brest") + "\n" + "The mayor told reporters that the city budget would rise by 302 percent.\n",
     "truncate.txt": hs.good(311, "Brest") + "\n" + "The mayor said on Tuesday that 312 buses had been sent to Gomel.\n",
     "binary.txt": hs.good(321, "Pinsk"),
     "delete.txt": hs.good(331, "Lida"),
@@ -168,8 +168,8 @@ def edits(tmp_path_factory):
     extra = {"PIPELINE_DROP_DELETED": 1}
     res = {"A": hs.run(raw, wh, home, **extra)}
     res["snapA"] = hs.snapshot(wh)
-    with open(raw / "edit.txt", "a") as fh:
-        fh.write("\n" + hs.good(303, "Pinsk"))
+    with open(raw / "edit.txt", "a") as fh:  # unlike the others: like paragraphs would be near repeats
+        fh.write("\nFarmers in the region harvested 303,000 tonnes of wheat in August, the agriculture office said.\n")
     (raw / "truncate.txt").write_text(hs.good(311, "Brest"))
     (raw / "binary.txt").write_bytes(os.urandom(2048))
     (raw / "delete.txt").unlink()
@@ -199,8 +199,11 @@ def test_file_changed_between_runs(edits, kind):
     assert b["documents"] is not None, edits["B"].tail()
     rows = b["documents"].set_index("source_path")
     if kind == "edit":
-        assert rows.loc["edit.txt", "status"] == "ok" and "303 soldiers" in rows.loc["edit.txt", "text"]
-        assert _claims_of(b, rows.loc["edit.txt", "doc_id"]) >= 3
+        assert rows.loc["edit.txt", "status"] == "ok" and "303,000 tonnes" in rows.loc["edit.txt", "text"]
+        p = b["paragraphs"]
+        mine = p[(p["doc_id"] == rows.loc["edit.txt", "doc_id"]) & (p["status"] == "kept")]
+        assert mine["text"].str.contains("303,000 tonnes").any(), p[p["doc_id"] == rows.loc["edit.txt", "doc_id"]]
+        assert _claims_of(b, rows.loc["edit.txt", "doc_id"]) >= 1
     elif kind == "truncate":
         assert rows.loc["truncate.txt", "status"] == "ok"
         assert "312 buses" not in rows.loc["truncate.txt", "text"]
