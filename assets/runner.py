@@ -24,6 +24,7 @@ from pipeline import files
 from pipeline.ingest import display_path
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
+MAX_CHANGED_ROUNDS = 2  # times a run reads again the files that changed while it read them
 SETTLE_WAIT_MAX_S = 60.0  # a file still changing after this is left for the next run (reported)
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -195,30 +196,52 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             settings.state.prefetch_accepted(PER_DOCUMENT_STAGES)
     accepted_any = False
     failed_alone: dict[str, list[Failure]] = {}
-    while queue:
-        chunk = queue.pop(0)
-        outcome.batches += 1
-        say(f"batch {outcome.batches}: {len(chunk)} file(s)")
-        tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
-                CORPUS_FOLLOWS_TAG: "true"}
-        if queue:  # the run reads the next batch ahead while its NLP runs (`assets.stages`)
-            tags.update({NEXT_BATCH_START_TAG: queue[0][0], NEXT_BATCH_END_TAG: queue[0][-1]})
-        result = ingest.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
-        outcome.run_ids.append(result.run_id)
-        _step_seconds(instance, result.run_id, outcome.stage_seconds)
-        if result.success:
-            accepted_any = True
-            _failures(result, f"batch {outcome.batches}", outcome.warnings)
-            continue
-        if len(chunk) > 1:
-            # bisect: a bad file costs about 2 log2(batch size) extra runs, not one run per file
-            half = (len(chunk) + 1) // 2
-            say(f"batch {outcome.batches} failed: retrying its {len(chunk)} files in two halves")
-            queue = [chunk[:half], chunk[half:]] + queue
-            continue
-        found = _failures(result, f"file {display_path(files.relpath_of(chunk[0]))}")
-        failed_alone[chunk[0]] = found
-        outcome.failures += found
+
+    def process(queue: list[list[str]]) -> None:
+        nonlocal accepted_any
+        while queue:
+            chunk = queue.pop(0)
+            outcome.batches += 1
+            say(f"batch {outcome.batches}: {len(chunk)} file(s)")
+            tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
+                    CORPUS_FOLLOWS_TAG: "true"}
+            if queue:  # the run reads the next batch ahead while its NLP runs (`assets.stages`)
+                tags.update({NEXT_BATCH_START_TAG: queue[0][0], NEXT_BATCH_END_TAG: queue[0][-1]})
+            result = ingest.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
+            outcome.run_ids.append(result.run_id)
+            _step_seconds(instance, result.run_id, outcome.stage_seconds)
+            if result.success:
+                accepted_any = True
+                _failures(result, f"batch {outcome.batches}", outcome.warnings)
+                continue
+            if len(chunk) > 1:
+                # bisect: a bad file costs about 2 log2(batch size) extra runs, not one run per file
+                half = (len(chunk) + 1) // 2
+                say(f"batch {outcome.batches} failed: retrying its {len(chunk)} files in two halves")
+                queue[:0] = [chunk[:half], chunk[half:]]
+                continue
+            found = _failures(result, f"file {display_path(files.relpath_of(chunk[0]))}")
+            failed_alone[chunk[0]] = found
+            outcome.failures += found
+
+    process(queue)
+    deleted = set(plan.deleted)
+    for _ in range(MAX_CHANGED_ROUNDS if keys else 0):
+        # a file that changed while this run read it (a writer that paused longer than the
+        # settle time): read it again now, so the publish below has its whole text
+        again, _scan = files.plan(settings.raw_path, known_fingerprints(settings), settle_seconds=settings.settle_seconds)
+        deleted |= set(again.deleted)
+        redo = [k for k in (files.partition_key(rel) for rel in again.to_process) if k not in failed_alone]
+        if not redo:
+            break
+        say(f"{len(redo)} file(s) changed while this run read them: reading them again")
+        plan.fingerprints.update(again.fingerprints)
+        fresh = [k for k in redo if k not in set(instance.get_dynamic_partitions(raw_files.name))]
+        if fresh:
+            instance.add_dynamic_partitions(raw_files.name, fresh)
+        keys += [k for k in redo if k not in keys]
+        process(files.batches(redo, list(instance.get_dynamic_partitions(raw_files.name)), settings.batch_size))
+    plan.deleted = sorted(deleted)
     drop_read_ahead()
     if failed_alone and accepted_any:
         # files that fail on their own while others pass are bad input, not a broken pipeline:
