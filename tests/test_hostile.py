@@ -503,21 +503,39 @@ def _assert_two_runs(first, snap, second, snap2):
     assert r is not None and "another 1,250 soldiers" in r["text"]
 
 
-def test_jsonl_of_fifty_thousand_lines(tmp_path):
-    """50,000 short articles in one .jsonl: processed in batches, finishes, each line a document."""
+FEED_LINES = 1_450  # a long feed at CI size; bench/jsonl_vs_files.py times 50,000-line feeds against files
+
+
+def test_a_long_jsonl_feed_is_processed_in_units_of_lines(tmp_path):
+    """A long .jsonl of short articles: cut into units of lines, processed in batches like
+    that many files (not one unit of work), each line a document; appending lines to it
+    reprocesses only its last unit."""
+    from pipeline.files import JSONL_UNIT_LINES
+
     def build(raw):
         with open(raw / "many.jsonl", "w") as fh:
-            for i in range(50_000):
+            for i in range(FEED_LINES):
                 fh.write(json.dumps({"id": i, "text": f"The council said on Monday that {i + 7:,} residents of "
                                                        f"district {i} signed petition number {i * 3 + 1}."}) + "\n")
-    first, snap, second, snap2 = _two_runs(tmp_path, build, timeout=900)
+    first, snap, second, snap2 = _two_runs(tmp_path, build, timeout=900, PIPELINE_BATCH_SIZE=400)
     d = snap["tables"]["documents"]
     assert d is not None, first.tail()
     lines = d[d["source_path"].str.startswith("many.jsonl#")]
-    assert len(lines) == 50_000 and set(lines["status"]) <= {"ok", "duplicate"}, lines["status"].value_counts()
+    assert len(lines) == FEED_LINES and set(lines["status"]) <= {"ok", "duplicate"}, lines["status"].value_counts()
+    units = -(-FEED_LINES // JSONL_UNIT_LINES)
+    assert f"{units + 2} new" in first.files_line(), first.files_line()  # the units and the two seeds
+    n_batches = int(first.files_line().rsplit(";", 1)[1].split()[0])
+    assert n_batches >= FEED_LINES // 400, first.files_line()  # batches of ~400 documents, not one unit of work
     _assert_two_runs(first, snap, second, snap2)
     assert "0 new" in second.files_line() and "1 changed" in second.files_line(), second.files_line()
-    print(f"50,000-line .jsonl: first run {first.seconds:.0f} s, second {second.seconds:.0f} s")
+    with open(tmp_path / "raw" / "many.jsonl", "a") as fh:  # new lines: only the last unit is read again
+        fh.write(json.dumps({"id": "late", "text": "The mayor said on Friday that 12 new parks would open."}) + "\n")
+    third = hs.run(tmp_path / "raw", tmp_path / "wh", tmp_path / "home", timeout=900, PIPELINE_BATCH_SIZE=400)
+    assert third.returncode == 0 and third.published, third.tail()
+    assert "1 new, 0 changed, 1 deleted" in third.files_line(), third.files_line()
+    d3 = hs.snapshot(tmp_path / "wh")["tables"]["documents"]
+    assert len(d3[d3["source_path"].str.startswith("many.jsonl#")]) == FEED_LINES + 1
+    print(f"{FEED_LINES}-line .jsonl: first run {first.seconds:.0f} s, second {second.seconds:.0f} s")
 
 
 def test_non_utf8_file_name(tmp_path):
