@@ -119,8 +119,8 @@ def decoded_documents(pages: Sequence[Page], fmt: str, raw: Callable[[Page], byt
     rows = []
     for page in pages:
         rec = parse_bytes(raw(page), f"{page.key}.{fmt}", fmt)
-        rows.append({"doc_id": page.key, "status": rec.status, "text": rec.text})
-    return pd.DataFrame(rows, columns=["doc_id", "status", "text"])
+        rows.append({"doc_id": page.key, "status": rec.status, "text": rec.text, "source_format": rec.source_format})
+    return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format"])
 
 
 def kept_texts(documents, use_model: bool = True, templates: bool = True, overrides: bool = False) -> dict[str, str]:
@@ -269,8 +269,8 @@ def html_documents(pages: Sequence[Page], cache: Path | None, jobs: int):
     rows = []
     for page in pages:
         status, text = json.loads(got[page.key])
-        rows.append({"doc_id": page.key, "status": status, "text": text})
-    return pd.DataFrame(rows, columns=["doc_id", "status", "text"])
+        rows.append({"doc_id": page.key, "status": status, "text": text, "source_format": "html"})
+    return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format"])
 
 
 # ------------------------------------------------------------------ scoring

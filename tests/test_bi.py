@@ -72,6 +72,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "hedged": [False, False, False], "negated": [False, False, False], "cluster_id": ["k_1", "k_1", None],
         "paragraph_id": claim_rows["paragraph_id"], "char_start": claim_rows["char_start"],
         "char_end": claim_rows["char_end"], "content_lemmas": ["belarus troop", "belarus troop", "tank move"],
+        "check_worthy": [True, True, False], "speaker_as_written": ["the minister", "Deyneko", None],
     })
     quantities = pd.DataFrame({
         "claim_id": ["c_a1", "c_b1"], "value": [9000.0, 10200.0], "unit": ["troop", "troop"],
@@ -92,7 +93,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "claim_id_a": ["c_a1"], "claim_id_b": ["c_b1"], "doc_id_a": ["da"], "doc_id_b": ["db"], "unit": ["troop"],
         "value_a": [9000.0], "value_b": [10200.0], "qualifier_a": ["at_most"], "qualifier_b": ["approximate"],
         "text_a": ["Up to 9,000 troops"], "text_b": ["Some 10,200 troops"], "shared_entities": ["Belarus"],
-        "n_claim_pairs": [1], "n_documents": [2],
+        "n_claim_pairs": [1], "n_documents": [2], "reached_via": [None],
     })
     return {"documents": docs, "paragraphs": paragraphs, "sentences": sentences, "claims": claims,
             "claim_quantities": quantities, "claim_entities": entities, "claim_clusters": clusters,
