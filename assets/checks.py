@@ -11,7 +11,6 @@ Data Docs page rendered for that validation under `<warehouse>/data_docs/`
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,13 +62,10 @@ def check_result(report) -> dg.AssetCheckResult:
 
 def _data_docs_dir(context: dg.AssetCheckExecutionContext) -> Path | None:
     """`<warehouse>/data_docs` when the run has the `settings` resource and docs are on."""
-    from pipeline.validation import data_docs_enabled
-
-    if not data_docs_enabled():
-        return None
     settings = getattr(context.resources, "settings", None)
-    warehouse = getattr(settings, "warehouse_dir", None) or os.environ.get("PIPELINE_WAREHOUSE_DIR")
-    return Path(warehouse) / DATA_DOCS_DIR if warehouse else None
+    if settings is None or not settings.data_docs:
+        return None
+    return settings.warehouse_path / DATA_DOCS_DIR
 
 
 def _batch_name(context: dg.AssetCheckExecutionContext) -> str:

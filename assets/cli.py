@@ -18,9 +18,6 @@ import time
 from pathlib import Path
 
 
-RUN_LOCK_TIMEOUT_S = float(os.environ.get("PIPELINE_RUN_LOCK_TIMEOUT", "1800"))
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pipeline", description="News articles -> validated claim tables.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -30,17 +27,31 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rebuild-state", action="store_true",
                      help="set the warehouse's state (.state) aside and process every raw file again; the published "
                           "tables stay until the rebuilt ones replace them, ids and ingested_at are kept")
+    sub.add_parser("prepare-home", help="create DAGSTER_HOME and its dagster.yaml (what `./dev` does first)")
     return p
 
 
 def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sys.stderr,
-        rebuild_state: bool = False) -> int:
-    from pipeline import gx_process
+        rebuild_state: bool = False, settings=None) -> int:
+    """`pipeline run`; `settings` (a `pipeline.settings.Settings`) defaults to the environment's."""
+    from dataclasses import replace
 
+    from pipeline import gx_process
+    from pipeline.settings import Settings, SettingsError
+
+    try:
+        settings = (settings or Settings.from_env()).with_folders(raw_dir, warehouse_dir)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    if "data_docs" not in settings.from_environment:
+        # Data Docs pages cost seconds per run; the UI builds them, the CLI only when asked
+        settings = replace(settings, data_docs=False)
     # GX is imported on another core while this process imports Dagster and does the work
+    gx_process.configure(settings.gx_process)
     gx_process.start()
     try:
-        return _run(raw_dir, warehouse_dir, out, err, rebuild_state)
+        return _run(settings, out, err, rebuild_state)
     finally:
         gx_process.stop(wait=False)  # idle by now, or still importing when the run ended early
 
@@ -55,17 +66,7 @@ def _set_state_aside(warehouse: Path, err) -> None:
         print(f"state set aside in {aside}; every raw file is processed again", file=err)
 
 
-def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err, rebuild_state: bool = False) -> int:
-    if raw_dir is not None:
-        os.environ["PIPELINE_RAW_DIR"] = str(raw_dir.expanduser().resolve())
-    if warehouse_dir is not None:
-        os.environ["PIPELINE_WAREHOUSE_DIR"] = str(warehouse_dir.expanduser().resolve())
-    # Data Docs pages cost seconds per run; the UI builds them, the CLI only when asked
-    os.environ.setdefault("PIPELINE_DATA_DOCS", "0")
-    from pipeline.settings import Settings, ensure_dagster_home
-
-    ensure_dagster_home()
-    settings = Settings()
+def _run(settings, out, err, rebuild_state: bool = False) -> int:
     if not settings.raw_dir.is_dir():
         print(f"error: raw folder {settings.raw_dir} does not exist", file=err)
         return 2
@@ -78,22 +79,20 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err, rebuild_sta
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     tty = out.isatty()
-    # per-step lines (assets/hooks.py) on a terminal only; set before the jobs are defined,
-    # which attach the hooks only then (each hook adds two events per step)
-    os.environ["PIPELINE_PROGRESS"] = "1" if tty else "0"
     from assets.definitions import build_definitions
     from assets.runner import run_all
 
-    defs = build_definitions(settings)
+    # per-step lines (assets/hooks.py) on a terminal only
+    defs = build_definitions(settings, progress=tty)
     progress = (lambda msg: print(f"{msg}", file=err, flush=True)) if tty else None
     from pipeline.publish import WarehouseBusy, exclusive
 
     try:
-        with exclusive(settings.warehouse_dir / ".run.lock", timeout_s=RUN_LOCK_TIMEOUT_S,
+        with exclusive(settings.warehouse_dir / ".run.lock", timeout_s=settings.run_lock_timeout_s,
                        on_wait=lambda: print("another pipeline run uses this warehouse: waiting for it", file=err)):
             if rebuild_state:
                 _set_state_aside(settings.warehouse_dir, err)
-            with _instance() as instance:
+            with _instance(settings) as instance:
                 outcome = run_all(defs, instance, progress)
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=err)
@@ -137,8 +136,9 @@ def _run(raw_dir: Path | None, warehouse_dir: Path | None, out, err, rebuild_sta
     return 0
 
 
-def _instance():
-    """The Dagster instance of DAGSTER_HOME, its storage created under a lock.
+def _instance(settings):
+    """The Dagster instance of DAGSTER_HOME (`settings.dagster_home`), its storage created
+    under a lock, its dagster.yaml written when there is none (`prepare_dagster_home`).
 
     A new instance creates its SQLite databases (runs, event log index, schedules) and
     stamps them with Alembic on first use; two `pipeline run`s starting together on a
@@ -149,17 +149,33 @@ def _instance():
 
     from pipeline.publish import exclusive
 
-    home = Path(os.environ["DAGSTER_HOME"])
-    with exclusive(home / ".instance-init.lock", timeout_s=RUN_LOCK_TIMEOUT_S):
-        instance = dg.DagsterInstance.get()
+    home = prepare_dagster_home(settings.dagster_home)
+    with exclusive(home / ".instance-init.lock", timeout_s=settings.run_lock_timeout_s):
+        instance = dg.DagsterInstance.from_config(str(home))
         try:
             instance.get_runs(limit=1)  # run storage
-            instance.get_dynamic_partitions("raw_files")  # event log index
+            instance.get_dynamic_partitions("file_batches")  # event log index
             instance.all_instigator_state()  # schedule storage
         except BaseException:
             instance.dispose()
             raise
     return instance
+
+
+def prepare_dagster_home(home: Path) -> Path:
+    """Create DAGSTER_HOME and its dagster.yaml (the project's, see `pipeline.settings`)
+    unless the user wrote one; `./dev` calls this too (`python -m assets.cli prepare-home`)."""
+    from pipeline.settings import instance_yaml_to_write
+
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    wanted = instance_yaml_to_write(path.read_text() if path.exists() else None)
+    if wanted is not None:
+        tmp = home / f".dagster.yaml.{os.getpid()}.tmp"  # a process starting beside this one reads it whole
+        tmp.write_text(wanted)
+        os.replace(tmp, path)
+    return home
 
 
 STAGE_OF_ASSET = {"claims": "claims_stage", "claim_quantities": "claims_stage", "claim_entities": "claims_stage"}
@@ -201,6 +217,11 @@ def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run(args.raw_dir, args.warehouse_dir, rebuild_state=args.rebuild_state)
+    if args.command == "prepare-home":
+        from pipeline.settings import Settings
+
+        print(prepare_dagster_home(Settings.from_env().dagster_home))
+        return 0
     return 2
 
 
@@ -210,19 +231,19 @@ def entry() -> None:
     When `main` returns, everything is written and closed (tables, catalog, Dagster's
     storage) and the worker processes are stopped; what remains is Python's teardown of
     the objects of spaCy, Dagster, pandas and the corpus, one by one: 1.4 s on the seeds.
-    So the exit runs what an exit must (worker pools' exit hooks and the other threads,
-    `atexit` handlers such as logging's flush, the standard streams) and then ends the
-    process with the status, as `os._exit` does, without that teardown."""
+    So the exit does what an exit must (pending writes joined, worker pools and the GX
+    process stopped, logging and the standard streams flushed) and then ends the process
+    with the status through `os._exit`, without that teardown."""
     code = main()
-    import atexit
-    import threading
+    import logging
 
-    try:
-        shutdown = threading._shutdown  # what the interpreter calls first at exit: pools' hooks, thread joins
-    except AttributeError:  # pragma: no cover - another Python: the ordinary exit
-        sys.exit(code)
-    shutdown()
-    atexit._run_exitfuncs()
+    from assets.resources import join_pending_writes
+    from pipeline import distributed, gx_process
+
+    join_pending_writes()  # nothing half written
+    distributed.shutdown()  # the worker processes end with this process's exit anyway (lifeline)
+    gx_process.stop(wait=False)
+    logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

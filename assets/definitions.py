@@ -1,46 +1,47 @@
-"""The Dagster code location: `dagster dev -w workspace.yaml` loads `defs` from here."""
+"""The Dagster code location: `dagster dev -w workspace.yaml` loads `defs` from here.
+
+Loading it reads the settings from the environment once (`Settings.from_env`) and
+builds the definitions from that value; it writes nothing and starts nothing.
+"""
 from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.settings import Settings, ensure_dagster_home
+from assets.checks import SUITE_CONTEXT, gx_suite_check
+from assets.corpus_checks import corpus_checks
+from assets.hooks import progress_hooks
+from assets.jobs import build_jobs
+from assets.partitions import file_batches
+from assets.resources import ParquetFrameIOManager, PipelineSettings
+from assets.sensors import build_sensor, daily_rescan
+from assets.stages import STAGE_ASSETS
+from pipeline.settings import Settings
+from pipeline.state import PER_DOCUMENT_STAGES
 
-ensure_dagster_home()
-
-from assets.checks import SUITE_CONTEXT, gx_suite_check  # noqa: E402
-from assets.corpus_checks import corpus_checks  # noqa: E402
-from assets.jobs import ALL_ASSETS_JOB, ingest_job, publish_job  # noqa: E402
-from assets.resources import ParquetFrameIOManager, PipelineSettings  # noqa: E402
-from assets.sensors import daily_rescan, raw_folder_sensor  # noqa: E402
-from assets.stages import STAGE_ASSETS, raw_files  # noqa: E402
-from pipeline.state import PER_DOCUMENT_STAGES  # noqa: E402
-
-__all__ = ["ALL_ASSETS_JOB", "all_asset_checks", "build_definitions", "defs"]
+__all__ = ["all_asset_checks", "build_definitions", "defs"]
 
 
 def all_asset_checks() -> list[dg.AssetChecksDefinition]:
     """Per-file suites (partitioned like their assets), corpus-level suites, and the rest."""
     per_stage = [
-        gx_suite_check(stage, ctx, partitions_def=raw_files if stage in PER_DOCUMENT_STAGES else None)
+        gx_suite_check(stage, ctx, partitions_def=file_batches if stage in PER_DOCUMENT_STAGES else None)
         for stage, ctx in SUITE_CONTEXT.items()
     ]
     return per_stage + corpus_checks()
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings()
-    resource = PipelineSettings.from_env()
-    if settings != Settings():
-        resource = resource.model_copy(update={"raw_dir": str(settings.raw_dir), "warehouse_dir": str(settings.warehouse_dir),
-                                               "spacy_model": settings.spacy_model})
+def build_definitions(settings: Settings | None = None, progress: bool = False) -> dg.Definitions:
+    """The definitions for `settings` (read from the environment when None); `progress`
+    attaches the terminal progress hooks (`pipeline run` on a terminal)."""
+    settings = settings or Settings.from_env()
     return dg.Definitions(
         assets=STAGE_ASSETS,
         asset_checks=all_asset_checks(),
-        jobs=[ingest_job, publish_job],
-        sensors=[raw_folder_sensor],
+        jobs=build_jobs(progress_hooks(progress)),
+        sensors=[build_sensor(settings)],
         schedules=[daily_rescan],
         resources={
-            "settings": resource,
+            "settings": PipelineSettings.from_settings(settings),
             "io_manager": ParquetFrameIOManager(base_dir=str(settings.staging_dir), warehouse_dir=str(settings.warehouse_dir)),
         },
         # One process per run: spaCy and Great Expectations are imported and loaded once.

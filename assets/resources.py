@@ -10,52 +10,81 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline import schemas
-from pipeline.ingest import DEFAULT_MAX_FILE_BYTES
-from pipeline.settings import Settings
+from pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, DEFAULT_SPACY_MODEL, ENV_NAMES, Pause, Settings
 from pipeline.state import StateStore
 
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def _env_flag(name: str, default: bool) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+# fields the UI shows as environment variables when the environment set them
+_SHOWN_AS_ENV = ("raw_dir", "warehouse_dir", "spacy_model")
 
 
 class PipelineSettings(dg.ConfigurableResource):
-    """Folders, model and incremental-run settings, from the environment `pipeline run` reads."""
+    """The run-time settings (`pipeline.settings.Settings`) as a Dagster resource.
+
+    Built from the one `Settings` value the code location reads at load
+    (`from_settings`); the folders and the model show in the UI as the environment
+    variables that set them. At the start of every run (and sensor tick) it configures
+    this process's NLP backend, GX process, caches and crash-test pause with its values."""
 
     raw_dir: str
     warehouse_dir: str
-    spacy_model: str
+    spacy_model: str = DEFAULT_SPACY_MODEL
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    batch_size: int = 200
+    batch_size: int = DEFAULT_BATCH_SIZE
     drop_deleted: bool = False
     settle_seconds: float = 2.0
+    data_docs: bool = True
+    gx_process: bool = True
+    dask_scheduler: str = ""
+    nlp_processes: int = 0  # 0: the CPUs this process may use
+    cache_dir: str = ""
+    pause_at: str = ""
+    pause_marker: str = ""
+    pause_seconds: float = 120.0
 
     @classmethod
-    def from_env(cls) -> "PipelineSettings":
-        s = Settings()
-        return cls(
+    def from_settings(cls, s: Settings) -> "PipelineSettings":
+        shown = {name: dg.EnvVar(ENV_NAMES[name]) for name in _SHOWN_AS_ENV if name in s.from_environment}
+        values = dict(
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
-            max_file_bytes=_env_int("PIPELINE_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
-            batch_size=max(1, _env_int("PIPELINE_BATCH_SIZE", 200)),
-            drop_deleted=_env_flag("PIPELINE_DROP_DELETED", False),
-            settle_seconds=float(os.environ.get("PIPELINE_SETTLE_SECONDS", "2")),
+            max_file_bytes=s.max_file_bytes, batch_size=s.batch_size, drop_deleted=s.drop_deleted,
+            settle_seconds=s.settle_seconds, data_docs=s.data_docs, gx_process=s.gx_process,
+            dask_scheduler=s.dask_scheduler or "", nlp_processes=s.nlp_processes if "nlp_processes" in
+            s.from_environment else 0, cache_dir=str(s.cache_dir),
+            pause_at=s.pause.at if s.pause else "", pause_marker=str(s.pause.marker or "") if s.pause else "",
+            pause_seconds=s.pause.seconds if s.pause else 120.0,
         )
+        return cls(**{**values, **shown})
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        configure_process(self)
 
     @property
     def raw_path(self) -> Path:
-        return Path(self.raw_dir)
+        return Path(self.raw_dir).expanduser().resolve()
 
     @property
     def warehouse_path(self) -> Path:
-        return Path(self.warehouse_dir)
+        return Path(self.warehouse_dir).expanduser().resolve()
 
     @property
     def state(self) -> StateStore:
         return StateStore(self.warehouse_path / ".state")
+
+    @property
+    def pause(self) -> Pause | None:
+        return Pause(self.pause_at, Path(self.pause_marker) if self.pause_marker else None,
+                     self.pause_seconds) if self.pause_at else None
+
+
+def configure_process(settings: PipelineSettings) -> None:
+    """Hand this process's run-time modules the settings' values (idempotent)."""
+    from pipeline import distributed, faults, gx_process, ingest
+
+    distributed.configure(settings.dask_scheduler or None, settings.nlp_processes or None)
+    gx_process.configure(settings.gx_process)
+    faults.arm(settings.pause)
+    if settings.cache_dir:
+        ingest.set_cache_dir(Path(settings.cache_dir))
 
 
 def _run_id(context) -> str | None:
@@ -111,6 +140,11 @@ def _write_behind(key: str, write) -> None:
     _WRITES[key] = (thread, errors)
 
 
+def join_pending_writes() -> None:
+    """Wait for every write still under way (the end of `pipeline run`)."""
+    _join_writes()
+
+
 def _join_writes(key: str | None = None) -> None:
     """Wait for the pending write of `key` (all of them when None); raise its error, if any."""
     for k in [key] if key is not None else list(_WRITES):
@@ -153,7 +187,7 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
             return
         stage = context.asset_key.path[-1]
         if context.has_asset_partitions:
-            self._store.write(stage, context.run_id, context.asset_partition_keys, obj)
+            self._store.write(stage, context.run_id, self._store.files_of(context.asset_partition_keys), obj)
             _remember((stage, tuple(context.asset_partition_keys)), context.run_id, obj)
             return
         path = self._path(context)
@@ -182,7 +216,7 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
             kept = _recall((stage, tuple(context.asset_partition_keys)), _run_id(context))
             if kept is not None:
                 return kept
-            df = self._store.read(stage, context.asset_partition_keys, _run_id(context))
+            df = self._store.read(stage, self._store.files_of(context.asset_partition_keys), _run_id(context))
             if df is None:
                 raise FileNotFoundError(f"no stored {stage} for some of the partitions "
                                         f"{list(context.asset_partition_keys)[:5]}; materialize them first")

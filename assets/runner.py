@@ -1,7 +1,7 @@
 """Incremental runs in this process: what `pipeline run` does.
 
 The same plan as the sensor (content hashes against the accepted registry), then the
-batches of the ingest job, each a range of `raw_files` partitions, then one publish
+batches of the ingest job, each a new `file_batches` partition, then one publish
 run. A batch that fails is split in halves and each half retried, down to single
 files, so one bad file fails only itself (and costs about 2 log2(batch) extra runs);
 the run as a whole then reports failure, but every good file is published.
@@ -12,14 +12,12 @@ import time
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.jobs import INGEST_JOB, PUBLISH_JOB
+from assets.partitions import BATCH_TAG, ORIGIN_TAG, WAVE_TAG, file_batches, make_batches, new_wave
 from assets.resources import PipelineSettings
 from assets.sensors import dropped_keys, known_fingerprints
-from assets.stages import (
-    CORPUS_FOLLOWS_TAG, NEXT_BATCH_END_TAG, NEXT_BATCH_START_TAG, drop_read_ahead, drop_signed_ahead, raw_files,
-)
+from assets.stages import CORPUS_FOLLOWS_TAG, NEXT_BATCH_TAG, drop_read_ahead, drop_signed_ahead
 from pipeline import files
 from pipeline.ingest import display_path
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
@@ -176,13 +174,19 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     outcome = Outcome(plan, healed=healed)
     settings.state.refresh_fingerprints({files.partition_key(rel): plan.fingerprints[rel].to_json() for rel in plan.touched})
     keys = [files.partition_key(rel) for rel in plan.to_process]
-    existing = set(instance.get_dynamic_partitions(raw_files.name))
-    new = [k for k in keys if k not in existing]
-    if new:
-        instance.add_dynamic_partitions(raw_files.name, new)
-    order = list(instance.get_dynamic_partitions(raw_files.name))
     ingest = defs.resolve_job_def(INGEST_JOB)
-    queue = files.batches(keys, order, settings.batch_size)
+    queue = files.batches(keys, settings.batch_size)
+    wave = new_wave()
+    made: dict[tuple[str, ...], str] = {}
+
+    def batch_of(chunk: list[str]) -> str:
+        """The batch partition of `chunk` (made, with its manifest, the first time)."""
+        if tuple(chunk) not in made:
+            (batch,) = make_batches(settings.state, wave, [chunk], start=len(made))
+            instance.add_dynamic_partitions(file_batches.name, [batch])
+            made[tuple(chunk)] = batch
+        return made[tuple(chunk)]
+
     if queue:
         from pipeline import distributed
 
@@ -203,11 +207,12 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             chunk = queue.pop(0)
             outcome.batches += 1
             say(f"batch {outcome.batches}: {len(chunk)} file(s)")
-            tags = {ASSET_PARTITION_RANGE_START_TAG: chunk[0], ASSET_PARTITION_RANGE_END_TAG: chunk[-1],
-                    CORPUS_FOLLOWS_TAG: "true"}
+            batch = batch_of(chunk)
+            tags = {BATCH_TAG: batch, WAVE_TAG: wave, ORIGIN_TAG: "cli", CORPUS_FOLLOWS_TAG: "true"}
             if queue:  # the run reads the next batch ahead while its NLP runs (`assets.stages`)
-                tags.update({NEXT_BATCH_START_TAG: queue[0][0], NEXT_BATCH_END_TAG: queue[0][-1]})
-            result = ingest.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
+                tags[NEXT_BATCH_TAG] = batch_of(queue[0])
+            result = ingest.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags,
+                                               partition_key=batch)
             outcome.run_ids.append(result.run_id)
             _step_seconds(instance, result.run_id, outcome.stage_seconds)
             if result.success:
@@ -236,11 +241,8 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             break
         say(f"{len(redo)} file(s) changed while this run read them: reading them again")
         plan.fingerprints.update(again.fingerprints)
-        fresh = [k for k in redo if k not in set(instance.get_dynamic_partitions(raw_files.name))]
-        if fresh:
-            instance.add_dynamic_partitions(raw_files.name, fresh)
         keys += [k for k in redo if k not in keys]
-        process(files.batches(redo, list(instance.get_dynamic_partitions(raw_files.name)), settings.batch_size))
+        process(files.batches(redo, settings.batch_size))
     plan.deleted = sorted(deleted)
     drop_read_ahead()
     if failed_alone and accepted_any:
@@ -254,8 +256,6 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     dropped = dropped_keys(settings, plan.deleted) if plan.deleted else []
     if dropped:
         settings.state.forget(dropped)
-        for key in dropped:
-            instance.delete_dynamic_partition(raw_files.name, key)
     if keys and not accepted_any and not dropped:
         drop_prefetched()
         drop_signed_ahead()
@@ -266,8 +266,8 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
 
     distributed.shutdown()
     say("publishing")
-    result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
-                                                                 run_config=QUIET)
+    result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
+        instance=instance, raise_on_error=False, tags={WAVE_TAG: wave, ORIGIN_TAG: "cli"}, run_config=QUIET)
     drop_prefetched()  # what the corpus stage did not take (rows of files this batch replaced)
     drop_signed_ahead()
     outcome.run_ids.append(result.run_id)
@@ -283,7 +283,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
                                              for k in bad})
             outcome.quarantined += [(files.relpath_of(k), f"the corpus check fails with it ({reason})") for k in bad]
             say(f"publishing without {len(bad)} file(s) the corpus check fails with")
-            result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False,
+            result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, raise_on_error=False, tags={WAVE_TAG: wave, ORIGIN_TAG: "cli"},
                                                                          run_config=QUIET)
             outcome.run_ids.append(result.run_id)
             corpus_failures = _failures(result, "corpus", outcome.warnings)

@@ -2,12 +2,14 @@
 
 The sensor looks at the raw folder on every tick and compares it with what was
 already accepted (by content hash) and with its previous look (to wait for files
-that are still being written). New and changed files get a dynamic partition each
-(one per file) and are processed in batches of `batch_size` files per run; once
-every run of such a wave has finished, the sensor requests one corpus-level run
-that assembles, validates and publishes. A batch that fails is retried file by
-file, so one bad file fails only itself. Deleted files keep their rows unless
-`drop_deleted` is set.
+that are still being written). The new and changed files of one look are a wave: cut
+into batches of `batch_size` documents, each a new `file_batches` partition with its
+manifest. A wave of one batch is one run that processes and publishes
+(`process_and_publish_job`); a larger wave is one run per batch, and once they have
+all finished, one publish run. The instance runs them one at a time from its queue.
+A batch that fails is retried file by file, so one bad file fails only itself; a
+file that fails alone while others pass is published as a rejected document. Deleted
+files keep their rows unless `drop_deleted` is set.
 
 The cursor is JSON: the last scan (sizes and mtimes), the files requested and not
 yet finished, and the open waves. It holds no wall-clock position, so no file can be
@@ -16,31 +18,28 @@ skipped: whatever is in the folder and not accepted is found on the next tick.
 
 
 import json
-import os
-import uuid
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from assets.jobs import INGEST_JOB, PUBLISH_JOB, ingest_job, publish_job
+from assets.jobs import INGEST_JOB, PROCESS_AND_PUBLISH_JOB, PUBLISH_JOB
+from assets.partitions import BATCH_TAG, ORIGIN_TAG, WAVE_TAG, file_batches, make_batches, new_wave
 from assets.resources import PipelineSettings
-from assets.stages import raw_files
 from pipeline import files
 from pipeline.ingest import format_of
+from pipeline.settings import Settings
 
-WAVE_TAG = "pipeline/wave"
-ORIGIN_TAG = "pipeline/origin"
 DONE_WAVES_KEPT = 200
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+PUBLISHING = {PUBLISH_JOB, PROCESS_AND_PUBLISH_JOB}
 
 
-def batch_run_request(keys: list[str], wave: str, index: int) -> dg.RunRequest:
-    return dg.RunRequest(
-        run_key=f"{wave}-{index}",
-        job_name=INGEST_JOB,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1], WAVE_TAG: wave,
-              "pipeline/files": str(len(keys))},
-    )
+def batch_run_request(batch: str, n_files: int, wave: str, job: str = INGEST_JOB, origin: str = "sensor") -> dg.RunRequest:
+    return dg.RunRequest(run_key=batch, job_name=job, partition_key=batch,
+                         tags={BATCH_TAG: batch, WAVE_TAG: wave, ORIGIN_TAG: origin, "pipeline/files": str(n_files)})
+
+
+def publish_run_request(wave: str) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"{wave}-publish", job_name=PUBLISH_JOB, tags={WAVE_TAG: wave})
 
 
 def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -> dict[str, files.Fingerprint]:
@@ -89,10 +88,56 @@ def _load_cursor(raw: str | None) -> dict:
     return cursor
 
 
-def _range_keys(run, order: list[str]) -> list[str]:
-    start, end = run.tags.get(ASSET_PARTITION_RANGE_START_TAG), run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
-    if start in order and end in order:
-        return order[order.index(start):order.index(end) + 1]
+def _batch_files(run, settings: PipelineSettings) -> list[str]:
+    batch = run.tags.get(BATCH_TAG)
+    try:
+        return settings.state.files_of([batch]) if batch else []
+    except LookupError:
+        return []
+
+
+def _not_accepted_by(run, keys: list[str], accepted: dict) -> list[str]:
+    """The keys of `run`'s batch that it did not accept (all of them when it failed before
+    `accepted_files`; none when it got that far and failed while publishing)."""
+    return [k for k in keys if (accepted.get(k) or {}).get("run_id") != run.run_id]
+
+
+def _finish_wave(wave: str, info: dict, runs: list, cursor: dict, settings: PipelineSettings) -> list[dg.RunRequest]:
+    """The next runs of a wave whose runs have all finished: retries of its failed batches
+    file by file, else its publish (none when a run of its own published already)."""
+    accepted = settings.state.accepted()
+    retry, failed_alone = [], []
+    accepted_by_ingest = publish_attempted = passed_any = False
+    for r in runs:
+        if r.job_name not in (INGEST_JOB, PROCESS_AND_PUBLISH_JOB):
+            continue
+        keys = _batch_files(r, settings)
+        missed = _not_accepted_by(r, keys, accepted)
+        if len(missed) < len(keys):
+            passed_any = True
+            accepted_by_ingest |= r.job_name == INGEST_JOB
+        if r.job_name == PROCESS_AND_PUBLISH_JOB and not missed:
+            publish_attempted = True  # it got to the corpus stages (published, or its corpus check failed)
+        if r.status != dg.DagsterRunStatus.SUCCESS:
+            (retry if len(missed) > 1 else failed_alone).extend(missed)
+    if retry and not info.get("retried"):
+        info["retried"] = True  # one bad file must not fail its batch: rerun the batch file by file
+        singles = make_batches(settings.state, f"{wave}-r", [[k] for k in retry])
+        return [batch_run_request(b, 1, wave) for b in singles]
+    held = {}
+    for key in failed_alone:
+        rel = files.relpath_of(key)
+        if rel in cursor["in_flight"]:
+            cursor["failed"][rel] = cursor["in_flight"][rel]
+            if passed_any:  # failed alone while others passed: bad input, published as a rejected row
+                failed_run = next((r for r in runs if _batch_files(r, settings) == [key]), None)
+                held[key] = {"relpath": rel, "fingerprint": cursor["in_flight"][rel],
+                             "reason": f"its run {failed_run.run_id if failed_run else ''} failed "
+                                       "(see that run's failed check in the UI)",
+                             "source_format": format_of(files.file_of(rel))}
+    settings.state.quarantine_files(held)
+    if held or accepted_by_ingest or not publish_attempted:
+        return [publish_run_request(wave)]
     return []
 
 
@@ -106,44 +151,25 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     for run in instance.get_runs(filters=dg.RunsFilter(tags={ORIGIN_TAG: "schedule"}), limit=100):
         wave = run.tags.get(WAVE_TAG)
         if wave and wave not in cursor["waves"] and wave not in cursor["done_waves"]:
-            cursor["waves"][wave] = {"keys": [], "retried": False}
+            cursor["waves"][wave] = {"keys": settings.state.files_of([run.tags[BATCH_TAG]]) if BATCH_TAG in run.tags
+                                     else [], "retried": False}
 
     # 1. waves whose runs have all finished: retry failed batches file by file, then publish
-    order = list(instance.get_dynamic_partitions(raw_files.name))
     for wave, info in list(cursor["waves"].items()):
         runs = instance.get_runs(filters=dg.RunsFilter(tags={WAVE_TAG: wave}))
         if not runs or any(r.status not in FINISHED for r in runs):
             continue
-        if any(r.job_name == PUBLISH_JOB for r in runs):
+        more = [] if any(r.job_name == PUBLISH_JOB for r in runs) else _finish_wave(wave, info, runs, cursor, settings)
+        if not more:  # published (or its publish failed: the next wave publishes again)
             del cursor["waves"][wave]
             cursor["done_waves"] = (cursor["done_waves"] + [wave])[-DONE_WAVES_KEPT:]
+            for key in info.get("keys", []):
+                cursor["in_flight"].pop(files.relpath_of(key), None)
             continue
-        retry, failed_alone = [], []
-        for r in runs:
-            if r.job_name != INGEST_JOB or r.status == dg.DagsterRunStatus.SUCCESS:
-                continue
-            keys = _range_keys(r, order)
-            (retry if len(keys) > 1 else failed_alone).extend(keys)
-        if retry and not info.get("retried"):
-            info["retried"] = True  # one bad file must not fail its batch: rerun the batch file by file
-            run_requests += [batch_run_request([k], wave, 1000 + i) for i, k in enumerate(retry)]
-            continue
-        passed_any = any(r.job_name == INGEST_JOB and r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-        held = {}
-        for key in failed_alone:
-            rel = files.relpath_of(key)
-            if rel in cursor["in_flight"]:
-                cursor["failed"][rel] = cursor["in_flight"][rel]
-                if passed_any:  # failed alone while others passed: bad input, published as a rejected row
-                    failed_run = next((r for r in runs if _range_keys(r, order) == [key]), None)
-                    held[key] = {"relpath": rel, "fingerprint": cursor["in_flight"][rel],
-                                 "reason": f"its run {failed_run.run_id if failed_run else ''} failed "
-                                           "(see that run's failed check in the UI)",
-                                 "source_format": format_of(files.file_of(rel))}
-        settings.state.quarantine_files(held)
-        for key in info["keys"]:
-            cursor["in_flight"].pop(files.relpath_of(key), None)
-        run_requests.append(dg.RunRequest(run_key=f"{wave}-publish", job_name=PUBLISH_JOB, tags={WAVE_TAG: wave}))
+        new_batches = [r.partition_key for r in more if r.partition_key]
+        if new_batches:
+            partition_requests.append(file_batches.build_add_request(new_batches))
+        run_requests += more
 
     # 2. the folder now
     healed: list = []
@@ -162,45 +188,50 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     todo = plan.to_process
     dropped = dropped_keys(settings, plan.deleted) if plan.deleted else []
     if todo or dropped:
-        wave = uuid.uuid4().hex[:12]
-        new_keys = [files.partition_key(rel) for rel in plan.new if files.partition_key(rel) not in order]
-        if new_keys:
-            partition_requests.append(raw_files.build_add_request(new_keys))
-        full_order = order + new_keys
+        wave = new_wave()
         keys = [files.partition_key(rel) for rel in todo]
-        chunks = files.batches(keys, full_order, settings.batch_size)
-        for i, chunk in enumerate(chunks):
-            run_requests.append(batch_run_request(chunk, wave, i))
+        chunks = files.batches(keys, settings.batch_size)
+        batches = make_batches(settings.state, wave, chunks)
+        if batches:
+            partition_requests.append(file_batches.build_add_request(batches))
+        one_run = len(batches) == 1  # processed and published by one run
+        for batch, chunk in zip(batches, chunks):
+            run_requests.append(batch_run_request(batch, len(chunk), wave,
+                                                  PROCESS_AND_PUBLISH_JOB if one_run else INGEST_JOB))
         for rel in todo:
             cursor["in_flight"][rel] = plan.fingerprints[rel].to_json()
         if dropped:
             settings.state.forget(dropped)
-            partition_requests.append(raw_files.build_delete_request(dropped))
-            if not chunks:
-                run_requests.append(dg.RunRequest(run_key=f"{wave}-publish", job_name=PUBLISH_JOB, tags={WAVE_TAG: wave}))
-        cursor["waves"][wave] = {"keys": keys, "retried": False}
+            if not batches:
+                run_requests.append(publish_run_request(wave))
+        cursor["waves"][wave] = {"keys": keys, "retried": False, "batches": batches}
         context.log.info(f"wave {wave}: {len(plan.new)} new, {len(plan.changed)} changed, "
-                         f"{len(dropped)} dropped, {len(chunks)} batch runs")
+                         f"{len(dropped)} dropped, {len(batches)} batch run(s)")
     return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=partition_requests,
                            cursor=json.dumps(cursor, sort_keys=True))
 
 
-@dg.sensor(
-    name="raw_folder_sensor",
-    jobs=[ingest_job, publish_job],
-    minimum_interval_seconds=int(os.environ.get("PIPELINE_SENSOR_INTERVAL", "15")),
-    default_status=(dg.DefaultSensorStatus.STOPPED if os.environ.get("PIPELINE_SENSOR", "on").lower() == "off"
-                    else dg.DefaultSensorStatus.RUNNING),
-    description="Watches the raw folder: new and changed files are processed in batches, then published.",
-)
-def raw_folder_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings) -> dg.SensorResult:
-    return evaluate_folder(context, settings)
+def build_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="raw_folder_sensor",
+        job_name=INGEST_JOB,
+        minimum_interval_seconds=settings.sensor_interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING if settings.sensor_running else dg.DefaultSensorStatus.STOPPED,
+        description="Watches the raw folder: new and changed files are processed in batches, then published.",
+    )
+    def raw_folder_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings) -> dg.SensorResult:
+        return evaluate_folder(context, settings)
+
+    return raw_folder_sensor
+
+
+raw_folder_sensor = build_sensor(Settings())
 
 
 @dg.schedule(
     name="daily_rescan",
     cron_schedule="0 3 * * *",
-    job=ingest_job,
+    job_name=INGEST_JOB,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Safety net: once a day, processes any file of the raw folder that is not accepted yet "
                 "(the sensor then publishes the wave).",
@@ -210,14 +241,8 @@ def daily_rescan(context: dg.ScheduleEvaluationContext, settings: PipelineSettin
     todo = [files.partition_key(rel) for rel in plan.to_process]
     if not todo:
         return dg.SkipReason("every file of the raw folder is accepted")
-    existing = set(context.instance.get_dynamic_partitions(raw_files.name))
-    new = [k for k in todo if k not in existing]
-    if new:
-        context.instance.add_dynamic_partitions(raw_files.name, new)
-    order = list(context.instance.get_dynamic_partitions(raw_files.name))
-    wave = "rescan-" + uuid.uuid4().hex[:8]
-    requests = []
-    for i, chunk in enumerate(files.batches(todo, order, settings.batch_size)):
-        rr = batch_run_request(chunk, wave, i)
-        requests.append(rr.with_replaced_attrs(tags={**rr.tags, ORIGIN_TAG: "schedule"}))
-    return requests
+    wave = "rescan-" + new_wave()
+    chunks = files.batches(todo, settings.batch_size)
+    batches = make_batches(settings.state, wave, chunks)
+    context.instance.add_dynamic_partitions(file_batches.name, batches)
+    return [batch_run_request(b, len(c), wave, origin="schedule") for b, c in zip(batches, chunks)]

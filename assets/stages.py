@@ -1,10 +1,10 @@
 """The stages as Dagster assets.
 
 Per-file stages (documents, paragraphs, sentences, claims + claim_quantities +
-claim_entities) are partitioned by `raw_files`, one dynamic partition per raw file,
-and run in batches (a single run covers a range of partitions). `accepted_files`
-runs last in such a run, only when every blocking check before it passed, and marks
-the batch's versions as accepted. The corpus-level assets (`corpus`, `claim_clusters`,
+claim_entities) are partitioned by `file_batches`: one dynamic partition per batch of
+raw files, whose manifest in the state lists them (`assets.partitions`). Rows keep the
+file they come from in `partition_key`. `accepted_files` runs last in such a run, only
+when every blocking check before it passed, and marks the batch's versions as accepted. The corpus-level assets (`corpus`, `claim_clusters`,
 `quantity_conflicts`, `warehouse`) read accepted versions only, then publish.
 """
 import importlib
@@ -18,14 +18,15 @@ from datetime import datetime, timezone
 import dagster as dg
 import pandas as pd
 
+from assets.partitions import file_batches
 from assets.resources import PipelineSettings
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
 from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, drop_prefetched, load_indexes, save_indexes
 
-raw_files = dg.DynamicPartitionsDefinition(name="raw_files")
-BATCH_POLICY = dg.BackfillPolicy.single_run()
+# a UI backfill over many batches runs a few batches per run (each is `batch_size` files)
+BATCH_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=4)
 
 
 def _preview(df: pd.DataFrame, columns: list[str], n: int = 5) -> dg.MetadataValue:
@@ -45,10 +46,7 @@ def _schema(table: str) -> dg.TableSchema:
 
 
 def _meta(table: str) -> dict:
-    from pipeline.settings import Settings
-
-    return {"dagster/column_schema": _schema(table),
-            "published_table": dg.MetadataValue.path(str(Settings().warehouse_dir / table))}
+    return {"dagster/column_schema": _schema(table), "published_table": table}
 
 
 def _tag(out: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
@@ -68,14 +66,14 @@ def _import_in_background(module: str) -> None:
 
 
 def _per_file(**kwargs) -> dict:
-    return dict(partitions_def=raw_files, backfill_policy=BATCH_POLICY, **kwargs)
+    return dict(partitions_def=file_batches, backfill_policy=BATCH_POLICY, **kwargs)
 
 
 @dg.asset(group_name="ingest", kinds={"python"}, metadata=_meta("documents"), **_per_file(),
           description="Raw files decoded into documents: encoding, title, date, language, content-hash id; "
                       "bad files rejected with a reason. One partition per raw file.")
 def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> pd.DataFrame:
-    keys = list(context.partition_keys)
+    keys = settings.state.files_of(context.partition_keys)
     # a large batch starts the NLP worker pool now: spaCy loads there while this step reads files
     distributed.prestart(settings.spacy_model, sum(files.weight(relpath_of(k)) for k in keys))  # documents, not files
     df = _take_read_ahead(context.run_id, keys, settings)
@@ -136,8 +134,7 @@ def _started(run_id: str, stage: str) -> build.StartedNLP | None:
 # The next run's steps, which run only once their input's blocking check passed, take a
 # result only if their actual input is the same: the files by size and modification
 # time, the frames by a digest of the columns the stage reads.
-NEXT_BATCH_START_TAG = "pipeline/next_batch_start"
-NEXT_BATCH_END_TAG = "pipeline/next_batch_end"
+NEXT_BATCH_TAG = "pipeline/next_batch"  # the batch partition `pipeline run` runs after this one
 _DOCUMENT_COLUMNS = ("partition_key", "doc_id", "status", "text")
 _PARAGRAPH_COLUMNS = ("partition_key", "paragraph_id", "doc_id", "ordinal", "status", "text", "char_start",
                       "is_heading")
@@ -177,21 +174,18 @@ _READ_AHEAD: dict[tuple[str, ...], _ReadAhead] = {}  # by the batch's partition 
 _TAKEN: dict[str, _ReadAhead] = {}  # run id -> the read-ahead its documents step took
 
 
-def _next_batch(context: dg.AssetExecutionContext) -> tuple[str, ...]:
-    tags = context.run.tags
-    start, end = tags.get(NEXT_BATCH_START_TAG), tags.get(NEXT_BATCH_END_TAG)
-    if not start or not end:
+def _next_batch(context: dg.AssetExecutionContext, settings: PipelineSettings) -> tuple[str, ...]:
+    batch = context.run.tags.get(NEXT_BATCH_TAG)
+    if not batch:
         return ()
-    keys = context.instance.get_dynamic_partitions(raw_files.name)
     try:
-        i, j = keys.index(start), keys.index(end)
-    except ValueError:
+        return tuple(settings.state.files_of([batch]))
+    except LookupError:
         return ()
-    return tuple(keys[i:j + 1])
 
 
 def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSettings) -> None:
-    keys = _next_batch(context)
+    keys = _next_batch(context, settings)
     if not keys or keys in _READ_AHEAD:
         return
     while len(_READ_AHEAD) >= 2:  # a batch that was split after a failure leaves its read-ahead behind
@@ -374,7 +368,7 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
                    documents: pd.DataFrame) -> dg.MaterializeResult:
     store = settings.state
     entries = {}
-    for key in context.partition_keys:
+    for key in store.files_of(context.partition_keys):
         versions = {}
         for stage in PER_DOCUMENT_STAGES:
             version = store.version_of(stage, key, context.run_id)

@@ -1,9 +1,12 @@
 """Where the heavy per-document NLP runs: this process, local worker processes, or a Dask cluster.
 
-    PIPELINE_DASK_SCHEDULER=tcp://host:8786   map the work over that dask.distributed cluster
-                                              (sentence splitting, claims, MinHash signatures)
-    PIPELINE_NLP_PROCESSES=N                  local worker processes (default: the CPUs this
-                                              process may use; 1 = always in this process)
+    dask_scheduler=tcp://host:8786   map the work over that dask.distributed cluster
+                                     (sentence splitting, claims, MinHash signatures)
+    nlp_processes=N                  local worker processes (default: the CPUs this
+                                     process may use; 1 = always in this process)
+
+(`configure`, called with the settings' values where a run starts; PIPELINE_DASK_SCHEDULER
+and PIPELINE_NLP_PROCESSES in the environment, see `pipeline.settings`.)
 
 A batch (the kept paragraphs to split into sentences, the sentences to analyse for
 claims) is cut into chunks of whole documents, in document order; each chunk is one
@@ -40,8 +43,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.claims import ClaimsOutput, SentenceInput
 
-SCHEDULER_ENV = "PIPELINE_DASK_SCHEDULER"
-PROCESSES_ENV = "PIPELINE_NLP_PROCESSES"
 # Below these sizes a local pool costs more than it saves (spawning a worker and loading
 # the model there takes ~4 s on the reference machine; the claims stage analyses ~90
 # sentences/s per core and the sentence splitter ~3,000 paragraphs/s).
@@ -110,14 +111,23 @@ def chunk_by_document(doc_ids: Sequence[str], n_chunks: int) -> list[tuple[int, 
 
 
 # ------------------------------------------------------------------ backends
+_backend: dict[str, Any] = {"scheduler": None, "processes": None}  # set by `configure`
+
+
+def configure(scheduler: str | None = None, processes: int | None = None) -> None:
+    """Where this process's NLP runs from now on: a Dask scheduler's address, or up to
+    `processes` local workers (None: the CPUs this process may use)."""
+    _backend["scheduler"] = (scheduler or "").strip() or None
+    _backend["processes"] = max(1, int(processes)) if processes else None
+
+
 def scheduler_address() -> str | None:
-    return os.environ.get(SCHEDULER_ENV, "").strip() or None
+    return _backend["scheduler"]
 
 
 def local_processes() -> int:
-    value = os.environ.get(PROCESSES_ENV, "").strip()
-    if value:
-        return max(1, int(value))
+    if _backend["processes"]:
+        return _backend["processes"]
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

@@ -1,21 +1,27 @@
 """Named points where a test can stop the process, to prove crash safety.
 
-`checkpoint("publish:after_versions")` does nothing unless the environment variable
-PIPELINE_PAUSE_AT names that point; then it writes the file named by
-PIPELINE_PAUSE_MARKER and sleeps, so a test can SIGKILL the process exactly there.
-Production runs never set these variables.
+`checkpoint("publish:after_versions")` does nothing unless `arm` was given a pause at that
+point (the settings' `pause`, from PIPELINE_PAUSE_AT / _MARKER / _SECONDS, armed where a
+run starts); then it writes the marker file and sleeps, so a test can SIGKILL the
+process exactly there. Production runs never set these variables.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
+_armed: dict = {"at": None, "marker": None, "seconds": 120.0}
+
+
+def arm(pause) -> None:
+    """Pause at `pause.at` from now on (None: never); `pause` is a `pipeline.settings.Pause`."""
+    _armed.update(at=getattr(pause, "at", None), marker=getattr(pause, "marker", None),
+                  seconds=float(getattr(pause, "seconds", 120.0)))
+
 
 def checkpoint(name: str) -> None:
-    if os.environ.get("PIPELINE_PAUSE_AT") != name:
+    if _armed["at"] != name:
         return
-    marker = os.environ.get("PIPELINE_PAUSE_MARKER")
-    if marker:
-        Path(marker).write_text(name)
-    time.sleep(float(os.environ.get("PIPELINE_PAUSE_SECONDS", "120")))
+    if _armed["marker"]:
+        Path(_armed["marker"]).write_text(name)
+    time.sleep(_armed["seconds"])

@@ -234,17 +234,14 @@ def _natural(units: list[str]) -> list[str]:
     return sorted(units, key=key)
 
 
-def batches(keys: Iterable[str], order: list[str], batch_size: int) -> list[list[str]]:
-    """Split keys into runs of at most `batch_size` documents (a file counts one, part of a
-    feed its lines, see `weight`) that are contiguous in `order` (a Dagster partition range
-    covers a contiguous stretch of the partition order)."""
-    position = {k: i for i, k in enumerate(order)}
-    ordered = sorted(set(keys), key=lambda k: position[k])
+def batches(keys: Iterable[str], batch_size: int) -> list[list[str]]:
+    """Split keys, in their order, into batches of at most `batch_size` documents (a file
+    counts one, part of a feed its lines, see `weight`); each batch becomes one run."""
     out: list[list[str]] = []
     load = 0
-    for key in ordered:
+    for key in dict.fromkeys(keys):
         w = weight(relpath_of(key))
-        if out and load + w <= batch_size and position[out[-1][-1]] + 1 == position[key]:
+        if out and load + w <= batch_size:
             out[-1].append(key)
             load += w
         else:

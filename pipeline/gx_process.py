@@ -9,7 +9,8 @@ the files and loads spaCy; `pipeline.validation.run_suite` then validates there,
 This module imports nothing heavy itself (no pandas, no GX), so the process starts
 within milliseconds of the command.
 
-    PIPELINE_GX_PROCESS=0   validate in the run's own process instead
+`configure(enabled=False)` (setting `gx_process`, PIPELINE_GX_PROCESS=0): validate in the
+run's own process instead.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import atexit
 import os
 import threading
 
-GX_PROCESS_ENV = "PIPELINE_GX_PROCESS"
+_wanted = {"enabled": True}  # set by `configure`
 _pool = None  # a one-worker ProcessPoolExecutor that imported GX
 _warming = None  # the future of its import
 _lock = threading.Lock()
@@ -45,9 +46,14 @@ def _warm() -> int:
     return os.getpid()
 
 
+def configure(enabled: bool) -> None:
+    """Whether later `start()` calls start the process (the `gx_process` setting)."""
+    _wanted["enabled"] = bool(enabled)
+
+
 def enabled() -> bool:
-    """False with PIPELINE_GX_PROCESS=0 or a single CPU."""
-    if os.environ.get(GX_PROCESS_ENV, "1").strip().lower() in {"0", "false", "no", "off", ""}:
+    """False when configured off, or with a single CPU."""
+    if not _wanted["enabled"]:
         return False
     try:
         return len(os.sched_getaffinity(0)) > 1

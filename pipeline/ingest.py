@@ -30,7 +30,7 @@ TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
-DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # news articles are kilobytes; a setting (PIPELINE_MAX_FILE_BYTES)
+from pipeline.settings import DEFAULT_MAX_FILE_BYTES  # noqa: E402 - news articles are kilobytes
 
 
 class RejectedInput(ValueError):
@@ -323,11 +323,16 @@ def detect_language(text: str) -> str | None:
     return lang if len(lang) == 2 and lang.isalpha() else None
 
 
-LANGID_CACHE_ENV = "XDG_CACHE_HOME"
+_cache = {"dir": Path.home() / ".cache" / "news-claims-pipeline"}  # `set_cache_dir` (the settings' cache_dir)
+
+
+def set_cache_dir(path: Path) -> None:
+    """Where this process keeps the unpacked language model (see `language_identifier`)."""
+    _cache["dir"] = Path(path)
 
 
 def _langid_cache_file(model: Path) -> Path:
-    root = Path(os.environ.get(LANGID_CACHE_ENV) or Path.home() / ".cache") / "news-claims-pipeline"
+    root = _cache["dir"]
     st = model.stat()
     return root / f"py3langid-{st.st_size}-{st.st_mtime_ns}.npz"
 

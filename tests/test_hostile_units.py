@@ -166,6 +166,6 @@ def test_batches_count_the_documents_of_feed_units():
     n = files.JSONL_UNIT_LINES
     units = [f"f.jsonl#lines={i * n + 1}-{(i + 1) * n}" for i in range(5)] + ["a.txt", "b.txt"]
     keys = [files.partition_key(u) for u in units]
-    out = files.batches(keys, keys, batch_size=2 * n)
+    out = files.batches(keys, batch_size=2 * n)
     assert [len(b) for b in out] == [2, 2, 3]  # two units of n lines fill a batch of 2n documents; files add 1 each
-    assert [len(b) for b in files.batches(keys, keys, batch_size=n + 1)] == [1, 1, 1, 1, 2, 1]
+    assert [len(b) for b in files.batches(keys, batch_size=n + 1)] == [1, 1, 1, 1, 2, 1]
