@@ -5,6 +5,8 @@ builds the definitions from that value; it writes nothing and starts nothing.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 from assets.checks import SUITE_CONTEXT, gx_suite_check
@@ -14,7 +16,7 @@ from assets.jobs import build_jobs
 from assets.partitions import file_batches
 from assets.resources import ParquetFrameIOManager, PipelineSettings
 from assets.sensors import build_sensor, daily_rescan
-from assets.stages import STAGE_ASSETS
+from assets.stages import STAGE_ASSETS, published_table_checks, with_freshness
 from pipeline.settings import Settings
 from pipeline.state import PER_DOCUMENT_STAGES
 
@@ -35,8 +37,8 @@ def build_definitions(settings: Settings | None = None, progress: bool = False) 
     attaches the terminal progress hooks (`pipeline run` on a terminal)."""
     settings = settings or Settings.from_env()
     return dg.Definitions(
-        assets=STAGE_ASSETS,
-        asset_checks=all_asset_checks(),
+        assets=with_freshness(STAGE_ASSETS, timedelta(hours=settings.stale_after_hours)),
+        asset_checks=all_asset_checks() + published_table_checks(),
         jobs=build_jobs(progress_hooks(progress)),
         sensors=[build_sensor(settings)],
         schedules=[daily_rescan],

@@ -289,7 +289,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             corpus_failures = _failures(result, "corpus", outcome.warnings)
     outcome.failures += corpus_failures
     outcome.published = any(
-        e.asset_key is not None and e.asset_key.path[-1] == "warehouse" for e in result.get_asset_materialization_events()
+        e.asset_key is not None and e.asset_key.path[0] == "warehouse" for e in result.get_asset_materialization_events()
     )
     return outcome
 

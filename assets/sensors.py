@@ -231,18 +231,22 @@ raw_folder_sensor = build_sensor(Settings())
 @dg.schedule(
     name="daily_rescan",
     cron_schedule="0 3 * * *",
-    job_name=INGEST_JOB,
+    job_name=PROCESS_AND_PUBLISH_JOB,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Safety net: once a day, processes any file of the raw folder that is not accepted yet "
-                "(the sensor then publishes the wave).",
+    description="Safety net: once a day, processes and publishes any file of the raw folder that is not "
+                "accepted yet; with none, publishes again (the published tables' freshness check sees a "
+                "stopped daemon).",
 )
 def daily_rescan(context: dg.ScheduleEvaluationContext, settings: PipelineSettings):
+    from assets.stages import PUBLISH_KEYS
+
     plan, _scan = files.plan(settings.raw_path, known_fingerprints(settings), settle_seconds=settings.settle_seconds)
     todo = [files.partition_key(rel) for rel in plan.to_process]
-    if not todo:
-        return dg.SkipReason("every file of the raw folder is accepted")
     wave = "rescan-" + new_wave()
+    if not todo:
+        return dg.RunRequest(run_key=f"{wave}-publish", job_name=PROCESS_AND_PUBLISH_JOB, asset_selection=PUBLISH_KEYS,
+                             tags={WAVE_TAG: wave, ORIGIN_TAG: "schedule"})
     chunks = files.batches(todo, settings.batch_size)
     batches = make_batches(settings.state, wave, chunks)
     context.instance.add_dynamic_partitions(file_batches.name, batches)
-    return [batch_run_request(b, len(c), wave, origin="schedule") for b, c in zip(batches, chunks)]
+    return [batch_run_request(b, len(c), wave, PROCESS_AND_PUBLISH_JOB, origin="schedule") for b, c in zip(batches, chunks)]

@@ -13,7 +13,8 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -305,7 +306,14 @@ def paragraphs(context: dg.AssetExecutionContext, settings: PipelineSettings, do
     return df
 
 
+# The NLP steps run in worker processes: a worker killed by the machine (out of memory, a
+# stray signal) fails the step with BrokenProcessPool; one retry, after a pause, starts a
+# new pool. A bad input fails a check, which is not retried.
+NLP_RETRY = dg.RetryPolicy(max_retries=1, delay=5)
+
+
 @dg.asset(group_name="clean", kinds={"python", "spacy"}, metadata=_meta("sentences"), **_per_file(),
+          retry_policy=NLP_RETRY,
           description="Sentences of kept paragraphs (spaCy senter, one paragraph at a time: never across "
                       "paragraphs or lines).")
 def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, paragraphs: pd.DataFrame) -> pd.DataFrame:
@@ -326,7 +334,7 @@ def sentences(context: dg.AssetExecutionContext, settings: PipelineSettings, par
 
 
 @dg.multi_asset(
-    group_name="claims", **_per_file(),
+    group_name="claims", **_per_file(), retry_policy=NLP_RETRY,
     outs={
         "claims": dg.AssetOut(kinds={"python", "spacy"}, metadata=_meta("claims"),
                               description="Sentences judged to be checkable claims, with speaker, cue, quote type, "
@@ -497,26 +505,70 @@ def quantity_conflicts(context: dg.AssetExecutionContext, settings: PipelineSett
     return df
 
 
-@dg.asset(group_name="publish", kinds={"parquet", "duckdb"},
-          description="Publishes every table to the warehouse atomically and rebuilds catalog.duckdb. Runs only "
-                      "when every upstream suite passed.")
+PUBLISHED = tuple(schemas.CONTRACT_TABLES)  # the eight tables of DATA_CONTRACT.md, in its order
+
+
+def published_key(table: str) -> dg.AssetKey:
+    """The asset of a published table: `warehouse/<table>`."""
+    return dg.AssetKey(["warehouse", table])
+
+
+def _published_schema(table) -> dg.TableSchema:
+    """The column schema of a published Parquet snapshot (what BI tools see)."""
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(table.version_path).glob("*.parquet")) if Path(table.version_path).is_dir() else [
+        Path(table.version_path)]
+    arrow = pq.read_schema(files[0]) if files else schemas.TABLES[table.name]
+    return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in arrow])
+
+
+@dg.multi_asset(
+    name="warehouse", group_name="publish", can_subset=False,
+    specs=[dg.AssetSpec(published_key(t), kinds={"parquet", "duckdb"}, group_name="publish",
+                        deps=[corpus, claim_clusters, quantity_conflicts],
+                        metadata={"dagster/column_schema": _schema(t), "published_table": t},
+                        description=f"The published `{t}` table (DATA_CONTRACT.md): a Parquet snapshot in the "
+                                    "warehouse, a view in catalog.duckdb. Replaced atomically with the seven others.")
+           for t in PUBLISHED],
+)
 def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, corpus: dict,
-              claim_clusters: pd.DataFrame, quantity_conflicts: pd.DataFrame) -> dg.MaterializeResult:
+              claim_clusters: pd.DataFrame, quantity_conflicts: pd.DataFrame):
+    """Publishes every table to the warehouse atomically and rebuilds catalog.duckdb; runs only
+    when every upstream suite passed. Each table is an asset of its own (rows, schema, path)."""
     frames = dict(corpus)
     frames["claims"] = build.with_cluster_ids(corpus["claims"], claim_clusters)
     frames["claim_clusters"] = claim_clusters
     frames["quantity_conflicts"] = quantity_conflicts
     tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
     published = publishing.publish(settings.warehouse_path, tables)
-    rows = "\n".join(f"| {t.name} | {t.rows} | `{t.path}` |" for t in published)
-    return dg.MaterializeResult(metadata={
-        "warehouse": dg.MetadataValue.path(str(settings.warehouse_path)),
-        "catalog": dg.MetadataValue.path(str(settings.warehouse_path / "catalog.duckdb")),
-        "tables": dg.MetadataValue.md("| table | rows | path |\n|---|---|---|\n" + rows),
-        **{f"rows_{t.name}": t.rows for t in published},
-    })
+    for t in published:
+        yield dg.MaterializeResult(asset_key=published_key(t.name), metadata={
+            "dagster/row_count": t.rows,
+            "dagster/column_schema": _published_schema(t),
+            "location": dg.MetadataValue.path(str(t.path)),
+            "snapshot": t.version,
+            "catalog": dg.MetadataValue.path(str(settings.warehouse_path / "catalog.duckdb")),
+        })
+
+
+def with_freshness(assets: list, stale_after: timedelta) -> list:
+    """`assets` with a freshness policy on the eight published tables: a warning when one was
+    not published for `stale_after`, a failure after twice that (a stopped daemon shows up;
+    the daily rescan publishes at least once a day)."""
+    policy = dg.FreshnessPolicy.time_window(fail_window=2 * stale_after, warn_window=stale_after)
+    return dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(freshness_policy=policy) if spec.key.path[0] == "warehouse" else spec,
+        assets)
+
+
+def published_table_checks() -> list:
+    """Column-schema-change checks on the eight published tables (they warn, never block)."""
+    return list(dg.build_column_schema_change_checks(assets=[published_key(t) for t in PUBLISHED]))
 
 
 PER_FILE_ASSETS = [documents, paragraphs, sentences, claims_stage, accepted_files]
 CORPUS_ASSETS = [corpus, claim_clusters, quantity_conflicts, warehouse]
+PUBLISH_KEYS = [dg.AssetKey("corpus"), dg.AssetKey("claim_clusters"), dg.AssetKey("quantity_conflicts"),
+                *(published_key(t) for t in PUBLISHED)]
 STAGE_ASSETS = PER_FILE_ASSETS + CORPUS_ASSETS

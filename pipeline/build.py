@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from pipeline import boilerplate, clusters, conflicts, dedup, distributed, ids
 from pipeline.claims import SentenceInput
+from pipeline.corpus_indexes import CorpusIndexes
 from pipeline.entities import canonical_names
 from pipeline.ingest import DEFAULT_MAX_FILE_BYTES, ingest
 from pipeline.paragraphs import split_paragraphs
@@ -541,16 +542,6 @@ def _owned(df: pd.DataFrame, owner: dict) -> pd.DataFrame:
     if not owner or "partition_key" not in df.columns or not len(df):
         return df
     return df[df["partition_key"] == df["doc_id"].map(owner)]
-
-
-@dataclass
-class CorpusIndexes:
-    """Cross-document state kept between runs (see `pipeline.neardup`, `pipeline.templates`)."""
-
-    documents: "NearDupIndex"
-    paragraphs: "NearDupIndex"
-    templates: "TemplateCounter"
-    text_digests: dict[str, str] = field(default_factory=dict)  # exact_digest -> text_digest (documents)
 
 
 def _prune(index, live: set[str]) -> None:

@@ -37,11 +37,13 @@ def _exit_at_once() -> None:
     os._exit(0)
 
 
-def _warm() -> int:
-    """In the worker: import GX and make the ephemeral context."""
-    from pipeline.validation import _context
+def _warm(target: str) -> int:
+    """In the worker: call `target` ("module:function", e.g. the validation module's
+    context maker, which imports GX); named, not imported here, so this module stays light."""
+    import importlib
 
-    _context()
+    module, _, function = target.partition(":")
+    getattr(importlib.import_module(module), function)()
     atexit.register(_exit_at_once)  # after GX's own exit handlers: runs first
     return os.getpid()
 
@@ -61,8 +63,12 @@ def enabled() -> bool:
         return (os.cpu_count() or 1) > 1
 
 
-def start() -> bool:
-    """Start the GX process now (idempotent); False when disabled."""
+WARM_UP = "pipeline.validation:warm_up"  # what the process runs first: GX imported, its context made
+
+
+def start(warm: str = WARM_UP) -> bool:
+    """Start the GX process now (idempotent); False when disabled. The process runs `warm`
+    ("module:function") first."""
     global _pool, _warming
     if not enabled():
         return False
@@ -75,7 +81,7 @@ def start() -> bool:
 
             pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=watch_parent, initargs=(os.getpid(),))
-            _warming = pool.submit(_warm)  # spawns the process and starts the import
+            _warming = pool.submit(_warm, warm)  # spawns the process and starts the import
             _pool = pool
             atexit.register(stop, wait=False)
     return True

@@ -23,6 +23,7 @@ environment or to disk.
 | PIPELINE_NLP_PROCESSES | nlp_processes | the CPUs this process may use |
 | XDG_CACHE_HOME | cache_dir | ~/.cache (+ /news-claims-pipeline) |
 | DAGSTER_HOME | dagster_home | .dagster_home |
+| PIPELINE_STALE_AFTER_HOURS | stale_after_hours | 26 (freshness check of the published tables) |
 | PIPELINE_PAUSE_AT, _MARKER, _SECONDS | pause | none (crash tests only) |
 """
 from __future__ import annotations
@@ -55,6 +56,7 @@ ENV_NAMES: dict[str, str] = {
     "nlp_processes": "PIPELINE_NLP_PROCESSES",
     "cache_dir": "XDG_CACHE_HOME",
     "dagster_home": "DAGSTER_HOME",
+    "stale_after_hours": "PIPELINE_STALE_AFTER_HOURS",
 }
 
 
@@ -96,6 +98,7 @@ class Settings:
     nlp_processes: int = field(default_factory=_cpus)
     cache_dir: Path = Path.home() / ".cache" / "news-claims-pipeline"
     dagster_home: Path = PROJECT_ROOT / ".dagster_home"
+    stale_after_hours: float = 26.0  # published tables older than this warn (the daily rescan publishes daily)
     pause: Pause | None = None
     from_environment: frozenset[str] = frozenset()  # the fields an environment variable set
 

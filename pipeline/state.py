@@ -632,7 +632,7 @@ def load_indexes(root: Path):
     (truncated, garbage, made with other settings) is moved to the quarantine and
     starts empty, and the corpus stage signs and counts every text again.
     """
-    from pipeline.build import CorpusIndexes
+    from pipeline.corpus_indexes import CorpusIndexes
     from pipeline.neardup import NearDupConfig, NearDupIndex
     from pipeline.templates import TemplateCounter
 

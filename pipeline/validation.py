@@ -428,6 +428,11 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
 
 # ------------------------------------------------------- GX in a process of its own
 # (pipeline.gx_process, which imports nothing heavy, so `pipeline run` starts it first thing)
+def warm_up() -> None:
+    """Import GX and make the ephemeral context (the GX process's first job)."""
+    _context()
+
+
 background_enabled = gx_process.enabled
 start_background = gx_process.start
 stop_background = gx_process.stop

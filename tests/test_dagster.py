@@ -17,7 +17,8 @@ import yaml
 from assets import stages
 from assets.checks import SUITE_CONTEXT, check_metadata
 from assets.definitions import all_asset_checks
-from assets.jobs import ingest_job, publish_job
+from assets.jobs import ingest_job, process_and_publish_job, publish_job
+from assets.partitions import file_batches
 from assets.resources import ParquetFrameIOManager, PipelineSettings
 from assets.runner import run_incremental
 from pipeline import build
@@ -26,7 +27,7 @@ from pipeline.settings import DEFAULT_SPACY_MODEL
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 PROJECT = Path(__file__).resolve().parent.parent
-EXPECTED_ASSETS = set(CONTRACT_TABLES) | {"warehouse", "accepted_files", "corpus"}
+EXPECTED_ASSETS = set(CONTRACT_TABLES) | {f"warehouse/{t}" for t in CONTRACT_TABLES} | {"accepted_files", "corpus"}
 
 
 def _settings(raw: Path, wh: Path, **kw) -> PipelineSettings:
@@ -37,7 +38,7 @@ def _defs(raw: Path, wh: Path, assets=None, **kw) -> dg.Definitions:
     return dg.Definitions(
         assets=assets or stages.STAGE_ASSETS,
         asset_checks=all_asset_checks(),
-        jobs=[ingest_job, publish_job],
+        jobs=[ingest_job, publish_job, process_and_publish_job],
         resources={
             "settings": _settings(raw, wh, **kw),
             "io_manager": ParquetFrameIOManager(base_dir=str(wh / ".staging"), warehouse_dir=str(wh)),
@@ -127,7 +128,7 @@ def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
 def _corrupted_paragraphs():
     """The real paragraphs asset, with every kept paragraph's end offset pushed by one."""
 
-    @dg.asset(name="paragraphs", group_name="clean", partitions_def=stages.raw_files,
+    @dg.asset(name="paragraphs", group_name="clean", partitions_def=file_batches,
               backfill_policy=stages.BATCH_POLICY)
     def paragraphs(documents: pd.DataFrame) -> pd.DataFrame:
         df = stages._tag(build.paragraphs_table(documents), documents)
@@ -141,7 +142,7 @@ def _paragraphs_broken_for(marker: str):
     """The real paragraphs asset, with the kept paragraphs of documents whose text
     contains `marker` given a wrong end offset (so only those files fail their suite)."""
 
-    @dg.asset(name="paragraphs", group_name="clean", partitions_def=stages.raw_files,
+    @dg.asset(name="paragraphs", group_name="clean", partitions_def=file_batches,
               backfill_policy=stages.BATCH_POLICY)
     def paragraphs(documents: pd.DataFrame) -> pd.DataFrame:
         df = stages._tag(build.paragraphs_table(documents), documents)

@@ -52,11 +52,12 @@ def test_no_data_docs_by_default_and_old_pages_pruned(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("value", "on"), [(None, True), ("1", True), ("0", False), ("off", False)])
-def test_pipeline_data_docs_switch(monkeypatch, tmp_path, value, on):
-    if value is None:
-        monkeypatch.delenv("PIPELINE_DATA_DOCS", raising=False)
-    else:
-        monkeypatch.setenv("PIPELINE_DATA_DOCS", value)
-    context = SimpleNamespace(resources=SimpleNamespace(settings=SimpleNamespace(warehouse_dir=str(tmp_path))))
+def test_pipeline_data_docs_switch(tmp_path, value, on):
+    from assets.resources import PipelineSettings
+    from pipeline.settings import Settings
+
+    env = {"PIPELINE_WAREHOUSE_DIR": str(tmp_path)} | ({} if value is None else {"PIPELINE_DATA_DOCS": value})
+    resource = PipelineSettings.from_settings(Settings.from_env(env)).model_copy(update={"warehouse_dir": str(tmp_path)})
+    context = SimpleNamespace(resources=SimpleNamespace(settings=resource))
     expected = tmp_path / checks.DATA_DOCS_DIR if on else None
     assert checks._data_docs_dir(context) == expected

@@ -30,13 +30,13 @@ def test_chunks_never_split_a_document():
 
 
 def test_small_batches_stay_in_process(monkeypatch):
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "4")
+    monkeypatch.setitem(distributed._backend, "scheduler", None)
+    monkeypatch.setitem(distributed._backend, "processes", 4)
     assert distributed.plan(10, distributed.MIN_POOL_SENTENCES)[0] == "local"
     assert distributed.plan(0, distributed.MIN_POOL_SENTENCES)[0] == "local"
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "1")
+    monkeypatch.setitem(distributed._backend, "processes", 1)
     assert distributed.plan(10**6, distributed.MIN_POOL_SENTENCES)[0] == "local"
-    monkeypatch.setenv(distributed.SCHEDULER_ENV, "tcp://127.0.0.1:1")
+    monkeypatch.setitem(distributed._backend, "scheduler", "tcp://127.0.0.1:1")
     assert distributed.plan(1, distributed.MIN_POOL_SENTENCES)[0] == "dask"
     assert distributed.plan(0, distributed.MIN_POOL_SENTENCES)[0] == "local"
 
@@ -80,12 +80,12 @@ def _minhash_done() -> int:
 def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_raw_dir, monkeypatch):
     from distributed import Client, LocalCluster
 
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "1")  # the reference: everything in this process
+    monkeypatch.setitem(distributed._backend, "scheduler", None)
+    monkeypatch.setitem(distributed._backend, "processes", 1)  # the reference: everything in this process
     local = _run(seed_raw_dir, tmp_path / "wh_local")
 
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
-        monkeypatch.setenv(distributed.SCHEDULER_ENV, cluster.scheduler_address)
+        monkeypatch.setitem(distributed._backend, "scheduler", cluster.scheduler_address)
         try:
             remote = _run(seed_raw_dir, tmp_path / "wh_dask")
             with Client(cluster.scheduler_address, set_as_default=False) as client:
@@ -110,8 +110,8 @@ def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatc
     from pipeline import nlp
     from pipeline.sentences import split_paragraphs_into_sentences
 
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setitem(distributed._backend, "scheduler", None)
+    monkeypatch.setitem(distributed._backend, "processes", 2)
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
     nlp.load(model)  # this process has the model: a small batch stays here
@@ -145,8 +145,8 @@ def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatc
     from pipeline import nlp
     from pipeline.sentences import split_paragraphs_into_sentences
 
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setitem(distributed._backend, "scheduler", None)
+    monkeypatch.setitem(distributed._backend, "processes", 2)
     monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh process
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
@@ -184,8 +184,8 @@ def test_nlp_started_ahead_gives_the_same_tables_and_only_for_its_own_input(monk
     other input is not used."""
     from pipeline import build, nlp
 
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setitem(distributed._backend, "scheduler", None)
+    monkeypatch.setitem(distributed._backend, "processes", 2)
     monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh `pipeline run`: the NLP goes to the worker
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
@@ -243,8 +243,8 @@ def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir,
     from pipeline import nlp
     from tests.test_dagster import _defs, _settings
 
-    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.setenv(distributed.PROCESSES_ENV, "2")
+    monkeypatch.setitem(distributed._backend, "scheduler", None)
+    monkeypatch.setitem(distributed._backend, "processes", 2)
     monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh `pipeline run`: the NLP goes to the worker
 
     def run(name):

@@ -478,7 +478,7 @@ def test_language_identifier_is_read_from_the_unpacked_cache_with_the_same_verdi
 
     from pipeline import ingest
 
-    monkeypatch.setenv(ingest.LANGID_CACHE_ENV, str(tmp_path))
+    monkeypatch.setitem(ingest._cache, "dir", tmp_path / "news-claims-pipeline")
     ingest.language_identifier.cache_clear()
     try:
         first = ingest.language_identifier()

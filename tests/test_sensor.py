@@ -15,7 +15,8 @@ import pytest
 
 from assets import stages
 from assets.definitions import all_asset_checks
-from assets.jobs import ingest_job, publish_job
+from assets.jobs import ingest_job, process_and_publish_job, publish_job
+from assets.partitions import BATCH_TAG
 from assets.resources import ParquetFrameIOManager, PipelineSettings
 from assets.runner import QUIET
 from assets.sensors import raw_folder_sensor
@@ -37,7 +38,7 @@ class Harness:
         self.settings = PipelineSettings(raw_dir=str(self.raw), warehouse_dir=str(self.wh),
                                          spacy_model=DEFAULT_SPACY_MODEL, **settings)
         self.defs = dg.Definitions(
-            assets=stages.STAGE_ASSETS, asset_checks=all_asset_checks(), jobs=[ingest_job, publish_job],
+            assets=stages.STAGE_ASSETS, asset_checks=all_asset_checks(), jobs=[ingest_job, publish_job, process_and_publish_job],
             sensors=[raw_folder_sensor],
             resources={"settings": self.settings,
                        "io_manager": ParquetFrameIOManager(base_dir=str(self.wh / ".staging"), warehouse_dir=str(self.wh))},
@@ -64,7 +65,7 @@ class Harness:
         for rr in result.run_requests:
             job = self.defs.resolve_job_def(rr.job_name)
             out.append(job.execute_in_process(instance=self.instance, tags=rr.tags, run_config=QUIET,
-                                              raise_on_error=False))
+                                              partition_key=rr.partition_key, raise_on_error=False))
         self.runs += out
         return out
 
@@ -76,6 +77,9 @@ class Harness:
                 return
             self.execute(result)
         raise AssertionError("sensor did not settle")
+
+    def files_of(self, run_request_or_run) -> list[str]:
+        return self.settings.state.files_of([run_request_or_run.tags[BATCH_TAG]])
 
     def table(self, name: str):
         return ds.dataset(str(self.wh / name), format="parquet").to_table().to_pandas()
@@ -99,7 +103,8 @@ def test_new_files_are_batched_processed_and_published(harness):
     assert len(first.run_requests) == math.ceil(len(SEEDS) / 2)
     assert all(r.job_name == "ingest_job" for r in first.run_requests)
     added = [k for req in first.dynamic_partitions_requests for k in req.partition_keys]
-    assert sorted(added) == sorted(s.name for s in SEEDS)
+    assert added == [r.partition_key for r in first.run_requests]  # one partition per batch, not per file
+    assert sorted(k for r in first.run_requests for k in harness.files_of(r)) == sorted(s.name for s in SEEDS)
     assert all(r.success for r in harness.execute(first))
     second = harness.tick()  # the wave is finished: one publish run
     assert [r.job_name for r in second.run_requests] == ["publish_job"]
@@ -123,8 +128,8 @@ def test_partial_downloads_and_changing_files_wait(tmp_path):
         assert not h.tick().run_requests  # size changed since the last look
         result = h.tick()  # unchanged since the last look: ready
         assert len(result.run_requests) == 1
-        tags = result.run_requests[0].tags
-        assert tags["dagster/asset_partition_range_start"] == tags["dagster/asset_partition_range_end"] == "growing.txt"
+        assert h.files_of(result.run_requests[0]) == ["growing.txt"]
+        assert result.run_requests[0].job_name == "process_and_publish_job"  # one batch: one run does it all
 
 
 def test_changed_file_replaces_its_rows_and_unchanged_files_are_not_reprocessed(harness):
@@ -138,9 +143,8 @@ def test_changed_file_replaces_its_rows_and_unchanged_files_are_not_reprocessed(
     a.write_text("Russia sent more than 10,000 soldiers to Belarus, the ministry said on Tuesday.\n")
     harness.settle()
     new_runs = harness.runs[n_runs:]
-    ingest_runs = [r for r in new_runs if r.dagster_run.job_name == "ingest_job"]
-    assert len(ingest_runs) == 1
-    assert ingest_runs[0].dagster_run.tags["dagster/asset_partition_range_start"] == "a.txt"
+    assert len(new_runs) == 1  # one changed file: one run processes and publishes it
+    assert harness.files_of(new_runs[0].dagster_run) == ["a.txt"]
     after = harness.table("documents").set_index("source_path")
     assert after.loc["a.txt", "doc_id"] != before.loc["a.txt", "doc_id"]
     assert after.loc["b.txt", "doc_id"] == before.loc["b.txt", "doc_id"]
@@ -167,7 +171,7 @@ def test_deleted_file_rows_are_dropped_when_configured(tmp_path):
         (h.raw / "a.txt").unlink()
         h.settle()
         assert sorted(h.table("documents")["source_path"]) == ["b.txt"]
-        assert "a.txt" not in instance.get_dynamic_partitions("raw_files")
+        assert "a.txt" not in h.settings.state.accepted()
 
 
 def test_bad_file_fails_only_itself(harness):
@@ -202,7 +206,9 @@ def test_daily_rescan_schedules_files_that_were_never_accepted(harness):
     requests = list(daily_rescan(ctx))
     assert len(requests) == 2  # 3 files, batch size 2
     assert all(r.tags[ORIGIN_TAG] == "schedule" for r in requests)
-    assert sorted(harness.instance.get_dynamic_partitions("raw_files")) == ["a.txt", "b.txt", "c.txt"]
+    batches = harness.instance.get_dynamic_partitions("file_batches")
+    assert sorted(batches) == sorted(r.partition_key for r in requests)
+    assert sorted(harness.settings.state.files_of(batches)) == ["a.txt", "b.txt", "c.txt"]
     harness.execute(dg.SensorResult(run_requests=requests))
     harness.settle()  # the sensor finishes the schedule's wave: it publishes
     assert sorted(harness.table("documents")["source_path"]) == ["a.txt", "b.txt", "c.txt"]

@@ -235,7 +235,7 @@ def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch)
     GX imported) and gives the same reports, passing and failing, as in this one."""
     import os
 
-    monkeypatch.setenv(validation.GX_PROCESS_ENV, "1")
+    monkeypatch.setitem(gx_process._wanted, "enabled", True)
     if not validation.background_enabled():
         pytest.skip("one CPU: the GX process is never started")
     paras = frames["paragraphs"].copy()
@@ -260,7 +260,7 @@ def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
     import os
     import signal
 
-    monkeypatch.setenv(validation.GX_PROCESS_ENV, "1")
+    monkeypatch.setitem(gx_process._wanted, "enabled", True)
     if not validation.background_enabled():
         pytest.skip("one CPU: the GX process is never started")
     try:
@@ -275,7 +275,7 @@ def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
 
 
 def test_the_gx_process_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv(validation.GX_PROCESS_ENV, "0")
+    monkeypatch.setitem(gx_process._wanted, "enabled", False)
     assert not validation.start_background()
     assert gx_process.current() is None
 
@@ -285,7 +285,7 @@ def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_
     frame is built: the same table as here, with the clause readings kept in the state folder."""
     from pipeline import build
 
-    monkeypatch.setenv(validation.GX_PROCESS_ENV, "1")
+    monkeypatch.setitem(gx_process._wanted, "enabled", True)
     if not validation.background_enabled():
         pytest.skip("one CPU: the GX process is never started")
     inputs = (seed_frames["claim_quantities"], seed_frames["claim_entities"], seed_frames["claims"])

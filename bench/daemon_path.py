@@ -1,0 +1,152 @@
+"""Benchmark: the user's event-driven path (webserver + daemon + sensor) beside `pipeline run`.
+
+    .venv/bin/python -m bench.daemon_path --corpus ../shared/corpus/bbc --n 40
+    .venv/bin/python -m bench.daemon_path --corpus ../shared/corpus/bbc --n 600 --interval 5
+
+In one run, on the same N articles (the first N files of the corpus, sorted by path):
+
+  daemon   `dagster dev` (webserver and daemon) on a fresh DAGSTER_HOME and empty warehouse,
+           sensor interval `--interval`; the N files are renamed into the raw folder at once
+           and the clock runs until the published `documents` table has N rows (drop ->
+           published); then one more article is dropped (+1 file -> published).
+  cli      `pipeline run` of the same N files into an empty warehouse with a fresh
+           DAGSTER_HOME (drop -> published is the command's wall time), then the same one
+           more article (+1 file).
+
+Prints both and the ratio daemon / cli. The daemon's time includes the sensor's latency
+(up to one interval) and the settle time (`PIPELINE_SETTLE_SECONDS`, 1 s here), as a user
+sees it; it excludes the server's own start-up (the user's server is already running).
+Nothing is written into the corpus folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from tests.dagster_server import Server  # noqa: E402 - `dagster dev` on loopback, stopped as a group
+
+SETTLE_SECONDS = "1"
+
+
+def _articles(corpus: Path, n: int) -> list[Path]:
+    found = sorted(p for p in corpus.rglob("*.txt") if p.name.lower() != "readme.txt")
+    if len(found) < n + 1:
+        raise SystemExit(f"{corpus} has {len(found)} articles; {n + 1} are needed")
+    return found[:n + 1]
+
+
+def _stage(files: list[Path], into: Path) -> list[Path]:
+    """Copies named by category and file (the BBC corpus repeats file names per category)."""
+    into.mkdir(parents=True)
+    out = []
+    for p in files:
+        target = into / f"{p.parent.name}-{p.name}"
+        shutil.copy(p, target)
+        out.append(target)
+    return out
+
+
+def _published_rows(wh: Path) -> int:
+    try:
+        return json.loads((wh / "_manifest.json").read_text())["tables"]["documents"]["rows"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def _wait_rows(wh: Path, n: int, server: Server, timeout_s: float) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if _published_rows(wh) == n:
+            return time.monotonic() - t0
+        if server.proc.poll() is not None:
+            raise SystemExit(f"dagster dev exited:\n{server.log_tail()}")
+        time.sleep(0.2)
+    raise SystemExit(f"{n} documents not published within {timeout_s} s:\n{server.log_tail()}")
+
+
+def _drop(files: list[Path], raw: Path) -> None:
+    for p in files:
+        os.rename(p, raw / p.name)  # atomic, as a downloader that writes aside and renames
+
+
+def _daemon(staged: list[Path], extra: Path, root: Path, interval: int, timeout_s: float) -> dict:
+    raw, wh = root / "raw", root / "wh"
+    raw.mkdir()
+    server = Server(root, raw, wh, PIPELINE_SENSOR_INTERVAL=str(interval), PIPELINE_SETTLE_SECONDS=SETTLE_SECONDS)
+    try:
+        server.wait_ready()
+        t0 = time.monotonic()
+        _drop(staged, raw)
+        _wait_rows(wh, len(staged), server, timeout_s)
+        first = time.monotonic() - t0
+        time.sleep(interval + 1)  # the wave's bookkeeping tick: the next drop is a new wave
+        t1 = time.monotonic()
+        _drop([extra], raw)
+        _wait_rows(wh, len(staged) + 1, server, timeout_s)
+        plus_one = time.monotonic() - t1
+    finally:
+        server.stop()
+    return {"drop_to_published_s": first, "plus_one_s": plus_one}
+
+
+def _cli(staged: list[Path], extra: Path, root: Path) -> dict:
+    raw, wh, home = root / "raw", root / "wh", root / "dagster_home"
+    raw.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "DAGSTER_"))}
+    env.update(DAGSTER_HOME=str(home), PIPELINE_SETTLE_SECONDS=SETTLE_SECONDS)
+    cmd = [str(Path(sys.executable).parent / "pipeline"), "run", "--raw-dir", str(raw), "--warehouse-dir", str(wh)]
+    _drop(staged, raw)
+    t0 = time.monotonic()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    first = time.monotonic() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"pipeline run failed:\n{done.stderr[-3000:]}")
+    _drop([extra], raw)
+    t1 = time.monotonic()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    plus_one = time.monotonic() - t1
+    if done.returncode != 0 or _published_rows(wh) != len(staged) + 1:
+        raise SystemExit(f"pipeline run (+1) failed:\n{done.stderr[-3000:]}")
+    return {"drop_to_published_s": first, "plus_one_s": plus_one}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, required=True, help="a folder of .txt articles (e.g. the BBC corpus)")
+    ap.add_argument("--n", type=int, default=40, help="articles dropped at once")
+    ap.add_argument("--interval", type=int, default=5, help="sensor interval (s)")
+    ap.add_argument("--timeout", type=float, default=1800)
+    args = ap.parse_args(argv)
+    files = _articles(args.corpus, args.n)
+    with tempfile.TemporaryDirectory(prefix="bench-daemon-") as tmp:
+        tmp = Path(tmp)
+        results = {}
+        for path in ("daemon", "cli"):
+            staged = _stage(files, tmp / f"{path}-staged")
+            root = tmp / path
+            root.mkdir()
+            if path == "daemon":
+                results[path] = _daemon(staged[:-1], staged[-1], root, args.interval, args.timeout)
+            else:
+                results[path] = _cli(staged[:-1], staged[-1], root)
+            print(f"{path:>6}: {args.n} files dropped -> published {results[path]['drop_to_published_s']:7.1f} s; "
+                  f"+1 file -> published {results[path]['plus_one_s']:6.1f} s", flush=True)
+    d, c = results["daemon"], results["cli"]
+    print(f"ratio daemon/cli: drop -> published {d['drop_to_published_s'] / c['drop_to_published_s']:.2f}x, "
+          f"+1 file {d['plus_one_s'] / c['plus_one_s']:.2f}x (sensor interval {args.interval} s, "
+          f"settle {SETTLE_SECONDS} s, {os.cpu_count()} CPUs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
