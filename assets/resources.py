@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
+from assets.runtime import HANDOVER
 from pipeline import schemas
 from pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, DEFAULT_SPACY_MODEL, ENV_NAMES, Pause, Settings
 from pipeline.state import StateStore
@@ -94,24 +95,22 @@ def _run_id(context) -> str | None:
         return None
 
 
-# The last value each output of a run wrote, kept in this process: a later step of the
-# same run (the in-process executor) gets it without reading the Parquet back. Several
-# steps read the corpus tables and each batch's documents; on disk they stay the record.
-_MEMO: dict = {}
-
-
+# The last value each output of a run wrote, kept in this process (`assets.runtime`): a
+# later step of the same run (the in-process executor) gets it without reading the Parquet
+# back. Several steps read the corpus tables and each batch's documents; on disk they stay
+# the record.
 def _remember(key, run_id: str | None, obj) -> None:
-    if run_id:
-        for stale in [k for k, (rid, _obj) in _MEMO.items() if rid != run_id]:
-            del _MEMO[stale]  # only the current run's values: earlier batches are not held in memory
-        _MEMO[key] = (run_id, obj)
+    if not run_id:
+        return
+    HANDOVER.drop(keep=run_id, name_prefix="output:")  # only the current run's values: earlier batches are not held
+    HANDOVER.offer(run_id, f"output:{key}", obj)
 
 
 def _recall(key, run_id: str | None):
-    hit = _MEMO.get(key)
-    if not run_id or hit is None or hit[0] != run_id:
+    obj = HANDOVER.peek(run_id, f"output:{key}")
+    if obj is None:
         return None
-    obj = hit[1]  # copies (cheap: pandas copy-on-write), so a step that edits its input edits its own
+    # copies (cheap: pandas copy-on-write), so a step that edits its input edits its own
     if isinstance(obj, dict):
         return {name: df.copy(deep=False) for name, df in obj.items()}
     return obj.copy(deep=False) if isinstance(obj, pd.DataFrame) else obj

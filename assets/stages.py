@@ -21,6 +21,7 @@ import pandas as pd
 
 from assets.partitions import file_batches
 from assets.resources import PipelineSettings
+from assets.runtime import HANDOVER
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
@@ -112,18 +113,13 @@ def _read_documents(settings: PipelineSettings, keys: list[str], first_seen: dic
 # process runs the blocking suite of that input; the next step, which runs only once
 # that check passed, takes the result (`build.sentences_table(started=...)`, checked
 # against a digest of its actual input). If the check fails, the result is never used.
-_STARTED: dict[tuple[str, str], build.StartedNLP] = {}
-
-
 def _start(run_id: str, stage: str, started: build.StartedNLP | None) -> None:
-    for key in [k for k in _STARTED if k[0] != run_id]:
-        del _STARTED[key]  # an earlier run's (its check failed): never to be used
-    if started is not None:
-        _STARTED[(run_id, stage)] = started
+    HANDOVER.drop(keep=run_id, name_prefix="nlp:")  # an earlier run's (its check failed): never to be used
+    HANDOVER.offer(run_id, f"nlp:{stage}", started)
 
 
 def _started(run_id: str, stage: str) -> build.StartedNLP | None:
-    return _STARTED.pop((run_id, stage), None)
+    return HANDOVER.take(run_id, f"nlp:{stage}")
 
 
 # `pipeline run` goes through the files in batches, one run each (`assets.runner`), and
@@ -171,8 +167,7 @@ class _ReadAhead:
                     future.set_exception(exc)
 
 
-_READ_AHEAD: dict[tuple[str, ...], _ReadAhead] = {}  # by the batch's partition keys, until its run takes it
-_TAKEN: dict[str, _ReadAhead] = {}  # run id -> the read-ahead its documents step took
+_READ_AHEAD: dict[tuple[str, ...], _ReadAhead] = {}  # by the batch's files, until its run takes it
 
 
 def _next_batch(context: dg.AssetExecutionContext, settings: PipelineSettings) -> tuple[str, ...]:
@@ -202,12 +197,11 @@ def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSetti
 # are MinHashed for it by a thread while the batch's claims NLP runs on the workers and
 # this process would only wait (`pipeline.neardup.sign_ahead`).
 CORPUS_FOLLOWS_TAG = "pipeline/corpus_follows_in_this_process"  # set by `pipeline run` on its batch runs
-_TO_SIGN: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}  # run id -> (documents, paragraphs)
 _SIGNING: list[threading.Thread] = []  # batches' texts being MinHashed for the corpus stage
 
 
 def _sign_ahead(run_id: str) -> None:
-    batch = _TO_SIGN.pop(run_id, None)
+    batch = HANDOVER.take(run_id, "to_sign")  # (documents, paragraphs)
     if batch is None:
         return
 
@@ -236,7 +230,7 @@ def _join_signing() -> None:
 
 def drop_signed_ahead() -> None:
     """Forget signatures made ahead that the corpus stage did not take."""
-    _TO_SIGN.clear()
+    HANDOVER.drop(name_prefix="to_sign")
     _join_signing()
     neardup = sys.modules.get("pipeline.neardup")
     if neardup is not None:
@@ -246,13 +240,13 @@ def drop_signed_ahead() -> None:
 def drop_read_ahead() -> None:
     """Forget read-ahead batches no run took (called when `pipeline run` has run every batch)."""
     _READ_AHEAD.clear()
-    _TAKEN.clear()
+    HANDOVER.drop(name_prefix="read_ahead")
 
 
 def _take_read_ahead(run_id: str, keys: list[str], settings: PipelineSettings) -> pd.DataFrame | None:
     """This batch's documents read ahead, if they were and the files have not changed since."""
     ahead = _READ_AHEAD.pop(tuple(keys), None)
-    _TAKEN.clear()
+    HANDOVER.drop(name_prefix="read_ahead")
     if ahead is None:
         return None
     try:
@@ -261,13 +255,13 @@ def _take_read_ahead(run_id: str, keys: list[str], settings: PipelineSettings) -
         return None
     if not build.files_unchanged(settings.raw_path, docs, keys):
         return None
-    _TAKEN[run_id] = ahead
+    HANDOVER.offer(run_id, "read_ahead", ahead)  # the paragraphs and sentences steps take theirs
     return docs
 
 
 def _taken(run_id: str, stage: str, source: pd.DataFrame, columns: Sequence[str]):
     """The read-ahead result of `stage` when it was made from this very `source`."""
-    ahead = _TAKEN.get(run_id)
+    ahead = HANDOVER.peek(run_id, "read_ahead")
     if ahead is None:
         return None
     try:
@@ -275,10 +269,10 @@ def _taken(run_id: str, stage: str, source: pd.DataFrame, columns: Sequence[str]
     except Exception:  # noqa: BLE001 - the step makes it itself
         made = None
     if made is None or made[0] != build.frame_digest(source, columns):
-        _TAKEN.pop(run_id, None)  # the later stages were made from something else too
+        HANDOVER.take(run_id, "read_ahead")  # the later stages were made from something else too
         return None
     if stage == "sentences":
-        _TAKEN.pop(run_id, None)
+        HANDOVER.take(run_id, "read_ahead")
     return made[1]
 
 
@@ -294,8 +288,8 @@ def paragraphs(context: dg.AssetExecutionContext, settings: PipelineSettings, do
                build.start_sentences(df, nlp.Deferred(settings.spacy_model, sentencizer=True)))
     if context.run.tags.get(CORPUS_FOLLOWS_TAG) and not distributed.scheduler_address():
         # (with a Dask cluster the corpus stage has the cluster sign them)
-        _TO_SIGN.clear()
-        _TO_SIGN[context.run_id] = (documents, df)  # signed once the claims NLP is handed over
+        HANDOVER.drop(name_prefix="to_sign")
+        HANDOVER.offer(context.run_id, "to_sign", (documents, df))  # signed once the claims NLP is handed over
     shares = df["status"].value_counts(normalize=True).round(3).to_dict() if len(df) else {}
     context.add_output_metadata({
         "dagster/row_count": len(df), "made_while_the_previous_batch_ran": read_ahead,
@@ -400,7 +394,6 @@ CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quanti
 # waits for the GX process then). The claim_clusters and quantity_conflicts steps, which
 # run only once that blocking check passed, take the results; if it fails they are never
 # used. A step run on its own (another run, a re-execution) computes its table itself.
-_AHEAD: dict[str, tuple[Future, set]] = {}  # run id -> (its result, the tables taken so far)
 CROSS_DOCUMENT = ("claim_clusters", "quantity_conflicts")
 
 
@@ -428,7 +421,7 @@ def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_fu
 
 
 def _start_ahead(run_id: str, tables: dict, state_root) -> None:
-    _AHEAD.clear()  # one run at a time in a process: nothing of an earlier run is kept
+    HANDOVER.drop(name_prefix="cross_document")  # one run at a time in a process: nothing of an earlier run is kept
     conflicts_future = gx_process.submit(build.conflicts_with_memo, *build.conflict_inputs(tables), state_root)
     future: Future = Future()
 
@@ -439,12 +432,12 @@ def _start_ahead(run_id: str, tables: dict, state_root) -> None:
             future.set_exception(exc)
 
     threading.Thread(target=work, name="cross-document stages", daemon=True).start()
-    _AHEAD[run_id] = (future, set())
+    HANDOVER.offer(run_id, "cross_document", (future, set()))  # (its result, the tables taken so far)
 
 
 def _take_ahead(run_id: str, table: str, corpus: dict, state_root) -> tuple[pd.DataFrame, dict]:
     """The table computed ahead for this run (else computed now) and its extra metadata."""
-    ahead = _AHEAD.get(run_id)
+    ahead = HANDOVER.peek(run_id, "cross_document")
     if ahead is None:
         result = _cross_document(corpus, state_root, which=(table,))
     else:
@@ -452,7 +445,7 @@ def _take_ahead(run_id: str, table: str, corpus: dict, state_root) -> tuple[pd.D
         result = future.result()
         taken.add(table)
         if taken >= set(CROSS_DOCUMENT):
-            _AHEAD.pop(run_id, None)
+            HANDOVER.take(run_id, "cross_document")
     extra = {"computed_while_the_corpus_suite_ran": ahead is not None}
     if table == "quantity_conflicts":
         extra["clause_readings_reused"] = result["clause_readings_reused"]

@@ -59,7 +59,11 @@ def test_workspace_yaml_loads_every_asset_and_check():
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
     checks = {k.to_user_string() for k in graph.asset_check_keys}
     expected = {f"{s}:{s}_suite" for s in SUITE_CONTEXT} | {"corpus:corpus_suite"}
+    expected |= {f"warehouse/{t}:column_schema_change" for t in CONTRACT_TABLES}  # Dagster's, on the published tables
     assert checks == expected
+    policies = {k.to_user_string(): graph.get(k).freshness_policy for k in graph.get_all_asset_keys()}
+    assert all(policies[f"warehouse/{t}"] is not None for t in CONTRACT_TABLES)  # a stopped daemon shows up
+    assert policies["documents"] is None
     assert {s.name for s in mod.defs.sensors} == {"raw_folder_sensor"}
     assert {s.name for s in mod.defs.schedules} == {"daily_rescan"}
     # Dagster's own loader accepts the workspace file too

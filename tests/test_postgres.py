@@ -185,8 +185,8 @@ def test_pipeline_run_records_its_runs_and_partitions_in_postgres(postgres, tmp_
     assert all(status == "SUCCESS" for _, status in runs), runs
 
     partitions = {p for (p,) in postgres.query(
-        "select partition from dynamic_partitions where partitions_def_name = 'raw_files'")}
-    assert partitions == {seed.name for seed in SEEDS}, partitions
+        "select partition from dynamic_partitions where partitions_def_name = 'file_batches'")}
+    assert len(partitions) == 1, partitions  # the five seeds are one batch: one partition, not one per file
     assert postgres.query("select count(*) from event_logs")[0][0] > 0
 
     # The rest of the production instance loads from the same file: queued runs, monitoring
@@ -194,10 +194,11 @@ def test_pipeline_run_records_its_runs_and_partitions_in_postgres(postgres, tmp_
         "import dagster as dg; i = dg.DagsterInstance.get(); "
         "print(i.get_ref().storage_data.class_name, type(i.run_coordinator).__name__, "
         "i.run_coordinator.get_run_queue_config().max_concurrent_runs, type(i.run_launcher).__name__, "
-        "i.run_monitoring_enabled)")],
+        "i.run_monitoring_enabled, i.run_retries_enabled, i.run_retries_max_retries)")],
         capture_output=True, text=True, timeout=120, env=_instance_env(home, postgres), cwd=cwd)
     assert probe.returncode == 0, probe.stderr[-3000:]
-    assert probe.stdout.split() == ["DagsterPostgresStorage", "QueuedRunCoordinator", "4", "DefaultRunLauncher", "True"], \
+    assert probe.stdout.split() == ["DagsterPostgresStorage", "QueuedRunCoordinator", "4", "DefaultRunLauncher", "True",
+                                    "True", "2"], \
         probe.stdout
 
     second = _pipeline_run(raw, wh, home, postgres, cwd)
