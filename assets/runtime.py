@@ -11,6 +11,7 @@ the one place such values live, behind a small API:
     HANDOVER.peek(run_id, name)           the value (kept), or None
     HANDOVER.drop(keep=run_id)            forget every other run's values (a run starts)
     HANDOVER.drop()                       forget everything (`pipeline run` has finished)
+    HANDOVER.holding(prefix)              how many values are held (tests: nothing left behind)
 
 A value is only ever an optimisation: a step that finds nothing computes the same thing
 itself, so a step re-executed alone, in another process or after a failure is correct,
@@ -58,6 +59,11 @@ class Handover:
     def names(self, run_id: str) -> list[str]:
         with self._lock:
             return sorted(self._runs.get(run_id, {}))
+
+    def holding(self, name_prefix: str = "") -> int:
+        """How many values (whose name starts with `name_prefix`) are held, over all runs."""
+        with self._lock:
+            return sum(n.startswith(name_prefix) for values in self._runs.values() for n in values)
 
 
 HANDOVER = Handover()  # this process's; runs in other processes have their own

@@ -19,6 +19,7 @@ from assets.checks import SUITE_CONTEXT, check_metadata
 from assets.definitions import all_asset_checks
 from assets.jobs import ingest_job, process_and_publish_job, publish_job
 from assets.partitions import file_batches
+from assets.runtime import HANDOVER
 from assets.resources import ParquetFrameIOManager, PipelineSettings
 from assets.runner import run_incremental
 from pipeline import build
@@ -110,17 +111,17 @@ def test_materialize_all_assets_on_seeds(tmp_path, seed_raw_dir):
     assert len(claims) > 20 and claims["speaker"].notna().sum() > 10
     assert manifest["tables"]["claims"]["rows"] == len(claims)
     # the cross-document tables were computed while the corpus suite ran, then taken by their steps
-    ahead = {m.asset_key.path[-1]: m.metadata["computed_while_the_corpus_suite_ran"].value
-             for m in materializations if m.asset_key.path[-1] in stages.CROSS_DOCUMENT}
+    ahead = {m.asset_key.to_user_string(): m.metadata["computed_while_the_corpus_suite_ran"].value
+             for m in materializations if m.asset_key.to_user_string() in stages.CROSS_DOCUMENT}
     assert ahead == {"claim_clusters": True, "quantity_conflicts": True}
-    assert stages._AHEAD == {}  # both taken: nothing held
+    assert HANDOVER.holding("cross_document") == 0  # both taken: nothing held
     # run on their own (a new run, from the stored corpus): computed by the step, the same tables
     with dg.instance_for_test() as instance:
         alone = dg.materialize([stages.corpus, stages.claim_clusters, stages.quantity_conflicts],
                                selection=list(stages.CROSS_DOCUMENT), instance=instance, resources=defs.resources)
     assert alone.success
     for name in stages.CROSS_DOCUMENT:
-        (event,) = [m for m in alone.get_asset_materialization_events() if m.asset_key.path[-1] == name]
+        (event,) = [m for m in alone.get_asset_materialization_events() if m.asset_key.to_user_string() == name]
         assert event.materialization.metadata["computed_while_the_corpus_suite_ran"].value is False
         value = alone.output_for_node(name)
         published = _table(wh, name)[list(value.columns)]  # in the published order and types
