@@ -237,10 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check-exact", action="store_true",
                    help="also run the largest size with the LSH caps lifted and count the verdicts that differ")
     args = p.parse_args(argv)
-    import os
     import statistics
 
-    os.environ.setdefault("PIPELINE_NLP_PROCESSES", "1")  # MinHash signing in this process, as a small run does
+    from pipeline import distributed
+
+    distributed.configure(processes=1)  # MinHash signing in this process, as a small run does
     sizes = sorted(args.sizes)
     make = wire_items if args.feed == "wire" else one_template_items
     wall: dict[int, list[float]] = {n: [] for n in sizes}

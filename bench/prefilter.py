@@ -10,7 +10,6 @@ many claim rows differ.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -25,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--limit", type=int, default=100)
     args = p.parse_args(argv)
-    os.environ["PIPELINE_NLP_PROCESSES"] = "1"
-    from pipeline import build, nlp
+    from pipeline import build, distributed, nlp
+
+    distributed.configure(processes=1)
     from pipeline.candidates import is_candidate
 
     work = Path(tempfile.mkdtemp(prefix="bench-prefilter-"))
