@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
+from assets.partitions import ORIGIN_TAG
 from assets.runtime import HANDOVER
 from pipeline import schemas
 from pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, DEFAULT_SPACY_MODEL, ENV_NAMES, Pause, Settings
@@ -57,7 +58,26 @@ class PipelineSettings(dg.ConfigurableResource):
         return cls(**{**values, **shown})
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """At a run's start: this process's run-time modules get the settings' values, and
+        the GX process starts importing Great Expectations on another core (a run only:
+        a sensor tick validates nothing)."""
         configure_process(self)
+        if getattr(context, "dagster_run", None) is not None:
+            from pipeline import gx_process
+
+            gx_process.start()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """At a run's end: the NLP workers and the GX process stop, unless `pipeline run`
+        launched the run (it runs its batches one after another in its process, the next
+        batch's NLP already queued on the workers, and stops them itself)."""
+        run = getattr(context, "dagster_run", None)
+        if run is None or run.tags.get(ORIGIN_TAG) == "cli":
+            return
+        from pipeline import distributed, gx_process
+
+        distributed.shutdown()
+        gx_process.stop(wait=False)
 
     @property
     def raw_path(self) -> Path:
