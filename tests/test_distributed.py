@@ -17,6 +17,21 @@ from pipeline.schemas import CONTRACT_TABLES
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
+
+@pytest.fixture()
+def nlp_backend():
+    """Set this process's NLP backend through its API (`distributed.configure`), merged with
+    what the test set before; the default (local workers, one per CPU) comes back after."""
+    chosen: dict = {"scheduler": None, "processes": None}
+
+    def use(**values):
+        chosen.update(values)
+        distributed.configure(**chosen)
+
+    yield use
+    distributed.configure(None, None)
+
+
 def test_chunks_never_split_a_document():
     doc_ids = ["a"] * 5 + ["b"] * 1 + ["c"] * 7 + ["d"] * 2
     for n in (1, 2, 3, 4, 10, 100):
@@ -30,14 +45,13 @@ def test_chunks_never_split_a_document():
     assert distributed.chunk_by_document([], 4) == []
 
 
-def test_small_batches_stay_in_process(monkeypatch):
-    monkeypatch.setitem(distributed._backend, "scheduler", None)
-    monkeypatch.setitem(distributed._backend, "processes", 4)
+def test_small_batches_stay_in_process(monkeypatch, nlp_backend):
+    nlp_backend(processes=4)
     assert distributed.plan(10, distributed.MIN_POOL_SENTENCES)[0] == "local"
     assert distributed.plan(0, distributed.MIN_POOL_SENTENCES)[0] == "local"
-    monkeypatch.setitem(distributed._backend, "processes", 1)
+    nlp_backend(processes=1)
     assert distributed.plan(10**6, distributed.MIN_POOL_SENTENCES)[0] == "local"
-    monkeypatch.setitem(distributed._backend, "scheduler", "tcp://127.0.0.1:1")
+    nlp_backend(scheduler="tcp://127.0.0.1:1")
     assert distributed.plan(1, distributed.MIN_POOL_SENTENCES)[0] == "dask"
     assert distributed.plan(0, distributed.MIN_POOL_SENTENCES)[0] == "local"
 
@@ -52,12 +66,14 @@ def _published(wh) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _run(raw, wh):
+def _run(raw, wh, **settings):
+    """`pipeline run`'s path; `settings` (e.g. dask_scheduler) reach the NLP backend through
+    the settings resource, as in a real run."""
     from assets.runner import run_incremental
     from tests.test_dagster import _defs, _settings
 
     with dg.instance_for_test() as instance:
-        outcome = run_incremental(_defs(raw, wh), instance, _settings(raw, wh))
+        outcome = run_incremental(_defs(raw, wh, **settings), instance, _settings(raw, wh, **settings))
     assert outcome.success, outcome.failures
     return _published(wh)
 
@@ -81,14 +97,11 @@ def _minhash_done() -> int:
 def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_raw_dir, monkeypatch):
     from distributed import Client, LocalCluster
 
-    monkeypatch.setitem(distributed._backend, "scheduler", None)
-    monkeypatch.setitem(distributed._backend, "processes", 1)  # the reference: everything in this process
-    local = _run(seed_raw_dir, tmp_path / "wh_local")
+    local = _run(seed_raw_dir, tmp_path / "wh_local", nlp_processes=1)  # the reference: everything in this process
 
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
-        monkeypatch.setitem(distributed._backend, "scheduler", cluster.scheduler_address)
         try:
-            remote = _run(seed_raw_dir, tmp_path / "wh_dask")
+            remote = _run(seed_raw_dir, tmp_path / "wh_dask", dask_scheduler=cluster.scheduler_address)
             with Client(cluster.scheduler_address, set_as_default=False) as client:
                 loaded = client.run(_models_loaded)
                 signed = client.run(_minhash_done)
@@ -103,7 +116,7 @@ def test_dask_cluster_publishes_the_same_tables_as_a_local_run(tmp_path, seed_ra
     assert len(local["claims"]) > 0
 
 
-def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatch):
+def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatch, nlp_backend):
     """`prestart` loads the model in local workers while the batch is read; a later
     sentence split of a mere 64 paragraphs then runs there, with the same spans."""
     import os
@@ -111,8 +124,7 @@ def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatc
     from pipeline import nlp
     from pipeline.sentences import split_paragraphs_into_sentences
 
-    monkeypatch.setitem(distributed._backend, "scheduler", None)
-    monkeypatch.setitem(distributed._backend, "processes", 2)
+    nlp_backend(processes=2)
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
     nlp.load(model)  # this process has the model: a small batch stays here
@@ -136,7 +148,7 @@ def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatc
     assert distributed._pool is None and not distributed._warming
 
 
-def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatch):
+def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatch, nlp_backend):
     """A process that has not loaded spaCy (a fresh `pipeline run` of a few articles)
     starts one worker when the batch begins; the batch's sentences are split there,
     with the same spans, and nothing is loaded here. A large batch later replaces the
@@ -146,8 +158,7 @@ def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatc
     from pipeline import nlp
     from pipeline.sentences import split_paragraphs_into_sentences
 
-    monkeypatch.setitem(distributed._backend, "scheduler", None)
-    monkeypatch.setitem(distributed._backend, "processes", 2)
+    nlp_backend(processes=2)
     monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh process
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
@@ -179,14 +190,13 @@ def _pid(_):
     return os.getpid()
 
 
-def test_nlp_started_ahead_gives_the_same_tables_and_only_for_its_own_input(monkeypatch, seed_frames):
+def test_nlp_started_ahead_gives_the_same_tables_and_only_for_its_own_input(monkeypatch, seed_frames, nlp_backend):
     """The sentence split and the claims handed to the workers before their step (while
     the previous suite runs) give the tables computed in the step; a result started on
     other input is not used."""
     from pipeline import build, nlp
 
-    monkeypatch.setitem(distributed._backend, "scheduler", None)
-    monkeypatch.setitem(distributed._backend, "processes", 2)
+    nlp_backend(processes=2)
     monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh `pipeline run`: the NLP goes to the worker
     distributed.shutdown()
     model = nlp.DEFAULT_SPACY_MODEL
@@ -234,7 +244,7 @@ def _read_ahead(instance, run_ids, asset: str) -> list[bool]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir, monkeypatch):
+def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir, monkeypatch, nlp_backend):
     """`pipeline run` over several batches: each run reads, cleans and splits the next
     batch and starts its claims while its own NLP runs, and MinHashes its own texts for
     the corpus stage; the later runs and the corpus stage take that work, and the
@@ -244,8 +254,7 @@ def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir,
     from pipeline import nlp
     from tests.test_dagster import _defs, _settings
 
-    monkeypatch.setitem(distributed._backend, "scheduler", None)
-    monkeypatch.setitem(distributed._backend, "processes", 2)
+    nlp_backend(processes=2)
     monkeypatch.setattr(nlp, "_loaded", set())  # as in a fresh `pipeline run`: the NLP goes to the worker
 
     def run(name):
@@ -255,7 +264,8 @@ def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir,
         distributed.shutdown()
         try:
             with dg.instance_for_test() as instance:
-                outcome = run_incremental(_defs(raw, wh, batch_size=2), instance, _settings(raw, wh, batch_size=2))
+                outcome = run_incremental(_defs(raw, wh, batch_size=2, nlp_processes=2), instance,
+                                          _settings(raw, wh, batch_size=2, nlp_processes=2))
                 taken = {a: _read_ahead(instance, outcome.run_ids, a) for a in _AHEAD_FLAGS}
                 (corpus,) = [e.asset_materialization.metadata["minhash_signatures_made_ahead"].value
                              for e in instance.all_logs(outcome.run_ids[-1],

@@ -48,9 +48,9 @@ class Harness:
         self.runs: list[dg.ExecuteInProcessResult] = []
 
     def tick(self) -> dg.SensorResult:
-        ctx = dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
-                                      resources={"settings": self.settings}, definitions=self.defs)
-        result = raw_folder_sensor(ctx)
+        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
+                                     resources={"settings": self.settings}, definitions=self.defs) as ctx:
+            result = raw_folder_sensor(ctx)
         self.cursor = result.cursor
         for req in result.dynamic_partitions_requests or []:
             if isinstance(req, dg.AddDynamicPartitionsRequest):
@@ -65,7 +65,8 @@ class Harness:
         for rr in result.run_requests:
             job = self.defs.resolve_job_def(rr.job_name)
             out.append(job.execute_in_process(instance=self.instance, tags=rr.tags, run_config=QUIET,
-                                              partition_key=rr.partition_key, raise_on_error=False))
+                                              partition_key=rr.partition_key, asset_selection=rr.asset_selection,
+                                              raise_on_error=False))
         self.runs += out
         return out
 
@@ -202,8 +203,8 @@ def test_daily_rescan_schedules_files_that_were_never_accepted(harness):
     (harness.raw / "a.txt").write_text("Russia sent up to 9,000 soldiers to Belarus, the ministry said on Monday.\n")
     (harness.raw / "b.txt").write_text("The army of Belarus has about 45,000 troops, officials said in Minsk.\n")
     (harness.raw / "c.txt").write_text("Officials said on Monday that 500 soldiers arrived in Minsk.\n")
-    ctx = dg.build_schedule_context(instance=harness.instance, resources={"settings": harness.settings})
-    requests = list(daily_rescan(ctx))
+    with dg.build_schedule_context(instance=harness.instance, resources={"settings": harness.settings}) as ctx:
+        requests = list(daily_rescan(ctx))
     assert len(requests) == 2  # 3 files, batch size 2
     assert all(r.tags[ORIGIN_TAG] == "schedule" for r in requests)
     batches = harness.instance.get_dynamic_partitions("file_batches")
@@ -212,5 +213,14 @@ def test_daily_rescan_schedules_files_that_were_never_accepted(harness):
     harness.execute(dg.SensorResult(run_requests=requests))
     harness.settle()  # the sensor finishes the schedule's wave: it publishes
     assert sorted(harness.table("documents")["source_path"]) == ["a.txt", "b.txt", "c.txt"]
-    again = daily_rescan(dg.build_schedule_context(instance=harness.instance, resources={"settings": harness.settings}))
-    assert isinstance(again, dg.SkipReason)
+    # nothing left to process: the schedule publishes again, so the tables' freshness shows the daemon is alive
+    before = json.loads((harness.wh / "_manifest.json").read_text())
+    with dg.build_schedule_context(instance=harness.instance, resources={"settings": harness.settings}) as ctx:
+        again = daily_rescan(ctx)
+    assert isinstance(again, dg.RunRequest) and again.partition_key is None
+    assert {k.path[0] for k in again.asset_selection} >= {"corpus", "warehouse"}
+    (run,) = harness.execute(dg.SensorResult(run_requests=[again]))
+    assert run.success
+    after = json.loads((harness.wh / "_manifest.json").read_text())
+    rows = {name: t["rows"] for name, t in after["tables"].items()}
+    assert after["snapshot"] != before["snapshot"] and rows == {name: t["rows"] for name, t in before["tables"].items()}
