@@ -18,18 +18,60 @@ def _path_from_env(var: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _env(var: str) -> str | None:
+    return os.environ.get(var) or None
+
+
+def _warehouse_dir_from_env() -> Path:
+    """The warehouse folder; for an `s3://` warehouse, the local folder of its state
+    (PIPELINE_STATE_DIR, default data/warehouse-state/<bucket>/<prefix>)."""
+    from pipeline.storage import is_object_uri, split_uri
+
+    value = os.environ.get("PIPELINE_WAREHOUSE_DIR")
+    if not is_object_uri(value):
+        return _path_from_env("PIPELINE_WAREHOUSE_DIR", PROJECT_ROOT / "data" / "warehouse")
+    bucket, prefix = split_uri(value)
+    return _path_from_env("PIPELINE_STATE_DIR", PROJECT_ROOT / "data" / "warehouse-state" / bucket / prefix)
+
+
 @dataclass(frozen=True)
 class Settings:
     raw_dir: Path = field(default_factory=lambda: _path_from_env("PIPELINE_RAW_DIR", PROJECT_ROOT / "data" / "raw"))
-    warehouse_dir: Path = field(
-        default_factory=lambda: _path_from_env("PIPELINE_WAREHOUSE_DIR", PROJECT_ROOT / "data" / "warehouse")
-    )
+    # a local warehouse: the warehouse itself; an s3:// one: the local folder of its state
+    warehouse_dir: Path = field(default_factory=_warehouse_dir_from_env)
     spacy_model: str = field(default_factory=lambda: os.environ.get("SPACY_MODEL", DEFAULT_SPACY_MODEL))
+    # `s3://bucket/prefix` when the published tables go to object storage, else None
+    warehouse_uri: str | None = field(default_factory=lambda: _object_uri(os.environ.get("PIPELINE_WAREHOUSE_DIR")))
+    # the usual AWS variables (read here only, and only used for an s3:// warehouse)
+    s3_endpoint_url: str | None = field(
+        default_factory=lambda: _env("AWS_ENDPOINT_URL_S3") or _env("AWS_ENDPOINT_URL"))
+    s3_region: str | None = field(default_factory=lambda: _env("AWS_REGION") or _env("AWS_DEFAULT_REGION"))
+    s3_access_key_id: str | None = field(default_factory=lambda: _env("AWS_ACCESS_KEY_ID"), repr=False)
+    s3_secret_access_key: str | None = field(default_factory=lambda: _env("AWS_SECRET_ACCESS_KEY"), repr=False)
+
+    @property
+    def warehouse(self):
+        """Where `pipeline.publish` publishes: the local folder, or an `S3Warehouse`."""
+        return object_warehouse(self, self.warehouse_uri, self.warehouse_dir) if self.warehouse_uri else self.warehouse_dir
 
     @property
     def staging_dir(self) -> Path:
         """Intermediate (per-asset) Parquet files, inside the warehouse but hidden."""
         return self.warehouse_dir / ".staging"
+
+
+def _object_uri(value: str | None) -> str | None:
+    from pipeline.storage import is_object_uri
+
+    return value.rstrip("/") if is_object_uri(value) else None
+
+
+def object_warehouse(settings: Settings, uri: str, local_dir: Path):
+    """The `S3Warehouse` at `uri`, with the endpoint, region and credentials of `settings`."""
+    from pipeline.storage import S3Warehouse
+
+    return S3Warehouse.from_uri(uri, local_dir, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                                access_key=settings.s3_access_key_id, secret_key=settings.s3_secret_access_key)
 
 
 # A batch run covers a range of per-file partitions. By default Dagster records one
