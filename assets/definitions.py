@@ -32,7 +32,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     resource = PipelineSettings.from_env()
     if settings != Settings():
         resource = resource.model_copy(update={"raw_dir": str(settings.raw_dir), "warehouse_dir": str(settings.warehouse_dir),
-                                               "spacy_model": settings.spacy_model})
+                                               "spacy_model": settings.spacy_model,
+                                               "warehouse_uri": settings.warehouse_uri or ""})
     return dg.Definitions(
         assets=STAGE_ASSETS,
         asset_checks=all_asset_checks(),

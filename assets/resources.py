@@ -27,8 +27,9 @@ class PipelineSettings(dg.ConfigurableResource):
     """Folders, model and incremental-run settings, from the environment `pipeline run` reads."""
 
     raw_dir: str
-    warehouse_dir: str
+    warehouse_dir: str  # for an s3:// warehouse: the local folder of its state
     spacy_model: str
+    warehouse_uri: str = ""  # s3://bucket/prefix when the tables are published to object storage
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     batch_size: int = 200
     drop_deleted: bool = False
@@ -39,6 +40,7 @@ class PipelineSettings(dg.ConfigurableResource):
         s = Settings()
         return cls(
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
+            warehouse_uri=s.warehouse_uri or "",
             max_file_bytes=_env_int("PIPELINE_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES),
             batch_size=max(1, _env_int("PIPELINE_BATCH_SIZE", 200)),
             drop_deleted=_env_flag("PIPELINE_DROP_DELETED", False),
@@ -52,6 +54,17 @@ class PipelineSettings(dg.ConfigurableResource):
     @property
     def warehouse_path(self) -> Path:
         return Path(self.warehouse_dir)
+
+    @property
+    def warehouse_target(self):
+        """Where the tables are published: `warehouse_path`, or the `S3Warehouse` at
+        `warehouse_uri` (endpoint, region and credentials from `Settings`, not from this
+        resource's config, so the UI never shows them)."""
+        if not self.warehouse_uri:
+            return self.warehouse_path
+        from pipeline.settings import object_warehouse
+
+        return object_warehouse(Settings(), self.warehouse_uri, self.warehouse_path)
 
     @property
     def state(self) -> StateStore:

