@@ -43,11 +43,15 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
+BUCKET = "pipeline-test"
+
+
 @dataclass
 class S3Server:
     endpoint_url: str
     proc: subprocess.Popen
     log: Path
+    bucket: str = BUCKET  # one bucket for the session: SeaweedFS gives each bucket volumes of its own
 
     def env(self) -> dict[str, str]:
         """The AWS variables a client of this server needs (pipeline.settings reads them)."""
@@ -60,11 +64,9 @@ class S3Server:
         return pafs.S3FileSystem(endpoint_override=self.endpoint_url, region=REGION, access_key=ACCESS_KEY,
                                  secret_key=SECRET_KEY, allow_bucket_creation=True, allow_bucket_deletion=True)
 
-    def new_bucket(self, stem: str = "wh") -> str:
-        """A fresh bucket (created through pyarrow.fs); its name."""
-        name = f"{stem}-{uuid.uuid4().hex[:8]}"
-        self.filesystem().create_dir(name)
-        return name
+    def new_uri(self, stem: str = "wh") -> str:
+        """A fresh `s3://bucket/<stem>-<random>` address in the session's bucket."""
+        return f"s3://{self.bucket}/{stem}-{uuid.uuid4().hex[:8]}"
 
     def warehouse(self, uri: str, local_dir: Path):
         from pipeline.storage import S3Warehouse
@@ -81,8 +83,8 @@ def start(data_dir: Path, timeout_s: float = 90) -> S3Server:
     mp, mg, vp, vg, fp, fg, sp, sg = _free_ports(8)
     log = data_dir / "weed.log"
     cmd = [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data_dir}",
-           f"-master.port={mp}", f"-master.port.grpc={mg}", "-master.volumeSizeLimitMB=64",
-           f"-volume.port={vp}", f"-volume.port.grpc={vg}", "-volume.max=8",
+           f"-master.port={mp}", f"-master.port.grpc={mg}", "-master.volumeSizeLimitMB=32",
+           f"-volume.port={vp}", f"-volume.port.grpc={vg}", "-volume.max=64",
            "-filer", f"-filer.port={fp}", f"-filer.port.grpc={fg}",
            "-s3", f"-s3.port={sp}", f"-s3.port.grpc={sg}", "-s3.port.iceberg=0", "-s3.port.lance=0"]
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
@@ -95,18 +97,15 @@ def start(data_dir: Path, timeout_s: float = 90) -> S3Server:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"weed server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:  # ready: a bucket can be created and an object written and read back
-            import pyarrow.fs as pafs
-
+        try:  # ready: the bucket is created (through pyarrow.fs) and an object written and read back
             fs = server.filesystem()
-            probe = f"ready-{uuid.uuid4().hex[:8]}"
-            fs.create_dir(probe)
-            with fs.open_output_stream(f"{probe}/probe") as fh:
+            fs.create_dir(server.bucket)
+            with fs.open_output_stream(f"{server.bucket}/.probe") as fh:
                 fh.write(b"ok")
-            with fs.open_input_stream(f"{probe}/probe") as fh:
-                assert fh.read() == b"ok"
-            fs.delete_dir(probe)
-            assert isinstance(fs, pafs.S3FileSystem)
+            with fs.open_input_stream(f"{server.bucket}/.probe") as fh:
+                if fh.read() != b"ok":
+                    raise OSError("probe object read back wrong")
+            fs.delete_file(f"{server.bucket}/.probe")
             return server
         except Exception as exc:  # noqa: BLE001 - not ready yet
             last = exc
