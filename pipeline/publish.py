@@ -425,6 +425,7 @@ def read_published(warehouse: Path | S3Warehouse, name: str, columns: list[str] 
 #
 #     snapshots/<snapshot>/<table>/part-00000.parquet    written first, never modified
 #     _manifest.json                                     the pointer: written last, in one PUT
+#     _lock                                              while a publish runs (`object_lock`)
 #
 # and on local disk, in the warehouse's local folder (`S3Warehouse.local_dir`): `.lock`
 # and `catalog.duckdb` (views over the s3:// files of the current snapshot).
@@ -437,10 +438,14 @@ def read_published(warehouse: Path | S3Warehouse, name: str, columns: list[str] 
 # (`superseded`: the last KEEP_VERSIONS - 1, and any superseded less than
 # RETAIN_SECONDS ago), so a reader that resolved the previous pointer can finish; what
 # a killed publish left (files no pointer ever named) goes at the next publish.
-# Publishers are serialized by the lock file in the local folder (flock; S3 has none):
-# every publisher of one s3:// warehouse must share that folder (docs/DEPLOY.md).
+# Publishers are serialized by the lock file in the local folder (flock), and across
+# hosts by the lock object `_lock` (`object_lock`: a conditional PUT, S3 has no flock).
+# Every publisher of one s3:// warehouse must still share the local folder: it holds the
+# pipeline's state (docs/DEPLOY.md).
 
 POINTER = "_manifest.json"
+LOCK_OBJECT = "_lock"
+LOCK_LEASE_S = 3600.0  # a holder that died elsewhere blocks publishers this long at most
 # not `.versions`, which SeaweedFS keeps for S3 object versioning (it leaves such prefixes out of listings)
 SNAPSHOTS_DIR = "snapshots"
 
@@ -486,6 +491,55 @@ def connect_catalog(warehouse: Path | S3Warehouse):
     return con
 
 
+@contextmanager
+def object_lock(wh: S3Warehouse, timeout_s: float | None = None, lease_s: float = LOCK_LEASE_S) -> Iterator[None]:
+    """Exclusive use of an s3:// warehouse across hosts: the object `_lock`, created with a
+    conditional PUT (`If-None-Match: *`; the store refuses it with 412 while the object
+    exists), deleted at the end with `If-Match` on its ETag (never someone else's).
+
+    A lock left by a killed holder is taken over (deleted with `If-Match` on the ETag just
+    read, so two waiters cannot both take it) when its lease has expired, or at once when
+    it names this host and this warehouse's local folder: the caller holds that folder's
+    flock, so that holder is dead. Waits up to `timeout_s` (LOCK_TIMEOUT_S), then
+    raises WarehouseBusy. No renewal (no threads): a publish must end within `lease_s`.
+    """
+    import socket
+
+    me = {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid(),
+          "state": str(wh.local_dir.resolve())}
+    deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout_s is None else timeout_s)
+    while True:
+        now = time.time()
+        body = json.dumps({**me, "acquired": now, "expires": now + lease_s}).encode()
+        status, headers, answer = wh.request("PUT", LOCK_OBJECT, body=body, headers={"if-none-match": "*"})
+        if status == 200:
+            etag = headers.get("etag")
+            break
+        if status not in (409, 412):  # 409: AWS's answer to a concurrent conditional PUT
+            raise OSError(f"{wh.url(LOCK_OBJECT)}: conditional PUT answered {status}: {answer[:300]!r}")
+        status, headers, held = wh.request("GET", LOCK_OBJECT)
+        if status == 404:
+            continue  # released meanwhile
+        try:
+            holder = json.loads(held)
+        except ValueError:
+            holder = {}
+        if holder.get("expires", 0) < now or (holder.get("host"), holder.get("state")) == (me["host"], me["state"]):
+            wh.request("DELETE", LOCK_OBJECT, headers={"if-match": headers.get("etag", "")})
+            continue
+        if time.monotonic() > deadline:
+            raise WarehouseBusy(f"{wh.url(LOCK_OBJECT)} is held by pid {holder.get('pid')} on {holder.get('host')} "
+                                f"(state {holder.get('state')}); gave up after {timeout_s or LOCK_TIMEOUT_S:g} s")
+        time.sleep(0.5)
+    try:
+        yield
+    finally:
+        try:
+            wh.request("DELETE", LOCK_OBJECT, headers={"if-match": etag} if etag else {})
+        except OSError:
+            pass  # unreachable store: the lease expires
+
+
 def _delete_quietly(fs, path: str) -> None:
     try:
         fs.delete_dir(path)
@@ -498,7 +552,7 @@ def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: dateti
     """`publish` to an s3:// warehouse (see the comment above). One table at a time, no threads."""
     fs = wh.filesystem()
     wh.local_dir.mkdir(parents=True, exist_ok=True)
-    with warehouse_lock(wh.local_dir):
+    with warehouse_lock(wh.local_dir), object_lock(wh):
         for stale in wh.local_dir.glob(f".{CATALOG}.*"):  # a killed publish's catalog, never switched to
             stale.unlink(missing_ok=True)
         previous = read_pointer(wh, fs)

@@ -11,9 +11,13 @@ file) stays on local disk, in `local_dir`: see docs/DEPLOY.md.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pyarrow.fs as pafs
 
@@ -72,6 +76,39 @@ class S3Warehouse:
 
     def __str__(self) -> str:
         return self.uri
+
+    def request(self, method: str, *parts: str, body: bytes = b"", headers: dict | None = None):
+        """One S3 request on the object `prefix/parts`, signed with AWS Signature V4
+        (path-style), for what pyarrow.fs cannot send: conditional writes and deletes
+        (`If-None-Match: *`, `If-Match: <etag>`). Returns (status, headers, body)."""
+        endpoint = self.endpoint_url or f"https://s3.{self.region or 'us-east-1'}.amazonaws.com"
+        url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        path = quote("/" + self.key(*parts), safe="/-_.~")
+        now = datetime.now(timezone.utc)
+        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        payload = hashlib.sha256(body).hexdigest()
+        signed = {"host": url.netloc, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
+        out = {**signed, **(headers or {})}
+        if self.access_key and self.secret_key:
+            region = self.region or "us-east-1"
+            names = ";".join(sorted(signed))
+            canonical = "\n".join([method, path, "", *(f"{k}:{signed[k]}" for k in sorted(signed)), "", names, payload])
+            scope = f"{day}/{region}/s3/aws4_request"
+            to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+            key = ("AWS4" + self.secret_key).encode()
+            for part in (day, region, "s3", "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+            out["authorization"] = (f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
+                                    f"SignedHeaders={names}, Signature={signature}")
+        conn_cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        conn = conn_cls(url.netloc, timeout=60)
+        try:
+            conn.request(method, path, body=body or None, headers=out)
+            response = conn.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            conn.close()
 
 
 def duckdb_filesystem(fs: pafs.FileSystem):

@@ -158,6 +158,7 @@ def test_sigkill_during_publish_leaves_the_old_snapshot_then_a_rerun_publishes(s
     assert marker.exists(), proc.communicate()
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
+    assert s3wh.request("GET", P.LOCK_OBJECT)[0] == 200  # the killed publisher's lock object stays
     # a reader sees the old snapshot, whole
     snapshot, frames = _read_all(s3wh)
     assert snapshot == old and _versions_seen(frames) == {"v1"}
@@ -175,6 +176,37 @@ def test_sigkill_during_publish_leaves_the_old_snapshot_then_a_rerun_publishes(s
     assert snapshot != old and _versions_seen(frames) == {"v2"}
     assert len(frames["documents"]) == 4 and len(frames["claims"]) == 8
     assert _snapshots(s3wh) == {old, snapshot}  # the killed publish's files are gone, the previous one stays
+    assert s3wh.request("GET", P.LOCK_OBJECT)[0] == 404  # taken over (same host and state folder), then released
+
+
+def test_lock_object_excludes_a_publisher_with_another_state_folder(s3_server, s3wh, tmp_path, monkeypatch):
+    """Two state folders on one s3:// warehouse (unsupported, but it must not interleave
+    publishes): the conditional PUT of `_lock` lets one publish at a time."""
+    P.publish(s3wh, _tables(1), now=T0)
+    other = s3_server.warehouse(s3wh.uri, tmp_path / "other-state")
+    monkeypatch.setattr(P, "LOCK_TIMEOUT_S", 1.0)
+    with P.object_lock(s3wh):
+        status, _, body = s3wh.request("GET", P.LOCK_OBJECT)
+        assert status == 200 and json.loads(body)["state"] == str(s3wh.local_dir.resolve())
+        with pytest.raises(P.WarehouseBusy, match="is held by pid"):
+            P.publish(other, _tables(2), now=T0 + timedelta(hours=1))
+        assert _versions_seen(_read_all(s3wh)[1]) == {"v1"}
+    assert s3wh.request("GET", P.LOCK_OBJECT)[0] == 404
+    P.publish(other, _tables(2), now=T0 + timedelta(hours=1))
+    assert _versions_seen(_read_all(s3wh)[1]) == {"v2"}
+
+
+def test_lock_object_of_a_dead_host_is_taken_over_after_its_lease(s3wh, monkeypatch):
+    monkeypatch.setattr(P, "LOCK_TIMEOUT_S", 1.0)
+    held = {"owner": "x", "host": "elsewhere", "pid": 1, "state": "/elsewhere"}
+    s3wh.request("PUT", P.LOCK_OBJECT, body=json.dumps({**held, "expires": time.time() + 600}).encode())
+    with pytest.raises(P.WarehouseBusy, match="on elsewhere"):
+        P.publish(s3wh, _tables(1), now=T0)
+    assert P.read_pointer(s3wh) is None
+    s3wh.request("PUT", P.LOCK_OBJECT, body=json.dumps({**held, "expires": time.time() - 1}).encode())
+    P.publish(s3wh, _tables(1), now=T0)
+    assert _versions_seen(_read_all(s3wh)[1]) == {"v1"}
+    assert s3wh.request("GET", P.LOCK_OBJECT)[0] == 404
 
 
 # ---------------------------------------------------------------- `pipeline run` into s3://
