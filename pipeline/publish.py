@@ -1,6 +1,7 @@
 """Publishing the tables: atomic per table, consistent as a set, with a DuckDB catalog.
 
-Layout of a warehouse:
+An `s3://bucket/prefix` warehouse (an `S3Warehouse`) has its own layout, a pointer
+object instead of symlinks: see "object storage" below. Layout of a local warehouse:
 
     <warehouse>/<table>            -> symlink to current/<table> (fixed)
     <warehouse>/catalog.duckdb     -> symlink to current/catalog.duckdb (fixed)

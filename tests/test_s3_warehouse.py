@@ -307,3 +307,34 @@ def test_sigkill_of_pipeline_run_before_the_pointer_then_rerun(s3_server, s3_run
         assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == len(frames["documents"])
     finally:
         con.close()
+
+
+def test_settings_read_the_s3_address_and_aws_variables(monkeypatch, tmp_path):
+    from assets.cli import _parser
+    from pipeline.settings import PROJECT_ROOT, Settings
+    from pipeline.storage import S3Warehouse
+
+    for var in ("PIPELINE_STATE_DIR", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PIPELINE_WAREHOUSE_DIR", "s3://bucket/some/prefix/")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret")
+    s = Settings()
+    assert s.warehouse_uri == "s3://bucket/some/prefix"
+    assert s.warehouse_dir == PROJECT_ROOT / "data" / "warehouse-state" / "bucket" / "some/prefix"
+    wh = s.warehouse
+    assert isinstance(wh, S3Warehouse) and (wh.bucket, wh.prefix) == ("bucket", "some/prefix")
+    assert (wh.endpoint_url, wh.region, wh.access_key) == ("http://127.0.0.1:9", "eu-west-3", "AKIDEXAMPLE")
+    assert wh.url("_manifest.json") == "s3://bucket/some/prefix/_manifest.json"
+    assert "very-secret" not in repr(s) and "very-secret" not in repr(wh)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:10")  # the S3-specific one wins
+    monkeypatch.setenv("PIPELINE_STATE_DIR", str(tmp_path / "state"))
+    s = Settings()
+    assert s.s3_endpoint_url == "http://127.0.0.1:10" and s.warehouse_dir == tmp_path / "state"
+    # a local warehouse is as before: no address, the folder itself
+    monkeypatch.setenv("PIPELINE_WAREHOUSE_DIR", str(tmp_path / "wh"))
+    assert Settings().warehouse_uri is None and Settings().warehouse == tmp_path / "wh"
+    # the CLI keeps the address whole (a Path would fold `s3://` into `s3:/`)
+    assert _parser().parse_args(["run", "--warehouse-dir", "s3://b/p"]).warehouse_dir == "s3://b/p"
