@@ -554,8 +554,9 @@ def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: dateti
     fs = wh.filesystem()
     wh.local_dir.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(wh.local_dir), object_lock(wh):
-        for stale in wh.local_dir.glob(f".{CATALOG}.*"):  # a killed publish's catalog, never switched to
-            stale.unlink(missing_ok=True)
+        for pattern in (f".{CATALOG}.*", f"..{CATALOG}.*"):  # a killed publish's catalog (and its temporary)
+            for stale in wh.local_dir.glob(pattern):
+                stale.unlink(missing_ok=True)
         previous = read_pointer(wh, fs)
         snap = wh.key(SNAPSHOTS_DIR, snapshot_name)
         files: dict[str, list[str]] = {}

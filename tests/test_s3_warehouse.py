@@ -177,6 +177,7 @@ def test_sigkill_during_publish_leaves_the_old_snapshot_then_a_rerun_publishes(s
     assert len(frames["documents"]) == 4 and len(frames["claims"]) == 8
     assert _snapshots(s3wh) == {old, snapshot}  # the killed publish's files are gone, the previous one stays
     assert s3wh.request("GET", P.LOCK_OBJECT)[0] == 404  # taken over (same host and state folder), then released
+    assert sorted(p.name for p in s3wh.local_dir.iterdir()) == [".lock", "catalog.duckdb"]  # no temporary left
 
 
 def test_lock_object_excludes_a_publisher_with_another_state_folder(s3_server, s3wh, tmp_path, monkeypatch):
