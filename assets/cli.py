@@ -11,7 +11,6 @@ on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -23,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialize every asset over the raw folder and publish the tables")
     run.add_argument("--raw-dir", type=Path, help="raw folder (default: $PIPELINE_RAW_DIR or data/raw)")
-    run.add_argument("--warehouse-dir", type=Path, help="warehouse folder (default: $PIPELINE_WAREHOUSE_DIR or data/warehouse)")
+    run.add_argument("--warehouse-dir", type=str,
+                     help="warehouse folder, or s3://bucket/prefix (default: $PIPELINE_WAREHOUSE_DIR or data/warehouse)")
     run.add_argument("--rebuild-state", action="store_true",
                      help="set the warehouse's state (.state) aside and process every raw file again; the published "
                           "tables stay until the rebuilt ones replace them, ids and ingested_at are kept")
@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(raw_dir: Path | None, warehouse_dir: Path | None, out=sys.stdout, err=sys.stderr,
+def run(raw_dir: Path | None, warehouse_dir: Path | str | None, out=sys.stdout, err=sys.stderr,
         rebuild_state: bool = False, settings=None) -> int:
     """`pipeline run`; `settings` (a `pipeline.settings.Settings`) defaults to the environment's."""
     from dataclasses import replace
@@ -120,14 +120,21 @@ def _run(settings, out, err, rebuild_state: bool = False) -> int:
           f"{len(plan.unstable)} still being written; {outcome.batches} batch run(s)", file=out)
     if not outcome.published:
         print(f"NOT published ({elapsed:.1f} s); the previously published tables are unchanged "
-              f"in {settings.warehouse_dir}", file=err)
+              f"in {settings.warehouse}", file=err)
         return 1
-    manifest = json.loads((settings.warehouse_dir / "_manifest.json").read_text())
+    from pipeline.publish import catalog_path, read_manifest, snapshot_files
+
+    target = settings.warehouse
+    manifest = read_manifest(target)
+    files = snapshot_files(target, manifest) if settings.warehouse_uri else {}
     print(f"published {len(manifest['tables'])} tables in {elapsed:.1f} s", file=out)
     width = max(map(len, manifest["tables"]))
     for name, info in manifest["tables"].items():
-        print(f"  {name:<{width}}  {info['rows']:>7} rows  {settings.warehouse_dir / name}", file=out)
-    print(f"  DuckDB catalog: {settings.warehouse_dir / 'catalog.duckdb'}", file=out)
+        where = files[name][0].rsplit("/", 1)[0] if name in files else settings.warehouse_dir / name
+        print(f"  {name:<{width}}  {info['rows']:>7} rows  {where}", file=out)
+    if settings.warehouse_uri:
+        print(f"  pointer: {target.url('_manifest.json')} (snapshot {manifest['snapshot']})", file=out)
+    print(f"  DuckDB catalog: {catalog_path(target)}", file=out)
     print(_stage_table(outcome.stage_seconds), file=out)
     if outcome.failures:
         print(f"{len(outcome.failures)} failure(s): the files above were left out; everything else is published",

@@ -28,8 +28,15 @@ class PipelineSettings(dg.ConfigurableResource):
     this process's NLP backend, GX process, caches and crash-test pause with its values."""
 
     raw_dir: str
-    warehouse_dir: str
+    warehouse_dir: str  # for an s3:// warehouse: the local folder of its state
     spacy_model: str = DEFAULT_SPACY_MODEL
+    warehouse_uri: str = ""  # s3://bucket/prefix when the tables are published to object storage
+    # an s3:// warehouse's endpoint, region and credentials; the keys are only ever the
+    # environment variables' names here (dg.EnvVar), so the UI never shows them
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     batch_size: int = DEFAULT_BATCH_SIZE
     drop_deleted: bool = False
@@ -46,8 +53,13 @@ class PipelineSettings(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, s: Settings) -> "PipelineSettings":
         shown = {name: dg.EnvVar(ENV_NAMES[name]) for name in _SHOWN_AS_ENV if name in s.from_environment}
+        if s.warehouse_uri and "warehouse_uri" in s.from_environment:
+            shown["warehouse_uri"] = dg.EnvVar("PIPELINE_WAREHOUSE_DIR")
+        secrets = {"s3_access_key_id": dg.EnvVar("AWS_ACCESS_KEY_ID") if s.s3_access_key_id else "",
+                   "s3_secret_access_key": dg.EnvVar("AWS_SECRET_ACCESS_KEY") if s.s3_secret_access_key else ""}
         values = dict(
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
+            warehouse_uri=s.warehouse_uri or "", s3_endpoint_url=s.s3_endpoint_url or "", s3_region=s.s3_region or "",
             max_file_bytes=s.max_file_bytes, batch_size=s.batch_size, drop_deleted=s.drop_deleted,
             settle_seconds=s.settle_seconds, data_docs=s.data_docs, gx_process=s.gx_process,
             dask_scheduler=s.dask_scheduler or "", nlp_processes=s.nlp_processes if "nlp_processes" in
@@ -55,7 +67,7 @@ class PipelineSettings(dg.ConfigurableResource):
             pause_at=s.pause.at if s.pause else "", pause_marker=str(s.pause.marker or "") if s.pause else "",
             pause_seconds=s.pause.seconds if s.pause else 120.0,
         )
-        return cls(**{**values, **shown})
+        return cls(**{**values, **shown, **secrets})
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """At a run's start: this process's run-time modules get the settings' values, and
@@ -86,6 +98,18 @@ class PipelineSettings(dg.ConfigurableResource):
     @property
     def warehouse_path(self) -> Path:
         return Path(self.warehouse_dir).expanduser().resolve()
+
+    @property
+    def warehouse_target(self):
+        """Where the tables are published: `warehouse_path`, or the `S3Warehouse` at
+        `warehouse_uri` (with this resource's endpoint, region and credentials)."""
+        if not self.warehouse_uri:
+            return self.warehouse_path
+        from pipeline.storage import S3Warehouse
+
+        return S3Warehouse.from_uri(self.warehouse_uri, self.warehouse_path, endpoint_url=self.s3_endpoint_url or None,
+                                    region=self.s3_region or None, access_key=self.s3_access_key_id or None,
+                                    secret_key=self.s3_secret_access_key or None)
 
     @property
     def state(self) -> StateStore:

@@ -95,7 +95,7 @@ def _first_seen(settings: PipelineSettings, keys: list[str]) -> dict:
     """doc_id -> the `ingested_at` it had before (published, or an earlier version of these files)."""
     first_seen: dict = {}
     previous = settings.state.read_accepted("documents", keys)
-    published = publishing.read_published(settings.warehouse_path, "documents", ["doc_id", "ingested_at"])
+    published = publishing.read_published(settings.warehouse_target, "documents", ["doc_id", "ingested_at"])
     for frame in (published.to_pandas() if published is not None else None, previous):
         if frame is not None and len(frame):
             first_seen.update(zip(frame["doc_id"], frame["ingested_at"]))
@@ -510,8 +510,8 @@ def _published_schema(table) -> dg.TableSchema:
     """The column schema of a published Parquet snapshot (what BI tools see)."""
     import pyarrow.parquet as pq
 
-    files = sorted(Path(table.version_path).glob("*.parquet")) if Path(table.version_path).is_dir() else [
-        Path(table.version_path)]
+    local = isinstance(table.version_path, Path)  # on s3:// the schema written is the stage's own
+    files = sorted(table.version_path.glob("*.parquet")) if local and table.version_path.is_dir() else []
     arrow = pq.read_schema(files[0]) if files else schemas.TABLES[table.name]
     return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in arrow])
 
@@ -534,14 +534,15 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, cor
     frames["claim_clusters"] = claim_clusters
     frames["quantity_conflicts"] = quantity_conflicts
     tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
-    published = publishing.publish(settings.warehouse_path, tables)
+    target = settings.warehouse_target  # the local folder, or the S3Warehouse
+    published = publishing.publish(target, tables)
     for t in published:
         yield dg.MaterializeResult(asset_key=published_key(t.name), metadata={
             "dagster/row_count": t.rows,
             "dagster/column_schema": _published_schema(t),
             "location": dg.MetadataValue.path(str(t.path)),
             "snapshot": t.version,
-            "catalog": dg.MetadataValue.path(str(settings.warehouse_path / "catalog.duckdb")),
+            "catalog": dg.MetadataValue.path(str(publishing.catalog_path(target))),
         })
 
 

@@ -1,6 +1,7 @@
 """Publishing the tables: atomic per table, consistent as a set, with a DuckDB catalog.
 
-Layout of a warehouse:
+An `s3://bucket/prefix` warehouse (an `S3Warehouse`) has its own layout, a pointer
+object instead of symlinks: see "object storage" below. Layout of a local warehouse:
 
     <warehouse>/<table>            -> symlink to current/<table> (fixed)
     <warehouse>/catalog.duckdb     -> symlink to current/catalog.duckdb (fixed)
@@ -57,6 +58,7 @@ import pyarrow.parquet as pq
 from pipeline.catalog_views import ANALYTICAL_VIEWS, TABLE_DESCRIPTIONS
 from pipeline.faults import checkpoint
 from pipeline.schemas import TABLES
+from pipeline.storage import S3Warehouse, duckdb_filesystem
 
 VERSIONS_DIR = ".versions"
 CURRENT = "current"
@@ -106,8 +108,8 @@ class WarehouseBusy(RuntimeError):
 class PublishedTable:
     name: str
     version: str
-    path: Path  # the table's stable path (<warehouse>/<table>)
-    version_path: Path
+    path: Path | str  # the table's stable path (<warehouse>/<table>; on s3://, its snapshot's folder)
+    version_path: Path | str
     rows: int
 
 
@@ -187,19 +189,28 @@ def _with_descriptions(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=schema_meta))
 
 
-def write_version(snapshot: Path, name: str, table: pa.Table) -> Path:
-    """Write one table into a snapshot folder that nothing points at yet."""
+PART = "part-00000.parquet"
+
+
+def _write_parquet(name: str, table: pa.Table, where: str | Path, filesystem=None) -> None:
+    """One table as one Parquet file for readers (sorted, described; see the module docstring)."""
     keys = _sort_keys(name, table)
     if keys and table.num_rows:
         table = table.sort_by(keys)
     table = _with_descriptions(name, table)
+    pq.write_table(
+        table, where, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=_row_group_rows(table),
+        use_dictionary=_dictionary_columns(name, table), write_statistics=True, write_page_index=True,
+        filesystem=filesystem,
+    )
+
+
+def write_version(snapshot: Path, name: str, table: pa.Table) -> Path:
+    """Write one table into a snapshot folder that nothing points at yet."""
     folder = snapshot / name
     folder.mkdir(parents=True)
-    part = folder / "part-00000.parquet"
-    pq.write_table(
-        table, part, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=_row_group_rows(table),
-        use_dictionary=_dictionary_columns(name, table), write_statistics=True, write_page_index=True,
-    )
+    part = folder / PART
+    _write_parquet(name, table, part)
     with open(part, "rb") as fh:
         os.fsync(fh.fileno())
     _fsync_dir(folder)
@@ -244,13 +255,14 @@ def _parquet_files(folder: Path) -> str:
     return "[" + ", ".join(_sql_str(f) for f in files) + "]"
 
 
-def build_catalog(final: Path, tables: Mapping[str, Path]) -> Path:
+def build_catalog(final: Path, tables: Mapping[str, Path | list[str]], filesystem=None) -> Path:
     """Create the DuckDB catalog file `final` (written aside, then renamed into place).
 
-    One view per table over its folder in `tables` (comment: the table's description;
-    column comments from the schema), then the analytical views of
-    `pipeline.catalog_views` whose tables are all present, with their own view and
-    column comments.
+    One view per table over its folder in `tables`, or over the list of files (`s3://`
+    addresses) given for it (comment: the table's description; column comments from the
+    schema), then the analytical views of `pipeline.catalog_views` whose tables are all
+    present, with their own view and column comments. `filesystem`: an fsspec filesystem
+    that DuckDB reads those addresses through while it creates the views.
     """
     import duckdb
 
@@ -261,9 +273,12 @@ def build_catalog(final: Path, tables: Mapping[str, Path]) -> Path:
     con = duckdb.connect(str(tmp))
     done = False
     try:
+        if filesystem is not None:
+            con.register_filesystem(filesystem)
         column_descriptions: dict[str, str] = {}
         for name, folder in tables.items():
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_parquet_files(folder)}, "
+            files = ("[" + ", ".join(map(_sql_str, folder)) + "]") if isinstance(folder, list) else _parquet_files(folder)
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({files}, "
                         "hive_partitioning = true)")
             if name in TABLE_DESCRIPTIONS:
                 con.execute(f"COMMENT ON VIEW {name} IS {_sql_str(TABLE_DESCRIPTIONS[name])}")
@@ -328,7 +343,7 @@ def _write_all(snapshot: Path, tables: Mapping[str, pa.Table]) -> None:
             future.result()  # the first error, after every write has ended
 
 
-def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | None = None) -> list[PublishedTable]:
+def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: datetime | None = None) -> list[PublishedTable]:
     """Publish a new snapshot of the tables.
 
     All tables of a snapshot are written (and fsynced) into `.versions/<snapshot>/`
@@ -337,9 +352,11 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
     their previous files (hard-linked into the new snapshot). The new catalog's views
     name this snapshot's folders (see the module docstring).
     """
-    warehouse = Path(warehouse)
     now = now or datetime.now(timezone.utc)
     snapshot_name = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    if isinstance(warehouse, S3Warehouse):
+        return _publish_object(warehouse, tables, now, snapshot_name)
+    warehouse = Path(warehouse)
     with warehouse_lock(warehouse):
         root = warehouse / VERSIONS_DIR
         root.mkdir(parents=True, exist_ok=True)
@@ -391,11 +408,219 @@ def publish(warehouse: Path, tables: Mapping[str, pa.Table], now: datetime | Non
     return out
 
 
-def read_published(warehouse: Path, name: str, columns: list[str] | None = None) -> pa.Table | None:
+def read_published(warehouse: Path | S3Warehouse, name: str, columns: list[str] | None = None) -> pa.Table | None:
     """The currently published version of a table, or None if there is none yet."""
+    if isinstance(warehouse, S3Warehouse):
+        return _read_object(warehouse, name, columns)
     folder = Path(warehouse) / name
     if not folder.exists():
         return None
     import pyarrow.dataset as ds
 
     return ds.dataset(str(folder), format="parquet", partitioning="hive").to_table(columns=columns)
+
+
+# ---------------------------------------------------------------- object storage (s3://)
+#
+# Layout under s3://bucket/prefix (see pipeline/storage.py):
+#
+#     snapshots/<snapshot>/<table>/part-00000.parquet    written first, never modified
+#     _manifest.json                                     the pointer: written last, in one PUT
+#     _lock                                              while a publish runs (`object_lock`)
+#
+# and on local disk, in the warehouse's local folder (`S3Warehouse.local_dir`): `.lock`
+# and `catalog.duckdb` (views over the s3:// files of the current snapshot).
+#
+# An object store has no rename and no symlink, but one PUT replaces an object whole: a
+# reader that GETs `_manifest.json` gets the previous pointer or the new one, never a
+# mix. Every file of a snapshot is written before the pointer names it, and readers
+# read only the files of the snapshot the pointer names. After the pointer moved, the
+# snapshots it no longer names are deleted, except the superseded ones it still lists
+# (`superseded`: the last KEEP_VERSIONS - 1, and any superseded less than
+# RETAIN_SECONDS ago), so a reader that resolved the previous pointer can finish; what
+# a killed publish left (files no pointer ever named) goes at the next publish.
+# Publishers are serialized by the lock file in the local folder (flock), and across
+# hosts by the lock object `_lock` (`object_lock`: a conditional PUT, S3 has no flock).
+# Every publisher of one s3:// warehouse must still share the local folder: it holds the
+# pipeline's state (docs/DEPLOY.md).
+
+POINTER = "_manifest.json"
+LOCK_OBJECT = "_lock"
+LOCK_LEASE_S = 3600.0  # a holder that died elsewhere blocks publishers this long at most
+# not `.versions`, which SeaweedFS keeps for S3 object versioning (it leaves such prefixes out of listings)
+SNAPSHOTS_DIR = "snapshots"
+
+
+def read_pointer(wh: S3Warehouse, fs=None) -> dict | None:
+    """The pointer (and manifest) of an s3:// warehouse, or None before its first publish."""
+    fs = fs or wh.filesystem()
+    try:
+        with fs.open_input_stream(wh.key(POINTER)) as fh:
+            return json.loads(fh.read())
+    except FileNotFoundError:
+        return None
+
+
+def snapshot_files(wh: S3Warehouse, pointer: Mapping) -> dict[str, list[str]]:
+    """table -> the s3:// address of each of its files in the snapshot `pointer` names."""
+    return {name: [wh.url(SNAPSHOTS_DIR, pointer["snapshot"], name, f) for f in files]
+            for name, files in pointer["files"].items()}
+
+
+def read_manifest(warehouse: Path | S3Warehouse) -> dict:
+    """The manifest of the current snapshot (snapshot, publish time, rows per table)."""
+    if isinstance(warehouse, S3Warehouse):
+        pointer = read_pointer(warehouse)
+        if pointer is None:
+            raise FileNotFoundError(f"{warehouse.url(POINTER)}: nothing published yet")
+        return pointer
+    return json.loads((Path(warehouse) / "_manifest.json").read_text())
+
+
+def catalog_path(warehouse: Path | S3Warehouse) -> Path:
+    return (warehouse.local_dir if isinstance(warehouse, S3Warehouse) else Path(warehouse)) / CATALOG
+
+
+def connect_catalog(warehouse: Path | S3Warehouse):
+    """A read-only DuckDB connection to the warehouse's catalog. For an s3:// warehouse,
+    with the warehouse's S3 filesystem registered, so its views read without httpfs."""
+    import duckdb
+
+    con = duckdb.connect(str(catalog_path(warehouse)), read_only=True)
+    if isinstance(warehouse, S3Warehouse):
+        con.register_filesystem(duckdb_filesystem(warehouse.filesystem()))
+    return con
+
+
+@contextmanager
+def object_lock(wh: S3Warehouse, timeout_s: float | None = None, lease_s: float = LOCK_LEASE_S) -> Iterator[None]:
+    """Exclusive use of an s3:// warehouse across hosts: the object `_lock`, created with a
+    conditional PUT (`If-None-Match: *`; the store refuses it with 412 while the object
+    exists), deleted at the end with `If-Match` on its ETag (never someone else's).
+
+    A lock left by a killed holder is taken over (deleted with `If-Match` on the ETag just
+    read, so two waiters cannot both take it) when its lease has expired, or at once when
+    it names this host and this warehouse's local folder: the caller holds that folder's
+    flock, so that holder is dead. Waits up to `timeout_s` (LOCK_TIMEOUT_S), then
+    raises WarehouseBusy. No renewal (no threads): a publish must end within `lease_s`.
+    """
+    import socket
+
+    me = {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid(),
+          "state": str(wh.local_dir.resolve())}
+    deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout_s is None else timeout_s)
+    while True:
+        now = time.time()
+        body = json.dumps({**me, "acquired": now, "expires": now + lease_s}).encode()
+        status, headers, answer = wh.request("PUT", LOCK_OBJECT, body=body, headers={"if-none-match": "*"})
+        if status == 200:
+            etag = headers.get("etag")
+            break
+        if status not in (409, 412):  # 409: AWS's answer to a concurrent conditional PUT
+            raise OSError(f"{wh.url(LOCK_OBJECT)}: conditional PUT answered {status}: {answer[:300]!r}")
+        status, headers, held = wh.request("GET", LOCK_OBJECT)
+        if status == 404:
+            continue  # released meanwhile
+        try:
+            holder = json.loads(held)
+        except ValueError:
+            holder = {}
+        if holder.get("expires", 0) < now or (holder.get("host"), holder.get("state")) == (me["host"], me["state"]):
+            wh.request("DELETE", LOCK_OBJECT, headers={"if-match": headers.get("etag", "")})
+            continue
+        if time.monotonic() > deadline:
+            raise WarehouseBusy(f"{wh.url(LOCK_OBJECT)} is held by pid {holder.get('pid')} on {holder.get('host')} "
+                                f"(state {holder.get('state')}); gave up after {timeout_s or LOCK_TIMEOUT_S:g} s")
+        time.sleep(0.5)
+    try:
+        yield
+    finally:
+        try:
+            wh.request("DELETE", LOCK_OBJECT, headers={"if-match": etag} if etag else {})
+        except OSError:
+            pass  # unreachable store: the lease expires
+
+
+def _delete_quietly(fs, path: str) -> None:
+    try:
+        fs.delete_dir(path)
+    except (FileNotFoundError, OSError):
+        pass
+
+
+def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: datetime,
+                    snapshot_name: str) -> list[PublishedTable]:
+    """`publish` to an s3:// warehouse (see the comment above). One table at a time, no threads."""
+    fs = wh.filesystem()
+    wh.local_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse_lock(wh.local_dir), object_lock(wh):
+        for pattern in (f".{CATALOG}.*", f"..{CATALOG}.*"):  # a killed publish's catalog (and its temporary)
+            for stale in wh.local_dir.glob(pattern):
+                stale.unlink(missing_ok=True)
+        previous = read_pointer(wh, fs)
+        snap = wh.key(SNAPSHOTS_DIR, snapshot_name)
+        files: dict[str, list[str]] = {}
+        catalog_tmp = wh.local_dir / f".{CATALOG}.{snapshot_name}"
+        try:
+            for i, name in enumerate(sorted(tables)):
+                _write_parquet(name, tables[name], f"{snap}/{name}/{PART}", filesystem=fs)
+                files[name] = [PART]
+                if i == 0:
+                    checkpoint("publish:between_tables")
+            for name, old in ((previous or {}).get("files") or {}).items():
+                if name not in tables:  # carried over: copied inside the store
+                    for f in old:
+                        fs.copy_file(wh.key(SNAPSHOTS_DIR, previous["snapshot"], name, f), f"{snap}/{name}/{f}")
+                    files[name] = list(old)
+            checkpoint("publish:after_versions")
+            pointer = {
+                "published_at": now.isoformat(),
+                "snapshot": snapshot_name,
+                "tables": {name: {"version": snapshot_name, "rows": tables[name].num_rows} for name in tables},
+                "files": dict(sorted(files.items())),
+                "superseded": _still_kept(previous, now),
+            }
+            checkpoint("publish:before_catalog")
+            build_catalog(catalog_tmp, snapshot_files(wh, pointer), filesystem=duckdb_filesystem(fs))
+            checkpoint("publish:before_pointer")
+            with fs.open_output_stream(wh.key(POINTER)) as fh:  # the switch: one PUT
+                fh.write(json.dumps(pointer, indent=2).encode())
+        except BaseException:
+            _delete_quietly(fs, snap)
+            catalog_tmp.unlink(missing_ok=True)
+            raise
+        os.replace(catalog_tmp, wh.local_dir / CATALOG)
+        _gc_object(wh, fs, pointer)
+    return [PublishedTable(name, snapshot_name, wh.url(SNAPSHOTS_DIR, snapshot_name, name),
+                           wh.url(SNAPSHOTS_DIR, snapshot_name, name), tables[name].num_rows) for name in tables]
+
+
+def _still_kept(previous: Mapping | None, now: datetime, keep: int = KEEP_VERSIONS,
+                retain_seconds: float = RETAIN_SECONDS) -> list[dict]:
+    """The superseded snapshots the next pointer keeps listing (newest first)."""
+    if not previous:
+        return []
+    history = [{"snapshot": previous["snapshot"], "superseded_at": now.isoformat()}, *previous.get("superseded", [])]
+    return [h for i, h in enumerate(history) if i < keep - 1
+            or (now - datetime.fromisoformat(h["superseded_at"])).total_seconds() < retain_seconds]
+
+
+def _gc_object(wh: S3Warehouse, fs, pointer: Mapping) -> None:
+    """Delete every snapshot folder the pointer neither names nor lists as kept."""
+    import pyarrow.fs as pafs
+
+    live = {pointer["snapshot"], *(h["snapshot"] for h in pointer.get("superseded", []))}
+    for info in fs.get_file_info(pafs.FileSelector(wh.key(SNAPSHOTS_DIR), allow_not_found=True)):
+        if info.type == pafs.FileType.Directory and info.base_name not in live:
+            _delete_quietly(fs, info.path)
+
+
+def _read_object(wh: S3Warehouse, name: str, columns: list[str] | None) -> pa.Table | None:
+    import pyarrow.dataset as ds
+
+    fs = wh.filesystem()
+    pointer = read_pointer(wh, fs)
+    if pointer is None or name not in pointer.get("files", {}):
+        return None
+    paths = [wh.key(SNAPSHOTS_DIR, pointer["snapshot"], name, f) for f in pointer["files"][name]]
+    return ds.dataset(paths, format="parquet", filesystem=fs).to_table(columns=columns)

