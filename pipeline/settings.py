@@ -105,6 +105,7 @@ class Settings:
     # `s3://bucket/prefix` when the published tables go to object storage (warehouse_dir then
     # holds its local state), and the usual AWS variables (used for an s3:// warehouse only)
     warehouse_uri: str | None = None
+    s3_state_dir: Path | None = None  # PIPELINE_STATE_DIR: an s3:// warehouse's local state (default: per bucket)
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     s3_access_key_id: str | None = field(default=None, repr=False)
@@ -122,13 +123,12 @@ class Settings:
                 values[name] = _parse(name, var, raw)
         uri = _object_uri(env.get("PIPELINE_WAREHOUSE_DIR"))
         if uri:
-            from pipeline.storage import split_uri
-
-            bucket, prefix = split_uri(uri)
             values["warehouse_uri"] = uri
-            state = (env.get("PIPELINE_STATE_DIR") or "").strip()
-            values["warehouse_dir"] = (Path(state).expanduser().resolve() if state else
-                                       PROJECT_ROOT / "data" / "warehouse-state" / bucket / prefix)
+        state = (env.get("PIPELINE_STATE_DIR") or "").strip()
+        if state:
+            values["s3_state_dir"] = Path(state).expanduser().resolve()
+        if uri:
+            values["warehouse_dir"] = values.get("s3_state_dir") or _default_state_dir(uri)
         for name, variables in _S3_ENV.items():
             found = next((env[v].strip() for v in variables if (env.get(v) or "").strip()), None)
             if found:
@@ -140,24 +140,22 @@ class Settings:
         shown = frozenset(values) - {"pause", *_S3_ENV}
         if uri:  # PIPELINE_WAREHOUSE_DIR set the address; the state folder is derived (or PIPELINE_STATE_DIR)
             shown = shown - {"warehouse_dir"}
-        values["from_environment"] = shown
+        values["from_environment"] = shown - {"s3_state_dir"}
         return replace(cls(**values), **overrides)
 
     def with_folders(self, raw_dir: Path | None = None, warehouse_dir: Path | str | None = None) -> "Settings":
         """These settings with other folders (`pipeline run --raw-dir --warehouse-dir`); the
         warehouse may be `s3://bucket/prefix` (its state then goes to `PIPELINE_STATE_DIR`'s
         default for that bucket unless the environment named one)."""
-        from pipeline.storage import is_object_uri, split_uri
+        from pipeline.storage import is_object_uri
 
         changes: dict = {}
         if raw_dir is not None:
             changes["raw_dir"] = Path(raw_dir).expanduser().resolve()
         if warehouse_dir is not None and is_object_uri(str(warehouse_dir)):
             uri = str(warehouse_dir).rstrip("/")
-            bucket, prefix = split_uri(uri)
             changes["warehouse_uri"] = uri
-            if self.warehouse_uri is None or uri != self.warehouse_uri:
-                changes["warehouse_dir"] = PROJECT_ROOT / "data" / "warehouse-state" / bucket / prefix
+            changes["warehouse_dir"] = self.s3_state_dir or _default_state_dir(uri)
         elif warehouse_dir is not None:
             changes["warehouse_dir"] = Path(warehouse_dir).expanduser().resolve()
             changes["warehouse_uri"] = None
@@ -186,6 +184,13 @@ _S3_ENV = {
     "s3_access_key_id": ("AWS_ACCESS_KEY_ID",),
     "s3_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
 }
+
+
+def _default_state_dir(uri: str) -> Path:
+    from pipeline.storage import split_uri
+
+    bucket, prefix = split_uri(uri)
+    return PROJECT_ROOT / "data" / "warehouse-state" / bucket / prefix
 
 
 def _object_uri(value: str | None) -> str | None:
