@@ -167,9 +167,18 @@ def test_a_failing_batch_is_bisected_down_to_the_bad_file(tmp_path):
         (raw / f"f{i}.txt").write_text(f"Officials said on Monday that {500 + i} soldiers arrived in {city}.{marker}\n")
     assets = [a for a in stages.STAGE_ASSETS if dg.AssetKey("paragraphs") not in a.keys] + [_paragraphs_broken_for("BROKEN")]
     with dg.instance_for_test() as instance:
-        out = run_incremental(_defs(raw, wh, assets=assets), instance, _settings(raw, wh, batch_size=4))
+        settings = _settings(raw, wh, batch_size=4)
+        out = run_incremental(_defs(raw, wh, assets=assets), instance, settings)
+        batches = instance.get_dynamic_partitions("file_batches")
+        files_of = {b: tuple(settings.state.files_of([b])) for b in batches}
+        status = instance.get_status_by_partition(dg.AssetKey("accepted_files"), batches, file_batches)
     # [f0 f1 f2 f3] fails -> [f0 f1] ok, [f2 f3] fails -> [f2] fails, [f3] ok
     assert out.batches == 5
+    # what the UI's partition view shows: the assets after the failed check are failed in the batches
+    # with the bad file (the single-file batch names it), materialized in the others
+    by_files = {files_of[b]: status[b].value for b in batches}
+    assert by_files == {("f0.txt", "f1.txt", "f2.txt", "f3.txt"): "FAILED", ("f0.txt", "f1.txt"): "MATERIALIZED",
+                        ("f2.txt", "f3.txt"): "FAILED", ("f2.txt",): "FAILED", ("f3.txt",): "MATERIALIZED"}
     # f2 failed alone while the others passed: bad input, quarantined as a rejected row
     assert out.failures == []
     assert [(rel, why.split(":")[0]) for rel, why in out.quarantined] == [("f2.txt", "failed check paragraphs")]
