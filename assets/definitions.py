@@ -36,11 +36,12 @@ def build_definitions(settings: Settings | None = None, progress: bool = False) 
     """The definitions for `settings` (read from the environment when None); `progress`
     attaches the terminal progress hooks (`pipeline run` on a terminal)."""
     settings = settings or Settings.from_env()
+    jobs = build_jobs(progress_hooks(progress))
     return dg.Definitions(
         assets=with_freshness(STAGE_ASSETS, timedelta(hours=settings.stale_after_hours)),
         asset_checks=all_asset_checks() + published_table_checks(),
-        jobs=build_jobs(progress_hooks(progress)),
-        sensors=[build_sensor(settings)],
+        jobs=jobs,
+        sensors=[build_sensor(settings, jobs)],
         schedules=[daily_rescan],
         resources={
             "settings": PipelineSettings.from_settings(settings),

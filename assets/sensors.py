@@ -21,7 +21,7 @@ import json
 
 import dagster as dg
 
-from assets.jobs import INGEST_JOB, PROCESS_AND_PUBLISH_JOB, PUBLISH_JOB
+from assets.jobs import INGEST_JOB, PROCESS_AND_PUBLISH_JOB, PUBLISH_JOB, ingest_job, process_and_publish_job, publish_job
 from assets.partitions import BATCH_TAG, ORIGIN_TAG, WAVE_TAG, file_batches, make_batches, new_wave
 from assets.resources import PipelineSettings
 from pipeline import files
@@ -211,10 +211,11 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
                            cursor=json.dumps(cursor, sort_keys=True))
 
 
-def build_sensor(settings: Settings) -> dg.SensorDefinition:
+def build_sensor(settings: Settings, jobs: list) -> dg.SensorDefinition:
+    """The raw-folder sensor; `jobs` are the three jobs it launches (`assets.jobs.build_jobs`)."""
     @dg.sensor(
         name="raw_folder_sensor",
-        job_name=INGEST_JOB,
+        jobs=jobs,
         minimum_interval_seconds=settings.sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING if settings.sensor_running else dg.DefaultSensorStatus.STOPPED,
         description="Watches the raw folder: new and changed files are processed in batches, then published.",
@@ -225,7 +226,7 @@ def build_sensor(settings: Settings) -> dg.SensorDefinition:
     return raw_folder_sensor
 
 
-raw_folder_sensor = build_sensor(Settings())
+raw_folder_sensor = build_sensor(Settings(), [ingest_job, publish_job, process_and_publish_job])
 
 
 @dg.schedule(

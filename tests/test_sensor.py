@@ -51,6 +51,8 @@ class Harness:
         with dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
                                      resources={"settings": self.settings}, definitions=self.defs) as ctx:
             result = raw_folder_sensor(ctx)
+        # the daemon refuses a request for a job the sensor did not declare
+        assert {r.job_name for r in result.run_requests} <= {j.name for j in raw_folder_sensor.jobs}
         self.cursor = result.cursor
         for req in result.dynamic_partitions_requests or []:
             if isinstance(req, dg.AddDynamicPartitionsRequest):
