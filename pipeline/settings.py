@@ -248,15 +248,29 @@ INSTANCE_YAML = """\
 # SQLite under this folder. Runs wait in a queue and start one at a time: each uses every
 # core through its NLP worker processes. For a shared, production instance use
 # deploy/dagster-postgres.yaml instead.
-concurrency:
-  runs:
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
     max_concurrent_runs: 1
+    dequeue_interval_seconds: 1  # a queued run starts within a second of the last one's end
 telemetry:
   enabled: false
 """
 # what earlier versions wrote; replaced by INSTANCE_YAML (same SQLite files, same history)
 _OLD_INSTANCE_YAMLS = (
     "telemetry:\n  enabled: false\n",
+    """\
+# The project-local Dagster instance, written by `./dev` and `pipeline run` when missing.
+# SQLite under this folder. Runs wait in a queue and start one at a time: each uses every
+# core through its NLP worker processes. For a shared, production instance use
+# deploy/dagster-postgres.yaml instead.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+""",
     """\
 # The project-local Dagster instance, written by pipeline.settings.ensure_dagster_home.
 # SQLite under this folder; the event log writes a batch run's per-file
