@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from assets.partitions import ORIGIN_TAG
 from assets.runtime import HANDOVER
 from pipeline import schemas
-from pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, DEFAULT_SPACY_MODEL, ENV_NAMES, Pause, Settings
+from pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_SENSOR_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, DEFAULT_SPACY_MODEL, ENV_NAMES, Pause, Settings
 from pipeline.state import StateStore
 
 # fields the UI shows as environment variables when the environment set them
@@ -39,6 +39,7 @@ class PipelineSettings(dg.ConfigurableResource):
     s3_secret_access_key: str = ""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     batch_size: int = DEFAULT_BATCH_SIZE
+    sensor_batch_size: int = DEFAULT_SENSOR_BATCH_SIZE
     drop_deleted: bool = False
     settle_seconds: float = 2.0
     data_docs: bool = True
@@ -60,7 +61,7 @@ class PipelineSettings(dg.ConfigurableResource):
         values = dict(
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
             warehouse_uri=s.warehouse_uri or "", s3_endpoint_url=s.s3_endpoint_url or "", s3_region=s.s3_region or "",
-            max_file_bytes=s.max_file_bytes, batch_size=s.batch_size, drop_deleted=s.drop_deleted,
+            max_file_bytes=s.max_file_bytes, batch_size=s.batch_size, sensor_batch_size=s.sensor_batch_size, drop_deleted=s.drop_deleted,
             settle_seconds=s.settle_seconds, data_docs=s.data_docs, gx_process=s.gx_process,
             dask_scheduler=s.dask_scheduler or "", nlp_processes=s.nlp_processes if "nlp_processes" in
             s.from_environment else 0, cache_dir=str(s.cache_dir),

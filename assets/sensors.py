@@ -3,8 +3,9 @@
 The sensor looks at the raw folder on every tick and compares it with what was
 already accepted (by content hash) and with its previous look (to wait for files
 that are still being written). The new and changed files of one look are a wave: cut
-into batches of `batch_size` documents, each a new `file_batches` partition with its
-manifest. A wave of one batch is one run that processes and publishes
+into batches of `sensor_batch_size` documents (1,000: one run over a wave is faster than
+several, each of which imports the project and loads spaCy), each a new `file_batches`
+partition with its manifest. A wave of one batch is one run that processes and publishes
 (`process_and_publish_job`); a larger wave is one run per batch, and once they have
 all finished, one publish run. The instance runs them one at a time from its queue.
 A batch that fails is retried file by file, so one bad file fails only itself; a
@@ -190,7 +191,7 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     if todo or dropped:
         wave = new_wave()
         keys = [files.partition_key(rel) for rel in todo]
-        chunks = files.batches(keys, settings.batch_size)
+        chunks = files.batches(keys, settings.sensor_batch_size)
         batches = make_batches(settings.state, wave, chunks)
         if batches:
             partition_requests.append(file_batches.build_add_request(batches))
@@ -247,7 +248,7 @@ def daily_rescan(context: dg.ScheduleEvaluationContext, settings: PipelineSettin
     if not todo:
         return dg.RunRequest(run_key=f"{wave}-publish", job_name=PROCESS_AND_PUBLISH_JOB, asset_selection=PUBLISH_KEYS,
                              tags={WAVE_TAG: wave, ORIGIN_TAG: "schedule"})
-    chunks = files.batches(todo, settings.batch_size)
+    chunks = files.batches(todo, settings.sensor_batch_size)
     batches = make_batches(settings.state, wave, chunks)
     context.instance.add_dynamic_partitions(file_batches.name, batches)
     return [batch_run_request(b, len(c), wave, PROCESS_AND_PUBLISH_JOB, origin="schedule") for b, c in zip(batches, chunks)]

@@ -27,8 +27,8 @@ from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
 from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, drop_prefetched, load_indexes, save_indexes
 
-# a UI backfill over many batches runs a few batches per run (each is `batch_size` files)
-BATCH_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=4)
+# a UI backfill over many batches runs two batches per run (up to 2 x 1,000 documents)
+BATCH_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=2)
 
 
 def _preview(df: pd.DataFrame, columns: list[str], n: int = 5) -> dg.MetadataValue:

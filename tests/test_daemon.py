@@ -34,7 +34,7 @@ def test_files_dropped_into_the_raw_folder_get_published(tmp_path):
     raw, wh = tmp_path / "raw", tmp_path / "wh"
     raw.mkdir()
     server = Server(tmp_path, raw, wh, PIPELINE_SENSOR_INTERVAL="5", PIPELINE_SETTLE_SECONDS="1",
-                    PIPELINE_BATCH_SIZE="2")
+                    PIPELINE_SENSOR_BATCH_SIZE="2")  # 3 files: two ingest runs, then a publish run
     try:
         server.wait_ready()
         for seed in SEEDS[:3]:

@@ -91,7 +91,7 @@ class Harness:
 @pytest.fixture()
 def harness(tmp_path):
     with dg.instance_for_test() as instance:
-        yield Harness(tmp_path, instance, batch_size=2, settle_seconds=0)
+        yield Harness(tmp_path, instance, sensor_batch_size=2, settle_seconds=0)
 
 
 def _old(path: Path) -> None:
@@ -120,7 +120,7 @@ def test_new_files_are_batched_processed_and_published(harness):
 
 def test_partial_downloads_and_changing_files_wait(tmp_path):
     with dg.instance_for_test() as instance:
-        h = Harness(tmp_path, instance, batch_size=10, settle_seconds=30)
+        h = Harness(tmp_path, instance, sensor_batch_size=10, settle_seconds=30)
         (h.raw / "a.txt.part").write_text("half a file")
         (h.raw / "b.tmp").write_text("temporary")
         (h.raw / ".hidden.txt").write_text("hidden")
@@ -167,7 +167,7 @@ def test_deleted_file_rows_are_kept_by_default(harness):
 
 def test_deleted_file_rows_are_dropped_when_configured(tmp_path):
     with dg.instance_for_test() as instance:
-        h = Harness(tmp_path, instance, batch_size=5, settle_seconds=0, drop_deleted=True)
+        h = Harness(tmp_path, instance, sensor_batch_size=5, settle_seconds=0, drop_deleted=True)
         (h.raw / "a.txt").write_text("Russia sent up to 9,000 soldiers to Belarus, the ministry said on Monday.\n")
         (h.raw / "b.txt").write_text("The army of Belarus has about 45,000 troops, officials said in Minsk.\n")
         h.settle()
