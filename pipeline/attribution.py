@@ -689,6 +689,14 @@ def _quote_frame_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], o
                 or mark.text[:1] in "”»" or not after or after.isspace():
             continue  # an opening mark, the quotation right after it (a short one too: '“It has.')
         subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
+        if subj is None and not any(c.dep_ in {"nsubjpass", "expl", "csubj"} for c in tok.children):
+            # the subject parsed into the phrase before the verb ("the Observer, her adviser, Jake Sullivan,
+            # said:"): the name or noun right before it, a comma between them at most
+            j = tok.i - 1
+            if j >= doc[0].i and sent_doc[j].text == ",":
+                j -= 1
+            if j >= doc[0].i and sent_doc[j].pos_ in {"PROPN", "NOUN"} and sent_doc[j].head.i < j:
+                subj = sent_doc[j]
         if subj is None or subj.lower_ in _NO_FRAME_SUBJECTS or subj.pos_ not in {"NOUN", "PROPN", "PRON"}:
             continue
         sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc, subj)
