@@ -492,7 +492,7 @@ def _speaker_types(analyses: Sequence[SentenceAnalysis],
             votes.setdefault(sp, {}).setdefault(st, 0)
             votes[sp][st] += 1
         written = a.attribution.speaker
-        if sp is not None and written and " " not in written and written != sp and sp.split()[-1] == written \
+        if sp is not None and written and " " not in written and written != sp and sp.split()[-1:] == [written] \
                 and not written.isupper() and len(sp.split()) in {2, 3}:
             # a surname alone for a fuller name ("Khrenin said"): a person
             votes.setdefault(sp, {}).setdefault("PERSON", 0)
