@@ -342,16 +342,23 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
     # a quotation that opens its sentence with no speaker of its own, after a sentence that
     # introduces it ('Trump said:') or quotes the same speaker: that speaker's, one or two
     # sentences back (the previous paragraph included)
+    # (a speaker found wholly inside the quotation, "And I always say ...", is the quotation's
+    # words, not its speaker)
+    person_types: dict[str, str] | None = None
     for group in quotation_groups([a.sent for a in analyses], singles=True):
         first = group[0]
-        if any(resolved[i][0] is not None for i in group) or not _opens_with_quote(analyses[first].sent.text):
+        if any(resolved[i][0] is not None and i not in group.inside for i in group) \
+                or not _opens_with_quote(analyses[first].sent.text):
             continue
         for j in (first - 1, first - 2):
             if j < 0 or resolved[j][0] is None:
                 continue
             sp, st, att, own = resolved[j]
+            if person_types is None:  # the document's vote, for a name the parse tagged ORG here ("Grimm said")
+                person_types = _speaker_types(analyses, [(r[0], r[1]) for r in resolved])
             if analyses[j].sent.text.rstrip().endswith(":") or att.quote_type == "direct" \
-                    or j == first - 1 and own and att.speaker_label in {"PERSON", None}:
+                    or j == first - 1 and own and (att.speaker_label in {"PERSON", None}
+                                                   or person_types.get(sp) == "PERSON"):
                 for i in group:
                     resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None), False)
             break
