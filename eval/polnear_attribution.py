@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 (g, g.source_text, span_head(doc, g.source[0][0] - s.char_start, g.source[-1][1] - s.char_start, g.source_text))
                 for g in golds
             ]
-            claim_items.append((s, doc, rows.get(s.sentence_id), gold_forms, is_direct))
+            claim_items.append((s, doc, rows.get(s.sentence_id), gold_forms, is_direct, r, an))
             preds: dict[str, Pred | None] = {}
             if r.inherited:
                 # continuation of a multi-sentence quote: no cue in this sentence, so outside
@@ -418,18 +418,19 @@ class ClaimRowsTable:
     def __init__(self) -> None:
         self.scores = {k: Score() for k in ("all", "direct", "indirect", "inherited", "cue-only gold")}
         self.rows = self.with_speaker = self.worthy = 0
+        self.causes: dict[str, int] = defaultdict(int)  # misses by cause (see miss_cause)
 
     def add_article(self, items, all_gold, errors) -> None:
         # the speaker a gold source was resolved to where the gold cue is: the claim row of
         # the cue's sentence matched that source ("he") with its written form
         resolved_source: dict[int, str] = {}
-        for s, doc, row, gold_forms, _d in items:
+        for s, doc, row, gold_forms, _d, *_rest in items:
             if row is not None and row.speaker is not None:
                 for g, gt, gh in gold_forms:
                     if any(speaker_match(pt, ph, gt, gh) for pt, ph in self._candidates(s, doc, row)):
                         resolved_source[id(g)] = row.speaker
-        for s, doc, row, gold_forms, is_direct in items:
-            self.add(s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source)
+        for s, doc, row, gold_forms, is_direct, *rest in items:
+            self.add(s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source, *rest)
 
     @staticmethod
     def _candidates(s, doc, row) -> list[tuple[str, str]]:
@@ -441,7 +442,8 @@ class ClaimRowsTable:
                           if at >= 0 else (_words(written) or [""])[-1]))
         return cands
 
-    def add(self, s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source) -> None:
+    def add(self, s, doc, row, gold_forms, all_gold, is_direct, errors, resolved_source,
+            resolved=None, analysis=None) -> None:
         golds = [(g, gt, gh) for g, gt, gh in gold_forms]
         cue_golds = golds
         if not golds:
@@ -467,6 +469,8 @@ class ClaimRowsTable:
             self.scores[sub].add(bool(golds), pred, matched is not None, ok)
         self.scores["cue-only gold"].add(bool(cue_golds), pred, matched is not None and bool(cue_golds),
                                          ok and bool(cue_golds))
+        if golds and matched is None and resolved is not None:
+            self.causes[miss_cause(s, row, resolved, analysis, bool(cue_golds))] += 1
         if errors is not None and matched is None and (golds or pred):
             errors.append(("miss" if golds else "fp", s.text,
                            [(gt, g.cue_text) for g, gt, _h in golds] + ([] if cue_golds else ["(quote content)"]),
@@ -483,6 +487,30 @@ class ClaimRowsTable:
             print(f"| {sub:<16} | {sc.gold:>5} | {sc.pred:>5} | {p:>5.3f} | {r:>5.3f} | {f:>5.3f} | {c:>7.3f} |")
         print("(inherited: rows whose speaker comes from another sentence of a multi-sentence quote; "
               "their gold is the source whose content span holds the sentence)")
+        if self.causes:
+            n = sum(self.causes.values())
+            print(f"\nClaims-row misses by cause ({n} gold sentences without a right row):")
+            for cause, k in sorted(self.causes.items(), key=lambda kv: -kv[1]):
+                print(f"  {k:6d}  {k / n:6.1%}  {cause}")
+
+
+def miss_cause(s, row, resolved, analysis, cue_gold: bool) -> str:
+    """Why a sentence with a gold source has no right claims row. `cue`: the gold cue is in
+    the sentence; `quote`: the sentence is inside the content of a gold direct quotation."""
+    kind = "cue" if cue_gold else "quote"
+    text = s.text.strip()
+    question = text.rstrip("\"”’)").endswith("?")
+    if row is None and resolved.speaker is not None:
+        return f"{kind}: speaker found, no row (" + ("a question" if question else
+                                                    "a heading" if s.is_heading else "too short") + ")"
+    if row is None or row.speaker is None:
+        where = "no row" if row is None else "a check-worthy row without speaker"
+        if kind == "quote":
+            marks = "opens with a quotation mark" if text[:1] in "\"“‘'" else \
+                "has quotation marks" if analysis is not None and analysis.has_quotes else "no quotation marks"
+            return f"quote: no speaker inherited, {where} ({marks})"
+        return f"cue: the engine finds no speaker, {where}" + (" (a question)" if question else "")
+    return f"{kind}: wrong speaker, " + ("inherited" if resolved.inherited else "its own")
 
 
 def _worthy(row) -> bool:

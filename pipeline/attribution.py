@@ -666,6 +666,45 @@ def _misparsed_verb_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]]
     return None
 
 
+_FRAME_OPENERS = frozenset('"“«„') | {"''"}
+_NO_FRAME_SUBJECTS = frozenset("it this that which who there what these those".split())
+
+
+def _quote_frame_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
+    """A verb whose subject introduces a quotation: the verb, a comma or colon, then the
+    opening quotation mark ('Sanders responded, “It has.', 'The senator shot back: "No."').
+    Any verb in that frame reports the quotation, whatever its lemma."""
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    for tok in doc:
+        if tok.pos_ not in {"VERB", "AUX"} or _inside(quotes, tok.idx - offset):
+            continue
+        k = tok.i + 1
+        while k < len(sent_doc) and k < doc[-1].i + 1 and sent_doc[k].dep_ in {"advmod", "prt"} and sent_doc[k].is_alpha:
+            k += 1  # "said again,", "shot back:"
+        if k + 1 > doc[-1].i or sent_doc[k].text not in {",", ":"}:
+            continue
+        mark = sent_doc[k + 1]
+        after = sent_doc.text[mark.idx + len(mark.text):mark.idx + len(mark.text) + 1]
+        if not (mark.text in _FRAME_OPENERS or mark.text[:1] in "“«„" or mark.text.startswith("''")) \
+                or mark.text[:1] in "”»" or not after or after.isspace():
+            continue  # an opening mark, the quotation right after it (a short one too: '“It has.')
+        subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
+        if subj is None and not any(c.dep_ in {"nsubjpass", "expl", "csubj"} for c in tok.children):
+            # the subject parsed into the phrase before the verb ("the Observer, her adviser, Jake Sullivan,
+            # said:"): the name or noun right before it, a comma between them at most
+            j = tok.i - 1
+            if j >= doc[0].i and sent_doc[j].text == ",":
+                j -= 1
+            if j >= doc[0].i and sent_doc[j].pos_ in {"PROPN", "NOUN"} and sent_doc[j].head.i < j:
+                subj = sent_doc[j]
+        if subj is None or subj.lower_ in _NO_FRAME_SUBJECTS or subj.pos_ not in {"NOUN", "PROPN", "PRON"}:
+            continue
+        sp, a, b, label = _speaker_from(_speaker_tokens(subj), sent_doc, subj)
+        return _with_phrase(Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), "direct", None), subj,
+                            offset)
+    return None
+
+
 _COLON_LEADS = {"more", "from", "via", "and", "but", "-", "–", "—"}
 
 
@@ -832,6 +871,10 @@ def attribute(doc: "Doc | Span") -> Attribution:
                         sp = {"his": "he", "her": "she", "their": "they"}[sp.lower()]
                     qt = "direct" if quotes else "indirect"
                     candidates.append((_depth(tok) + 1, Attribution(sp, a - offset, b - offset, label, tok.lemma_.lower(), qt, None)))
+    if not candidates:
+        framed = _quote_frame_attribution(doc, quotes, offset)
+        if framed is not None:
+            return framed
     if not candidates:
         misparsed = _misparsed_verb_attribution(doc, quotes, offset)
         if misparsed is not None:

@@ -352,10 +352,13 @@ def conflicts_over_clusters(conflicts_df: pd.DataFrame, claim_clusters: pd.DataF
     qualifiers) and is incompatible with A's figure conflicts with A too, and likewise
     for A's cluster. Then one row per pair of documents and pair of statements (unit,
     values, qualifiers): reprints of a statement add to `n_claim_pairs`, not rows.
-    `reached_via` names the cluster a lifted row was reached through."""
+    `reached_via` names the cluster a lifted row was reached through; a lifted row keeps the
+    `different_time` of the row it was lifted from."""
     out = conflicts_df.copy()
     if "reached_via" not in out.columns:
         out["reached_via"] = None
+    if "different_time" not in out.columns:
+        out["different_time"] = False
     if not len(out):
         return out
     member_of, members = {}, {}

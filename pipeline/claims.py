@@ -342,16 +342,23 @@ def document_attributions(analyses: Sequence[SentenceAnalysis]) -> list[Resolved
     # a quotation that opens its sentence with no speaker of its own, after a sentence that
     # introduces it ('Trump said:') or quotes the same speaker: that speaker's, one or two
     # sentences back (the previous paragraph included)
+    # (a speaker found wholly inside the quotation, "And I always say ...", is the quotation's
+    # words, not its speaker)
+    person_types: dict[str, str] | None = None
     for group in quotation_groups([a.sent for a in analyses], singles=True):
         first = group[0]
-        if any(resolved[i][0] is not None for i in group) or not _opens_with_quote(analyses[first].sent.text):
+        if any(resolved[i][0] is not None and i not in group.inside for i in group) \
+                or not _opens_with_quote(analyses[first].sent.text):
             continue
         for j in (first - 1, first - 2):
             if j < 0 or resolved[j][0] is None:
                 continue
             sp, st, att, own = resolved[j]
+            if person_types is None:  # the document's vote, for a name the parse tagged ORG here ("Grimm said")
+                person_types = _speaker_types(analyses, [(r[0], r[1]) for r in resolved])
             if analyses[j].sent.text.rstrip().endswith(":") or att.quote_type == "direct" \
-                    or j == first - 1 and own and att.speaker_label in {"PERSON", None}:
+                    or j == first - 1 and own and (att.speaker_label in {"PERSON", None}
+                                                   or person_types.get(sp) == "PERSON"):
                 for i in group:
                     resolved[i] = (sp, st, replace(att, quote_type="direct", content_verb_i=None), False)
             break
@@ -393,33 +400,44 @@ class QuoteGroup(list):
 _OPEN_MARKS, _CLOSE_MARKS = "“«„", "”»"
 
 
-def _quote_state(text: str, open_before: bool) -> tuple[bool, bool]:
-    """(open after the sentence, a quotation mark seen) from double quotation marks
-    (“ ” « » „ and straight "), given whether a quotation was open before it."""
-    state, seen = open_before, False
+def _quote_state(text: str, open_before: bool) -> tuple[bool, bool, bool]:
+    """(open after the sentence, a quotation mark seen, a quotation closed in it) from
+    double quotation marks (“ ” « » „, straight " and the doubled apostrophe '' some
+    newspapers print for both), given whether a quotation was open before it. The
+    sentence splitter often leaves the mark that opens the next sentence's quotation at
+    the end of this one ("... do so. ''"): such a sentence closes nothing for it."""
+    state, seen, closed = open_before, False, False
     stripped = len(text) - len(text.lstrip())
-    for i, ch in enumerate(text):
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        width = 2 if text.startswith("''", i) else 1
         if ch in _OPEN_MARKS:
             if not (state and i == stripped):  # a new paragraph of the same quotation reopens it
                 state = True
         elif ch in _CLOSE_MARKS:
+            closed = closed or state
             state = False
-        elif ch == '"':
+        elif ch == '"' or width == 2:
             prev = text[i - 1] if i else " "
-            nxt = text[i + 1] if i + 1 < len(text) else " "
+            nxt = text[i + width] if i + width < n else " "
             closer = not prev.isspace() and (nxt.isspace() or nxt in ".,;:!?)")
             if state and i == stripped and not closer:
                 pass  # continuation mark at the head of a paragraph
             else:
+                closed = closed or state
                 state = False if (state or closer) else True
         else:
+            i += 1
             continue
         seen = True
-    return state, seen
+        i += width
+    return state, seen, closed
 
 
 def _opens_with_quote(text: str) -> bool:
-    return text.lstrip()[:1] in _OPEN_MARKS + '"'
+    t = text.lstrip()
+    return t[:1] in _OPEN_MARKS + '"' or t.startswith("''")
 
 
 def quotation_groups(sents: Sequence[SentenceInput], singles: bool = False) -> list[QuoteGroup]:
@@ -437,16 +455,16 @@ def quotation_groups(sents: Sequence[SentenceInput], singles: bool = False) -> l
             groups.append(QuoteGroup(current[:1], ()))
 
     for i, sent in enumerate(sents):
-        if sent.paragraph_id != prev_para and state and sent.text.lstrip()[:1] not in _OPEN_MARKS + '"':
+        if sent.paragraph_id != prev_para and state and not _opens_with_quote(sent.text):
             unterminated()
             state, current, inside = False, [], []
         prev_para = sent.paragraph_id
         before = state
-        state, seen = _quote_state(sent.text, before)
+        state, seen, closed = _quote_state(sent.text, before)
         if before:
             current.append(i)
-            if state:
-                inside.append(i)  # open before and after: wholly quoted
+            if state and not closed:
+                inside.append(i)  # open before and after, closed nowhere in it: wholly quoted
         elif state:
             current, inside = [i], []
         elif singles and seen and _opens_with_quote(sent.text):
@@ -481,7 +499,7 @@ def _speaker_types(analyses: Sequence[SentenceAnalysis],
             votes.setdefault(sp, {}).setdefault(st, 0)
             votes[sp][st] += 1
         written = a.attribution.speaker
-        if sp is not None and written and " " not in written and written != sp and sp.split()[-1] == written \
+        if sp is not None and written and " " not in written and written != sp and sp.split()[-1:] == [written] \
                 and not written.isupper() and len(sp.split()) in {2, 3}:
             # a surname alone for a fuller name ("Khrenin said"): a person
             votes.setdefault(sp, {}).setdefault("PERSON", 0)

@@ -65,6 +65,14 @@ whole sentence:
 * the sentence does not pair numbers with nouns "respectively", and neither number
   restates another in brackets ("$280bn (£155bn)": a conversion at some day's rate).
 
+A row whose two figures are dated to different times, one before the time of its
+report and the other not ("Prior to the withdrawal, the service had recorded up to
+2,000 troops" / "10,200 troops are deployed"), is kept with `different_time` set: a
+change over time rather than a contradiction, for readers to filter (`dated_earlier`:
+"prior to", "before the", "previously", "... ago", "at its peak", or the clause's own
+past perfect outside reported speech). Figures that name different years or months
+are no conflict at all (above).
+
 The readings after the market quote are made only for the pairs the others leave
 (a few hundred statements), so they cost little.
 
@@ -305,12 +313,39 @@ class Context:
     subjects: frozenset[str] = frozenset()  # entity keys of the clause before the number (its subject side)
     place: str = ""  # entity key of an "in" phrase right after the number ("31% of the vote in Erewash")
     named: frozenset[str] = frozenset()  # entity keys of the whole sentence
+    earlier: bool = False  # dated before the time of the report ("prior to the withdrawal", "had recorded")
 
 
 def _months(text: str) -> frozenset[str]:
     """Months and quarters a text names (not years: a lead's "first since 1948" dates no report)."""
     return frozenset(m.group(0).lower() for m in _MONTH.finditer(text)) | frozenset(
         m.group(1).lower().replace("final", "fourth") + "q" for m in _QUARTER.finditer(text))
+
+
+# a figure dated before the time of its report: "Prior to the withdrawal, ...", "previously", "two years ago",
+# "at its peak"; read in the sentence up to the end of the number's clause
+_EARLIER = re.compile(
+    r"\b(?:prior\s+to|before\s+(?:the|its|their|his|her|this|that|a|an|last)\b|previously|formerly|originally|initially|"
+    r"at\s+first|earlier\s+(?:this|that|last|in|on)\b|at\s+the\s+time\b|used\s+to\b|[\w-]+\s+ago\b|"
+    r"last\s+(?:year|month|week|spring|summer|autumn|fall|winter)\b|until\s+(?:recently|the|last)\b|"
+    r"at\s+(?:its|their|the)\s+(?:peak|height)\b|in\s+the\s+past\b)",
+    re.IGNORECASE)
+# the past perfect of the figure's own clause ("had recorded up to 2,000"), unless a reporting verb makes it a
+# backshifted report ("said Russia had deployed ...")
+_PAST_PERFECT = re.compile(r"\bhad\s+(?:not\s+|already\s+|\w+ly\s+)?(?:been\s+)?\w+(?:ed|en|wn|nt|ne|ld|ght)\b",
+                           re.IGNORECASE)
+_REPORTED = re.compile(r"\b(?:said|says|say|told|tells|reported|reports|announced|according\s+to|stated|added|"
+                       r"claimed|confirmed|disclosed|revealed)\b", re.IGNORECASE)
+
+
+def dated_earlier(text: str, lo: int, hi: int) -> bool:
+    """Whether the figure of the clause [lo, hi) of `text` is dated before the time of the report:
+    a marker of an earlier time in the sentence before the clause's end ("Prior to the withdrawal,
+    ... up to 2,000 troops", "previously", "a year ago", "at its peak"), or the clause's own past
+    perfect ("had recorded") where no reporting verb makes it a backshifted report."""
+    if _EARLIER.search(text, 0, hi):
+        return True
+    return bool(_PAST_PERFECT.search(text, lo, hi)) and not _REPORTED.search(text)
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -380,7 +415,8 @@ def quantity_context(claim_text: str, q_start: int, q_end: int, unit: str,
                    scope=bool(set(after_words[:4]) & _SCOPE),
                    unreadable=bool(_RESPECTIVELY.search(claim_text)), restated=_restated(claim_text, q_start),
                    subjects=frozenset(entity_key(name) for s, e, name in spans if lo <= s and e <= q_start),
-                   place=_place(claim_text, q_end, spans), named=frozenset(entity_key(name) for _, _, name in spans))
+                   place=_place(claim_text, q_end, spans), named=frozenset(entity_key(name) for _, _, name in spans),
+                   earlier=dated_earlier(claim_text, lo, hi))
 
 
 _PLACE_AFTER = re.compile(r"(?:\s+of\s+(?:the\s+)?[\w'’-]+(?:\s+[\w'’-]+)?)?\s+in\s+(?:the\s+)?")
@@ -580,6 +616,9 @@ class Conflict:
     shared_entities: str
     n_claim_pairs: int = 1  # pairs of claims (in different documents) making this same statement pair
     n_documents: int = 2  # documents making either statement
+    # one figure is dated before the time of the report and the other is not ("Prior to the withdrawal ...
+    # had recorded up to 2,000" / "10,200 are deployed"): a change over time rather than a contradiction
+    different_time: bool = False
 
 
 _CONTEXT_FIELDS = tuple(f.name for f in dataclasses.fields(Context))
@@ -765,7 +804,8 @@ def find_conflicts(quantities: Iterable[Mapping], entities: Iterable[Mapping],
                 if mi and mj and not (mi & mj):
                     continue
         shared = {n for n in ka[3] | kb[3] if entity_key(n) in (contexts[i].entities & contexts[j].entities)}
-        conflict = _statement_conflict(ka[0], statements[ka], statements[kb], shared)
+        different_time = claims is not None and detailed[i].earlier != detailed[j].earlier
+        conflict = _statement_conflict(ka[0], statements[ka], statements[kb], shared, different_time)
         if conflict is not None:
             out.append(conflict)
     return sorted(out, key=lambda c: (c.unit, c.claim_id_a, c.claim_id_b, c.value_a, c.value_b))
@@ -821,7 +861,8 @@ def _candidate_pairs(keys: list[tuple], contexts: list[Context]) -> list[tuple[i
     return list(zip((u // n).tolist(), (u % n).tolist()))
 
 
-def _statement_conflict(unit: str, a_rows: list[Mapping], b_rows: list[Mapping], shared: set[str]) -> Conflict | None:
+def _statement_conflict(unit: str, a_rows: list[Mapping], b_rows: list[Mapping], shared: set[str],
+                        different_time: bool = False) -> Conflict | None:
     """The row for two conflicting statements (members sorted by document, claim), or
     None when every pair of their claims is in one document."""
     per_doc_a: dict[str, int] = defaultdict(int)
@@ -852,5 +893,5 @@ def _statement_conflict(unit: str, a_rows: list[Mapping], b_rows: list[Mapping],
     return Conflict(
         a["claim_id"], b["claim_id"], a["doc_id"], b["doc_id"], unit, float(a["value"]), float(b["value"]),
         a["qualifier"], b["qualifier"], a["text"], b["text"], "; ".join(sorted(shared)),
-        n_claim_pairs=int(n_pairs), n_documents=len(set(per_doc_a) | set(per_doc_b)),
+        n_claim_pairs=int(n_pairs), n_documents=len(set(per_doc_a) | set(per_doc_b)), different_time=different_time,
     )

@@ -125,6 +125,9 @@ TABLES: dict[str, pa.Schema] = {
         _f("n_documents", I32, "documents making either of the two statements"),
         _f("reached_via", S, "the claim cluster (statement group) through which this pair of documents was "
                              "reached from a conflict of another member; null when found directly"),
+        _f("different_time", B, "one figure is dated before the time of its report ('prior to the withdrawal', "
+                                "'previously', 'had recorded') and the other is not: a change over time rather "
+                                "than a contradiction"),
     ]),
 }
 

@@ -622,3 +622,21 @@ def test_copula_is_never_the_cue(nlp):
                  "The governor is confident that the new bridge will open in spring."):
         att = attribute(nlp(text))
         assert att.cue != "be"
+
+
+# ---------------------------------------------------------------- issue #16: a verb that introduces a quotation
+@pytest.mark.parametrize("text, speaker, cue", [
+    ("Senator Okafor responded, “It has.", "Okafor", "respond"),
+    ("The mayor replied, ''We will see about the budget.''", "The mayor", "reply"),
+    ("The crowd chanted, \"Lock the gates!\"", "The crowd", "chant"),
+    # the subject parsed into the phrase before the verb
+    ("At the rally in Dorton, the union leader, Mara Quist, said: “We will not accept cuts to the budget.”",
+     "Mara Quist", "say"),
+])
+def test_a_verb_introducing_a_quotation_reports_it(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert speaker in att.speaker and att.cue == cue and att.quote_type == "direct"
+
+
+def test_a_quotation_mark_inside_the_sentence_is_no_introduction(nlp):
+    assert attribute(nlp("Voters were divided, with many “undecided” by the end.")).speaker is None

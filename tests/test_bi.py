@@ -94,6 +94,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "value_a": [9000.0], "value_b": [10200.0], "qualifier_a": ["at_most"], "qualifier_b": ["approximate"],
         "text_a": ["Up to 9,000 troops"], "text_b": ["Some 10,200 troops"], "shared_entities": ["Belarus"],
         "n_claim_pairs": [1], "n_documents": [2], "reached_via": [None],
+        "different_time": [False],
     })
     return {"documents": docs, "paragraphs": paragraphs, "sentences": sentences, "claims": claims,
             "claim_quantities": quantities, "claim_entities": entities, "claim_clusters": clusters,

@@ -398,3 +398,53 @@ def test_title_before_a_name_across_a_no_break_space(nlp):
     ]
     _s, _a, out = _resolved(nlp, texts)
     assert out[2].speaker == "Tomas Quispe"
+
+
+# ---------------------------------------------------------------- issue #16: quotations the claims reach
+def test_doubled_apostrophes_open_and_close_a_multi_sentence_quote(nlp):
+    # some newspapers print '' for both quotation marks; the splitter leaves the opener of the
+    # next sentence's quotation at the end of the previous one
+    texts = [
+        "Ms. Ortega said the plant would stay open through the winter. ''",
+        "The boilers are old,'' she said. ''",
+        "Nobody here wants to replace them this year.",
+        "We will wait for the spring.''",
+    ]
+    _s, _a, out = _resolved(nlp, texts, ["p", "p", "p", "p"])
+    assert out[2].speaker == "Ortega" or out[2].speaker.endswith("Ortega")
+    assert out[2].inherited and out[3].inherited
+
+
+def test_quote_state_reads_doubled_apostrophes_and_a_trailing_opener():
+    from pipeline.claims import _quote_state, quotation_groups
+
+    assert _quote_state("''The vote is close,'' he said.", False) == (False, True, True)
+    assert _quote_state("Nobody here wants to replace them.", True) == (True, False, False)
+    assert _quote_state("It is over,'' he said. ''", True) == (True, True, True)  # closed, then reopened
+    texts = ["He said so. ''", "One,'' he said. ''", "Two.", "Three.''"]
+    sents = [SentenceInput(f"s{i}", "d", "p", t, 0) for i, t in enumerate(texts)]
+    (group,) = quotation_groups(sents)
+    assert list(group) == [0, 1, 2, 3] and group.inside == {2}
+
+
+def test_a_speaker_inside_the_quotation_does_not_block_the_introducing_speaker(nlp):
+    texts = [
+        "Mayor Tomas Brandt defended the new tram line on Tuesday.",
+        "“People will use it.",
+        "And I always say the city must move forward.",
+        "It will be a real success.”",
+    ]
+    _s, _a, out = _resolved(nlp, texts, ["p0", "p1", "p1", "p1"])
+    assert [r.speaker for r in out[1:]] == ["Tomas Brandt"] * 3
+    assert all(r.inherited for r in out[1:])
+
+
+def test_a_quotation_paragraph_after_a_short_quote_of_the_same_person(nlp):
+    # (the name alone may be tagged ORG where it is said; the document's PERSON mention decides)
+    texts = [
+        "Karl Brandt, 54, has grown barley near the river for thirty years.",
+        "“Water,” said Brandt, a farmer.",
+        "“Water for the fields, for the animals, for everybody.”",
+    ]
+    _s, _a, out = _resolved(nlp, texts, ["p0", "p1", "p2"])
+    assert out[2].speaker == out[1].speaker == "Karl Brandt" and out[2].inherited

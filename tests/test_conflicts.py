@@ -598,3 +598,56 @@ def test_a_figure_far_from_the_statement_is_not_lifted():
         "text_a": "7,200", "text_b": "up to 5,000", "shared_entities": "x", "n_claim_pairs": 1, "n_documents": 2}])
     out = build.conflicts_over_clusters(found, pd.DataFrame([{"cluster_id": "k1", "claim_ids": "b1 c1"}]), q)
     assert set(out["doc_id_b"]) == {"B"}  # 1,500 at another time is another figure, not B's statement
+
+
+# ------------------------------------------------------------------ figures of another time (issue #16)
+def test_dated_earlier_markers():
+    from pipeline.conflicts import dated_earlier
+
+    def earlier(text: str, number: str) -> bool:
+        start = text.index(number)
+        lo, hi = clause_bounds(text, start, start + len(number))
+        return dated_earlier(text, lo, hi)
+
+    assert earlier("Before the ceasefire, the monitors had counted up to 6,000 fighters in Norland.", "6,000")
+    assert earlier("Prior to the merger, Quillco employed 4,500 staff in Vesta.", "4,500")
+    assert earlier("Two years ago the park held 300 bison, rangers say.", "300")
+    assert earlier("At its peak the camp housed 12,000 refugees.", "12,000")
+    assert earlier("The agency had registered 7,500 volunteers in Norland.", "7,500")
+    # a past perfect under a reporting verb is a backshifted report of the present
+    assert not earlier("The minister said Norland had deployed 7,500 volunteers.", "7,500")
+    assert not earlier("Norland now hosts 7,500 volunteers, the agency said.", "7,500")
+
+
+def test_a_figure_of_an_earlier_time_is_flagged_different_time():
+    now = ("docA", "c1", "Norland has stationed 10,000 soldiers in Zemland, the border service said.",
+           "10,000 soldiers", 10000, "exact", "soldier", ["Norland", "Zemland"])
+    before = ("docB", "c2", "Before the pull-out, Norland had stationed up to 5,500 soldiers in Zemland.",
+              "up to 5,500 soldiers", 5500, "at_most", "soldier", ["Norland", "Zemland"])
+    same_time = ("docC", "c3", "Norland has stationed up to 6,000 soldiers in Zemland, the ministry said.",
+                 "up to 6,000 soldiers", 6000, "at_most", "soldier", ["Norland", "Zemland"])
+    found = _run(now, before, same_time)
+    flags = {frozenset({c.doc_id_a, c.doc_id_b}): c.different_time for c in found}
+    assert flags == {frozenset({"docA", "docB"}): True, frozenset({"docA", "docC"}): False}
+
+
+def test_different_time_is_kept_when_lifted_over_a_cluster():
+    import pandas as pd
+
+    from pipeline import build
+
+    q = pd.DataFrame([
+        {"claim_id": "a1", "doc_id": "A", "value": 7200.0, "qualifier": "exact", "unit": "troop", "text": "7,200"},
+        {"claim_id": "b1", "doc_id": "B", "value": 5000.0, "qualifier": "at_most", "unit": "troop", "text": "up to 5,000"},
+        {"claim_id": "c1", "doc_id": "C", "value": 5000.0, "qualifier": "at_most", "unit": "troop", "text": "up to 5,000"},
+    ])
+    found = pd.DataFrame([{
+        "claim_id_a": "a1", "claim_id_b": "b1", "doc_id_a": "A", "doc_id_b": "B", "unit": "troop",
+        "value_a": 7200.0, "value_b": 5000.0, "qualifier_a": "exact", "qualifier_b": "at_most",
+        "text_a": "7,200", "text_b": "up to 5,000", "shared_entities": "x", "n_claim_pairs": 1, "n_documents": 2,
+        "different_time": True}])
+    out = build.conflicts_over_clusters(found, pd.DataFrame([{"cluster_id": "k1", "claim_ids": "b1 c1"}]), q)
+    assert set(out["doc_id_b"]) == {"B", "C"} and out["different_time"].all()
+    found = found.drop(columns=["different_time"])
+    assert not build.conflicts_over_clusters(found, pd.DataFrame([{"cluster_id": "k1", "claim_ids": "b1 c1"}]),
+                                             q)["different_time"].any()
