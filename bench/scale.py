@@ -1,0 +1,106 @@
+"""Benchmark: a year-sized corpus through the real `pipeline run`, 1,000 articles at a time.
+
+    .venv/bin/python -m bench.scale --corpus ../shared/corpus/bbc --copies 10          # 22,250 articles
+    .venv/bin/python -m bench.scale --corpus ../shared/corpus/bbc --copies 2 --step 1000   # a quicker look
+
+The corpus is the BBC articles replicated `--copies` times; copy j > 0 of an article gets
+a small edit (a dateline sentence naming the edition and one word changed in its first
+paragraph), so copies are near-duplicates of each other as reprints are, never byte-equal.
+The articles are dropped into the raw folder `--step` at a time, each step followed by
+one `pipeline run` into the same warehouse (fresh DAGSTER_HOME at the start), as a
+newsroom's daily arrivals would be. Printed per step: articles in the corpus, seconds,
+seconds per 1,000 new articles, peak RSS of the process tree (psutil, every 50 ms,
+NLP workers included). At the end: one more article into the full corpus (+1) and that
+article alone into an empty warehouse, and the ratios the issue asks for:
+
+  peak RSS of any step < 2 GB; last step's s/1,000 <= 1.3 x the first's; +1 <= 1.5 x alone.
+
+Nothing is written into the corpus folder.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+from bench.run import _read_text, corpus_files, pipeline_run
+
+EDITIONS = ["Morning", "Evening", "Weekend", "Late", "City", "Country", "Online", "Wire", "Regional", "Digital"]
+
+
+def _edited(text: str, j: int, rng: random.Random) -> str:
+    """Copy j of an article: a dateline sentence first, one word of the first paragraph changed."""
+    if j == 0:
+        return text
+    lines = text.split("\n")
+    body = next((i for i, line in enumerate(lines[1:], 1) if len(line.split()) > 8), None)
+    if body is not None:
+        words = lines[body].split(" ")
+        k = rng.randrange(len(words))
+        words[k] = words[k].upper() if words[k].islower() else words[k].lower()
+        lines[body] = " ".join(words)
+    head = f"({EDITIONS[j % len(EDITIONS)]} edition {j})"
+    return "\n".join(lines[:1] + [head] + lines[1:])
+
+
+def corpus(source: Path, copies: int, seed: int = 7) -> list[tuple[str, str]]:
+    """(file name, text) of every article of every copy, copies interleaved so that each
+    step of the run gets articles of all topics and copies."""
+    rng = random.Random(seed)
+    files = corpus_files(source)
+    texts = [_read_text(f) for f in files]
+    names = ["__".join(f.relative_to(source).parts) for f in files]
+    out = []
+    for j in range(copies):
+        for name, text in zip(names, texts):
+            out.append((f"c{j:02d}__{name}", _edited(text, j, rng)))
+    rng.shuffle(out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, required=True, help="the BBC corpus folder")
+    ap.add_argument("--copies", type=int, default=10)
+    ap.add_argument("--step", type=int, default=1000, help="articles dropped before each pipeline run")
+    ap.add_argument("--keep", type=Path, help="keep the raw folder and warehouse here")
+    args = ap.parse_args(argv)
+    articles = corpus(args.corpus.resolve(), args.copies)
+    extra_name, extra_text = articles.pop()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    raw, wh, home = root / "raw", root / "wh", root / "home"
+    raw.mkdir(parents=True, exist_ok=True)
+    print(f"{len(articles)} articles in steps of {args.step} into {wh}", flush=True)
+    rows = []
+    try:
+        for start in range(0, len(articles), args.step):
+            chunk = articles[start:start + args.step]
+            for name, text in chunk:
+                (raw / name).write_text(text, encoding="utf-8")
+            r = pipeline_run(raw, wh, home)
+            per_k = r["seconds"] / len(chunk) * 1000
+            rows.append((start + len(chunk), len(chunk), r["seconds"], per_k, r["peak_rss_mb"]))
+            print(f"  {start + len(chunk):>6} articles: +{len(chunk)} in {r['seconds']:7.1f} s "
+                  f"({per_k:6.1f} s / 1,000), peak RSS {r['peak_rss_mb']:,.0f} MB", flush=True)
+        (raw / extra_name).write_text(extra_text, encoding="utf-8")
+        plus_one = pipeline_run(raw, wh, home)
+        alone_raw = root / "alone" / "raw"
+        alone_raw.mkdir(parents=True, exist_ok=True)
+        (alone_raw / extra_name).write_text(extra_text, encoding="utf-8")
+        alone = pipeline_run(alone_raw, root / "alone" / "wh", root / "alone" / "home")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    peak = max(r[4] for r in rows + [(0, 0, 0, 0, plus_one["peak_rss_mb"])])
+    first, last = rows[0][3], rows[-1][3]
+    print(f"+1 article into {rows[-1][0]:,}: {plus_one['seconds']:.1f} s (peak RSS {plus_one['peak_rss_mb']:,.0f} MB); "
+          f"that article alone: {alone['seconds']:.1f} s")
+    print(f"peak RSS {peak:,.0f} MB (target < 2,048); last / first step per 1,000: {last / first:.2f} "
+          f"(target <= 1.3); +1 / alone: {plus_one['seconds'] / alone['seconds']:.2f} (target <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
