@@ -184,7 +184,88 @@ def base_features(doc) -> tuple[np.ndarray, list[str]]:
         b, a = _window_mean(fired, k)
         cols.append(np.column_stack([b, a]))
         names += [f"rule_any_before{k}", f"rule_any_after{k}"]
+    page_cols, page_names = _page_features(doc, prose, words)
+    cols.append(page_cols)
+    names += page_names
     return np.hstack(cols) if n else np.zeros((0, len(names))), names
+
+
+BLOCK_GAP = 2  # non-prose lines bridged inside a block of prose (headings, captions between paragraphs)
+
+
+def _prose_blocks(prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """Blocks of prose paragraphs (runs of prose with gaps of at most BLOCK_GAP other lines):
+    the block index of each paragraph (-1 outside any block) and (first, last, prose words) of each."""
+    n = len(prose)
+    block_of = np.full(n, -1, dtype=np.int64)
+    blocks: list[tuple[int, int, float]] = []
+    idx = np.flatnonzero(prose)
+    if len(idx):
+        start = prev = int(idx[0])
+        total = words[start]
+        for j in idx[1:]:
+            j = int(j)
+            if j - prev - 1 > BLOCK_GAP:
+                blocks.append((start, prev, float(total)))
+                start, total = j, 0.0
+            total += words[j]
+            prev = j
+        blocks.append((start, prev, float(total)))
+        for b, (first, last, _w) in enumerate(blocks):
+            block_of[first:last + 1] = b
+    return block_of, blocks
+
+
+def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Where a paragraph sits relative to the page's main text: the densest block of prose
+    (the one with the most prose words), the headline, and how much its content words share
+    with that block (teasers of other stories share few)."""
+    from pipeline.boilerplate import _title_index
+
+    n = len(prose)
+    names = ["in_main_block", "before_main_block", "after_main_block", "main_block_share", "own_block_share",
+             "log_block_count", "main_overlap", "log_content_words", "is_title", "from_title", "has_title"]
+    if n == 0:
+        return np.zeros((0, len(names))), names
+    block_of, blocks = _prose_blocks(prose, words)
+    total_words = float(words.sum()) or 1.0
+    idx = np.arange(n, dtype=float)
+    cols = np.zeros((n, len(names)))
+    if blocks:
+        main = max(range(len(blocks)), key=lambda b: (blocks[b][2], -b))
+        first, last, main_words = blocks[main]
+        cols[:, 0] = (block_of == main).astype(float)
+        cols[:, 1] = np.clip(first - idx, 0, None) / n
+        cols[:, 2] = np.clip(idx - last, 0, None) / n
+        cols[:, 3] = main_words / total_words
+        own = np.array([blocks[b][2] if b >= 0 else 0.0 for b in block_of])
+        cols[:, 4] = own / total_words
+        cols[:, 5] = math.log1p(len(blocks))
+        # content words of the main block (counts, so a paragraph inside it is compared with the rest)
+        cw = doc.content_words
+        counts: dict[str, int] = {}
+        for j in range(first, last + 1):
+            if prose[j]:
+                for w in cw[j]:
+                    counts[w] = counts.get(w, 0) + 1
+        for i in range(n):
+            ws = cw[i]
+            if ws:
+                inside = first <= i <= last and prose[i]
+                shared = sum(1 for w in ws if counts.get(w, 0) - (1 if inside else 0) > 0)
+                cols[i, 6] = shared / len(ws)
+            else:
+                cols[i, 6] = 1.0
+    else:
+        cols[:, 1] = 1.0
+        cols[:, 6] = 1.0
+    cols[:, 7] = np.log1p([len(w) for w in doc.content_words])
+    title = _title_index(doc)
+    if title is not None:
+        cols[title, 8] = 1.0
+        cols[:, 9] = (idx - title) / n
+        cols[:, 10] = 1.0
+    return cols, names
 
 
 def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -192,10 +273,21 @@ def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarr
     n = len(proba)
     cols = [first, proba.reshape(n, 1)]
     names = ["p"]
-    for k in (1, 2, 4, 10):
+    for k in (1, 2, 4, 10, 25):
         b, a = _window_mean(proba, k)
         cols.append(np.column_stack([b, a]))
         names += [f"p_before{k}", f"p_after{k}"]
+    # how far the nearest probable content lies before and after (jusText-like context)
+    sure = proba >= 0.5
+    idx = np.arange(n)
+    last_sure = np.maximum.accumulate(np.where(sure, idx, -1)) if n else np.zeros(0, dtype=int)
+    prev_sure = np.concatenate(([-1], last_sure[:-1])) if n else last_sure
+    next_sure = (np.minimum.accumulate(np.where(sure, idx, n)[::-1])[::-1]) if n else np.zeros(0, dtype=int)
+    next_after = np.concatenate((next_sure[1:], [n])) if n else next_sure
+    dist_before = np.where(prev_sure >= 0, idx - prev_sure, n + 1)
+    dist_after = np.where(next_after < n, next_after - idx, n + 1)
+    cols.append(np.column_stack([np.log1p(dist_before), np.log1p(dist_after)]))
+    names += ["p_dist_before", "p_dist_after"]
     page = np.full((n, 1), proba.mean() if n else 0.0)
     cols.append(page)
     names.append("p_page_mean")
