@@ -109,9 +109,10 @@ class BoilerplateConfig:
     credit_max_words: int = 14
     # the learned paragraph model (pipeline.boilerplate_model) after the rules
     use_model: bool = True
-    # whether the model may keep a paragraph that a soft rule claimed (off: every rule's
-    # verdict stands and the model only removes more)
-    model_overrides_rules: bool = False
+    # whether the model may keep a paragraph that a soft rule claimed (the model's hard rules
+    # and site templates always stand); off: every rule's verdict stands and the model only
+    # removes more
+    model_overrides_rules: bool = True
 
 
 @dataclass(frozen=True)

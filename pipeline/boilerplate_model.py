@@ -224,7 +224,8 @@ def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarra
 
     n = len(prose)
     names = ["in_main_block", "before_main_block", "after_main_block", "main_block_share", "own_block_share",
-             "log_block_count", "main_overlap", "log_content_words", "is_title", "from_title", "has_title"]
+             "log_block_count", "main_overlap", "log_content_words", "is_title", "from_title", "has_title",
+             "lead_overlap", "in_lead_block"]
     if n == 0:
         return np.zeros((0, len(names))), names
     block_of, blocks = _prose_blocks(prose, words)
@@ -265,7 +266,33 @@ def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarra
         cols[title, 8] = 1.0
         cols[:, 9] = (idx - title) / n
         cols[:, 10] = 1.0
+    # the page's topic: content words of the headline and the first LEAD_PARAGRAPHS prose
+    # paragraphs of the main block (a teaser of another story shares few of them, however
+    # many teasers repeat each other)
+    # (the lead: the first block of prose after the headline, else the page's first block;
+    # not the largest block, which on some pages is a list of teasers)
+    lead = [title] if title is not None else []
+    if blocks:
+        after = [b for b in blocks if title is None or b[1] > title]
+        lead_first, lead_last, _w = after[0] if after else blocks[0]
+        lead += [j for j in range(lead_first, lead_last + 1) if prose[j] and j != title][:LEAD_PARAGRAPHS]
+        cols[:, 12] = ((idx >= lead_first) & (idx <= lead_last)).astype(float)
+    lead_counts: dict[str, int] = {}
+    for j in lead:
+        for w in doc.content_words[j]:
+            lead_counts[w] = lead_counts.get(w, 0) + 1
+    lead_set = set(lead)
+    for i in range(n):
+        ws = doc.content_words[i]
+        if ws and lead_counts:
+            own = 1 if i in lead_set else 0
+            cols[i, 11] = sum(1 for w in ws if lead_counts.get(w, 0) - own > 0) / len(ws)
+        else:
+            cols[i, 11] = 1.0
     return cols, names
+
+
+LEAD_PARAGRAPHS = 3
 
 
 def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, list[str]]:
