@@ -123,7 +123,7 @@ def decoded_documents(pages: Sequence[Page], fmt: str, raw: Callable[[Page], byt
     return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format"])
 
 
-def kept_texts(documents, use_model: bool = True, templates: bool = True, overrides: bool = True) -> dict[str, str]:
+def kept_texts(documents, use_model: bool = True, templates: bool = True, overrides: bool = False) -> dict[str, str]:
     """Page key -> its kept paragraphs (blank-line joined), as the pipeline keeps them."""
     from pipeline import boilerplate
     from pipeline.build import mark_site_templates, paragraphs_table
@@ -301,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="processes for the HTML extractions")
     ap.add_argument("--trafilatura-settings", action="store_true",
                     help="only compare trafilatura's settings on the HTML (train and held-back parts)")
-    ap.add_argument("--model-removes-only", action="store_true",
-                    help="the model may not keep paragraphs that soft rules claimed (the policy before issue 15's second round)")
+    ap.add_argument("--model-overrides-rules", action="store_true",
+                    help="let the model keep paragraphs that soft rules claimed (not the shipped default)")
     ap.add_argument("--sample", type=int, help="with --trafilatura-settings: this many pages per set and part")
     args = ap.parse_args(argv)
 
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     # the stage runs over the scored pages as one corpus (the template rule counts them, as
     # a pipeline run over a folder of those pages would)
     dumps = decoded_documents(scored, "txt", Page.dump_bytes)
-    systems.append(("pipeline text", kept_texts(dumps, overrides=not args.model_removes_only)))
+    systems.append(("pipeline text", kept_texts(dumps, overrides=args.model_overrides_rules)))
     if not args.no_rules_only:
         systems.append(("pipeline text, rules only", kept_texts(dumps, use_model=False)))
     systems.append(("keep-all", {p.key: p.dump_bytes().decode("utf-8", "replace") for p in scored}))

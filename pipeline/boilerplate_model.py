@@ -6,9 +6,13 @@
 ``|``, dates and bylines, URLs), where it sits (relative position, share of the page's text
 before it, distance to the page's densest prose), its neighbourhood (the same shape
 averaged over windows of neighbours, runs of short link-like lines, title-case teaser runs)
-and the rules' opinion (which rule family fired, the page-tail marker). A second pass adds
-the first pass's probabilities of the neighbours (a smoothing over the sequence, like
-jusText's neighbour rule but learned).
+the rules' opinion (which rule family fired, the page-tail marker) and the page's layout
+(blocks of prose: the largest one and the first one after the headline, the distance to the
+headline, how many content words a paragraph shares with the largest block and with the
+headline and first paragraphs of the article). A second pass adds the first pass's
+probabilities of the neighbours over windows of up to 25 paragraphs and the distance to the
+nearest probable content (a smoothing over the sequence, like jusText's neighbour rule but
+learned).
 
 The model is a gradient-boosted tree ensemble fitted by ``eval/train_boilerplate.py`` on
 real labelled pages (scikit-learn there only) and stored as plain JSON arrays in

@@ -134,3 +134,28 @@ def test_second_pass_distance_to_probable_content():
     assert x2[2, col["p_dist_after"]] == pytest.approx(np.log1p(2))
     # none before paragraph 0: farther than the page
     assert x2[0, col["p_dist_before"]] == pytest.approx(np.log1p(6))
+
+
+def test_override_policy_keeps_hard_rules_and_names_every_drop():
+    """With `model_overrides_rules` the model may keep a paragraph a soft rule claimed (only
+    from `override_threshold` on), never one a hard rule claimed; every drop has a reason.
+    By default (off) every rule's verdict stands."""
+    model = boilerplate_model.load_model()
+    assert not BoilerplateConfig().model_overrides_rules
+    page = MENU + ARTICLE + ["Related stories", "Leave a comment"] + FOOTER
+    doc = boilerplate.rule_document(page, BoilerplateConfig(use_model=False))
+    proba = model.content_proba(doc)
+    out = classify(page, BoilerplateConfig(model_overrides_rules=True))
+    for rule, verdict, p in zip(doc.reasons, out, proba):
+        if rule is None:
+            continue
+        if rule.split(":", 1)[0] in model.hard_rules:
+            assert verdict.reason == rule
+        elif verdict.reason is None:
+            assert p >= model.override_threshold
+        else:
+            assert verdict.reason == rule
+    remove_only = classify(page)
+    for rule, verdict in zip(doc.reasons, remove_only):
+        if rule is not None:
+            assert verdict.reason == rule
