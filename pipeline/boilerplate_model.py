@@ -98,12 +98,13 @@ def _own_features(text: str, lf, is_prose: bool, is_heading: bool, repeated: boo
 def _window_mean(col: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean of `col` over the k paragraphs before and the k after each paragraph (0 off the page)."""
     n = len(col)
-    c = np.concatenate(([0.0], np.cumsum(col)))
+    c = np.concatenate((np.zeros((1,) + col.shape[1:]), np.cumsum(col, axis=0)))
     idx = np.arange(n)
     lo = np.maximum(idx - k, 0)
     hi = np.minimum(idx + k + 1, n)
-    before = (c[idx] - c[lo]) / np.maximum(idx - lo, 1)
-    after = (c[hi] - c[idx + 1]) / np.maximum(hi - idx - 1, 1)
+    shape = (n,) + (1,) * (col.ndim - 1)  # `col` may be a matrix: each column apart
+    before = (c[idx] - c[lo]) / np.maximum(idx - lo, 1).reshape(shape)
+    after = (c[hi] - c[idx + 1]) / np.maximum(hi - idx - 1, 1).reshape(shape)
     return before, after
 
 
@@ -158,11 +159,12 @@ def base_features(doc) -> tuple[np.ndarray, list[str]]:
     names += ["rel_pos", "chars_before", "from_longest", "abs_from_longest", "log_n_paragraphs", "log_page_chars",
               "char_share", "before_first_prose", "after_last_prose", "page_prose_share"]
     # neighbourhood
-    for name in _WINDOWED:
-        col = own[:, _OWN.index(name)]
+    windowed = own[:, [_OWN.index(name) for name in _WINDOWED]]
+    means = {k: _window_mean(windowed, k) for k in _WINDOWS}  # all columns at once
+    for j, name in enumerate(_WINDOWED):
         for k in _WINDOWS:
-            b, a = _window_mean(col, k)
-            cols.append(np.column_stack([b, a]))
+            b, a = means[k]
+            cols.append(np.column_stack([b[:, j], a[:, j]]))
             names += [f"{name}_before{k}", f"{name}_after{k}"]
     short = own[:, _OWN.index("short")]
     titled = ((own[:, _OWN.index("titlecase_ratio")] >= 0.6) & (own[:, _OWN.index("terminal")] == 0)
