@@ -109,8 +109,9 @@ class BoilerplateConfig:
     credit_max_words: int = 14
     # the learned paragraph model (pipeline.boilerplate_model) after the rules
     use_model: bool = True
-    # whether the model may keep a paragraph that a soft rule claimed (off: every rule's
-    # verdict stands and the model only removes more)
+    # whether the model may keep a paragraph that a soft rule claimed (the model's hard rules
+    # and site templates always stand); off: every rule's verdict stands and the model only
+    # removes more
     model_overrides_rules: bool = False
 
 
@@ -850,6 +851,21 @@ def _title_index(doc: Document) -> int | None:
     return max(leading, key=lambda j: (doc.features[j].n_words, -j)) if leading else None
 
 
+def _keep_headings_between_kept_text(doc: Document, reasons: list[str | None], title: int | None) -> None:
+    """Undo the model's drop of a heading-shaped line whose nearest non-heading neighbours
+    (before it: or the headline) are both kept: a section heading inside the article.
+    (Out of fold on the training pages of eval/train_boilerplate.py: mean F1 0.9100 -> 0.9111
+    with the override policy, 0.8836 -> 0.8847 without.)"""
+    n = len(doc)
+    for j in range(n):
+        if reasons[j] != MODEL_REASON or not doc.is_heading_shape(j):
+            continue
+        before = next((k for k in range(j - 1, -1, -1) if k == title or not doc.is_heading_shape(k)), None)
+        after = next((k for k in range(j + 1, n) if not doc.is_heading_shape(k)), None)
+        if before is not None and after is not None and reasons[before] is None and reasons[after] is None:
+            reasons[j] = None
+
+
 def classify(
     paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
     templates: Callable[[str], bool] | None = None,
@@ -887,6 +903,7 @@ def classify(
                     reasons[i] = reason or MODEL_REASON
                 else:
                     reasons[i] = None
+            _keep_headings_between_kept_text(doc, reasons, title)
     return [
         ParagraphVerdict(reason=reason, is_heading=reason is None and doc.is_heading_shape(i))
         for i, reason in enumerate(reasons)

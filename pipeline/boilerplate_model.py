@@ -6,9 +6,13 @@
 ``|``, dates and bylines, URLs), where it sits (relative position, share of the page's text
 before it, distance to the page's densest prose), its neighbourhood (the same shape
 averaged over windows of neighbours, runs of short link-like lines, title-case teaser runs)
-and the rules' opinion (which rule family fired, the page-tail marker). A second pass adds
-the first pass's probabilities of the neighbours (a smoothing over the sequence, like
-jusText's neighbour rule but learned).
+the rules' opinion (which rule family fired, the page-tail marker) and the page's layout
+(blocks of prose: the largest one and the first one after the headline, the distance to the
+headline, how many content words a paragraph shares with the largest block and with the
+headline and first paragraphs of the article). A second pass adds the first pass's
+probabilities of the neighbours over windows of up to 25 paragraphs and the distance to the
+nearest probable content (a smoothing over the sequence, like jusText's neighbour rule but
+learned).
 
 The model is a gradient-boosted tree ensemble fitted by ``eval/train_boilerplate.py`` on
 real labelled pages (scikit-learn there only) and stored as plain JSON arrays in
@@ -94,12 +98,13 @@ def _own_features(text: str, lf, is_prose: bool, is_heading: bool, repeated: boo
 def _window_mean(col: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean of `col` over the k paragraphs before and the k after each paragraph (0 off the page)."""
     n = len(col)
-    c = np.concatenate(([0.0], np.cumsum(col)))
+    c = np.concatenate((np.zeros((1,) + col.shape[1:]), np.cumsum(col, axis=0)))
     idx = np.arange(n)
     lo = np.maximum(idx - k, 0)
     hi = np.minimum(idx + k + 1, n)
-    before = (c[idx] - c[lo]) / np.maximum(idx - lo, 1)
-    after = (c[hi] - c[idx + 1]) / np.maximum(hi - idx - 1, 1)
+    shape = (n,) + (1,) * (col.ndim - 1)  # `col` may be a matrix: each column apart
+    before = (c[idx] - c[lo]) / np.maximum(idx - lo, 1).reshape(shape)
+    after = (c[hi] - c[idx + 1]) / np.maximum(hi - idx - 1, 1).reshape(shape)
     return before, after
 
 
@@ -154,11 +159,12 @@ def base_features(doc) -> tuple[np.ndarray, list[str]]:
     names += ["rel_pos", "chars_before", "from_longest", "abs_from_longest", "log_n_paragraphs", "log_page_chars",
               "char_share", "before_first_prose", "after_last_prose", "page_prose_share"]
     # neighbourhood
-    for name in _WINDOWED:
-        col = own[:, _OWN.index(name)]
+    windowed = own[:, [_OWN.index(name) for name in _WINDOWED]]
+    means = {k: _window_mean(windowed, k) for k in _WINDOWS}  # all columns at once
+    for j, name in enumerate(_WINDOWED):
         for k in _WINDOWS:
-            b, a = _window_mean(col, k)
-            cols.append(np.column_stack([b, a]))
+            b, a = means[k]
+            cols.append(np.column_stack([b[:, j], a[:, j]]))
             names += [f"{name}_before{k}", f"{name}_after{k}"]
     short = own[:, _OWN.index("short")]
     titled = ((own[:, _OWN.index("titlecase_ratio")] >= 0.6) & (own[:, _OWN.index("terminal")] == 0)
@@ -184,7 +190,115 @@ def base_features(doc) -> tuple[np.ndarray, list[str]]:
         b, a = _window_mean(fired, k)
         cols.append(np.column_stack([b, a]))
         names += [f"rule_any_before{k}", f"rule_any_after{k}"]
+    page_cols, page_names = _page_features(doc, prose, words)
+    cols.append(page_cols)
+    names += page_names
     return np.hstack(cols) if n else np.zeros((0, len(names))), names
+
+
+BLOCK_GAP = 2  # non-prose lines bridged inside a block of prose (headings, captions between paragraphs)
+
+
+def _prose_blocks(prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """Blocks of prose paragraphs (runs of prose with gaps of at most BLOCK_GAP other lines):
+    the block index of each paragraph (-1 outside any block) and (first, last, prose words) of each."""
+    n = len(prose)
+    block_of = np.full(n, -1, dtype=np.int64)
+    blocks: list[tuple[int, int, float]] = []
+    idx = np.flatnonzero(prose)
+    if len(idx):
+        start = prev = int(idx[0])
+        total = words[start]
+        for j in idx[1:]:
+            j = int(j)
+            if j - prev - 1 > BLOCK_GAP:
+                blocks.append((start, prev, float(total)))
+                start, total = j, 0.0
+            total += words[j]
+            prev = j
+        blocks.append((start, prev, float(total)))
+        for b, (first, last, _w) in enumerate(blocks):
+            block_of[first:last + 1] = b
+    return block_of, blocks
+
+
+def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Where a paragraph sits relative to the page's main text: the densest block of prose
+    (the one with the most prose words), the headline, and how much its content words share
+    with that block (teasers of other stories share few)."""
+    from pipeline.boilerplate import _title_index
+
+    n = len(prose)
+    names = ["in_main_block", "before_main_block", "after_main_block", "main_block_share", "own_block_share",
+             "log_block_count", "main_overlap", "log_content_words", "is_title", "from_title", "has_title",
+             "lead_overlap", "in_lead_block"]
+    if n == 0:
+        return np.zeros((0, len(names))), names
+    block_of, blocks = _prose_blocks(prose, words)
+    total_words = float(words.sum()) or 1.0
+    idx = np.arange(n, dtype=float)
+    cols = np.zeros((n, len(names)))
+    if blocks:
+        main = max(range(len(blocks)), key=lambda b: (blocks[b][2], -b))
+        first, last, main_words = blocks[main]
+        cols[:, 0] = (block_of == main).astype(float)
+        cols[:, 1] = np.clip(first - idx, 0, None) / n
+        cols[:, 2] = np.clip(idx - last, 0, None) / n
+        cols[:, 3] = main_words / total_words
+        own = np.array([blocks[b][2] if b >= 0 else 0.0 for b in block_of])
+        cols[:, 4] = own / total_words
+        cols[:, 5] = math.log1p(len(blocks))
+        # content words of the main block (counts, so a paragraph inside it is compared with the rest)
+        cw = doc.content_words
+        counts: dict[str, int] = {}
+        for j in range(first, last + 1):
+            if prose[j]:
+                for w in cw[j]:
+                    counts[w] = counts.get(w, 0) + 1
+        for i in range(n):
+            ws = cw[i]
+            if ws:
+                inside = first <= i <= last and prose[i]
+                shared = sum(1 for w in ws if counts.get(w, 0) - (1 if inside else 0) > 0)
+                cols[i, 6] = shared / len(ws)
+            else:
+                cols[i, 6] = 1.0
+    else:
+        cols[:, 1] = 1.0
+        cols[:, 6] = 1.0
+    cols[:, 7] = np.log1p([len(w) for w in doc.content_words])
+    title = _title_index(doc)
+    if title is not None:
+        cols[title, 8] = 1.0
+        cols[:, 9] = (idx - title) / n
+        cols[:, 10] = 1.0
+    # the page's topic: content words of the headline and the first LEAD_PARAGRAPHS prose
+    # paragraphs of the main block (a teaser of another story shares few of them, however
+    # many teasers repeat each other)
+    # (the lead: the first block of prose after the headline, else the page's first block;
+    # not the largest block, which on some pages is a list of teasers)
+    lead = [title] if title is not None else []
+    if blocks:
+        after = [b for b in blocks if title is None or b[1] > title]
+        lead_first, lead_last, _w = after[0] if after else blocks[0]
+        lead += [j for j in range(lead_first, lead_last + 1) if prose[j] and j != title][:LEAD_PARAGRAPHS]
+        cols[:, 12] = ((idx >= lead_first) & (idx <= lead_last)).astype(float)
+    lead_counts: dict[str, int] = {}
+    for j in lead:
+        for w in doc.content_words[j]:
+            lead_counts[w] = lead_counts.get(w, 0) + 1
+    lead_set = set(lead)
+    for i in range(n):
+        ws = doc.content_words[i]
+        if ws and lead_counts:
+            own = 1 if i in lead_set else 0
+            cols[i, 11] = sum(1 for w in ws if lead_counts.get(w, 0) - own > 0) / len(ws)
+        else:
+            cols[i, 11] = 1.0
+    return cols, names
+
+
+LEAD_PARAGRAPHS = 3
 
 
 def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -192,10 +306,21 @@ def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarr
     n = len(proba)
     cols = [first, proba.reshape(n, 1)]
     names = ["p"]
-    for k in (1, 2, 4, 10):
+    for k in (1, 2, 4, 10, 25):
         b, a = _window_mean(proba, k)
         cols.append(np.column_stack([b, a]))
         names += [f"p_before{k}", f"p_after{k}"]
+    # how far the nearest probable content lies before and after (jusText-like context)
+    sure = proba >= 0.5
+    idx = np.arange(n)
+    last_sure = np.maximum.accumulate(np.where(sure, idx, -1)) if n else np.zeros(0, dtype=int)
+    prev_sure = np.concatenate(([-1], last_sure[:-1])) if n else last_sure
+    next_sure = (np.minimum.accumulate(np.where(sure, idx, n)[::-1])[::-1]) if n else np.zeros(0, dtype=int)
+    next_after = np.concatenate((next_sure[1:], [n])) if n else next_sure
+    dist_before = np.where(prev_sure >= 0, idx - prev_sure, n + 1)
+    dist_after = np.where(next_after < n, next_after - idx, n + 1)
+    cols.append(np.column_stack([np.log1p(dist_before), np.log1p(dist_after)]))
+    names += ["p_dist_before", "p_dist_after"]
     page = np.full((n, 1), proba.mean() if n else 0.0)
     cols.append(page)
     names.append("p_page_mean")

@@ -103,3 +103,59 @@ def test_paragraph_stage_offsets_and_reasons_on_a_web_dump():
     dropped = paras[paras["status"] != "kept"]
     assert dropped["reason"].notna().all()
     assert set(ARTICLE[1:]) <= set(paras.loc[paras["status"] == "kept", "text"])
+
+
+def test_page_features_find_the_main_block_and_the_headline():
+    teasers = ["The striker scored twice as the club won the cup final in front of a record crowd.",
+               "The film festival opened with a premiere attended by hundreds of fans and critics."]
+    page = MENU + ARTICLE + ["Related stories"] + teasers + FOOTER
+    x, names = boilerplate_model.features(page)
+    col = {n: i for i, n in enumerate(names)}
+    body = [page.index(p) for p in ARTICLE[1:]]
+    title = page.index(ARTICLE[0])
+    assert all(x[i, col["in_main_block"]] == 1.0 for i in body)
+    assert x[0, col["in_main_block"]] == 0.0 and x[0, col["before_main_block"]] > 0
+    assert x[len(page) - 1, col["after_main_block"]] > 0
+    # the headline and the distance to it
+    assert x[title, col["is_title"]] == 1.0 and x[:, col["is_title"]].sum() == 1.0
+    assert x[title + 1, col["from_title"]] > 0 > x[0, col["from_title"]]
+    assert (x[:, col["has_title"]] == 1.0).all()
+    # article paragraphs share their words with the rest of the article, teasers hardly
+    assert min(x[i, col["main_overlap"]] for i in body[1:]) > max(x[page.index(t), col["main_overlap"]] for t in teasers)
+
+
+def test_second_pass_distance_to_probable_content():
+    first = np.zeros((5, 2))
+    x2, names = boilerplate_model.second_pass_features(first, np.array([0.1, 0.9, 0.2, 0.2, 0.8]))
+    assert x2.shape == (5, 2 + len(names))
+    col = {n: 2 + i for i, n in enumerate(names)}
+    # paragraph 2: probable content one before, two after
+    assert x2[2, col["p_dist_before"]] == pytest.approx(np.log1p(1))
+    assert x2[2, col["p_dist_after"]] == pytest.approx(np.log1p(2))
+    # none before paragraph 0: farther than the page
+    assert x2[0, col["p_dist_before"]] == pytest.approx(np.log1p(6))
+
+
+def test_override_policy_keeps_hard_rules_and_names_every_drop():
+    """With `model_overrides_rules` the model may keep a paragraph a soft rule claimed (only
+    from `override_threshold` on), never one a hard rule claimed; every drop has a reason.
+    By default (off) every rule's verdict stands."""
+    model = boilerplate_model.load_model()
+    assert not BoilerplateConfig().model_overrides_rules
+    page = MENU + ARTICLE + ["Related stories", "Leave a comment"] + FOOTER
+    doc = boilerplate.rule_document(page, BoilerplateConfig(use_model=False))
+    proba = model.content_proba(doc)
+    out = classify(page, BoilerplateConfig(model_overrides_rules=True))
+    for rule, verdict, p in zip(doc.reasons, out, proba):
+        if rule is None:
+            continue
+        if rule.split(":", 1)[0] in model.hard_rules:
+            assert verdict.reason == rule
+        elif verdict.reason is None:
+            assert p >= model.override_threshold
+        else:
+            assert verdict.reason == rule
+    remove_only = classify(page)
+    for rule, verdict in zip(doc.reasons, remove_only):
+        if rule is not None:
+            assert verdict.reason == rule
