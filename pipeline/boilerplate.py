@@ -841,16 +841,6 @@ def rule_document(
 MODEL_REASON = "model:boilerplate"
 
 
-def _title_index(doc: Document) -> int | None:
-    """The headline as `page_header` sees it: the longest kept heading-shaped line before
-    the first body paragraph (None without body text or such a line)."""
-    first = doc.first_body
-    if first is None:
-        return None
-    leading = [j for j in range(first) if doc.reasons[j] is None and doc.is_heading_shape(j)]
-    return max(leading, key=lambda j: (doc.features[j].n_words, -j)) if leading else None
-
-
 def _keep_headings_between_kept_text(doc: Document, reasons: list[str | None], title: int | None) -> None:
     """Undo the model's drop of a heading-shaped line whose nearest non-heading neighbours
     (before it: or the headline) are both kept: a section heading inside the article.
@@ -887,12 +877,12 @@ def classify(
     doc = rule_document(paragraphs, config, templates)
     reasons = list(doc.reasons)
     if config.use_model and len(doc):
-        from pipeline.boilerplate_model import load_model
+        from pipeline.boilerplate_model import load_model, title_index
 
         model = load_model()
         if model is not None:
             proba = model.content_proba(doc)
-            title = _title_index(doc)
+            title = title_index(doc)
             for i, reason in enumerate(reasons):
                 if i == title:
                     continue  # the page's headline stays, whatever the model says
@@ -908,3 +898,10 @@ def classify(
         ParagraphVerdict(reason=reason, is_heading=reason is None and doc.is_heading_shape(i))
         for i, reason in enumerate(reasons)
     ]
+
+
+def model_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """First-pass rows of a page given as paragraph texts (the rules run first)."""
+    from pipeline.boilerplate_model import base_features
+
+    return base_features(rule_document(list(paragraphs), BoilerplateConfig(use_model=False)))

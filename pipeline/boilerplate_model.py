@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["FEATURE_NAMES", "MODEL_PATH", "Model", "base_features", "features", "load_model", "second_pass_features"]
+__all__ = ["FEATURE_NAMES", "MODEL_PATH", "Model", "base_features", "load_model", "second_pass_features", "title_index"]
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "boilerplate_model.json"
 
@@ -226,8 +226,6 @@ def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarra
     """Where a paragraph sits relative to the page's main text: the densest block of prose
     (the one with the most prose words), the headline, and how much its content words share
     with that block (teasers of other stories share few)."""
-    from pipeline.boilerplate import _title_index
-
     n = len(prose)
     names = ["in_main_block", "before_main_block", "after_main_block", "main_block_share", "own_block_share",
              "log_block_count", "main_overlap", "log_content_words", "is_title", "from_title", "has_title",
@@ -267,7 +265,7 @@ def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarra
         cols[:, 1] = 1.0
         cols[:, 6] = 1.0
     cols[:, 7] = np.log1p([len(w) for w in doc.content_words])
-    title = _title_index(doc)
+    title = title_index(doc)
     if title is not None:
         cols[title, 8] = 1.0
         cols[:, 9] = (idx - title) / n
@@ -406,8 +404,11 @@ def load_model(path: str | None = None) -> Model | None:
     return Model(json.loads(p.read_text("utf-8")))
 
 
-def features(paragraphs: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """First-pass rows of a page given as paragraph texts (the rules run first)."""
-    from pipeline.boilerplate import BoilerplateConfig, rule_document
-
-    return base_features(rule_document(list(paragraphs), BoilerplateConfig(use_model=False)))
+def title_index(doc) -> int | None:
+    """The headline as `page_header` sees it: the longest kept heading-shaped line before
+    the first body paragraph (None without body text or such a line)."""
+    first = doc.first_body
+    if first is None:
+        return None
+    leading = [j for j in range(first) if doc.reasons[j] is None and doc.is_heading_shape(j)]
+    return max(leading, key=lambda j: (doc.features[j].n_words, -j)) if leading else None

@@ -38,7 +38,7 @@ def test_labels_align_paragraphs_with_gold():
 
 def test_features_of_a_tiny_page():
     page = MENU + ARTICLE + FOOTER
-    x, names = boilerplate_model.features(page)
+    x, names = boilerplate.model_features(page)
     assert x.shape == (len(page), len(names)) and np.isfinite(x).all()
     col = {n: i for i, n in enumerate(names)}
     assert x[0, col["rel_pos"]] == 0.0 and x[-1, col["rel_pos"]] == 1.0
@@ -60,7 +60,7 @@ def test_shipped_model_loads_quickly_and_matches_the_features():
     elapsed = time.perf_counter() - t0
     assert model is not None, "pipeline/models/boilerplate_model.json is missing"
     assert elapsed < 1.0  # ~0.02 s on an idle machine; generous for a loaded CI box
-    _x, names = boilerplate_model.features(ARTICLE)
+    _x, names = boilerplate.model_features(ARTICLE)
     assert model.feature_names == names
     assert 0.0 < model.threshold < 1.0
 
@@ -109,7 +109,7 @@ def test_page_features_find_the_main_block_and_the_headline():
     teasers = ["The striker scored twice as the club won the cup final in front of a record crowd.",
                "The film festival opened with a premiere attended by hundreds of fans and critics."]
     page = MENU + ARTICLE + ["Related stories"] + teasers + FOOTER
-    x, names = boilerplate_model.features(page)
+    x, names = boilerplate.model_features(page)
     col = {n: i for i, n in enumerate(names)}
     body = [page.index(p) for p in ARTICLE[1:]]
     title = page.index(ARTICLE[0])
