@@ -871,8 +871,9 @@ def classify(
     rules stays boilerplate with that rule's reason; a paragraph claimed by another rule
     is kept only when the model's probability reaches ``override_threshold`` (else it keeps
     the rule's reason); a paragraph no rule claimed is boilerplate when the probability is
-    below ``threshold``, with the reason :data:`MODEL_REASON`. Kept heading-shaped lines are then flagged
-    ``is_heading``.
+    below ``threshold``, with the reason :data:`MODEL_REASON`. A page the model would empty
+    of everything the rules kept keeps the rules' verdict. Kept heading-shaped lines are then
+    flagged ``is_heading``.
     """
     doc = rule_document(paragraphs, config, templates)
     reasons = list(doc.reasons)
@@ -894,6 +895,11 @@ def classify(
                 else:
                     reasons[i] = None
             _keep_headings_between_kept_text(doc, reasons, title)
+            if all(r is not None for r in reasons) and any(r is None for r in doc.reasons):
+                # the model judges a paragraph against the rest of its page; where it would
+                # remove every paragraph the rules kept (a short article, a one-line item)
+                # it had no article text to compare with, and the rules' verdict stands
+                reasons = list(doc.reasons)
     return [
         ParagraphVerdict(reason=reason, is_heading=reason is None and doc.is_heading_shape(i))
         for i, reason in enumerate(reasons)

@@ -561,7 +561,8 @@ def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter") -> None
     for doc_id, texts in paras[kept_mask & ~counted].groupby("doc_id", sort=False)["text"]:
         counter.update(doc_id, texts.tolist())
     template = pd.Series(False, index=paras.index)
-    template[kept_mask] = counter.templates_among(paras.loc[kept_mask, "text"].tolist())
+    if kept_mask.any():
+        template[kept_mask] = counter.templates_among(paras.loc[kept_mask, "text"].tolist())
     paras.loc[template, "status"] = "boilerplate"
     paras.loc[template, "reason"] = "site_template"
 

@@ -159,3 +159,14 @@ def test_override_policy_keeps_hard_rules_and_names_every_drop():
     for rule, verdict in zip(doc.reasons, remove_only):
         if rule is not None:
             assert verdict.reason == rule
+
+
+def test_the_model_never_empties_a_page_the_rules_kept_something_of():
+    """A one-line item (a short news brief) has no page around it to judge against: whatever
+    the model's probability, the rules' verdict stands when the model would remove it all."""
+    for page in (["Officials said on Monday that 500 soldiers arrived in Minsk."],
+                 ["Officials said on Monday that 500 soldiers arrived in Minsk.", "Share this"]):
+        verdicts = classify(page, BoilerplateConfig())
+        rules = classify(page, BoilerplateConfig(use_model=False))
+        assert any(v.reason is None for v in verdicts), verdicts
+        assert [v.reason for v in verdicts][0] == [v.reason for v in rules][0] is None

@@ -137,3 +137,17 @@ def _exact(text: str) -> str:
     from pipeline.text import exact_digest
 
     return exact_digest(text)
+
+
+def test_site_templates_with_no_kept_paragraph_in_the_corpus():
+    """A corpus whose paragraphs are all removed (every file a one-line boilerplate item) has
+    nothing to count: no error, nothing marked."""
+    import pandas as pd
+
+    from pipeline.build import mark_site_templates
+    from pipeline.templates import TemplateCounter
+
+    paras = pd.DataFrame({"doc_id": ["a", "b"], "status": ["boilerplate", "duplicate"], "reason": ["navigation", None],
+                          "text": ["Home | News", "Home | News"]})
+    mark_site_templates(paras, TemplateCounter())
+    assert paras["status"].tolist() == ["boilerplate", "duplicate"]
