@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -93,8 +94,8 @@ def _launch_materialize_all(page, shots) -> None:
     _dismiss_popups(page, wait_ms=500)
     page.get_by_role("button", name="Materialize all").first.click()
     # partitioned assets: a dialog to choose partitions (all by default) and launch a backfill
-    launch = page.get_by_role("button", name="Launch backfill").or_(
-        page.get_by_role("button", name="Launch run")).or_(page.get_by_role("button", name="Launch runs"))
+    # "Launch backfill", "Launch run", "Launch 1 run", ... depending on the partitions chosen
+    launch = page.get_by_role("button", name=re.compile(r"^Launch (backfill|\d* ?runs?)$"))
     try:
         launch.first.wait_for(state="visible", timeout=8000)
     except Exception:  # noqa: BLE001 - no dialog: unpartitioned assets launch a run at once
