@@ -152,8 +152,7 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     for run in instance.get_runs(filters=dg.RunsFilter(tags={ORIGIN_TAG: "schedule"}), limit=100):
         wave = run.tags.get(WAVE_TAG)
         if wave and wave not in cursor["waves"] and wave not in cursor["done_waves"]:
-            cursor["waves"][wave] = {"keys": settings.state.files_of([run.tags[BATCH_TAG]]) if BATCH_TAG in run.tags
-                                     else [], "retried": False}
+            cursor["waves"][wave] = {"keys": _batch_files(run, settings), "retried": False}
 
     # 1. waves whose runs have all finished: retry failed batches file by file, then publish
     for wave, info in list(cursor["waves"].items()):
