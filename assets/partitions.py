@@ -45,9 +45,3 @@ def make_batches(store: StateStore, wave: str, chunks: Iterable[list[str]], star
         store.write_manifest(batch, keys)
         out.append(batch)
     return out
-
-
-def files_of_context(context, store: StateStore) -> list[str]:
-    """The file keys of the batch partition(s) an asset step or IO call covers."""
-    keys = context.partition_keys if hasattr(context, "partition_keys") else context.asset_partition_keys
-    return store.files_of(keys)
