@@ -79,6 +79,16 @@ def dropped_keys(settings: PipelineSettings, deleted: list[str]) -> list[str]:
     return out
 
 
+def warm_gx_process(settings: PipelineSettings) -> None:
+    """Before launching runs: make sure the warm GX process their suites attach to runs
+    (started here, beside the code server that evaluates this sensor, the first time or
+    after the code changed; it warms up while the runs are queued and start)."""
+    if settings.gx_server and settings.gx_process:
+        from pipeline import gx_process
+
+        gx_process.ensure_server(settings.runtime_dir)
+
+
 def _load_cursor(raw: str | None) -> dict:
     cursor = json.loads(raw) if raw else {}
     cursor.setdefault("scan", {})
@@ -207,6 +217,8 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
         cursor["waves"][wave] = {"keys": keys, "retried": False, "batches": batches}
         context.log.info(f"wave {wave}: {len(plan.new)} new, {len(plan.changed)} changed, "
                          f"{len(dropped)} dropped, {len(batches)} batch run(s)")
+    if run_requests:
+        warm_gx_process(settings)
     return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=partition_requests,
                            cursor=json.dumps(cursor, sort_keys=True))
 
@@ -250,4 +262,5 @@ def daily_rescan(context: dg.ScheduleEvaluationContext, settings: PipelineSettin
     chunks = files.batches(todo, settings.sensor_batch_size)
     batches = make_batches(settings.state, wave, chunks)
     context.instance.add_dynamic_partitions(file_batches.name, batches)
+    warm_gx_process(settings)
     return [batch_run_request(b, len(c), wave, PROCESS_AND_PUBLISH_JOB, origin="schedule") for b, c in zip(batches, chunks)]

@@ -35,6 +35,7 @@ class Harness:
         self.raw.mkdir()
         self.wh = tmp_path / "wh"
         self.instance = instance
+        settings.setdefault("gx_server", False)  # one test below keeps a GX process warm; the others need none
         self.settings = PipelineSettings(raw_dir=str(self.raw), warehouse_dir=str(self.wh),
                                          spacy_model=DEFAULT_SPACY_MODEL, **settings)
         self.defs = dg.Definitions(
@@ -226,3 +227,34 @@ def test_daily_rescan_schedules_files_that_were_never_accepted(harness):
     after = json.loads((harness.wh / "_manifest.json").read_text())
     rows = {name: t["rows"] for name, t in after["tables"].items()}
     assert after["snapshot"] != before["snapshot"] and rows == {name: t["rows"] for name, t in before["tables"].items()}
+
+
+def test_the_sensor_keeps_a_gx_process_warm_for_its_runs(tmp_path):
+    """A wave's runs validate in the GX process the sensor started (not one of their own),
+    and the next wave's run finds the same process."""
+    import signal
+
+    from pipeline import gx_process
+
+    if not gx_process.enabled():
+        pytest.skip("one CPU: no GX process")
+    with dg.instance_for_test() as instance:
+        h = Harness(tmp_path, instance, settle_seconds=0, gx_server=True)
+        pid = None
+        try:
+            shutil.copy(SEEDS[0], h.raw / SEEDS[0].name)
+            first = h.tick()
+            info = json.loads((h.settings.runtime_dir / gx_process.SERVER_FILE).read_text())
+            pid = info["pid"]
+            assert [r.success for r in h.execute(first)] == [True]
+            shutil.copy(SEEDS[1], h.raw / SEEDS[1].name)
+            second = h.tick()
+            assert json.loads((h.settings.runtime_dir / gx_process.SERVER_FILE).read_text())["pid"] == pid
+            assert [r.success for r in h.execute(second)] == [True]
+            for run in h.runs:
+                said = [e.user_message for e in instance.all_logs(run.run_id) if "GX process" in (e.user_message or "")]
+                assert said == [f"suites validate in the warm GX process (pid {pid})"], said
+            assert sorted(h.table("documents")["source_path"]) == sorted(s.name for s in SEEDS[:2])
+        finally:
+            if pid:
+                os.kill(pid, signal.SIGTERM)

@@ -304,3 +304,110 @@ def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_
     assert hits_there == 0 and hits_again > 0  # the second run read its clauses from the memo
     assert (tmp_path / "there" / "conflict_readings.json").exists()
     assert gx_process.submit(build.conflicts_with_memo, *inputs, tmp_path) is None  # stopped: nothing to hand over
+
+
+# ------------------------------------------------- the warm GX process (the daemon's runs)
+def _wait_for(predicate, seconds: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _gone(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a child of this process that exited: reap it
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return False
+
+
+def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp_path, monkeypatch):
+    """The sensor's `ensure_server` starts one GX process that outlives runs; a run's
+    `attach` sends its suites there (same reports as here), leaving detaches without
+    stopping it, and a second `ensure_server` with the same code reuses it."""
+    import os
+    import signal
+
+    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    if not validation.background_enabled():
+        pytest.skip("one CPU: the GX process is never started")
+    runtime = tmp_path / "runtime"
+    paras = frames["paragraphs"].copy()
+    paras.loc[paras.index[0], "char_start"] += 1  # breaks offsets_match
+    cases = [("sentences", frames["sentences"], _ctx(frames)), ("paragraphs", paras, _ctx(frames))]
+    here = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
+    pid = gx_process.ensure_server(runtime)
+    try:
+        assert pid and pid != os.getpid()
+        assert oct((runtime / gx_process.SERVER_FILE).stat().st_mode & 0o777) == "0o600"  # it holds the key
+        assert gx_process.attach(runtime)
+        assert gx_process.attached_pid() == pid
+        assert gx_process.current().submit(os.getpid).result() == pid
+        there = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
+        assert gx_process.attached_pid() == pid  # nothing fell back
+        validation.stop_background()  # the run ends: it leaves, the server goes on
+        assert gx_process.current() is None and not _gone(pid)
+        assert gx_process.ensure_server(runtime) == pid  # the next wave: the same process
+        assert gx_process.attach(runtime) and gx_process.current().submit(os.getpid).result() == pid
+        validation.stop_background()
+        assert not gx_process.attach(runtime, version="other code")  # a run of other code starts its own
+    finally:
+        validation.stop_background()
+        os.kill(pid, signal.SIGTERM)
+    assert [_comparable(r) for r in there] == [_comparable(r) for r in here]
+    _wait_for(lambda: _gone(pid))
+    assert not (runtime / gx_process.SERVER_FILE).exists()  # it cleaned up after itself
+    assert not gx_process.attach(runtime)
+
+
+def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_it(frames, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    if not validation.background_enabled():
+        pytest.skip("one CPU: the GX process is never started")
+    runtime = tmp_path / "runtime"
+    old = gx_process.ensure_server(runtime, version="old")
+    new = again = None
+    try:
+        _wait_for(lambda: (runtime / gx_process.SERVER_FILE).exists())
+        new = gx_process.ensure_server(runtime, version="new")  # the code changed: the old one is stopped
+        assert new != old
+        _wait_for(lambda: _gone(old))
+        assert gx_process.attach(runtime, version="new")
+        os.kill(new, signal.SIGKILL)  # lost in the middle of a run
+        report = validation.run_suite("documents", frames["documents"])
+        assert report.success and report.n_rows == len(frames["documents"])
+        assert gx_process.current() is None  # detached: later suites run here
+        again = gx_process.ensure_server(runtime, version="new")  # the next wave starts another
+        assert again not in (old, new) and gx_process.attach(runtime, version="new")
+    finally:
+        validation.stop_background()
+        for pid in (old, new, again):
+            if pid and not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_the_warm_gx_process_leaves_when_idle(tmp_path, monkeypatch):
+    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    if not validation.background_enabled():
+        pytest.skip("one CPU: the GX process is never started")
+    pid = gx_process.ensure_server(tmp_path, idle_seconds=0.5)
+    try:
+        _wait_for(lambda: _gone(pid), seconds=90)  # warm-up, then half a second with no caller
+    finally:
+        if not _gone(pid):
+            import os
+            import signal
+
+            os.kill(pid, signal.SIGKILL)
+    assert not (tmp_path / gx_process.SERVER_FILE).exists()
