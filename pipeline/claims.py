@@ -112,6 +112,7 @@ class SentenceAnalysis:
     has_quotes: bool = False
     titles: list[tuple[str, str]] = field(default_factory=list)  # ("president", "Alexander Lukashenko")
     declarative: bool = False  # not a heading, not a question, with some words: may be a claim when attributed
+    question: bool = False  # a question (not a heading, with some words): a claim only when attributed
     assertion: bool = False  # declarative, with a verb and at least five words: a claim when check-worthy
 
 
@@ -172,6 +173,7 @@ def analyze(doc: "Doc", sent: SentenceInput) -> SentenceAnalysis:
     score = checkworthiness(features)
     is_question = text.rstrip("\"”’)").endswith("?")
     declarative = not sent.is_heading and not is_question and n_tokens >= MIN_ATTRIBUTED_WORDS
+    question = not sent.is_heading and is_question and n_tokens >= MIN_ATTRIBUTED_WORDS
     assertion = declarative and has_verb and n_tokens >= 5
     is_claim = assertion and score >= CLAIM_THRESHOLD
     lemmas = sorted({t.lemma_.lower() for t in doc if t.is_alpha and not t.is_stop and len(t) > 2})
@@ -179,7 +181,7 @@ def analyze(doc: "Doc", sent: SentenceInput) -> SentenceAnalysis:
         sent=sent, attribution=att, quantities=quantities, entities=ents, features=features,
         is_claim=is_claim, hedged=hedged, negated=is_negated(doc, att), lemmas=lemmas,
         has_quotes=bool(quoted_ranges(doc.text)), titles=_person_titles(doc),
-        declarative=declarative, assertion=assertion,
+        declarative=declarative, assertion=assertion, question=question,
     )
 
 
@@ -515,7 +517,7 @@ def document_claims(analyses: Sequence[SentenceAnalysis]) -> list[ClaimRow]:
         features = dict(a.features, attribution=float(r.speaker is not None))
         score = checkworthiness(features)
         worthy = score >= CLAIM_THRESHOLD
-        if not ((r.speaker is not None and a.declarative) or (worthy and a.assertion)):
+        if not ((r.speaker is not None and (a.declarative or a.question)) or (worthy and a.assertion)):
             continue
         s = a.sent
         rows.append(
