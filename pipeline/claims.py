@@ -64,7 +64,7 @@ OPINION_STARTS = ("i think", "i believe", "i feel", "in my opinion", "we think",
 # recorded in the model file (tests/test_checkworthiness.py).
 CLAIM_THRESHOLD = 0.34
 # an attributed sentence is a claim with at least this many words ("“It is over,” he said.")
-MIN_ATTRIBUTED_WORDS = 3
+MIN_ATTRIBUTED_WORDS = 2
 
 
 @dataclass(frozen=True)
