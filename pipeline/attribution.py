@@ -201,8 +201,21 @@ def quoted_ranges(text: str) -> list[tuple[int, int]]:
         i += 1
     if start is not None:
         ranges.append((start, len(text)))
-    # single curly quotes double as apostrophes: keep only ranges of several words
-    return [(a, b) for a, b in ranges if len(text[a:b].split()) >= 3]
+    # single curly quotes double as apostrophes: keep only ranges of several words; a
+    # quotation that opens the sentence between double marks is one however short
+    # ("''It's embarrassing,'' Mr. Rubel said.", "“Absolutely not,” she said.")
+    return [(a, b) for a, b in ranges if len(text[a:b].split()) >= 3 or _double_marked(text, a, b)]
+
+
+def _double_marked(text: str, a: int, b: int) -> bool:
+    """A short quotation that opens the sentence, between double marks, its words closed by
+    a comma, "!" or "?" ('“Absolutely not,” she said.'): not a scare quote."""
+    if text[:a].strip() or not any(ch.isalnum() for ch in text[a:b]):
+        return False
+    if not (text[a] in '"“«„' or text.startswith("''", a)):
+        return False
+    inner = text[a:b - 2] if text[max(a, b - 2):b] == "''" else text[a:b - 1] if text[b - 1] in '"”»“' else ""
+    return inner.rstrip()[-1:] in {",", "!", "?"}
 
 
 def _inside(ranges: list[tuple[int, int]], pos: int) -> bool:
