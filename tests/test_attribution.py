@@ -33,6 +33,17 @@ class TestQuotedRanges:
         assert _quoted("«nous allons gagner» dit-il") == ["«nous allons gagner»"]
         assert _quoted("„Wir werden gewinnen“ sagte er.") == ["„Wir werden gewinnen“"]
 
+    def test_short_quotation_opening_the_sentence(self):
+        # two words between double marks, closed by a comma, "!" or "?": a quotation
+        assert _quoted("“Absolutely not,” the mayor said.") == ["“Absolutely not,”"]
+        assert _quoted("''Truly shameful,'' Ms. Okafor said. ''") == ["''Truly shameful,''"]
+        assert _quoted('"Never again!" she wrote.') == ['"Never again!"']
+
+    def test_short_scare_quote_is_not_a_quotation(self):
+        # one or two words in the middle of a sentence, or without the closing punctuation
+        assert _quoted('They called the plan a "total sham" on Monday.') == []
+        assert _quoted("“Fake news” is what he calls it.") == []
+
     def test_single_curly_quote_as_apostrophe_is_not_a_quote(self):
         # Belarus’ is a possessive, not the end of a quotation
         text = "Belarus’ army joined the ‘big allied exercise here’ today"
