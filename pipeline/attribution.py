@@ -44,7 +44,7 @@ Patterns covered (each a small function over one parsed sentence):
   on PolNeAR train by `eval/train_cue_model.py`, stored as JSON weights in
   `pipeline/models/cue_model.json`, applied in pure Python) scores every verb with a
   subject (own, shared, relative, passive, agent, object-controlled, or the noun a
-  participle modifies) and every noun with a possessor ("Warren believes ...",
+  participle modifies; a quantifier too: "many think", "most of them say") and every noun with a possessor ("Warren believes ...",
   "Republicans fear ...", "his announcement") and keeps the best one above its
   threshold; the speaker is cut by the same span logic. Without the file the rules work
   alone;
@@ -973,6 +973,9 @@ def _poll_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: 
 CUE_MODEL_PATH = Path(__file__).resolve().parent / "models" / "cue_model.json"
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
 _NO_SPEAKER = frozenset({"there", "what", "whatever", "which", "that", "this", "these", "those"})
+# a quantifier standing for a group of people, tagged ADJ / DET / NUM: "Many think ...",
+# "Most of the delegates say ...", "Both have argued ...", "Some worry ..."
+_QUANTIFIER_SUBJECTS = frozenset("many most some several few both others all none one two three half each".split())
 
 
 @lru_cache(maxsize=1)
@@ -1025,7 +1028,8 @@ def cue_candidates(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int
                 continue
             if subj.lower_ in _RELATIVE and tok.dep_ == "relcl" and tok.head.pos_ in {"NOUN", "PROPN"}:
                 subj, kind = tok.head, "relcl"
-            if subj.lower_ in _NO_SPEAKER or subj.lower_ in _RELATIVE or subj.pos_ not in {"NOUN", "PROPN", "PRON"}:
+            if subj.lower_ in _NO_SPEAKER or subj.lower_ in _RELATIVE or (
+                    subj.pos_ not in {"NOUN", "PROPN", "PRON"} and subj.lower_ not in _QUANTIFIER_SUBJECTS):
                 continue
             out.append((tok, subj, kind))
         elif tok.pos_ == "NOUN":

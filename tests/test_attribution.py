@@ -651,3 +651,23 @@ def test_a_verb_introducing_a_quotation_reports_it(nlp, text, speaker, cue):
 
 def test_a_quotation_mark_inside_the_sentence_is_no_introduction(nlp):
     assert attribute(nlp("Voters were divided, with many “undecided” by the end.")).speaker is None
+
+
+# ------------------------------------------------------------------ quantifier subjects (learned cue model)
+def test_a_quantifier_subject_is_a_cue_model_candidate(nlp):
+    from pipeline.attribution import cue_candidates
+
+    for text, cue, speaker in [("Many in the town fear that the mill will close before winter.", "fear", "Many"),
+                               ("Most of the growers expect a poor harvest this year.", "expect", "Most")]:
+        doc = nlp(text)
+        assert (cue, speaker) in {(c.text, s.text) for c, s, _k in cue_candidates(doc, quoted_ranges(text), 0)}
+        att = attribute(doc)
+        assert (att.speaker, att.cue) == (speaker, cue)
+
+
+def test_a_quantifier_that_is_not_a_subject_speaks_for_nobody(nlp):
+    from pipeline.attribution import cue_candidates
+
+    text = "The storm flooded many of the houses near the river."
+    doc = nlp(text)
+    assert all(s.lower_ != "many" for _c, s, _k in cue_candidates(doc, quoted_ranges(text), 0))
