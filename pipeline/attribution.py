@@ -910,7 +910,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
     candidates.sort(key=lambda c: c[0])
     best = candidates[0][1]
     if _is_quantity(best.speaker):  # "In a CNN poll, 38 percent of voters said ...": the poll speaks
-        return _poll_attribution(doc, quotes, offset) or best
+        return _poll_attribution(doc, quotes, offset) or _poll_subject_attribution(doc, quotes, offset) or best
     return best
 
 
@@ -932,13 +932,37 @@ def is_caption_speaker(speaker: str | None) -> bool:
 _COPULAS = frozenset("be become seem remain appear".split())
 
 
+_SHARE_OPENINGS = ("about ", "roughly ", "nearly ", "almost ", "as many ", "more than ", "fewer than ", "less than ",
+                   "half", "a majority", "majorit", "large majorit", "a third", "two-thirds", "one-third", "a quarter")
+
+
 def _is_quantity(speaker: str | None) -> bool:
-    """A share of respondents as a speaker: "38 percent", "31%", "75 percent of Republicans"."""
+    """A share of respondents as a speaker: "38 percent", "31%", "75 percent of Republicans",
+    "about half of voters", "large majorities"."""
     if not speaker:
         return False
-    words = speaker.lower().split()
+    low = speaker.lower()
+    words = low.split()
     return bool(words) and (words[0][:1].isdigit() or any(w in {"percent", "%", "per"} or w.endswith("%")
-                                                             for w in words[:3]))
+                                                             for w in words[:3]) or low.startswith(_SHARE_OPENINGS))
+
+
+def _poll_subject_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
+    """A poll or survey that is the subject of a verb of the sentence, the shares of its
+    respondents reported in its clause: "A CNN/ORC poll in January shows 68% of Democratic
+    voters say ...", "The poll also showed that ..., and 74 percent said ...", "Polls show
+    as many as 30 percent of his backers say ..."."""
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    for tok in doc:
+        if tok.dep_ != "nsubj" or tok.lemma_.lower() not in _POLL_NOUNS or _inside(quotes, tok.idx - offset):
+            continue
+        verb = tok.head
+        if verb.pos_ not in {"VERB", "AUX"}:
+            continue
+        sp, a, b, label = _speaker_from(_speaker_tokens(tok), sent_doc, tok)
+        return _with_phrase(Attribution(sp, a - offset, b - offset, label, verb.lemma_.lower(),
+                                        "direct" if quotes else "indirect", _content_verb(verb)), tok, offset)
+    return None
 
 
 def _poll_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:

@@ -671,3 +671,19 @@ def test_a_quantifier_that_is_not_a_subject_speaks_for_nobody(nlp):
     text = "The storm flooded many of the houses near the river."
     doc = nlp(text)
     assert all(s.lower_ != "many" for _c, s, _k in cue_candidates(doc, quoted_ranges(text), 0))
+
+
+# ------------------------------------------------------------------ a poll speaks for the shares of its respondents
+@pytest.mark.parametrize("text, speaker, cue", [
+    ("A Quinnipiac poll in March shows 61% of likely voters say the tax is unfair.", "poll", "show"),
+    ("The survey also found that 40 percent of renters said their rent had doubled.", "survey", "find"),
+    ("Polls show as many as 20 percent of his backers say they will stay home.", "Polls", "show"),
+])
+def test_a_poll_subject_speaks_for_the_share_of_respondents(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert att.speaker.split()[-1] == speaker and att.cue == cue
+
+
+def test_a_share_without_a_poll_keeps_its_own_speaker(nlp):
+    att = attribute(nlp("About half of the farmers said the subsidy came too late."))
+    assert att.speaker.lower().startswith("about half") and att.cue == "say"
