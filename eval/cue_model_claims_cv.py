@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--min-count", type=int, default=3)
+    ap.add_argument("--strict", action="store_true", help="train labels of train_cue_model --strict")
     args = ap.parse_args(argv)
 
     import eval.polnear_attribution as E
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     arts = load_split(args.corpus, "train")
     random.Random(args.seed).shuffle(arts)
     fold_of = {a.name: i % args.folds for i, a in enumerate(arts)}
-    rows = collect(arts, nlp_mod.load(), nlp_mod.load_sentencizer(), args.cache, False, False)
+    rows = collect(arts, nlp_mod.load(), nlp_mod.load_sentencizer(), args.cache, False, args.strict)
     current: dict = {}
     original_analyze = C.analyze
 
