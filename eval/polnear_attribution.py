@@ -245,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--errors", type=int, default=0, help="print N misses and N false positives")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="DocBin parse cache of the split's sentences (written on the first run, read after: "
+                         "development reruns on train without parsing; the cache of eval/train_cue_model.py "
+                         "for the same split fits)")
     ap.add_argument("--no-relative-form", action="store_true",
                     help="do not try the relative pronoun a speaker was resolved from (\"who\") as a written form")
     args = ap.parse_args(argv)
@@ -268,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     claim_errors: list | None = [] if args.errors else None
     by_cue: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     n_sent = n_gold_attr = 0
+    art_sents: list[list[SentenceInput]] = []
     for art in arts:
         paras = split_paragraphs(art.text)
         ptexts = [art.text[p.start:p.end] for p in paras]
@@ -275,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         for pi, (p, spans) in enumerate(zip(paras, split_paragraphs_into_sentences(senter, ptexts))):
             for a, b in spans:
                 sents.append(SentenceInput(f"{art.name}:{p.start + a}", art.name, f"p{pi}", art.text[p.start + a:p.start + b], p.start + a))
-        docs = list(nlp.pipe([s.text for s in sents], batch_size=256))
+        art_sents.append(sents)
+    cached = _cached_docs(args.cache, nlp, art_sents)
+    for ai, (art, sents) in enumerate(zip(arts, art_sents)):
+        docs = cached[ai] if cached is not None else list(nlp.pipe([s.text for s in sents], batch_size=256))
         analyses = [analyze(d, s) for d, s in zip(docs, sents)]
         resolved = document_attributions(analyses)
         rows = {row.sentence_id: row for row in document_claims(analyses)}
@@ -398,6 +406,32 @@ def main(argv: list[str] | None = None) -> int:
                 print("-", item[1][:300].replace("\n", " "))
                 print("   gold:", item[2], " row:", item[3])
     return 0
+
+
+def _cached_docs(cache: Path | None, nlp, art_sents) -> list | None:
+    """Parsed sentences per article from a DocBin (any article order: matched by text),
+    or None without `cache`; the cache is written when missing."""
+    if cache is None:
+        return None
+    from spacy.tokens import DocBin
+
+    texts = [s.text for sents in art_sents for s in sents]
+    if cache.is_file():
+        docs = list(DocBin().from_disk(cache).get_docs(nlp.vocab))
+        by_text = {d.text: d for d in docs}
+        if all(t in by_text for t in texts):
+            out, k = [], 0
+            for sents in art_sents:
+                # a fresh copy per sentence: the analysis adds entities to the doc
+                out.append([by_text[s.text].copy() for s in sents])
+            return out
+    docs = list(nlp.pipe(texts, batch_size=256))
+    DocBin(store_user_data=False, docs=docs).to_disk(cache)
+    out, k = [], 0
+    for sents in art_sents:
+        out.append(docs[k:k + len(sents)])
+        k += len(sents)
+    return out
 
 
 class ClaimRowsTable:

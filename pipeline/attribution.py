@@ -44,7 +44,7 @@ Patterns covered (each a small function over one parsed sentence):
   on PolNeAR train by `eval/train_cue_model.py`, stored as JSON weights in
   `pipeline/models/cue_model.json`, applied in pure Python) scores every verb with a
   subject (own, shared, relative, passive, agent, object-controlled, or the noun a
-  participle modifies) and every noun with a possessor ("Warren believes ...",
+  participle modifies; a quantifier too: "many think", "most of them say") and every noun with a possessor ("Warren believes ...",
   "Republicans fear ...", "his announcement") and keeps the best one above its
   threshold; the speaker is cut by the same span logic. Without the file the rules work
   alone;
@@ -201,8 +201,21 @@ def quoted_ranges(text: str) -> list[tuple[int, int]]:
         i += 1
     if start is not None:
         ranges.append((start, len(text)))
-    # single curly quotes double as apostrophes: keep only ranges of several words
-    return [(a, b) for a, b in ranges if len(text[a:b].split()) >= 3]
+    # single curly quotes double as apostrophes: keep only ranges of several words; a
+    # quotation that opens the sentence between double marks is one however short
+    # ("''It's embarrassing,'' Mr. Rubel said.", "“Absolutely not,” she said.")
+    return [(a, b) for a, b in ranges if len(text[a:b].split()) >= 3 or _double_marked(text, a, b)]
+
+
+def _double_marked(text: str, a: int, b: int) -> bool:
+    """A short quotation that opens the sentence, between double marks, its words closed by
+    a comma, "!" or "?" ('“Absolutely not,” she said.'): not a scare quote."""
+    if text[:a].strip() or not any(ch.isalnum() for ch in text[a:b]):
+        return False
+    if not (text[a] in '"“«„' or text.startswith("''", a)):
+        return False
+    inner = text[a:b - 2] if text[max(a, b - 2):b] == "''" else text[a:b - 1] if text[b - 1] in '"”»“' else ""
+    return inner.rstrip()[-1:] in {",", "!", "?"}
 
 
 def _inside(ranges: list[tuple[int, int]], pos: int) -> bool:
@@ -897,7 +910,7 @@ def attribute(doc: "Doc | Span") -> Attribution:
     candidates.sort(key=lambda c: c[0])
     best = candidates[0][1]
     if _is_quantity(best.speaker):  # "In a CNN poll, 38 percent of voters said ...": the poll speaks
-        return _poll_attribution(doc, quotes, offset) or best
+        return _poll_attribution(doc, quotes, offset) or _poll_subject_attribution(doc, quotes, offset) or best
     return best
 
 
@@ -919,13 +932,37 @@ def is_caption_speaker(speaker: str | None) -> bool:
 _COPULAS = frozenset("be become seem remain appear".split())
 
 
+_SHARE_OPENINGS = ("about ", "roughly ", "nearly ", "almost ", "as many ", "more than ", "fewer than ", "less than ",
+                   "half", "a majority", "majorit", "large majorit", "a third", "two-thirds", "one-third", "a quarter")
+
+
 def _is_quantity(speaker: str | None) -> bool:
-    """A share of respondents as a speaker: "38 percent", "31%", "75 percent of Republicans"."""
+    """A share of respondents as a speaker: "38 percent", "31%", "75 percent of Republicans",
+    "about half of voters", "large majorities"."""
     if not speaker:
         return False
-    words = speaker.lower().split()
+    low = speaker.lower()
+    words = low.split()
     return bool(words) and (words[0][:1].isdigit() or any(w in {"percent", "%", "per"} or w.endswith("%")
-                                                             for w in words[:3]))
+                                                             for w in words[:3]) or low.startswith(_SHARE_OPENINGS))
+
+
+def _poll_subject_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
+    """A poll or survey that is the subject of a verb of the sentence, the shares of its
+    respondents reported in its clause: "A CNN/ORC poll in January shows 68% of Democratic
+    voters say ...", "The poll also showed that ..., and 74 percent said ...", "Polls show
+    as many as 30 percent of his backers say ..."."""
+    sent_doc = doc.doc if hasattr(doc, "doc") else doc
+    for tok in doc:
+        if tok.dep_ != "nsubj" or tok.lemma_.lower() not in _POLL_NOUNS or _inside(quotes, tok.idx - offset):
+            continue
+        verb = tok.head
+        if verb.pos_ not in {"VERB", "AUX"}:
+            continue
+        sp, a, b, label = _speaker_from(_speaker_tokens(tok), sent_doc, tok)
+        return _with_phrase(Attribution(sp, a - offset, b - offset, label, verb.lemma_.lower(),
+                                        "direct" if quotes else "indirect", _content_verb(verb)), tok, offset)
+    return None
 
 
 def _poll_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int) -> Attribution | None:
@@ -960,6 +997,9 @@ def _poll_attribution(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: 
 CUE_MODEL_PATH = Path(__file__).resolve().parent / "models" / "cue_model.json"
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
 _NO_SPEAKER = frozenset({"there", "what", "whatever", "which", "that", "this", "these", "those"})
+# a quantifier standing for a group of people, tagged ADJ / DET / NUM: "Many think ...",
+# "Most of the delegates say ...", "Both have argued ...", "Some worry ..."
+_QUANTIFIER_SUBJECTS = frozenset("many most some several few both others all none one two three half each".split())
 
 
 @lru_cache(maxsize=1)
@@ -1012,7 +1052,8 @@ def cue_candidates(doc: "Doc | Span", quotes: list[tuple[int, int]], offset: int
                 continue
             if subj.lower_ in _RELATIVE and tok.dep_ == "relcl" and tok.head.pos_ in {"NOUN", "PROPN"}:
                 subj, kind = tok.head, "relcl"
-            if subj.lower_ in _NO_SPEAKER or subj.lower_ in _RELATIVE or subj.pos_ not in {"NOUN", "PROPN", "PRON"}:
+            if subj.lower_ in _NO_SPEAKER or subj.lower_ in _RELATIVE or (
+                    subj.pos_ not in {"NOUN", "PROPN", "PRON"} and subj.lower_ not in _QUANTIFIER_SUBJECTS):
                 continue
             out.append((tok, subj, kind))
         elif tok.pos_ == "NOUN":

@@ -5,7 +5,8 @@ Each paragraph is segmented on its own (spaCy's statistical `senter`, batched wi
 and the bullet list below it stay apart. Spans are then tidied: surrounding
 whitespace trimmed, an opening quotation mark left dangling at the end of one
 sentence moved to the sentence it opens, and a lone closing mark or bracket joined to
-the sentence it closes.
+the sentence it closes, and a quotation that ends with "?", "!" or "," kept with the
+lower-case words that name its speaker ('“Are you in?” he asked.').
 """
 from __future__ import annotations
 
@@ -29,6 +30,23 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
+def _speaker_tail(text: str, a: int, b: int, next_start: int) -> bool:
+    """The sentence a..b ends with a quotation closed after "?", "!" or "," and the next one
+    opens with a lower-case word: the words that name the quotation's speaker ('“Blink
+    twice if you're in trouble!” one person tweeted.')."""
+    prev = text[a:b].rstrip()
+    if prev.endswith("''"):
+        prev = prev[:-2]
+    elif prev[-1:] in {"”", '"'}:
+        prev = prev[:-1]
+    else:
+        return False
+    if prev[-1:] not in {"?", "!", ","} or not any(ch.isalpha() for ch in prev):
+        return False
+    nxt = text[next_start:next_start + 1]
+    return nxt.isalpha() and nxt.islower()
+
+
 def tidy_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Fix the boundaries the statistical splitter gets wrong around quotes."""
     spans = [_trim(text, a, b) for a, b in spans]
@@ -37,6 +55,9 @@ def tidy_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, i
     for a, b in spans:
         if out and all(ch in _LONE_CLOSERS or ch.isspace() for ch in text[a:b]):
             out[-1][1] = b  # a lone closing quote/bracket belongs to the sentence it closes
+            continue
+        if out and _speaker_tail(text, out[-1][0], out[-1][1], a):
+            out[-1][1] = b  # '“Are you in?”' + 'he asked.': one sentence
             continue
         out.append([a, b])
     for i in range(len(out) - 1):

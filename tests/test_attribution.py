@@ -33,6 +33,17 @@ class TestQuotedRanges:
         assert _quoted("«nous allons gagner» dit-il") == ["«nous allons gagner»"]
         assert _quoted("„Wir werden gewinnen“ sagte er.") == ["„Wir werden gewinnen“"]
 
+    def test_short_quotation_opening_the_sentence(self):
+        # two words between double marks, closed by a comma, "!" or "?": a quotation
+        assert _quoted("“Absolutely not,” the mayor said.") == ["“Absolutely not,”"]
+        assert _quoted("''Truly shameful,'' Ms. Okafor said. ''") == ["''Truly shameful,''"]
+        assert _quoted('"Never again!" she wrote.') == ['"Never again!"']
+
+    def test_short_scare_quote_is_not_a_quotation(self):
+        # one or two words in the middle of a sentence, or without the closing punctuation
+        assert _quoted('They called the plan a "total sham" on Monday.') == []
+        assert _quoted("“Fake news” is what he calls it.") == []
+
     def test_single_curly_quote_as_apostrophe_is_not_a_quote(self):
         # Belarus’ is a possessive, not the end of a quotation
         text = "Belarus’ army joined the ‘big allied exercise here’ today"
@@ -640,3 +651,39 @@ def test_a_verb_introducing_a_quotation_reports_it(nlp, text, speaker, cue):
 
 def test_a_quotation_mark_inside_the_sentence_is_no_introduction(nlp):
     assert attribute(nlp("Voters were divided, with many “undecided” by the end.")).speaker is None
+
+
+# ------------------------------------------------------------------ quantifier subjects (learned cue model)
+def test_a_quantifier_subject_is_a_cue_model_candidate(nlp):
+    from pipeline.attribution import cue_candidates
+
+    for text, cue, speaker in [("Many in the town fear that the mill will close before winter.", "fear", "Many"),
+                               ("Most of the growers expect a poor harvest this year.", "expect", "Most")]:
+        doc = nlp(text)
+        assert (cue, speaker) in {(c.text, s.text) for c, s, _k in cue_candidates(doc, quoted_ranges(text), 0)}
+        att = attribute(doc)
+        assert (att.speaker, att.cue) == (speaker, cue)
+
+
+def test_a_quantifier_that_is_not_a_subject_speaks_for_nobody(nlp):
+    from pipeline.attribution import cue_candidates
+
+    text = "The storm flooded many of the houses near the river."
+    doc = nlp(text)
+    assert all(s.lower_ != "many" for _c, s, _k in cue_candidates(doc, quoted_ranges(text), 0))
+
+
+# ------------------------------------------------------------------ a poll speaks for the shares of its respondents
+@pytest.mark.parametrize("text, speaker, cue", [
+    ("A Quinnipiac poll in March shows 61% of likely voters say the tax is unfair.", "poll", "show"),
+    ("The survey also found that 40 percent of renters said their rent had doubled.", "survey", "find"),
+    ("Polls show as many as 20 percent of his backers say they will stay home.", "Polls", "show"),
+])
+def test_a_poll_subject_speaks_for_the_share_of_respondents(nlp, text, speaker, cue):
+    att = attribute(nlp(text))
+    assert att.speaker.split()[-1] == speaker and att.cue == cue
+
+
+def test_a_share_without_a_poll_keeps_its_own_speaker(nlp):
+    att = attribute(nlp("About half of the farmers said the subsidy came too late."))
+    assert att.speaker.lower().startswith("about half") and att.cue == "say"

@@ -448,3 +448,48 @@ def test_a_quotation_paragraph_after_a_short_quote_of_the_same_person(nlp):
     ]
     _s, _a, out = _resolved(nlp, texts, ["p0", "p1", "p2"])
     assert out[2].speaker == out[1].speaker == "Karl Brandt" and out[2].inherited
+
+
+# ----------------------------------------------------------------- attributed questions and short statements
+def _rows_of(nlp, texts, paragraphs=None):
+    paragraphs = paragraphs or [f"p{i}" for i in range(len(texts))]
+    sents = [SentenceInput(f"s{i}", DOC_ID, p, t, 0) for i, (t, p) in enumerate(zip(texts, paragraphs))]
+    return {r.sentence_id: r for r in extract_claims(nlp, sents).claims}
+
+
+def test_an_attributed_question_is_a_claim_row(nlp):
+    rows = _rows_of(nlp, ["Council member Ines Harlow questioned the budget on Tuesday.",
+                          "“Why should families pay twice for the same road?” Harlow asked.",
+                          "Will the road be finished by June?"])
+    assert rows["s1"].speaker == "Ines Harlow"
+    assert rows["s1"].speaker_as_written == "Harlow"
+    assert "s2" not in rows  # a question nobody is said to ask is still not a claim
+
+
+def test_a_question_inside_a_quotation_takes_the_quotation_speaker(nlp):
+    rows = _rows_of(nlp, ["“We were promised a new school,” said Marta Quell, a parent.",
+                          "“Where is it?",
+                          "Nobody at the district office can tell us.”"], ["p0", "p1", "p1"])
+    assert rows["s1"].speaker == "Marta Quell" and rows["s1"].speaker_as_written is None
+    assert rows["s2"].speaker == "Marta Quell"
+
+
+def test_a_two_word_attributed_statement_is_a_claim_row(nlp):
+    rows = _rows_of(nlp, ["“The levy will not rise this year,” Treasurer Colm Vance said.",
+                          "“Not once.”"], ["p0", "p1"])
+    assert "Colm Vance" in rows["s0"].speaker
+    assert rows["s1"].speaker == rows["s0"].speaker and rows["s1"].speaker_as_written is None
+    rows = _rows_of(nlp, ["“Done.”"])
+    assert rows == {}  # without a speaker, two words are no claim
+
+
+def test_a_short_opening_quotation_carries_its_speaker_over_the_next_sentences(nlp):
+    # the doubled apostrophe some newspapers print for both marks; the splitter leaves the
+    # mark that opens the next sentence's words at the end of the speaker's sentence
+    texts = ["''Truly shameful,'' Ms. Okafor said. ''",
+             "The clinic closed in May, and nobody warned the patients.",
+             "They found a padlock on the door.''"]
+    _s, _a, out = _resolved(nlp, texts, ["p0", "p0", "p0"])
+    assert out[0].speaker == "Okafor" and not out[0].inherited
+    assert [r.speaker for r in out[1:]] == ["Okafor", "Okafor"]
+    assert all(r.inherited for r in out[1:])

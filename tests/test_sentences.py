@@ -208,3 +208,30 @@ def test_sentence_ordinals_and_ids(tables):
         assert (group["char_start"].iloc[1:].to_numpy() >= group["char_end"].iloc[:-1].to_numpy()).all()
     for row in sentences.itertuples(index=False):
         assert row.sentence_id == ids.sentence_id(row.doc_id, row.char_start, row.char_end)
+
+
+# ---------------------------------------------------------------- speaker after a closed quotation
+def test_tidy_keeps_a_question_quote_with_its_lower_case_speaker():
+    text = "“Will the bridge ever open?” she asked. “Nobody knows.”"
+    assert tidy(text, [(0, 29), (29, 40), (40, len(text))]) == [
+        "“Will the bridge ever open?” she asked.", "“Nobody knows.”"]
+
+
+def test_tidy_keeps_an_exclamation_quote_with_its_speaker_straight_and_doubled_marks():
+    text = '"Stop the vote now!" one neighbour wrote.'
+    assert tidy(text, [(0, 21), (21, len(text))]) == [text]
+    text = "''Hands off our park!'' the residents chanted."
+    assert tidy(text, [(0, 24), (24, len(text))]) == [text]
+
+
+def test_tidy_does_not_join_a_capitalized_sentence_or_a_full_stop_quote():
+    text = "“Will the bridge ever open?” She did not know."
+    assert tidy(text, [(0, 29), (29, len(text))]) == ["“Will the bridge ever open?”", "She did not know."]
+    text = "“The bridge is open.” later it closed."
+    assert tidy(text, [(0, 22), (22, len(text))]) == ["“The bridge is open.”", "later it closed."]
+
+
+def test_sentencizer_keeps_a_quoted_question_with_its_speaker(sentencizer):
+    text = "“Who will pay for the new stadium?” the councillor asked. “Not the taxpayers.”"
+    assert split(sentencizer, text) == ["“Who will pay for the new stadium?” the councillor asked.",
+                                        "“Not the taxpayers.”"]
