@@ -500,3 +500,24 @@ def test_seeds_kept_text_is_the_article_once():
     assert (dup["text"].str.startswith("Belarus has opened its doors")).sum() == 1
     assert (dup["text"].str.startswith("Panic as Russia")).sum() == 1
     assert kept["text"].str.startswith("Belarus has opened its doors").sum() == 1
+
+
+def test_extracted_text_gets_only_the_precise_rules():
+    """An HTML extractor's output (`BoilerplateConfig.for_extracted`): no model, and only
+    EXTRACTED_RULES run: the page-tail and heading rules made for naive page dumps do not
+    remove article text after a "Comments" line, but a widget label, an empty fragment and a copyright line
+    still go, with their reasons."""
+    from pipeline.boilerplate import EXTRACTED_RULES, RULES
+
+    cfg = BoilerplateConfig().for_extracted()
+    assert not cfg.use_model and set(cfg.only_rules) == set(EXTRACTED_RULES)
+    assert set(EXTRACTED_RULES) <= {r.__name__ for r in RULES}
+    body = "The council said on Monday that the new bridge would open next spring, officials added."
+    page = ["Bridge opens next spring", body * 5, body * 4, "Comments", body * 3, "Related reading", "***",
+            "© 2024 Example Media. All rights reserved."]
+    dump = [v.reason for v in classify(page, BoilerplateConfig(use_model=False))]
+    assert dump[3].startswith("page_tail") and dump[4].startswith("page_tail")
+    out = [v.reason for v in classify(page, cfg)]
+    # the "Comments" line itself is a widget label; the article text after it stays
+    assert out[3] in ("comment_prompt", "widget_heading")
+    assert out[:3] == [None, None, None] and out[4] is None and out[-2:] == ["short_fragment", "copyright"]
