@@ -899,14 +899,16 @@ def _overridable(i: int, reason: str, doc: Document, hard: frozenset[str]) -> bo
     family, config = reason.split(":", 1)[0], doc.config
     if family in hard or reason == "site_template":
         return False
+    if config.model_overrides_rules:
+        return True
     if family == "page_tail":
-        if not (config.model_overrides_rules or config.model_overrides_tail) or doc.tail is None:
+        if not config.model_overrides_tail or doc.tail is None:
             return False
         marker = doc.tail[0]
         return (reason == "page_tail:comments"
                 and doc.prose_words_before(marker) < config.tail_override_max_words_before) \
             or doc.body_overlap(i, marker) >= config.tail_override_min_overlap
-    return config.model_overrides_rules
+    return False
 
 
 def classify(
@@ -922,8 +924,10 @@ def classify(
     learned paragraph model (:mod:`pipeline.boilerplate_model`) gives each paragraph a
     probability of being article text: a paragraph claimed by one of the model's *hard*
     rules stays boilerplate with that rule's reason; a paragraph claimed by another rule
-    is kept only when the model's probability reaches ``override_threshold`` (else it keeps
-    the rule's reason); a paragraph no rule claimed is boilerplate when the probability is
+    that the model may override (``model_overrides_rules``: any soft rule; by default only
+    the page tail, under the conditions of ``model_overrides_tail``) is kept only when the
+    model's probability reaches ``override_threshold`` (else it keeps the rule's reason);
+    other rules' verdicts stand; a paragraph no rule claimed is boilerplate when the probability is
     below ``threshold``, with the reason :data:`MODEL_REASON`. A page the model would empty
     of everything the rules kept keeps the rules' verdict. Kept heading-shaped lines are then
     flagged ``is_heading``.

@@ -555,4 +555,6 @@ def test_the_model_may_keep_tail_paragraphs_only_on_topic_or_after_an_early_comm
     assert not _overridable(0, "comment_prompt", doc, hard) and not _overridable(0, "site_template", doc, hard)
     # soft rules other than the tail stand unless model_overrides_rules
     assert not _overridable(0, "navigation", doc, hard)
-    assert _overridable(0, "navigation", rule_document(page, BoilerplateConfig(model_overrides_rules=True)), hard)
+    every = rule_document(page, BoilerplateConfig(model_overrides_rules=True))
+    assert _overridable(0, "navigation", every, hard)
+    assert _overridable(marker + 1, every.reasons[marker + 1], every, hard)  # any soft rule, the tail too
