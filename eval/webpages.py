@@ -131,7 +131,9 @@ def kept_texts(documents, use_model: bool = True, templates: bool = True, overri
 
     paras = paragraphs_table(documents, boilerplate.BoilerplateConfig(use_model=use_model, model_overrides_rules=overrides))
     if templates and len(paras):
-        mark_site_templates(paras, TemplateCounter())
+        html = set(documents.loc[documents["source_format"] == "html", "doc_id"]) \
+            if "source_format" in documents.columns else set()
+        mark_site_templates(paras, TemplateCounter(), html)
     out = {key: "" for key in documents["doc_id"]}
     kept = paras[paras["status"] == "kept"].sort_values(["doc_id", "ordinal"])
     for key, texts in kept.groupby("doc_id", sort=False)["text"]:

@@ -70,6 +70,44 @@ def _wrapped_paragraphs(text: str, lines: list[Span]) -> list[Span]:
     return out
 
 
+LONG_LINE_CHARS = 20_000  # a line longer than this is not one paragraph (the stage drops longer ones as blobs)
+LINE_PIECE_CHARS = 2_000  # ... it is cut into pieces of about this size
+# where an over-long line is cut: a table-cell separator (an HTML extractor flattens a layout
+# table into one line of " | " cells) always; a sentence end once the piece is long enough
+_CELL_SEP = re.compile(r"\s\|(?:\s*\|)*\s")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+(?=\S)")
+
+
+def _cut_long_line(text: str, span: Span) -> list[Span]:
+    """An over-long line (a flattened layout table, an article without line breaks) cut at
+    its table-cell separators and, in pieces longer than `LINE_PIECE_CHARS`, after a
+    sentence end: pieces a reader would call paragraphs. Offsets stay into `text`; a
+    piece without any sentence end or separator stays whole however long."""
+    cells: list[tuple[int, int]] = []
+    pos = span.start
+    for m in _CELL_SEP.finditer(text, span.start, span.end):
+        cells.append((pos, m.start()))
+        pos = m.end()
+    cells.append((pos, span.end))
+    out: list[Span] = []
+    for a, b in cells:
+        piece_start = a
+        if b - a > LINE_PIECE_CHARS:
+            for m in _SENTENCE_END.finditer(text, a, b):
+                if m.end() - piece_start >= LINE_PIECE_CHARS:
+                    out.append(Span(piece_start, m.end()))
+                    piece_start = m.end()
+        out.append(Span(piece_start, b))
+    trimmed = []
+    for s in out:  # trimmed of whitespace and of stray cell bars at either end
+        seg = text[s.start:s.end]
+        lead = len(seg) - len(seg.lstrip(" \t|"))
+        core = seg.strip(" \t|\r\f\v\n")
+        if core:
+            trimmed.append(Span(s.start + lead, s.start + lead + len(core)))
+    return trimmed or [span]
+
+
 def split_paragraphs(text: str) -> list[Span]:
     """Paragraph spans in document order; `text[s.start:s.end]` is the paragraph."""
     out: list[Span] = []
@@ -87,4 +125,7 @@ def split_paragraphs(text: str) -> list[Span]:
             out.extend(_wrapped_paragraphs(text, lines))
         else:
             out.extend(lines)
+    if any(s.end - s.start > LONG_LINE_CHARS for s in out):
+        out = [piece for s in out
+               for piece in (_cut_long_line(text, s) if s.end - s.start > LONG_LINE_CHARS else (s,))]
     return out

@@ -500,3 +500,61 @@ def test_seeds_kept_text_is_the_article_once():
     assert (dup["text"].str.startswith("Belarus has opened its doors")).sum() == 1
     assert (dup["text"].str.startswith("Panic as Russia")).sum() == 1
     assert kept["text"].str.startswith("Belarus has opened its doors").sum() == 1
+
+
+def test_extracted_text_gets_only_the_precise_rules():
+    """An HTML extractor's output (`BoilerplateConfig.for_extracted`): no model, and only
+    EXTRACTED_RULES run: the page-tail and heading rules made for naive page dumps do not
+    remove article text after a "Comments" line, but a widget label, an empty fragment and a copyright line
+    still go, with their reasons."""
+    from pipeline.boilerplate import EXTRACTED_RULES, RULES
+
+    cfg = BoilerplateConfig().for_extracted()
+    assert not cfg.use_model and set(cfg.only_rules) == set(EXTRACTED_RULES)
+    assert set(EXTRACTED_RULES) <= {r.__name__ for r in RULES}
+    body = "The council said on Monday that the new bridge would open next spring, officials added."
+    page = ["Bridge opens next spring", body * 5, body * 4, "Comments", body * 3, "Related reading", "***",
+            "© 2024 Example Media. All rights reserved."]
+    dump = [v.reason for v in classify(page, BoilerplateConfig(use_model=False))]
+    assert dump[3].startswith("page_tail") and dump[4].startswith("page_tail")
+    out = [v.reason for v in classify(page, cfg)]
+    # the "Comments" line itself is a widget label; the article text after it stays
+    assert out[3] in ("comment_prompt", "widget_heading")
+    assert out[:3] == [None, None, None] and out[4] is None and out[-2:] == ["short_fragment", "copyright"]
+
+
+def test_the_model_may_keep_tail_paragraphs_only_on_topic_or_after_an_early_comments_link():
+    """`model_overrides_tail`: a paragraph the page-tail rule claimed is the model's to judge
+    when it shares enough content words with the article before the marker, or, after a
+    comments marker, when little article text precedes it (a "Comments (3)" link above the
+    post); never an off-topic teaser after a whole article, never with the switch off."""
+    from pipeline.boilerplate import _overridable, rule_document
+
+    hard = frozenset({"comment_prompt"})
+    bridge = ("The council said the new bridge over the river would open next spring after the "
+              "engineers finished the final safety checks on the bridge deck.")
+    teaser = "Celebrity chef reveals the secret recipe that made her famous across the country, fans say."
+    long_body = [f"{bridge} Officials expect {n} thousand drivers a day to use the bridge." for n in range(40)]
+    # a whole article, then a comment section of teasers: only the on-topic paragraph is open
+    page = ["Bridge to open next spring"] + long_body + ["Comments", teaser, bridge]
+    doc = rule_document(page, BoilerplateConfig(use_model=False))
+    marker = page.index("Comments")
+    assert doc.reasons[marker + 1] == "page_tail:comments" and doc.prose_words_before(marker) > 600
+    assert not _overridable(marker + 1, doc.reasons[marker + 1], doc, hard)
+    assert _overridable(marker + 2, doc.reasons[marker + 2], doc, hard)
+    # a short post before "Comments": whatever follows is the model's to judge
+    short = (["Bridge to open next spring"] + [bridge.replace("river", w) for w in ("river", "canal", "bay", "lake")]
+             + ["Comments", teaser, "Log in to reply", "Share"])
+    sdoc = rule_document(short, BoilerplateConfig(use_model=False))
+    assert sdoc.reasons[6] == "page_tail:comments" and sdoc.prose_words_before(5) < 600
+    assert _overridable(6, sdoc.reasons[6], sdoc, hard)
+    # switched off: the rule's verdict stands
+    off = rule_document(page, BoilerplateConfig(use_model=False, model_overrides_tail=False))
+    assert not _overridable(marker + 2, off.reasons[marker + 2], off, hard)
+    # hard rules and site templates always stand
+    assert not _overridable(0, "comment_prompt", doc, hard) and not _overridable(0, "site_template", doc, hard)
+    # soft rules other than the tail stand unless model_overrides_rules
+    assert not _overridable(0, "navigation", doc, hard)
+    every = rule_document(page, BoilerplateConfig(model_overrides_rules=True))
+    assert _overridable(0, "navigation", every, hard)
+    assert _overridable(marker + 1, every.reasons[marker + 1], every, hard)  # any soft rule, the tail too

@@ -103,3 +103,24 @@ def test_offsets_invariant_on_seed_files(seed_texts):
         for line in text.split("\n"):
             if line.strip():
                 assert line.strip() in covered, (name, line)
+
+
+def test_an_over_long_line_is_cut_at_table_cells_and_sentence_ends():
+    """A layout table an HTML extractor flattened into one line of " | " cells (40,000
+    characters, no newline) becomes the cells, the long cell cut after sentence ends; the
+    offsets stay exact and nothing but separators and spaces is left out."""
+    from pipeline.paragraphs import LINE_PIECE_CHARS, LONG_LINE_CHARS
+
+    story = " ".join(["The senate met on Thursday and approved the budget for the coming year."] * 560)
+    text = "Title\n\n|  | Home | About us | " + story + " | Copyright 2001 |"
+    assert len(text) > LONG_LINE_CHARS
+    spans = assert_offsets(text)
+    got = [text[s.start:s.end] for s in spans]
+    assert got[:4] == ["Title", "Home", "About us", got[3]] and got[-1] == "Copyright 2001"
+    body = got[3:-1]
+    assert len(body) > 10 and all(p.endswith(".") for p in body)
+    assert all(len(p) <= LINE_PIECE_CHARS + 200 for p in body)
+    assert " ".join(body) == story
+    # a line up to the limit, and one without any place to cut, stay whole
+    assert paras("x " * 5000) == [("x " * 5000).strip()]
+    assert paras("x" * (LONG_LINE_CHARS + 10)) == ["x" * (LONG_LINE_CHARS + 10)]

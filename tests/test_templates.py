@@ -151,3 +151,23 @@ def test_site_templates_with_no_kept_paragraph_in_the_corpus():
                           "text": ["Home | News", "Home | News"]})
     mark_site_templates(paras, TemplateCounter())
     assert paras["status"].tolist() == ["boilerplate", "duplicate"]
+
+
+def test_html_pages_are_counted_but_never_marked():
+    """`mark_site_templates(..., exempt)`: paragraphs of exempt documents (HTML pages the
+    extractor already cut to their article) count towards the templates of the others but
+    stay kept themselves."""
+    import pandas as pd
+
+    from pipeline.build import mark_site_templates
+
+    footer = "Sign up to the Example Gazette morning briefing today"
+    rows = []
+    for d in range(6):
+        for n, text in enumerate([f"Story number {d} about the bridge and the council.", footer]):
+            rows.append({"doc_id": f"d{d}", "ordinal": n, "text": text, "status": "kept", "reason": None})
+    paras = pd.DataFrame(rows)
+    mark_site_templates(paras, TemplateCounter(min_docs=5), exempt={"d0", "d1"})
+    marked = paras[paras["status"] == "boilerplate"]
+    assert sorted(marked["doc_id"]) == ["d2", "d3", "d4", "d5"]
+    assert set(marked["reason"]) == {"site_template"} and set(marked["text"]) == {footer}
