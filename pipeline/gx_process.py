@@ -320,6 +320,7 @@ def serve(runtime_dir, version: str, owner: int, idle_seconds: float = DEFAULT_I
     ready = threading.Event()
     busy = threading.Lock()
     last = {"t": time.monotonic(), "open": 0}
+    counting = threading.Lock()  # connections open and close on their own threads
 
     def leave() -> None:
         try:
@@ -344,7 +345,8 @@ def serve(runtime_dir, version: str, owner: int, idle_seconds: float = DEFAULT_I
                     leave()
 
     def answer(conn) -> None:
-        last["open"] += 1
+        with counting:
+            last["open"] += 1
         try:
             ready.wait()
             while True:
@@ -366,8 +368,9 @@ def serve(runtime_dir, version: str, owner: int, idle_seconds: float = DEFAULT_I
                     conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
         finally:
             conn.close()
-            last["open"] -= 1
-            last["t"] = time.monotonic()
+            with counting:
+                last["open"] -= 1
+                last["t"] = time.monotonic()
 
     signal.signal(signal.SIGTERM, lambda *_: leave())  # replaced by a server of newer code
     threading.Thread(target=watch, name="exit when idle or orphaned", daemon=True).start()
