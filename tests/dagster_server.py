@@ -75,6 +75,16 @@ class Server:
             time.sleep(1)
         raise AssertionError(f"dagster dev not ready after {SERVER_START_S} s:\n{self.log_tail()}")
 
+    def sensor_tick_times(self, sensor: str, limit: int = 50) -> list[float]:
+        """Start times of the sensor's recent ticks, oldest first (from the webserver)."""
+        data = _graphql(self.url, """{ workspaceOrError { ... on Workspace { locationEntries { name } } } }""")
+        location = data["workspaceOrError"]["locationEntries"][0]["name"]
+        data = _graphql(self.url, """query($s: SensorSelector!, $n: Int) { sensorOrError(sensorSelector: $s) {
+            ... on Sensor { sensorState { ticks(limit: $n) { timestamp } } } } }""",
+                        {"s": {"repositoryName": "__repository__", "repositoryLocationName": location,
+                               "sensorName": sensor}, "n": limit})
+        return sorted(t["timestamp"] for t in data["sensorOrError"]["sensorState"]["ticks"])
+
     def _group_alive(self) -> bool:
         try:
             os.killpg(self.proc.pid, 0)

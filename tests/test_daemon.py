@@ -47,5 +47,9 @@ def test_files_dropped_into_the_raw_folder_get_published(tmp_path):
         docs = ds.dataset(str(wh / "documents")).to_table().to_pandas()
         assert sorted(docs["source_path"]) == sorted(s.name for s in SEEDS[:4])
         assert contract_problems(wh) == []
+        # the folder is looked at every 5 s as set, not every other daemon loop (10 s)
+        ticks = server.sensor_tick_times("raw_folder_sensor")
+        gaps = sorted(b - a for a, b in zip(ticks, ticks[1:]))
+        assert len(gaps) >= 4 and gaps[len(gaps) // 2] < 7.5, gaps
     finally:
         server.stop()
