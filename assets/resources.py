@@ -44,7 +44,7 @@ class PipelineSettings(dg.ConfigurableResource):
     settle_seconds: float = 2.0
     data_docs: bool = True
     gx_process: bool = True
-    gx_server: bool = True
+    warm_servers: bool = True
     dask_scheduler: str = ""
     nlp_processes: int = 0  # 0: the CPUs this process may use
     cache_dir: str = ""
@@ -63,7 +63,7 @@ class PipelineSettings(dg.ConfigurableResource):
             raw_dir=str(s.raw_dir), warehouse_dir=str(s.warehouse_dir), spacy_model=s.spacy_model,
             warehouse_uri=s.warehouse_uri or "", s3_endpoint_url=s.s3_endpoint_url or "", s3_region=s.s3_region or "",
             max_file_bytes=s.max_file_bytes, batch_size=s.batch_size, sensor_batch_size=s.sensor_batch_size, drop_deleted=s.drop_deleted,
-            settle_seconds=s.settle_seconds, data_docs=s.data_docs, gx_process=s.gx_process, gx_server=s.gx_server,
+            settle_seconds=s.settle_seconds, data_docs=s.data_docs, gx_process=s.gx_process, warm_servers=s.warm_servers,
             dask_scheduler=s.dask_scheduler or "", nlp_processes=s.nlp_processes if "nlp_processes" in
             s.from_environment else 0, cache_dir=str(s.cache_dir),
             pause_at=s.pause.at if s.pause else "", pause_marker=str(s.pause.marker or "") if s.pause else "",
@@ -72,21 +72,28 @@ class PipelineSettings(dg.ConfigurableResource):
         return cls(**{**values, **shown, **secrets})
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """At a run's start: this process's run-time modules get the settings' values, and
-        the run's suites get a GX process: the warm one the sensor keeps (`gx_server`), or
-        one of the run's own that starts importing Great Expectations on another core now
-        (a run only: a sensor tick validates nothing)."""
+        """At a run's start: this process's run-time modules get the settings' values. A
+        run the daemon launched attaches to the warm servers the sensor keeps
+        (`warm_servers`): its suites validate in the warm GX process and its NLP runs on the
+        warm workers. Otherwise (or when they do not run this code) the run's suites get a
+        GX process of its own that starts importing Great Expectations on another core now,
+        and its NLP starts its own workers (a run only: a sensor tick validates nothing)."""
         configure_process(self)
         run = getattr(context, "dagster_run", None)
-        if run is not None:
-            from pipeline import gx_process
+        if run is None:
+            return
+        from pipeline import distributed, gx_process
 
-            warm = self.gx_server and run.tags.get(ORIGIN_TAG) != "cli" and gx_process.attach(self.runtime_dir)
-            if not warm:
-                gx_process.start()
-            if context.log is not None:
-                context.log.info(f"suites validate in the warm GX process (pid {gx_process.attached_pid()})"
-                                  if warm else "suites validate in this run's own GX process")
+        attach = self.warm_servers and run.tags.get(ORIGIN_TAG) != "cli"
+        warm_gx = attach and gx_process.attach(self.runtime_dir)
+        if not warm_gx:
+            gx_process.start()
+        warm_nlp = distributed.attach_warm(self.runtime_dir, self.spacy_model) if attach else []
+        if context.log is not None:
+            context.log.info(("suites validate in the warm GX process (pid {})".format(gx_process.attached_pid())
+                              if warm_gx else "suites validate in this run's own GX process") + "; " +
+                             (f"NLP runs on the warm workers (pids {', '.join(map(str, warm_nlp))})"
+                              if warm_nlp else "NLP runs here or on workers of this run's own"))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """At a run's end: the NLP workers and the GX process stop, unless `pipeline run`
@@ -122,7 +129,7 @@ class PipelineSettings(dg.ConfigurableResource):
 
     @property
     def runtime_dir(self) -> Path:
-        """Where the warm GX process of this warehouse's daemon says how to reach it."""
+        """Where the warm servers of this warehouse's daemon say how to reach them."""
         return self.warehouse_path / ".state" / "runtime"
 
     @property

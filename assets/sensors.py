@@ -85,14 +85,19 @@ def dropped_keys(settings: PipelineSettings, deleted: list[str]) -> list[str]:
     return out
 
 
-def warm_gx_process(settings: PipelineSettings) -> None:
-    """Before launching runs: make sure the warm GX process their suites attach to runs
-    (started here, beside the code server that evaluates this sensor, the first time or
-    after the code changed; it warms up while the runs are queued and start)."""
-    if settings.gx_server and settings.gx_process:
-        from pipeline import gx_process
+def warm_processes(settings: PipelineSettings) -> None:
+    """Before launching runs: make sure the warm servers their runs attach to run (started
+    here, beside the code server that evaluates this sensor, the first time or after the
+    code changed; they warm up while the runs are queued and start): the GX process and
+    one NLP worker per CPU with the spaCy model loaded."""
+    if not settings.warm_servers:
+        return
+    from pipeline import distributed, gx_process
 
+    if settings.gx_process:
         gx_process.ensure_server(settings.runtime_dir)
+    distributed.configure(settings.dask_scheduler or None, settings.nlp_processes or None)
+    distributed.ensure_warm(settings.runtime_dir, settings.spacy_model)
 
 
 def _load_cursor(raw: str | None) -> dict:
@@ -224,7 +229,7 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
         context.log.info(f"wave {wave}: {len(plan.new)} new, {len(plan.changed)} changed, "
                          f"{len(dropped)} dropped, {len(batches)} batch run(s)")
     if run_requests:
-        warm_gx_process(settings)
+        warm_processes(settings)
     return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=partition_requests,
                            cursor=json.dumps(cursor, sort_keys=True))
 
@@ -274,5 +279,5 @@ def daily_rescan(context: dg.ScheduleEvaluationContext, settings: PipelineSettin
     chunks = files.batches(todo, settings.sensor_batch_size)
     batches = make_batches(settings.state, wave, chunks)
     context.instance.add_dynamic_partitions(file_batches.name, batches)
-    warm_gx_process(settings)
+    warm_processes(settings)
     return [batch_run_request(b, len(c), wave, PROCESS_AND_PUBLISH_JOB, origin="schedule") for b, c in zip(batches, chunks)]

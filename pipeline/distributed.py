@@ -92,6 +92,12 @@ def _warm(model: str) -> int:
     return os.getpid()
 
 
+def warm_server(model: str) -> None:
+    """A warm NLP server's warm-up (`pipeline.warm`): both pipelines loaded, and leaving
+    without tearing spaCy's modules down."""
+    _warm(model)
+
+
 # ------------------------------------------------------------------ chunking
 def chunk_by_document(doc_ids: Sequence[str], n_chunks: int) -> list[tuple[int, int]]:
     """[start, end) ranges over `doc_ids` (grouped by document, in order) of about equal
@@ -223,8 +229,112 @@ def prestart(model: str, n_files: int) -> bool:
     return True
 
 
+# ------------------------------------------------------------------ warm servers (the daemon's path)
+# The sensor keeps one warm NLP server per worker beside the code server (`ensure_warm`,
+# see `pipeline.warm`), each with the spaCy pipelines loaded; a daemon run attaches to
+# them (`attach_warm`) and uses them as its pool, so no run of the daemon loads the model
+# on the cores its own work needs. A server lost in the middle of a batch: the batch's
+# work is done again on a pool of the run's own.
+
+WARM_SERVER_NAME = "nlp_server_{}"
+
+
+def _warm_version(model: str, version: str | None) -> str:
+    from pipeline.warm import code_version
+
+    return f"{version or code_version()}:{model}"
+
+
+def ensure_warm(runtime_dir, model: str, version: str | None = None, idle_seconds: float | None = None) -> list[int]:
+    """Start the warm NLP servers of `runtime_dir` (one per local worker) unless servers of
+    this code and model run; their pids (none with a Dask cluster or a single CPU)."""
+    from pipeline import warm
+
+    workers = local_processes()
+    if scheduler_address() or workers < 2:
+        return []
+    extra = {} if idle_seconds is None else {"idle_seconds": idle_seconds}
+    return [warm.ensure(runtime_dir, WARM_SERVER_NAME.format(i), f"{__name__}:warm_server:{model}",
+                        _warm_version(model, version), **extra) for i in range(workers)]
+
+
+class RemotePool:
+    """The warm servers as this process's pool: `submit` to the server with the fewest
+    calls under way; `map` in order."""
+
+    def __init__(self, remotes: list):
+        self.remotes = remotes
+        self._load = [0] * len(remotes)
+        self._count_lock = threading.Lock()
+
+    @property
+    def pids(self) -> list[int]:
+        return [r.pid for r in self.remotes]
+
+    def submit(self, fn, *args):
+        with self._count_lock:
+            i = min(range(len(self.remotes)), key=self._load.__getitem__)
+            self._load[i] += 1
+        future = self.remotes[i].submit(fn, *args)
+
+        def done(_f, i=i):
+            with self._count_lock:
+                self._load[i] -= 1
+
+        future.add_done_callback(done)
+        return future
+
+    def map(self, fn, *iterables):
+        return [f.result() for f in [self.submit(fn, *args) for args in zip(*iterables)]]
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        for remote in self.remotes:  # closes the connections: the servers go on
+            remote.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def attach_warm(runtime_dir, model: str, version: str | None = None) -> list[int]:
+    """Use the warm NLP servers of `runtime_dir` that run this code and `model` as this
+    process's pool; their pids (empty: none runs, nothing changed)."""
+    global _pool, _pool_workers
+    from pipeline import warm
+
+    if scheduler_address() or local_processes() < 2:
+        return []
+    version = _warm_version(model, version)
+    remotes = [r for r in (warm.connect(runtime_dir, WARM_SERVER_NAME.format(i), version)
+                           for i in range(local_processes())) if r is not None]
+    if not remotes:
+        return []
+    with _lock:
+        if _pool is not None:  # a pool already runs here: keep it
+            for r in remotes:
+                r.shutdown()
+            return attached_warm()
+        _pool, _pool_workers = RemotePool(remotes), len(remotes)
+        _pool_model.add(model)
+        atexit.register(shutdown)
+    return [r.pid for r in remotes]
+
+
+def attached_warm() -> list[int]:
+    """The pids of the warm NLP servers this process's work goes to (empty: none)."""
+    pool = _pool
+    return pool.pids if isinstance(pool, RemotePool) else []
+
+
+def detach_warm() -> None:
+    """Stop using the warm servers (one was lost): later work starts a pool of this process's own."""
+    global _pool, _pool_workers
+    with _lock:
+        if isinstance(_pool, RemotePool):
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool, _pool_workers = None, 0
+            _pool_model.clear()
+            _warming.clear()
+
+
 def shutdown() -> None:
-    """Stop the local pool and close Dask clients (idempotent)."""
+    """Stop the local pool (or leave the warm servers) and close Dask clients (idempotent)."""
     global _pool, _pool_workers
     with _lock:
         if _pool is not None:
@@ -242,16 +352,29 @@ def shutdown() -> None:
 
 
 class Pending:
-    """Work handed to the workers (local pool or Dask) whose result is collected later:
-    `result()` waits for every part and combines them. What the workers compute does not
-    depend on when it is collected, so a caller can start the next stage's NLP as soon as
-    its input exists and let this process do something else meanwhile."""
+    """Work handed to the workers (local pool, warm servers or Dask) whose result is
+    collected later: `result()` waits for every part and combines them. What the workers
+    compute does not depend on when it is collected, so a caller can start the next
+    stage's NLP as soon as its input exists and let this process do something else
+    meanwhile. Work on warm servers that were lost meanwhile is done again on a pool of
+    this process's own (`rerun`)."""
 
-    def __init__(self, futures: list, combine: Callable[[list], object], client=None):
-        self._futures, self._combine, self._client = futures, combine, client
+    def __init__(self, futures: list, combine: Callable[[list], object], client=None,
+                 rerun: Callable[[], "Pending"] | None = None):
+        self._futures, self._combine, self._client, self._rerun = futures, combine, client, rerun
 
     def result(self):
-        parts = self._client.gather(self._futures) if self._client is not None else [f.result() for f in self._futures]
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self._client is not None:
+            return self._combine(self._client.gather(self._futures))
+        try:
+            parts = [f.result() for f in self._futures]
+        except BrokenProcessPool:
+            if self._rerun is None:
+                raise
+            detach_warm()
+            return self._rerun().result()
         return self._combine(parts)
 
 
@@ -261,7 +384,14 @@ def _submit(task: Callable, model: str, chunks: list[list], where: str, workers:
         client = _dask_client(scheduler_address())
         return Pending([client.submit(task, model, chunk, pure=False) for chunk in chunks], combine, client)
     pool = _local_pool(workers, model)
-    return Pending([pool.submit(task, model, chunk) for chunk in chunks], combine)
+    rerun = (lambda: _submit(task, model, chunks, where, workers, combine)) if isinstance(pool, RemotePool) else None
+    try:
+        return Pending([pool.submit(task, model, chunk) for chunk in chunks], combine, rerun=rerun)
+    except RuntimeError:  # the warm servers' connections were closed meanwhile
+        if rerun is None:
+            raise
+        detach_warm()
+        return rerun()
 
 
 def plan(n_items: int, min_pool: int, min_warm: int | None = None, loaded_here: bool = True) -> tuple[str, int]:
@@ -371,5 +501,13 @@ def minhash_signatures(texts: Sequence[str], config) -> list:
         client = _dask_client(address)
         parts = client.gather([client.submit(minhash_task, payload, chunk, pure=False) for chunk in chunks])
     else:
-        parts = list(_pool.map(minhash_task, [payload] * len(chunks), chunks))
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            parts = list(_pool.map(minhash_task, [payload] * len(chunks), chunks))
+        except (BrokenProcessPool, RuntimeError):
+            if not isinstance(_pool, RemotePool):
+                raise
+            detach_warm()  # a warm server was lost: sign them here
+            return signatures(texts, config)
     return [row for part in parts for row in part]

@@ -22,7 +22,7 @@ environment or to disk.
 | PIPELINE_RUN_LOCK_TIMEOUT | run_lock_timeout_s | 1800 |
 | PIPELINE_DATA_DOCS | data_docs | on (`pipeline run`: off) |
 | PIPELINE_GX_PROCESS | gx_process | on (with more than one CPU) |
-| PIPELINE_GX_SERVER | gx_server | on: the sensor keeps a GX process warm for the daemon's runs |
+| PIPELINE_WARM_SERVERS | warm_servers | on: the sensor keeps a GX process and the NLP workers warm for the daemon's runs |
 | PIPELINE_DASK_SCHEDULER | dask_scheduler | none (local worker processes) |
 | PIPELINE_NLP_PROCESSES | nlp_processes | the CPUs this process may use |
 | XDG_CACHE_HOME | cache_dir | ~/.cache (+ /news-claims-pipeline) |
@@ -61,7 +61,7 @@ ENV_NAMES: dict[str, str] = {
     "run_lock_timeout_s": "PIPELINE_RUN_LOCK_TIMEOUT",
     "data_docs": "PIPELINE_DATA_DOCS",
     "gx_process": "PIPELINE_GX_PROCESS",
-    "gx_server": "PIPELINE_GX_SERVER",
+    "warm_servers": "PIPELINE_WARM_SERVERS",
     "dask_scheduler": "PIPELINE_DASK_SCHEDULER",
     "nlp_processes": "PIPELINE_NLP_PROCESSES",
     "cache_dir": "XDG_CACHE_HOME",
@@ -105,7 +105,7 @@ class Settings:
     run_lock_timeout_s: float = 1800.0
     data_docs: bool = True
     gx_process: bool = True
-    gx_server: bool = True  # the sensor keeps a GX process warm between the daemon's runs (gx_process on)
+    warm_servers: bool = True  # the sensor keeps GX and the NLP workers warm between the daemon's runs
     dask_scheduler: str | None = None
     nlp_processes: int = field(default_factory=_cpus)
     cache_dir: Path = Path.home() / ".cache" / "news-claims-pipeline"

@@ -327,3 +327,74 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path):
     assert not build.files_unchanged(raw, docs, keys)
     (raw / "a.txt").unlink()
     assert not build.files_unchanged(raw, docs, keys)
+
+
+def _gone(pid: int) -> bool:
+    import os
+
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # a child of this process that exited
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_warm_nlp_servers_give_the_same_tables_and_a_lost_one_falls_back(monkeypatch, seed_frames, nlp_backend, tmp_path):
+    """The sensor's warm NLP servers (one per worker, spaCy loaded) serve a run's sentence
+    split and claims: the same tables as computed here, nothing loaded in the run's
+    process; leaving does not stop them, and the next run finds the same ones. A server
+    killed in the middle of a run: the run's work is done again on workers of its own."""
+    import os
+    import signal
+    import time
+
+    from pipeline import build, nlp
+
+    nlp_backend(processes=2)
+    monkeypatch.setattr(nlp, "_loaded", set())  # a fresh run process
+    distributed.shutdown()
+    model = nlp.DEFAULT_SPACY_MODEL
+    paragraphs = seed_frames["paragraphs"]
+    pids = distributed.ensure_warm(tmp_path, model)
+    try:
+        assert len(pids) == 2 and os.getpid() not in pids
+        assert distributed.ensure_warm(tmp_path, model) == pids  # the next wave: the same servers
+        assert distributed.attach_warm(tmp_path, "another_model") == []  # other model: not theirs
+        assert distributed.attach_warm(tmp_path, model) == pids
+        assert distributed.plan(3, distributed.MIN_POOL_SENTENCES, distributed.MIN_WARM_POOL_ITEMS,
+                                loaded_here=False) == ("pool", 2)
+        assert set(distributed._pool.map(_pid, range(4))) == set(pids)
+        sentences = build.sentences_table(paragraphs, nlp.Deferred(model, sentencizer=True))
+        claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.Deferred(model))
+        distributed.shutdown()  # the run ends: it leaves, the servers go on
+        assert distributed.attached_warm() == [] and not any(_gone(p) for p in pids)
+
+        assert distributed.attach_warm(tmp_path, model) == pids  # the next run
+        started = build.start_claims(sentences, paragraphs, nlp.Deferred(model))
+        assert started is not None
+        os.kill(pids[0], signal.SIGKILL)  # lost in the middle of the run
+        again, _q, _e = build.claims_tables(sentences, paragraphs, nlp.Deferred(model), started=started)
+        assert distributed.attached_warm() == []  # detached: the rest ran on workers of the run's own
+    finally:
+        distributed.shutdown()
+        for pid in pids:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGTERM)
+    assert not nlp.is_loaded(model) and not nlp.is_loaded(model, sentencizer=True)  # nothing loaded here
+    assert sentences.equals(seed_frames["sentences"])
+    expected = seed_frames["claims"].drop(columns=["cluster_id"])
+    pd.testing.assert_frame_equal(claims.drop(columns=["cluster_id"]), expected)
+    pd.testing.assert_frame_equal(again.drop(columns=["cluster_id"]), expected)
+    pd.testing.assert_frame_equal(quantities, seed_frames["claim_quantities"])
+    pd.testing.assert_frame_equal(entities, seed_frames["claim_entities"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(_gone(p) for p in pids):
+        time.sleep(0.2)
+    assert all(_gone(p) for p in pids)
+    assert not (tmp_path / "nlp_server_1.json").exists()  # it cleaned up after itself (the killed one could not)
+    assert distributed.attach_warm(tmp_path, model) == []  # a file naming a dead server is not followed

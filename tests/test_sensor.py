@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
@@ -35,7 +36,7 @@ class Harness:
         self.raw.mkdir()
         self.wh = tmp_path / "wh"
         self.instance = instance
-        settings.setdefault("gx_server", False)  # one test below keeps a GX process warm; the others need none
+        settings.setdefault("warm_servers", False)  # one test below keeps processes warm; the others need none
         self.settings = PipelineSettings(raw_dir=str(self.raw), warehouse_dir=str(self.wh),
                                          spacy_model=DEFAULT_SPACY_MODEL, **settings)
         self.defs = dg.Definitions(
@@ -229,32 +230,49 @@ def test_daily_rescan_schedules_files_that_were_never_accepted(harness):
     assert after["snapshot"] != before["snapshot"] and rows == {name: t["rows"] for name, t in before["tables"].items()}
 
 
-def test_the_sensor_keeps_a_gx_process_warm_for_its_runs(tmp_path):
-    """A wave's runs validate in the GX process the sensor started (not one of their own),
-    and the next wave's run finds the same process."""
+def test_the_sensor_keeps_gx_and_the_nlp_workers_warm_for_its_runs(tmp_path):
+    """A wave's runs validate in the GX process the sensor started and run their NLP on the
+    warm NLP servers it started (not processes of their own), and the next wave's run finds
+    the same processes; the tables are those of runs without them."""
     import signal
 
-    from pipeline import gx_process
+    from pipeline import distributed, gx_process
 
-    if not gx_process.enabled():
-        pytest.skip("one CPU: no GX process")
+    if not gx_process.enabled() or distributed.local_processes() < 2:
+        pytest.skip("one CPU: no GX process, no NLP workers")
     with dg.instance_for_test() as instance:
-        h = Harness(tmp_path, instance, settle_seconds=0, gx_server=True)
-        pid = None
+        h = Harness(tmp_path, instance, settle_seconds=0, warm_servers=True)
+        pids = []
         try:
             shutil.copy(SEEDS[0], h.raw / SEEDS[0].name)
             first = h.tick()
-            info = json.loads((h.settings.runtime_dir / gx_process.SERVER_FILE).read_text())
-            pid = info["pid"]
+            runtime = h.settings.runtime_dir
+            servers = [gx_process.SERVER_FILE] + [distributed.WARM_SERVER_NAME.format(i) + ".json"
+                                                  for i in range(distributed.local_processes())]
+            pids = [json.loads((runtime / name).read_text())["pid"] for name in servers]
             assert [r.success for r in h.execute(first)] == [True]
             shutil.copy(SEEDS[1], h.raw / SEEDS[1].name)
             second = h.tick()
-            assert json.loads((h.settings.runtime_dir / gx_process.SERVER_FILE).read_text())["pid"] == pid
+            assert [json.loads((runtime / name).read_text())["pid"] for name in servers] == pids
             assert [r.success for r in h.execute(second)] == [True]
+            nlp = ", ".join(map(str, pids[1:]))
             for run in h.runs:
                 said = [e.user_message for e in instance.all_logs(run.run_id) if "GX process" in (e.user_message or "")]
-                assert said == [f"suites validate in the warm GX process (pid {pid})"], said
+                assert said == [f"suites validate in the warm GX process (pid {pids[0]}); "
+                                f"NLP runs on the warm workers (pids {nlp})"], said
             assert sorted(h.table("documents")["source_path"]) == sorted(s.name for s in SEEDS[:2])
+            warm_claims = h.table("claims")
         finally:
-            if pid:
+            for pid in pids:
                 os.kill(pid, signal.SIGTERM)
+    (tmp_path / "cold").mkdir()
+    with dg.instance_for_test() as instance:  # the same two waves without warm servers
+        cold = Harness(tmp_path / "cold", instance, settle_seconds=0)
+        for seed in SEEDS[:2]:
+            shutil.copy(seed, cold.raw / seed.name)
+            assert [r.success for r in cold.execute(cold.tick())] == [True]
+        cold_claims = cold.table("claims")
+    assert len(warm_claims) > 0
+    key = ["claim_id"]
+    pd.testing.assert_frame_equal(warm_claims.sort_values(key).reset_index(drop=True),
+                                  cold_claims.sort_values(key).reset_index(drop=True))
