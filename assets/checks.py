@@ -120,7 +120,7 @@ def gx_suite_check(stage: str, context_assets: Sequence[str] = (), *,
         blocking=True,
         additional_ins={f"context_{i}": dg.AssetIn(key=name) for i, name in enumerate(context_assets, start=1)},
         metadata={"suite_file": f"expectations/{stage}.json", "expectations": len(spec["expectations"])},
-        required_resource_keys={"settings"},
+        required_resource_keys={"settings", "workers"},  # validates in the GX process
         **({"partitions_def": partitions_def} if partitions_def is not None else {}),
     )(runners[len(context_assets)])
 

@@ -17,7 +17,7 @@ from pipeline.validation import load_suite
 CORPUS_SUITE = "corpus"
 
 
-@dg.asset_check(asset="corpus", name="corpus_suite", blocking=True, required_resource_keys={"settings"},
+@dg.asset_check(asset="corpus", name="corpus_suite", blocking=True, required_resource_keys={"settings", "workers"},
                 description=f"GX suite expectations/corpus.json: {load_suite(CORPUS_SUITE)['meta']['description']}",
                 metadata={"suite_file": "expectations/corpus.json",
                           "expectations": len(load_suite(CORPUS_SUITE)["expectations"])})

@@ -14,7 +14,7 @@ from assets.corpus_checks import corpus_checks
 from assets.hooks import progress_hooks
 from assets.jobs import build_jobs
 from assets.partitions import file_batches
-from assets.resources import ParquetFrameIOManager, PipelineSettings
+from assets.resources import ParquetFrameIOManager, PipelineSettings, Workers
 from assets.sensors import build_sensor, daily_rescan
 from assets.stages import STAGE_ASSETS, published_table_checks, with_freshness
 from pipeline.settings import Settings
@@ -37,6 +37,7 @@ def build_definitions(settings: Settings | None = None, progress: bool = False) 
     attaches the terminal progress hooks (`pipeline run` on a terminal)."""
     settings = settings or Settings.from_env()
     jobs = build_jobs(progress_hooks(progress))
+    pipeline_settings = PipelineSettings.from_settings(settings)
     return dg.Definitions(
         assets=with_freshness(STAGE_ASSETS, timedelta(hours=settings.stale_after_hours)),
         asset_checks=all_asset_checks() + published_table_checks(),
@@ -44,7 +45,8 @@ def build_definitions(settings: Settings | None = None, progress: bool = False) 
         sensors=[build_sensor(settings, jobs)],
         schedules=[daily_rescan],
         resources={
-            "settings": PipelineSettings.from_settings(settings),
+            "settings": pipeline_settings,
+            "workers": Workers.from_settings(settings),
             "io_manager": ParquetFrameIOManager(base_dir=str(settings.staging_dir), warehouse_dir=str(settings.warehouse_dir)),
         },
         # One process per run: spaCy and Great Expectations are imported and loaded once.

@@ -1,4 +1,4 @@
-"""Resources: the pipeline settings and a Parquet IO manager (no pickles)."""
+"""Resources: the pipeline settings, the run's workers (NLP and GX) and a Parquet IO manager (no pickles)."""
 from __future__ import annotations
 
 import os
@@ -25,7 +25,8 @@ class PipelineSettings(dg.ConfigurableResource):
     Built from the one `Settings` value the code location reads at load
     (`from_settings`); the folders and the model show in the UI as the environment
     variables that set them. At the start of every run (and sensor tick) it configures
-    this process's NLP backend, GX process, caches and crash-test pause with its values."""
+    this process's caches and crash-test pause with its values; where the run's NLP and
+    validations run is the `Workers` resource's."""
 
     raw_dir: str
     warehouse_dir: str  # for an s3:// warehouse: the local folder of its state
@@ -72,40 +73,9 @@ class PipelineSettings(dg.ConfigurableResource):
         return cls(**{**values, **shown, **secrets})
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """At a run's start: this process's run-time modules get the settings' values. A
-        run the daemon launched attaches to the warm servers the sensor keeps
-        (`warm_servers`): its suites validate in the warm GX process and its NLP runs on the
-        warm workers. Otherwise (or when they do not run this code) the run's suites get a
-        GX process of its own that starts importing Great Expectations on another core now,
-        and its NLP starts its own workers (a run only: a sensor tick validates nothing)."""
+        """At a run's start (and a sensor tick): this process's caches and crash-test pause
+        get the settings' values."""
         configure_process(self)
-        run = getattr(context, "dagster_run", None)
-        if run is None:
-            return
-        from pipeline import distributed, gx_process
-
-        attach = self.warm_servers and run.tags.get(ORIGIN_TAG) != "cli"
-        warm_gx = attach and gx_process.attach(self.runtime_dir)
-        if not warm_gx:
-            gx_process.start()
-        warm_nlp = distributed.attach_warm(self.runtime_dir, self.spacy_model) if attach else []
-        if context.log is not None:
-            context.log.info(("suites validate in the warm GX process (pid {})".format(gx_process.attached_pid())
-                              if warm_gx else "suites validate in this run's own GX process") + "; " +
-                             (f"NLP runs on the warm workers (pids {', '.join(map(str, warm_nlp))})"
-                              if warm_nlp else "NLP runs here or on workers of this run's own"))
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """At a run's end: the NLP workers and the GX process stop, unless `pipeline run`
-        launched the run (it runs its batches one after another in its process, the next
-        batch's NLP already queued on the workers, and stops them itself)."""
-        run = getattr(context, "dagster_run", None)
-        if run is None or run.tags.get(ORIGIN_TAG) == "cli":
-            return
-        from pipeline import distributed, gx_process
-
-        distributed.shutdown()
-        gx_process.stop(wait=False)
 
     @property
     def raw_path(self) -> Path:
@@ -129,8 +99,7 @@ class PipelineSettings(dg.ConfigurableResource):
 
     @property
     def runtime_dir(self) -> Path:
-        """Where the warm servers of this warehouse's daemon say how to reach them."""
-        return self.warehouse_path / ".state" / "runtime"
+        return runtime_dir_of(self.warehouse_dir)
 
     @property
     def state(self) -> StateStore:
@@ -142,15 +111,99 @@ class PipelineSettings(dg.ConfigurableResource):
                      self.pause_seconds) if self.pause_at else None
 
 
+def runtime_dir_of(warehouse_dir) -> Path:
+    """Where the warm servers of this warehouse's daemon say how to reach them."""
+    return Path(warehouse_dir).expanduser().resolve() / ".state" / "runtime"
+
+
 def configure_process(settings: PipelineSettings) -> None:
     """Hand this process's run-time modules the settings' values (idempotent)."""
-    from pipeline import distributed, faults, gx_process, ingest
+    from pipeline import faults, ingest
 
-    distributed.configure(settings.dask_scheduler or None, settings.nlp_processes or None)
-    gx_process.configure(settings.gx_process)
     faults.arm(settings.pause)
     if settings.cache_dir:
         ingest.set_cache_dir(Path(settings.cache_dir))
+
+
+class Workers(dg.ConfigurableResource):
+    """Where a run's NLP and validations run: started once per run process, at the run's
+    start, and stopped at its end (`pipeline.distributed` for the NLP workers or a Dask
+    cluster, `pipeline.gx_process` for Great Expectations).
+
+    A run the daemon launched attaches to the warm servers the sensor keeps
+    (`warm_servers`, `pipeline.warm`): its suites validate in the warm GX process and its
+    NLP runs on the warm workers. Otherwise (or when they do not run this code) the run's
+    suites get a GX process of its own that starts importing Great Expectations on another
+    core at once, and its NLP starts workers of its own when a batch needs them. A step
+    re-executed without this resource is still correct: validations then run in its
+    process and the NLP starts its workers on demand."""
+
+    spacy_model: str = DEFAULT_SPACY_MODEL
+    runtime_dir: str = ""  # where the warm servers say how to reach them ("" : no warm servers)
+    warm_servers: bool = True
+    gx_process: bool = True
+    dask_scheduler: str = ""
+    nlp_processes: int = 0  # 0: the CPUs this process may use
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "Workers":
+        """From the one `Settings` value (the model shows as its variable when the environment set it)."""
+        model = dg.EnvVar(ENV_NAMES["spacy_model"]) if "spacy_model" in s.from_environment else s.spacy_model
+        return cls(spacy_model=model, runtime_dir=str(runtime_dir_of(s.warehouse_dir)), warm_servers=s.warm_servers,
+                   gx_process=s.gx_process, dask_scheduler=s.dask_scheduler or "",
+                   nlp_processes=s.nlp_processes if "nlp_processes" in s.from_environment else 0)
+
+    @classmethod
+    def of(cls, settings: PipelineSettings) -> "Workers":
+        """For a `PipelineSettings` built from plain values (tests and tools)."""
+        return cls(spacy_model=settings.spacy_model, runtime_dir=str(settings.runtime_dir),
+                   warm_servers=settings.warm_servers, gx_process=settings.gx_process,
+                   dask_scheduler=settings.dask_scheduler, nlp_processes=settings.nlp_processes)
+
+    def configure(self) -> None:
+        """Hand this process's NLP backend and GX process their settings (idempotent)."""
+        from pipeline import distributed, gx_process
+
+        distributed.configure(self.dask_scheduler or None, self.nlp_processes or None)
+        gx_process.configure(self.gx_process)
+
+    def prestart(self, n_documents: int) -> bool:
+        """A batch of `n_documents` begins: start the NLP workers it will need now, so the
+        model loads there while the batch is read (`distributed.prestart`)."""
+        from pipeline import distributed
+
+        return distributed.prestart(self.spacy_model, n_documents)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.configure()
+        run = getattr(context, "dagster_run", None)
+        if run is None:
+            return
+        from pipeline import distributed, gx_process
+
+        attach = self.warm_servers and bool(self.runtime_dir) and run.tags.get(ORIGIN_TAG) != "cli"
+        warm_gx = attach and gx_process.attach(self.runtime_dir)
+        if not warm_gx:
+            gx_process.start()
+        warm_nlp = distributed.attach_warm(self.runtime_dir, self.spacy_model) if attach else []
+        if context.log is not None:
+            context.log.info(("suites validate in the warm GX process (pid {})".format(gx_process.attached_pid())
+                              if warm_gx else "suites validate in this run's own GX process") + "; " +
+                             (f"NLP runs on the warm workers (pids {', '.join(map(str, warm_nlp))})"
+                              if warm_nlp else "NLP runs here or on workers of this run's own"))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """At a run's end: the NLP workers and the GX process stop (warm servers are only
+        left), unless `pipeline run` launched the run (it runs its batches one after another
+        in its process, the next batch's NLP already queued on the workers, and stops them
+        itself)."""
+        run = getattr(context, "dagster_run", None)
+        if run is None or run.tags.get(ORIGIN_TAG) == "cli":
+            return
+        from pipeline import distributed, gx_process
+
+        distributed.shutdown()
+        gx_process.stop(wait=False)
 
 
 def _run_id(context) -> str | None:

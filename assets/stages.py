@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.partitions import file_batches
-from assets.resources import PipelineSettings
+from assets.resources import PipelineSettings, Workers
 from assets.runtime import HANDOVER
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
@@ -74,10 +74,10 @@ def _per_file(**kwargs) -> dict:
 @dg.asset(group_name="ingest", kinds={"python"}, metadata=_meta("documents"), **_per_file(),
           description="Raw files decoded into documents: encoding, title, date, language, content-hash id; "
                       "bad files rejected with a reason. One partition per raw file.")
-def documents(context: dg.AssetExecutionContext, settings: PipelineSettings) -> pd.DataFrame:
+def documents(context: dg.AssetExecutionContext, settings: PipelineSettings, workers: Workers) -> pd.DataFrame:
     keys = settings.state.files_of(context.partition_keys)
     # a large batch starts the NLP worker pool now: spaCy loads there while this step reads files
-    distributed.prestart(settings.spacy_model, sum(files.weight(relpath_of(k)) for k in keys))  # documents, not files
+    workers.prestart(sum(files.weight(relpath_of(k)) for k in keys))  # documents, not files
     df = _take_read_ahead(context.run_id, keys, settings)
     read_ahead = df is not None
     if df is None:

@@ -20,7 +20,7 @@ from assets.definitions import all_asset_checks
 from assets.jobs import ingest_job, process_and_publish_job, publish_job
 from assets.partitions import file_batches
 from assets.runtime import HANDOVER
-from assets.resources import ParquetFrameIOManager, PipelineSettings
+from assets.resources import ParquetFrameIOManager, PipelineSettings, Workers
 from assets.runner import run_incremental
 from pipeline import build
 from pipeline.schemas import CONTRACT_TABLES
@@ -42,6 +42,7 @@ def _defs(raw: Path, wh: Path, assets=None, **kw) -> dg.Definitions:
         jobs=[ingest_job, publish_job, process_and_publish_job],
         resources={
             "settings": _settings(raw, wh, **kw),
+            "workers": Workers.of(_settings(raw, wh, **kw)),
             "io_manager": ParquetFrameIOManager(base_dir=str(wh / ".staging"), warehouse_dir=str(wh)),
         },
         executor=dg.in_process_executor,

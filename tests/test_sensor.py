@@ -18,7 +18,7 @@ from assets import stages
 from assets.definitions import all_asset_checks
 from assets.jobs import ingest_job, process_and_publish_job, publish_job
 from assets.partitions import BATCH_TAG
-from assets.resources import ParquetFrameIOManager, PipelineSettings
+from assets.resources import ParquetFrameIOManager, PipelineSettings, Workers
 from assets.runner import QUIET
 from assets.sensors import raw_folder_sensor
 from pipeline.settings import DEFAULT_SPACY_MODEL
@@ -42,7 +42,7 @@ class Harness:
         self.defs = dg.Definitions(
             assets=stages.STAGE_ASSETS, asset_checks=all_asset_checks(), jobs=[ingest_job, publish_job, process_and_publish_job],
             sensors=[raw_folder_sensor],
-            resources={"settings": self.settings,
+            resources={"settings": self.settings, "workers": Workers.of(self.settings),
                        "io_manager": ParquetFrameIOManager(base_dir=str(self.wh / ".staging"), warehouse_dir=str(self.wh))},
             executor=dg.in_process_executor,
         )
