@@ -27,6 +27,9 @@ file_batches = dg.DynamicPartitionsDefinition(name="file_batches")
 BATCH_TAG = "pipeline/batch"  # the run's batch partition key(s), comma-separated
 WAVE_TAG = "pipeline/wave"  # the files planned together by one look at the raw folder
 ORIGIN_TAG = "pipeline/origin"  # sensor, schedule or cli
+# on a publish run: the batches (comma-separated) whose files the corpus check failed with
+# last time; the run looks for the culprits among them before it assembles the corpus
+ISOLATE_TAG = "pipeline/isolate_batches"
 
 
 def new_wave(now: datetime | None = None) -> str:

@@ -20,6 +20,7 @@ from assets.sensors import dropped_keys, known_fingerprints
 from assets.stages import CORPUS_FOLLOWS_TAG, NEXT_BATCH_TAG, drop_read_ahead, drop_signed_ahead
 from pipeline import files
 from pipeline.ingest import display_path
+from pipeline.isolation import MAX_PROBES, culprits
 from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
 
 MAX_CHANGED_ROUNDS = 2  # times a run reads again the files that changed while it read them
@@ -100,7 +101,7 @@ def _quarantine_entry(key: str, found: list[Failure], plan: files.Plan) -> dict:
 
 
 CORPUS_CHECK = "corpus:corpus_suite"
-MAX_CORPUS_PROBES = 24  # corpus runs spent looking for the files a failing corpus check comes from
+MAX_CORPUS_PROBES = MAX_PROBES  # corpus runs spent looking for the files a failing corpus check comes from
 
 
 def _corpus_check_failed(found: list[Failure]) -> bool:
@@ -109,7 +110,7 @@ def _corpus_check_failed(found: list[Failure]) -> bool:
 
 def _isolate_corpus_failure(defs: dg.Definitions, instance: dg.DagsterInstance, settings: PipelineSettings,
                             suspects: list[str], say) -> list[str]:
-    """The files of this run without which the corpus check passes (bisection over them).
+    """The files of this run without which the corpus check passes (`pipeline.isolation`).
 
     The files accepted before this run made a corpus that passed, so the failure comes with
     the new ones. Each probe assembles and validates the corpus (asset `corpus` and its
@@ -120,11 +121,8 @@ def _isolate_corpus_failure(defs: dg.Definitions, instance: dg.DagsterInstance, 
 
     corpus_only = [dg.AssetKey("corpus")]
     job = defs.resolve_job_def(PUBLISH_JOB)
-    probes = 0
 
     def passes(included: list[str]) -> bool:
-        nonlocal probes
-        probes += 1
         held = [k for k in suspects if k not in included]
         settings.state.hold_out(held, os.getpid())
         try:
@@ -135,21 +133,7 @@ def _isolate_corpus_failure(defs: dg.Definitions, instance: dg.DagsterInstance, 
         return not _corpus_check_failed(_failures(result, "corpus")) and result.success
 
     say(f"the corpus check failed: looking for the file(s) among the {len(suspects)} of this run")
-    if not passes([]):
-        return []
-
-    def search(group: list[str]) -> list[str]:
-        if probes >= MAX_CORPUS_PROBES:
-            return group  # out of probes: hold the whole group
-        if passes(group):
-            return []
-        if len(group) == 1:
-            return group
-        half = (len(group) + 1) // 2
-        found = search(group[:half]) + search(group[half:])
-        return found or group  # neither half alone: they fail together
-
-    return search(suspects)
+    return culprits(suspects, passes, MAX_CORPUS_PROBES)
 
 
 def _step_seconds(instance: dg.DagsterInstance, run_id: str, into: dict[str, float]) -> None:

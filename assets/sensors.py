@@ -23,7 +23,7 @@ import json
 import dagster as dg
 
 from assets.jobs import INGEST_JOB, PROCESS_AND_PUBLISH_JOB, PUBLISH_JOB, ingest_job, process_and_publish_job, publish_job
-from assets.partitions import BATCH_TAG, ORIGIN_TAG, WAVE_TAG, file_batches, make_batches, new_wave
+from assets.partitions import BATCH_TAG, ISOLATE_TAG, ORIGIN_TAG, WAVE_TAG, file_batches, make_batches, new_wave
 from assets.resources import PipelineSettings
 from pipeline import files
 from pipeline.ingest import format_of
@@ -45,8 +45,23 @@ def batch_run_request(batch: str, n_files: int, wave: str, job: str = INGEST_JOB
                          tags={BATCH_TAG: batch, WAVE_TAG: wave, ORIGIN_TAG: origin, "pipeline/files": str(n_files)})
 
 
-def publish_run_request(wave: str) -> dg.RunRequest:
+def publish_run_request(wave: str, isolate: list[str] | None = None) -> dg.RunRequest:
+    """The wave's publish run; with `isolate` (batches), the one after a failed publish: it
+    looks for the files of those batches the corpus check fails with and quarantines them."""
+    if isolate:
+        return dg.RunRequest(run_key=f"{wave}-isolate", job_name=PUBLISH_JOB,
+                             tags={WAVE_TAG: wave, ISOLATE_TAG: ",".join(isolate)})
     return dg.RunRequest(run_key=f"{wave}-publish", job_name=PUBLISH_JOB, tags={WAVE_TAG: wave})
+
+
+def _isolation_request(wave: str, info: dict) -> list[dg.RunRequest]:
+    """After the wave's publish failed (its corpus check, typically): one more publish run
+    that first finds and quarantines the wave's files the corpus check fails with, as
+    `pipeline run` does; once per wave."""
+    if info.get("isolated") or not info.get("batches"):
+        return []
+    info["isolated"] = True
+    return [publish_run_request(wave, isolate=info["batches"])]
 
 
 def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -> dict[str, files.Fingerprint]:
@@ -129,7 +144,7 @@ def _finish_wave(wave: str, info: dict, runs: list, cursor: dict, settings: Pipe
     file by file, else its publish (none when a run of its own published already)."""
     accepted = settings.state.accepted()
     retry, failed_alone = [], []
-    accepted_by_ingest = publish_attempted = passed_any = False
+    accepted_by_ingest = publish_attempted = publish_failed = passed_any = False
     for r in runs:
         if r.job_name not in (INGEST_JOB, PROCESS_AND_PUBLISH_JOB):
             continue
@@ -140,6 +155,7 @@ def _finish_wave(wave: str, info: dict, runs: list, cursor: dict, settings: Pipe
             accepted_by_ingest |= r.job_name == INGEST_JOB
         if r.job_name == PROCESS_AND_PUBLISH_JOB and not missed:
             publish_attempted = True  # it got to the corpus stages (published, or its corpus check failed)
+            publish_failed |= r.status != dg.DagsterRunStatus.SUCCESS
         if r.status != dg.DagsterRunStatus.SUCCESS:
             (retry if len(missed) > 1 else failed_alone).extend(missed)
     if retry and not info.get("retried"):
@@ -160,7 +176,7 @@ def _finish_wave(wave: str, info: dict, runs: list, cursor: dict, settings: Pipe
     settings.state.quarantine_files(held)
     if held or accepted_by_ingest or not publish_attempted:
         return [publish_run_request(wave)]
-    return []
+    return _isolation_request(wave, info) if publish_failed else []
 
 
 def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
@@ -171,16 +187,23 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
 
     # 0. waves started by the schedule: the sensor finishes (publishes) them too
     for run in instance.get_runs(filters=dg.RunsFilter(tags={ORIGIN_TAG: "schedule"}), limit=100):
-        wave = run.tags.get(WAVE_TAG)
-        if wave and wave not in cursor["waves"] and wave not in cursor["done_waves"]:
-            cursor["waves"][wave] = {"keys": _batch_files(run, settings), "retried": False}
+        wave, batch = run.tags.get(WAVE_TAG), run.tags.get(BATCH_TAG)
+        if wave and wave not in cursor["done_waves"]:
+            info = cursor["waves"].setdefault(wave, {"keys": [], "retried": False, "batches": []})
+            if batch and batch not in info.setdefault("batches", []):
+                info["batches"].append(batch)
+                info["keys"] += _batch_files(run, settings)
 
     # 1. waves whose runs have all finished: retry failed batches file by file, then publish
     for wave, info in list(cursor["waves"].items()):
         runs = instance.get_runs(filters=dg.RunsFilter(tags={WAVE_TAG: wave}))
         if not runs or any(r.status not in FINISHED for r in runs):
             continue
-        more = [] if any(r.job_name == PUBLISH_JOB for r in runs) else _finish_wave(wave, info, runs, cursor, settings)
+        publishes = [r for r in runs if r.job_name == PUBLISH_JOB]  # newest first
+        if publishes:  # the wave published, or failed to: then one more try that isolates the cause
+            more = _isolation_request(wave, info) if publishes[0].status != dg.DagsterRunStatus.SUCCESS else []
+        else:
+            more = _finish_wave(wave, info, runs, cursor, settings)
         if not more:  # published (or its publish failed: the next wave publishes again)
             del cursor["waves"][wave]
             cursor["done_waves"] = (cursor["done_waves"] + [wave])[-DONE_WAVES_KEPT:]

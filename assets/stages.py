@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets.partitions import file_batches
+from assets.partitions import ISOLATE_TAG, file_batches
 from assets.resources import PipelineSettings, Workers
 from assets.runtime import HANDOVER
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
@@ -452,11 +452,57 @@ def _take_ahead(run_id: str, table: str, corpus: dict, state_root) -> tuple[pd.D
     return result[table], extra
 
 
+def _quarantine_corpus_breakers(context: dg.AssetExecutionContext, store, batches: list[str]) -> list[str]:
+    """A publish run after one whose corpus check failed (`ISOLATE_TAG`): find the files of
+    `batches` without which the corpus check passes (`pipeline.isolation`, each probe a
+    corpus assembled and validated here with some of them held out, nothing published),
+    and quarantine them: published as rejected rows with the reason, not processed again
+    until their bytes change. Returns their relative paths."""
+    import os
+
+    from pipeline.ingest import format_of
+    from pipeline.isolation import culprits
+    from pipeline.validation import corpus_frame, run_suite
+
+    registry = store.accepted()
+    suspects = [k for k in store.files_of(batches) if k in registry and not registry[k].get("quarantined")]
+    found: dict = {}
+
+    def passes(included: list[str]) -> bool:
+        held = [k for k in suspects if k not in included]
+        store.hold_out(held, os.getpid())
+        try:
+            with corpus_lock(store.root):
+                accepted, _left_out = store.read_accepted_tables(CORPUS_TABLES)
+                tables = build.assemble_corpus(*(accepted[t] for t in CORPUS_TABLES), indexes=load_indexes(store.root))
+            report = run_suite("corpus", corpus_frame(tables), run_name=context.run.run_id, batch_name="isolation probe")
+        finally:
+            store.release(held)
+        if not report.success and len(included) == len(suspects):
+            found["reason"] = "; ".join(o.describe() for o in report.failures)[:400]
+        return report.success
+
+    if not suspects or passes(list(suspects)):
+        return []  # it passes with all of them now: nothing to look for
+    context.log.warning(f"the last corpus check failed: looking for the file(s) among the {len(suspects)} of its wave")
+    bad = culprits(suspects, passes)
+    reason = f"the corpus check fails with it ({found.get('reason', 'failed')})"
+    store.quarantine_files({k: {"relpath": registry[k]["relpath"], "fingerprint": registry[k].get("fingerprint"),
+                                "reason": reason, "keep_versions": True,
+                                "source_format": format_of(files.file_of(registry[k]["relpath"])) or "unknown"}
+                            for k in bad})
+    for k in bad:
+        context.log.warning(f"rejected: {registry[k]['relpath']}: {reason}")
+    return [registry[k]["relpath"] for k in bad]
+
+
 @dg.asset(group_name="clean", kinds={"python"}, deps=[accepted_files],
           description="The per-file tables of every accepted file, made one corpus: repeated documents "
                       "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
 def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dict:
     store = settings.state
+    isolated = _quarantine_corpus_breakers(context, store, context.run.tags[ISOLATE_TAG].split(",")) \
+        if context.run.tags.get(ISOLATE_TAG) else None
     _join_signing()  # the batches' texts MinHashed ahead, taken by the assembly below
     signed_ahead = _signed_ahead()
     with corpus_lock(store.root):
@@ -472,6 +518,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted()), "minhash_signatures_made_ahead": signed_ahead,
+        **({} if isolated is None else {"quarantined_for_the_corpus_check": dg.MetadataValue.json(isolated)}),
         "files_left_out": dg.MetadataValue.json([{"file": r, "reason": why} for r, why in left_out]),
         "documents_by_status": dg.MetadataValue.json(
             tables["documents"]["status"].value_counts().to_dict() if len(tables["documents"]) else {}),

@@ -21,6 +21,7 @@ from assets.partitions import BATCH_TAG
 from assets.resources import ParquetFrameIOManager, PipelineSettings, Workers
 from assets.runner import QUIET
 from assets.sensors import raw_folder_sensor
+from tests.contract_rules import contract_problems
 from pipeline.settings import DEFAULT_SPACY_MODEL
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -276,3 +277,40 @@ def test_the_sensor_keeps_gx_and_the_nlp_workers_warm_for_its_runs(tmp_path):
     key = ["claim_id"]
     pd.testing.assert_frame_equal(warm_claims.sort_values(key).reset_index(drop=True),
                                   cold_claims.sort_values(key).reset_index(drop=True))
+
+def test_a_file_the_corpus_check_fails_with_is_found_and_quarantined_on_the_sensor_path(tmp_path, monkeypatch):
+    """As with `pipeline run`: a wave whose publish fails its corpus check because of one
+    file's rows (rows that only go wrong beside the rest of a corpus) gets one more publish
+    run, which finds that file by bisection, quarantines it and publishes the others; the
+    file stays a rejected row until it changes, and the next wave publishes as usual."""
+    from pipeline import build
+
+    real = build.assemble_corpus
+
+    def broken(*tables, **kwargs):
+        out = real(*tables, **kwargs)
+        paras = out["paragraphs"]
+        bad = paras["text"].str.contains("Lukashenko", regex=False)
+        paras.loc[bad, "char_start"] = paras.loc[bad, "char_start"] + 1
+        return out
+
+    monkeypatch.setattr(build, "assemble_corpus", broken)
+    with dg.instance_for_test() as instance:
+        h = Harness(tmp_path, instance, settle_seconds=0, nlp_processes=1)
+        for n, town in enumerate(["Brest", "Gomel", "Vitebsk", "Grodno"]):
+            (h.raw / f"good{n}.txt").write_text(f"The mayor said on Tuesday that {40 + n} new buses were bought for {town}.\n")
+        (h.raw / "bad.txt").write_text("Lukashenko said on Monday that 500 soldiers had arrived in Minsk.\n")
+        h.settle()
+        jobs = [(r.dagster_run.job_name, r.success, r.dagster_run.tags.get("pipeline/isolate_batches")) for r in h.runs]
+        assert [j[:2] for j in jobs] == [("process_and_publish_job", False), ("publish_job", True)], jobs
+        assert jobs[1][2]  # the second run looked for the file among the wave's batch
+        docs = h.table("documents").set_index("source_path")
+        assert docs.loc["bad.txt", "status"] == "rejected"
+        assert docs.loc["bad.txt", "reason"].startswith("quarantined: the corpus check fails with it (")
+        assert (docs.drop(index="bad.txt")["status"] == "ok").all()
+        assert contract_problems(h.wh) == []
+        assert not any("held_out" in e for e in h.settings.state.accepted().values())  # every probe's hold released
+        (h.raw / "good9.txt").write_text("The mayor said on Friday that 12 new trams were bought for Pinsk.\n")
+        h.settle()
+        assert h.runs[-1].success and len(h.runs) == 3
+        assert h.table("documents").set_index("source_path").loc["bad.txt", "status"] == "rejected"
