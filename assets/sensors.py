@@ -9,7 +9,9 @@ partition with its manifest. A wave of one batch is one run that processes and p
 (`process_and_publish_job`); a larger wave is one run per batch, and once they have
 all finished, one publish run. The instance runs them one at a time from its queue.
 A batch that fails is retried file by file, so one bad file fails only itself; a
-file that fails alone while others pass is published as a rejected document. Deleted
+file that fails alone while others pass is published as a rejected document. A publish
+that fails (its corpus check, typically) gets one more publish run that first finds the
+wave's files the corpus check fails with and quarantines them (`pipeline.isolation`). Deleted
 files keep their rows unless `drop_deleted` is set.
 
 The cursor is JSON: the last scan (sizes and mtimes), the files requested and not
