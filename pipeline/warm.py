@@ -15,7 +15,8 @@ version to `<runtime_dir>/<name>.json` (readable by its owner only). It answers 
 order received, and exits when the process that started it is gone, when a server of
 newer code replaces it, on SIGTERM, or after `idle_seconds` without calls. A lost server
 fails the calls under way with `BrokenProcessPool`, so callers fall back as for a dead
-local worker.
+local worker. A server that answered RETIRE_AFTER_CALLS calls leaves once no client is
+connected, and the next wave starts a fresh one.
 
 This module imports nothing heavy (no pandas, GX or spaCy): a server is listening within
 a fraction of a second, and warms up afterwards.
@@ -27,6 +28,10 @@ import threading
 
 DEFAULT_IDLE_SECONDS = 900.0
 LISTEN_TIMEOUT_S = 10.0
+# a server that answered this many calls leaves at its next moment without a client (the
+# next wave starts a fresh one): what a long-lived spaCy or GX process accumulates (new
+# strings in the vocabulary, caches) is given back now and then
+RETIRE_AFTER_CALLS = 2000
 
 
 def code_version(root: "os.PathLike | str | None" = None) -> str:
@@ -137,7 +142,7 @@ def connect(runtime_dir, name: str, version: str) -> Remote | None:
 
 
 def ensure(runtime_dir, name: str, warm: str, version: str | None = None,
-           idle_seconds: float = DEFAULT_IDLE_SECONDS) -> int:
+           idle_seconds: float = DEFAULT_IDLE_SECONDS, retire_after: int = RETIRE_AFTER_CALLS) -> int:
     """Start the server `name` of `runtime_dir` (warm-up `warm`) unless one of this code
     runs (a server of other code is stopped); returns its pid. The server exits with this
     process: call it from the long-lived one (the code server, which evaluates the sensor)."""
@@ -162,7 +167,7 @@ def ensure(runtime_dir, name: str, warm: str, version: str | None = None,
     with open(runtime_dir / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.warm", str(runtime_dir), name, version, str(os.getpid()),
-             str(idle_seconds), warm],
+             str(idle_seconds), warm, str(retire_after)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=project, start_new_session=True,  # `-m`: the project on the path
         )
     # it listens within a fraction of a second (the warm-up comes after): wait for that, so
@@ -175,7 +180,8 @@ def ensure(runtime_dir, name: str, warm: str, version: str | None = None,
     return proc.pid
 
 
-def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float, warm: str) -> None:
+def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float, warm: str,
+          retire_after: int = RETIRE_AFTER_CALLS) -> None:
     """A server's main: listen, write the server file, warm up, then answer calls (one at
     a time) until the owner is gone, a newer server replaced it, or nothing came for
     `idle_seconds`."""
@@ -200,7 +206,7 @@ def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float,
 
     ready = threading.Event()
     busy = threading.Lock()
-    last = {"t": time.monotonic(), "open": 0}
+    last = {"t": time.monotonic(), "open": 0, "calls": 0}
     counting = threading.Lock()  # connections open and close on their own threads
 
     def leave() -> None:
@@ -219,9 +225,11 @@ def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float,
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            idle = last["open"] == 0 and time.monotonic() - last["t"] > idle_seconds
+            free = last["open"] == 0
+            idle = free and time.monotonic() - last["t"] > idle_seconds
+            retired = free and last["calls"] >= retire_after
             named = (read_server(target.parent, name) or {}).get("pid") == os.getpid()  # not replaced
-            if idle or not pid_alive(owner) or not named:
+            if idle or retired or not pid_alive(owner) or not named:
                 with busy:  # never in the middle of a call
                     leave()
 
@@ -241,6 +249,7 @@ def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float,
                     except BaseException as exc:  # noqa: BLE001 - handed back to the caller
                         reply = (False, exc)
                     last["t"] = time.monotonic()
+                    last["calls"] += 1
                 try:
                     conn.send(reply)
                 except (OSError, ValueError):
@@ -265,7 +274,7 @@ def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float,
         threading.Thread(target=answer, args=(conn,), name=f"{name} connection", daemon=True).start()
 
 
-if __name__ == "__main__":  # python -m pipeline.warm RUNTIME_DIR NAME VERSION OWNER_PID IDLE_SECONDS WARM_UP
+if __name__ == "__main__":  # python -m pipeline.warm RUNTIME_DIR NAME VERSION OWNER_PID IDLE_SECONDS WARM_UP RETIRE_AFTER
     import sys
 
-    serve(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+    serve(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], int(sys.argv[7]))
