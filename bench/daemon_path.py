@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.daemon_path --corpus ../shared/corpus/bbc --n 40
     .venv/bin/python -m bench.daemon_path --corpus ../shared/corpus/bbc --n 600 --interval 5
+    .venv/bin/python -m bench.daemon_path --corpus ../shared/corpus/bbc --n 40 --repeat 3   # medians
 
 In one run, on the same N articles (the first N files of the corpus, sorted by path):
 
@@ -123,29 +124,43 @@ def _cli(staged: list[Path], extra: Path, root: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import statistics
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="a folder of .txt articles (e.g. the BBC corpus)")
     ap.add_argument("--n", type=int, default=40, help="articles dropped at once")
     ap.add_argument("--interval", type=int, default=5, help="sensor interval (s)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of (cli, daemon), each on fresh folders; medians are printed (the sensor's "
+                         "latency is anywhere in one interval, so one round is one draw)")
     ap.add_argument("--timeout", type=float, default=1800)
     args = ap.parse_args(argv)
     files = _articles(args.corpus, args.n)
+    rounds: dict[str, list[dict]] = {"cli": [], "daemon": []}
     with tempfile.TemporaryDirectory(prefix="bench-daemon-") as tmp:
         tmp = Path(tmp)
-        results = {}
-        for path in ("cli", "daemon"):  # the CLI first: its published row counts are what the daemon waits for
-            staged = _stage(files, tmp / f"{path}-staged")
-            root = tmp / path
-            root.mkdir()
-            if path == "daemon":
-                results[path] = _daemon(staged[:-1], staged[-1], root, args.interval, args.timeout,
-                                        results["cli"]["rows"])
-            else:
-                results[path] = _cli(staged[:-1], staged[-1], root)
-            print(f"{path:>6}: {args.n} files dropped -> published {results[path]['drop_to_published_s']:7.1f} s; "
-                  f"+1 file -> published {results[path]['plus_one_s']:6.1f} s", flush=True)
-    d, c = results["daemon"], results["cli"]
-    print(f"ratio daemon/cli: drop -> published {d['drop_to_published_s'] / c['drop_to_published_s']:.2f}x, "
+        for i in range(args.repeat):
+            for path in ("cli", "daemon"):  # the CLI first: its published row counts are what the daemon waits for
+                staged = _stage(files, tmp / f"{path}-{i}-staged")
+                root = tmp / f"{path}-{i}"
+                root.mkdir()
+                if path == "daemon":
+                    result = _daemon(staged[:-1], staged[-1], root, args.interval, args.timeout,
+                                     rounds["cli"][-1]["rows"])
+                else:
+                    result = _cli(staged[:-1], staged[-1], root)
+                rounds[path].append(result)
+                print(f"{path:>6}: {args.n} files dropped -> published {result['drop_to_published_s']:7.1f} s; "
+                      f"+1 file -> published {result['plus_one_s']:6.1f} s", flush=True)
+    med = {path: {k: statistics.median(r[k] for r in rs) for k in ("drop_to_published_s", "plus_one_s")}
+           for path, rs in rounds.items()}
+    d, c = med["daemon"], med["cli"]
+    label = f"medians of {args.repeat} rounds" if args.repeat > 1 else "one round"
+    if args.repeat > 1:
+        for path in ("cli", "daemon"):
+            print(f"{path:>6} ({label}): {med[path]['drop_to_published_s']:7.1f} s; +1 file "
+                  f"{med[path]['plus_one_s']:6.1f} s")
+    print(f"ratio daemon/cli ({label}): drop -> published {d['drop_to_published_s'] / c['drop_to_published_s']:.2f}x, "
           f"+1 file {d['plus_one_s'] / c['plus_one_s']:.2f}x (sensor interval {args.interval} s, "
           f"settle {SETTLE_SECONDS} s, {os.cpu_count()} CPUs)")
     return 0
