@@ -586,3 +586,24 @@ def test_the_article_resuming_below_an_inline_widget_is_the_models_to_judge():
     # after a comments marker: never
     comments = rule_document([("Comments" if t == "Recommended" else t) for t in page], BoilerplateConfig(use_model=False))
     assert comments.tail[1] == "comments" and comments.resumed_article == frozenset()
+
+
+def test_off_topic_prose_below_a_widget_is_no_resumed_article_after_a_whole_article():
+    """The off-topic test of `Document.resumed_article` judges only after
+    `tail_override_max_words_before` words of article before the marker."""
+    from pipeline.boilerplate import rule_document
+
+    bridge = ("The council said the new bridge over the river would open next spring after the engineers "
+              "finished the final safety checks on the bridge deck and the river banks.")
+    other = [f"The celebrity chef opened her {n} restaurant downtown with a tasting menu that critics praised "
+             f"for its seasonal dishes, its long wine list and its desserts, and the tables are booked for "
+             f"months ahead." for n in ("first", "second")]
+    tail = ["Recommended", "Celebrity Chef Opens New Restaurant"] + other + ["Most Popular", "Contact us"]
+    for n, judged in ((40, True), (4, False)):
+        page = ["Bridge to open next spring"] + [f"{bridge} Officials expect {k} thousand drivers." for k in range(n)] + tail
+        doc = rule_document(page, BoilerplateConfig(use_model=False))
+        marker = page.index("Recommended")
+        assert doc.tail == (marker, "recommended")
+        assert (doc.prose_words_before(marker) >= 600) == judged
+        resumed = frozenset({page.index(other[0]), page.index(other[1])})
+        assert doc.resumed_article == (frozenset() if judged else resumed)
