@@ -139,9 +139,9 @@ class BoilerplateConfig:
     # (eval.webpages training part, out of fold, with exact repeats only: mean F1 of the three
     # sets 0.8880 -> 0.8927 with 2 / 60, the same without the condition that more of the page
     # follows, 0.8933 when the off-topic test waits for 600 words of article, 0.8935 when a run
-    # also bridges one non-prose line (not taken); 0.8921 with 3 / 60; 0.8905-0.8884 when each paragraph must also share 0.1-0.2 of
-    # its words with the article; 0.8971 with no condition at all, which keeps the teasers of
-    # seed article_003)
+    # also bridges one non-prose line (not taken); 0.8921 with 3 / 60; 0.8905-0.8884 when each
+    # paragraph must also share 0.1-0.2 of its words with the article; 0.8971 with no condition
+    # at all, which keeps the teasers of seed article_003)
     tail_resume_min_paragraphs: int = 2
     tail_resume_min_words: int = 60
     # the names of the rules to run (None: all of RULES); see EXTRACTED_RULES

@@ -24,7 +24,7 @@ NEAR_CONTAINED_SHARE = 0.9  # share of a paragraph's words found, in order, in a
 # pattern with other figures ("Posted by: A at May 30, 2005 12:57", "38 Castle ... 113g",
 # "Labour : 419 seats ...") are the rows of a list, a table or a comment thread, not copies
 # (eval.webpages, training part, out of fold: near-repeats cost all three sets recall at no
-# gain in precision before this)
+# gain in precision before this; mean F1 of the three sets 0.8792 -> 0.8823)
 _NUMBER = re.compile(r"\d+")
 
 
@@ -43,9 +43,9 @@ def within_document(texts: Sequence[str], eligible: Sequence[bool]) -> list[Repe
     document (a pull quote) points at that paragraph (`contained_repeat`). Then the
     near-repeats: a later paragraph whose text (characters for short ones, else words)
     matches an earlier one's with a difflib
-    ratio of at least NEAR_REPEAT_RATIO (a headline repeated with a changed word or
-    spelling, a re-scraped paragraph with an edit) points at the first copy
-    (`near_repeat`); a paragraph of at least MIN_CONTAINED_WORDS words of which
+    ratio of at least NEAR_REPEAT_RATIO and has the same numbers in the same order (a headline
+    repeated with a changed word or spelling, a re-scraped paragraph with an edit; not the rows
+    of a list or table) points at the first copy (`near_repeat`); a paragraph of at least MIN_CONTAINED_WORDS words of which
     NEAR_CONTAINED_SHARE of the words occur, in order and in runs of at least two
     words, in one longer paragraph (a pull quote
     with its punctuation or a word changed) points at that paragraph (`near_contained_repeat`).
