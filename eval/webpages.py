@@ -1,7 +1,7 @@
 """Main text of real web pages: the project's paragraph stage scored against gold text.
 
     .venv/bin/python -m eval.webpages --corpus ../shared/corpus/webpages [--set dragnet] [--html]
-        [--split heldout|train|all] [--no-rules-only] [--out DIR] [--cache DIR] [--jobs N]
+        [--split heldout|train|all] [--no-rules-only] [--repeats-row] [--out DIR] [--cache DIR] [--jobs N]
     .venv/bin/python -m eval.webpages --corpus ../shared/corpus/webpages --trafilatura-settings [--cache DIR]
 
 The corpus (`../shared/corpus/webpages/`, see its README) holds three sets of real pages
@@ -123,8 +123,10 @@ def decoded_documents(pages: Sequence[Page], fmt: str, raw: Callable[[Page], byt
     return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format"])
 
 
-def kept_texts(documents, use_model: bool = True, templates: bool = True, overrides: bool = False) -> dict[str, str]:
-    """Page key -> its kept paragraphs (blank-line joined), as the pipeline keeps them."""
+def kept_texts(documents, use_model: bool = True, templates: bool = True, overrides: bool = False,
+               statuses: tuple[str, ...] = ("kept",)) -> dict[str, str]:
+    """Page key -> its kept paragraphs (blank-line joined), as the pipeline keeps them (with
+    `statuses` ("kept", "duplicate"): the within-document repeats too)."""
     from pipeline import boilerplate
     from pipeline.build import mark_site_templates, paragraphs_table
     from pipeline.templates import TemplateCounter
@@ -135,7 +137,7 @@ def kept_texts(documents, use_model: bool = True, templates: bool = True, overri
             if "source_format" in documents.columns else set()
         mark_site_templates(paras, TemplateCounter(), html)
     out = {key: "" for key in documents["doc_id"]}
-    kept = paras[paras["status"] == "kept"].sort_values(["doc_id", "ordinal"])
+    kept = paras[paras["status"].isin(statuses)].sort_values(["doc_id", "ordinal"])
     for key, texts in kept.groupby("doc_id", sort=False)["text"]:
         out[key] = "\n\n".join(texts)
     return out
@@ -306,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-overrides-rules", action="store_true",
                     help="let the model keep paragraphs that soft rules claimed (not the shipped default)")
     ap.add_argument("--sample", type=int, help="with --trafilatura-settings: this many pages per set and part")
+    ap.add_argument("--repeats-row", action="store_true",
+                    help="also a row with the within-document repeats counted as text (how much the "
+                         "stage's deduplication costs against golds that keep repeated paragraphs)")
     args = ap.parse_args(argv)
 
     scorer = load_scorer(args.scorer or args.corpus.resolve().parent.parent / "tools" / "score_extraction.py")
@@ -323,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     # a pipeline run over a folder of those pages would)
     dumps = decoded_documents(scored, "txt", Page.dump_bytes)
     systems.append(("pipeline text", kept_texts(dumps, overrides=args.model_overrides_rules)))
+    if args.repeats_row:
+        systems.append(("pipeline text, with repeats", kept_texts(dumps, overrides=args.model_overrides_rules,
+                                                                  statuses=("kept", "duplicate"))))
     if not args.no_rules_only:
         systems.append(("pipeline text, rules only", kept_texts(dumps, use_model=False)))
     systems.append(("keep-all", {p.key: p.dump_bytes().decode("utf-8", "replace") for p in scored}))

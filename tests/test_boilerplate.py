@@ -558,3 +558,52 @@ def test_the_model_may_keep_tail_paragraphs_only_on_topic_or_after_an_early_comm
     every = rule_document(page, BoilerplateConfig(model_overrides_rules=True))
     assert _overridable(0, "navigation", every, hard)
     assert _overridable(marker + 1, every.reasons[marker + 1], every, hard)  # any soft rule, the tail too
+
+
+def test_the_article_resuming_below_an_inline_widget_is_the_models_to_judge():
+    """`tail_resume_*`: after a "Recommended" box inside the article, a run of on-topic prose
+    paragraphs with more of the page after it is the article going on: open to the model; the
+    teasers of the box, a run that ends the page and anything after a comments marker are not."""
+    from pipeline.boilerplate import _overridable, rule_document
+
+    hard = frozenset({"comment_prompt"})
+    bridge = [f"The council said the new bridge over the river would open in {m} after the engineers "
+              f"finished the safety checks on the bridge deck and the river banks." for m in ("May", "June", "July")]
+    later = [f"Engineers on the river bridge said the deck checks of {m} had found no faults in the steel "
+             f"and that the council would pay for the new lights along the bridge and the river path." for m in ("March", "April", "May")]
+    widget = ["Recommended", "Celebrity Chef Opens New Restaurant", "Jane Roe", "Local Team Wins Cup"]
+    page = ["Bridge to open next spring"] + bridge * 4 + widget + later + ["Most Popular", "Share", "Contact us"]
+    doc = rule_document(page, BoilerplateConfig(use_model=False))
+    marker = page.index("Recommended")
+    assert doc.tail == (marker, "recommended")
+    resumed = [page.index(t) for t in later]
+    assert doc.resumed_article == frozenset(resumed)
+    assert all(_overridable(j, doc.reasons[j], doc, hard) for j in resumed)
+    assert not any(_overridable(j, doc.reasons[j], doc, hard) for j in range(marker + 1, marker + 4))
+    # the same run ending the page: a list of teasers as far as the rule can tell
+    end = rule_document(page[:resumed[-1] + 1], BoilerplateConfig(use_model=False))
+    assert end.resumed_article == frozenset()
+    # after a comments marker: never
+    comments = rule_document([("Comments" if t == "Recommended" else t) for t in page], BoilerplateConfig(use_model=False))
+    assert comments.tail[1] == "comments" and comments.resumed_article == frozenset()
+
+
+def test_off_topic_prose_below_a_widget_is_no_resumed_article_after_a_whole_article():
+    """The off-topic test of `Document.resumed_article` judges only after
+    `tail_override_max_words_before` words of article before the marker."""
+    from pipeline.boilerplate import rule_document
+
+    bridge = ("The council said the new bridge over the river would open next spring after the engineers "
+              "finished the final safety checks on the bridge deck and the river banks.")
+    other = [f"The celebrity chef opened her {n} restaurant downtown with a tasting menu that critics praised "
+             f"for its seasonal dishes, its long wine list and its desserts, and the tables are booked for "
+             f"months ahead." for n in ("first", "second")]
+    tail = ["Recommended", "Celebrity Chef Opens New Restaurant"] + other + ["Most Popular", "Contact us"]
+    for n, judged in ((40, True), (4, False)):
+        page = ["Bridge to open next spring"] + [f"{bridge} Officials expect {k} thousand drivers." for k in range(n)] + tail
+        doc = rule_document(page, BoilerplateConfig(use_model=False))
+        marker = page.index("Recommended")
+        assert doc.tail == (marker, "recommended")
+        assert (doc.prose_words_before(marker) >= 600) == judged
+        resumed = frozenset({page.index(other[0]), page.index(other[1])})
+        assert doc.resumed_article == (frozenset() if judged else resumed)

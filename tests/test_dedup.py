@@ -175,3 +175,13 @@ def test_normalize_key_drops_exactly_what_is_neither_alphanumeric_nor_space():
         chunk = " ".join(every[start:start + 4096])
         assert normalize_key(chunk) == by_character(chunk)
     assert normalize_key("“Up to 9,000” troops—said_the   Ministry.") == "up to 9 000 troops said the ministry"
+
+
+def test_rows_of_one_pattern_with_other_figures_are_not_near_repeats():
+    """Lines of a list, a table or a comment thread differ in their figures: not copies."""
+    rows = ["Posted by: Tertia at May 30, 2005 12:57:33 AM", "Posted by: Julie at May 30, 2005 12:56:33 PM",
+            "Labour: 419 seats (63.6% of total seats); 43.2% of popular vote",
+            "Labour: 46 seats (7.0% of total seats); 16.8% of popular vote"]
+    assert within_document(rows, [True] * 4) == [None] * 4
+    # the same figures: still a near-repeat
+    assert within_document([rows[2], rows[2].replace("Labour", "Labor")], [True, True]) == [None, Repeat(0, "near_repeat")]
