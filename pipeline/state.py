@@ -707,6 +707,31 @@ def save_conflict_memo(root: Path, memo) -> None:
     os.replace(tmp, root / CONFLICT_MEMO)
 
 
+CLUSTER_MEMO = "cluster_links.json"  # the links between claims of the last clustering (`clusters.LinkMemo`)
+
+
+def load_cluster_memo(root: Path):
+    from pipeline.clusters import LinkMemo
+
+    path = Path(root) / CLUSTER_MEMO
+    try:
+        return LinkMemo.from_json(path.read_text()) if path.exists() else LinkMemo()
+    except (ValueError, KeyError, TypeError, IndexError):  # unreadable: start afresh (the memo only saves work)
+        return LinkMemo()
+
+
+def save_cluster_memo(root: Path, memo) -> None:
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{CLUSTER_MEMO}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        tmp.write_text(memo.to_json())
+        os.replace(tmp, root / CLUSTER_MEMO)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 @contextmanager
 def corpus_lock(root: Path) -> Iterator[None]:
     """One corpus assembly at a time (it updates the shared indexes)."""
