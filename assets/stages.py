@@ -400,8 +400,8 @@ CROSS_DOCUMENT = ("claim_clusters", "quantity_conflicts")
 def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_future=None) -> dict:
     out = {}
     if "claim_clusters" in which:
-        out["claim_clusters"] = build.clusters_table(tables["claims"], tables["claim_quantities"],
-                                                     tables["claim_entities"])
+        out["claim_clusters"], out["cluster_links_reused"] = build.clusters_with_memo(
+            tables["claims"], tables["claim_quantities"], tables["claim_entities"], state_root)
     if "quantity_conflicts" in which:
         found = None
         if conflicts_future is not None:
@@ -414,7 +414,8 @@ def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_fu
         out["quantity_conflicts"], out["clause_readings_reused"] = found
         groups = out.get("claim_clusters")
         if groups is None:
-            groups = build.clusters_table(tables["claims"], tables["claim_quantities"], tables["claim_entities"])
+            groups, _reused = build.clusters_with_memo(tables["claims"], tables["claim_quantities"],
+                                                       tables["claim_entities"], state_root)
         out["quantity_conflicts"] = build.conflicts_over_clusters(out["quantity_conflicts"], groups,
                                                                   tables["claim_quantities"])
     return out
@@ -449,6 +450,8 @@ def _take_ahead(run_id: str, table: str, corpus: dict, state_root) -> tuple[pd.D
     extra = {"computed_while_the_corpus_suite_ran": ahead is not None}
     if table == "quantity_conflicts":
         extra["clause_readings_reused"] = result["clause_readings_reused"]
+    if table == "claim_clusters":
+        extra["claims_whose_links_were_reused"] = result["cluster_links_reused"]
     return result[table], extra
 
 
@@ -508,7 +511,9 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     with corpus_lock(store.root):
         indexes = load_indexes(store.root)
         accepted, left_out = store.read_accepted_tables(CORPUS_TABLES)
-        tables = build.assemble_corpus(*(accepted[t] for t in CORPUS_TABLES), indexes=indexes)
+        # popped: the accepted rows go when the assembly returns (its tables are new frames), so
+        # the corpus suite, the cross-document stages and the publish hold one copy of the corpus
+        tables = build.assemble_corpus(*(accepted.pop(t) for t in CORPUS_TABLES), indexes=indexes)
         save_indexes(store.root, indexes)
     for relpath, reason in left_out:
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")

@@ -321,7 +321,10 @@ def _columns(df: pd.DataFrame, columns: list[str]) -> list[dict]:
     return records(df[[c for c in columns if c in df.columns]])
 
 
-def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
+def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame,
+                   memo: clusters.LinkMemo | None = None) -> pd.DataFrame:
+    """The claim clusters; `memo` (the links of an earlier run, updated in place) spares
+    the pairs whose link cannot have changed (`clusters.LinkMemo`): the same table."""
     feats = clusters.build_features(_columns(claims, ["claim_id", "doc_id", "content_lemmas", "checkworthiness", "text"]),
                                     _columns(quantities, ["claim_id", "value", "qualifier", "unit"]),
                                     _columns(entities, ["claim_id", "canonical", "text"]))
@@ -330,7 +333,7 @@ def clusters_table(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.
         {"cluster_id": c.cluster_id, "n_claims": len(c.claim_ids), "n_documents": c.n_documents,
          "representative_claim_id": c.representative_claim_id,
          "representative_text": text[c.representative_claim_id], "claim_ids": " ".join(c.claim_ids)}
-        for c in clusters.cluster_claims(feats)
+        for c in clusters.cluster_claims(feats, memo)
     ]
     return _frame(rows, "claim_clusters").astype({"n_claims": "int32", "n_documents": "int32"})
 
@@ -443,6 +446,20 @@ def conflicts_with_memo(quantities: pd.DataFrame, entities: pd.DataFrame, claims
         df = conflicts_table(quantities, entities, claims, memo=memo)
         save_conflict_memo(state_root, memo)
     return df, memo.hits
+
+
+def clusters_with_memo(claims: pd.DataFrame, quantities: pd.DataFrame, entities: pd.DataFrame,
+                       state_root: Path) -> tuple[pd.DataFrame, int]:
+    """`clusters_table` with the links of the last run (kept in the state folder,
+    `pipeline.state.CLUSTER_MEMO`), and how many claims' links it reused. Not under the
+    corpus lock (the conflicts hold it meanwhile, in the GX process): any memo that was
+    written whole describes some corpus exactly, and that is all `LinkMemo` needs."""
+    from pipeline.state import load_cluster_memo, save_cluster_memo
+
+    memo = load_cluster_memo(state_root)
+    df = clusters_table(claims, quantities, entities, memo=memo)
+    save_cluster_memo(state_root, memo)
+    return df, memo.reused
 
 
 def with_cluster_ids(claims: pd.DataFrame, claim_clusters: pd.DataFrame) -> pd.DataFrame:

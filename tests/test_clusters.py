@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd
+import pytest
+
 from pipeline import ids
 from pipeline.clusters import ClaimFeatures, build_features, cluster_claims, jaccard, linked
 
@@ -201,3 +204,95 @@ def test_statement_pairs_skip_blocks_larger_than_max_postings():
     assert statement_pairs(many) == []
     few = many[:3]
     assert len(statement_pairs(few)) == 3
+
+
+def _random_claims(rng: random.Random, n: int, docs: int, vocabulary: int = 40) -> list[ClaimFeatures]:
+    """Claims over a small vocabulary (many pairs, lemmas near MAX_POSTINGS claims), some
+    with quantities and quoted passages (the statement pairs)."""
+    words = [f"w{k}" for k in range(vocabulary)]
+    out = []
+    for k in range(n):
+        quantities = ((float(rng.choice([100, 300, 900, 2700, 8100])), rng.choice(["exact", "approximate"]), "troop"),) \
+            if rng.random() < 0.4 else ()
+        quotes = frozenset({f"we will not back down now or ever {rng.randrange(5)}"}) if rng.random() < 0.4 else frozenset()
+        out.append(ClaimFeatures(f"c{k:04d}", f"d{rng.randrange(docs)}", frozenset(rng.sample(words, rng.randint(2, 6))),
+                                 frozenset(rng.sample(["Russia", "Belarus", "NATO"], rng.randint(0, 2))), quantities,
+                                 rng.random(), quotes))
+    return out
+
+
+@pytest.mark.parametrize("vocabulary", [40, 300])
+def test_incremental_clustering_equals_a_full_one(monkeypatch, vocabulary):
+    """A LinkMemo of one corpus, applied to the next (claims added, removed, changed; lemmas
+    and statement blocks crossing MAX_POSTINGS both ways), gives the clusters of a full run."""
+    from pipeline import clusters
+    from pipeline.clusters import LinkMemo
+
+    monkeypatch.setattr(clusters, "MAX_POSTINGS", 12)
+    rng = random.Random(5)
+    claims = _random_claims(rng, 160, 50, vocabulary)
+    memo = LinkMemo()
+    assert cluster_claims(claims, memo) == cluster_claims(claims)
+    reused = 0
+    for step in range(12):
+        corpus = list(claims)
+        if step % 3 == 0:  # new claims
+            corpus += _random_claims(random.Random(100 + step), 10 + step, 60, vocabulary)
+            corpus = [ClaimFeatures(f"{c.claim_id}_{step}" if k >= len(claims) else c.claim_id, *(
+                getattr(c, f) for f in ("doc_id", "lemmas", "entities", "quantities", "checkworthiness", "quotes")))
+                for k, c in enumerate(corpus)]
+        elif step % 3 == 1:  # claims removed
+            corpus = [c for c in corpus if rng.random() > 0.15]
+        else:  # some claims changed (other words; an entity renamed across the corpus)
+            corpus = [ClaimFeatures(c.claim_id, c.doc_id, rng.choice(corpus).lemmas, c.entities | {"Minsk"},
+                                    c.quantities, c.checkworthiness, c.quotes) if rng.random() < 0.1 else c
+                      for c in corpus]
+        memo = LinkMemo.from_json(memo.to_json())  # as kept between runs
+        assert cluster_claims(corpus, memo) == cluster_claims(corpus), step
+        reused += memo.reused
+        claims = corpus
+    assert reused > 0  # the memo was used, not only rebuilt
+
+
+def test_link_memo_of_other_rules_is_not_used(monkeypatch):
+    from pipeline import clusters
+    from pipeline.clusters import LinkMemo
+
+    claims = _random_claims(random.Random(2), 40, 10)
+    memo = LinkMemo()
+    cluster_claims(claims, memo)
+    text = memo.to_json()
+    assert LinkMemo.from_json(text).digests == memo.digests
+    monkeypatch.setattr(clusters, "MAX_POSTINGS", 7)
+    assert LinkMemo.from_json(text).digests == {}
+    monkeypatch.undo()
+    monkeypatch.setattr(clusters, "_source_digest", lambda: "other code")
+    assert LinkMemo.from_json(text).digests == {}
+
+
+def test_clusters_with_memo_in_the_state_folder(tmp_path, seed_frames):
+    from pipeline import build
+
+    claims, quantities, entities = (seed_frames[t] for t in ("claims", "claim_quantities", "claim_entities"))
+    full = build.clusters_table(claims, quantities, entities)
+    first, reused = build.clusters_with_memo(claims, quantities, entities, tmp_path)
+    assert reused == 0 and (tmp_path / "cluster_links.json").exists()
+    again, reused = build.clusters_with_memo(claims, quantities, entities, tmp_path)
+    assert reused == len(claims)
+    for df in (first, again):
+        pd.testing.assert_frame_equal(df, full)
+    (tmp_path / "cluster_links.json").write_text("{not json")
+    pd.testing.assert_frame_equal(build.clusters_with_memo(claims, quantities, entities, tmp_path)[0], full)
+
+
+def test_a_changed_claim_is_paired_again():
+    """A claim whose words changed, with no lemma crossing the pairing bounds: its links
+    are computed again (here it becomes a paraphrase of a claim of another document)."""
+    from pipeline.clusters import LinkMemo
+
+    before = [_c("a", "d1", "p q r s"), _c("c", "d1", "p q r s"), _c("b", "d2", "p q x y"), _c("d", "d3", "x y z w")]
+    after = before[:2] + [_c("b", "d2", "p q r x"), before[3]]
+    memo = LinkMemo()
+    assert cluster_claims(before, memo) == []
+    (cluster,) = cluster_claims(after, memo)
+    assert cluster_claims(after) == [cluster] and set(cluster.claim_ids) == {"a", "b", "c"}

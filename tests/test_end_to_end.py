@@ -243,3 +243,31 @@ def test_seeds_warehouse_claims_speakers_and_conflicts_of_issue_16(seeds_warehou
     conflicts = ds.dataset(str(seeds_warehouse / "quantity_conflicts"), partitioning="hive").to_table().to_pandas()
     pairs = {frozenset({name[a], name[b]}) for a, b in zip(conflicts["doc_id_a"], conflicts["doc_id_b"])}
     assert {frozenset({"article_001.txt", f"article_00{k}.txt"}) for k in (2, 3, 4)} <= pairs
+
+
+@pytest.mark.slow
+def test_incremental_runs_publish_what_a_full_run_does(seeds_warehouse, tmp_path):
+    """The seeds added in two runs (the second with the links, clause readings and indexes
+    the first kept) publish the tables of one run over all of them."""
+    base = seeds_warehouse.parent
+    files = sorted(p for p in (base / "raw").rglob("*") if p.is_file())
+    raw = tmp_path / "raw"
+    for k, f in enumerate(files):
+        if k % 2 == 0:
+            (raw / f.relative_to(base / "raw")).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, raw / f.relative_to(base / "raw"))
+    out = _run(raw, tmp_path / "wh", tmp_path / "home")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "wh" / ".state" / "cluster_links.json").exists()
+    shutil.rmtree(raw)
+    shutil.copytree(base / "raw", raw)
+    out = _run(raw, tmp_path / "wh", tmp_path / "home")
+    assert out.returncode == 0, out.stderr[-3000:]
+    for name in ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
+                 "claim_clusters", "quantity_conflicts"):
+        a = ds.dataset(str(seeds_warehouse / name)).to_table().to_pandas()
+        b = ds.dataset(str(tmp_path / "wh" / name)).to_table().to_pandas()
+        if name == "documents":
+            a, b = a.drop(columns="ingested_at"), b.drop(columns="ingested_at")
+        pd.testing.assert_frame_equal(a, b, obj=name)
+    assert contract_problems(tmp_path / "wh") == []
