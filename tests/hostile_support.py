@@ -1,4 +1,4 @@
-"""Shared helpers of the hostile-input and fault suites (tests/test_hostile.py, tests/test_faults.py).
+"""Shared helpers of the hostile-input, fault and isolation tests (tests/test_hostile.py, tests/test_faults.py, the corpus-check isolation tests).
 
 Everything goes through the real `pipeline run` console script, in its own process group
 (so a timed-out or killed run is cleaned up whole), with a DAGSTER_HOME per test.
@@ -198,3 +198,20 @@ def corpus_frames_equal(a: dict, b: dict) -> list[str]:
         except AssertionError:
             diff.append(name)
     return diff
+
+
+def break_corpus_rows_mentioning(monkeypatch, word: str) -> None:
+    """Make the corpus check fail only with the paragraphs that mention `word`: rows that
+    go wrong beside the rest of a corpus (their offsets shifted after assembly)."""
+    from pipeline import build
+
+    real = build.assemble_corpus
+
+    def broken(*tables, **kwargs):
+        out = real(*tables, **kwargs)
+        paras = out["paragraphs"]
+        bad = paras["text"].str.contains(word, regex=False)
+        paras.loc[bad, "char_start"] = paras.loc[bad, "char_start"] + 1
+        return out
+
+    monkeypatch.setattr(build, "assemble_corpus", broken)

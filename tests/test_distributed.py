@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from assets.runtime import HANDOVER
-from pipeline import distributed
+from pipeline import distributed, warm
 from pipeline.schemas import CONTRACT_TABLES
 
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -330,18 +330,7 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path):
 
 
 def _gone(pid: int) -> bool:
-    import os
-
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # a child of this process that exited
-            return True
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+    return not warm.pid_alive(pid)  # reaps a child of this process that exited
 
 
 def test_warm_nlp_servers_give_the_same_tables_and_a_lost_one_falls_back(monkeypatch, seed_frames, nlp_backend, tmp_path):

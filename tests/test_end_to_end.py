@@ -148,18 +148,9 @@ def test_a_file_the_corpus_check_fails_with_is_found_and_quarantined(tmp_path, m
     that file by bisection (corpus probes, nothing published meanwhile), publishes
     everything else, and the file is a rejected row until it changes."""
     from assets import cli
-    from pipeline import build
+    from tests.hostile_support import break_corpus_rows_mentioning
 
-    real = build.assemble_corpus
-
-    def broken(*tables, **kwargs):  # rows that only go wrong beside the rest of a corpus
-        out = real(*tables, **kwargs)
-        paras = out["paragraphs"]
-        bad = paras["text"].str.contains("Lukashenko", regex=False)
-        paras.loc[bad, "char_start"] = paras.loc[bad, "char_start"] + 1
-        return out
-
-    monkeypatch.setattr(build, "assemble_corpus", broken)
+    break_corpus_rows_mentioning(monkeypatch, "Lukashenko")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PIPELINE_NLP_PROCESSES", "1")
     raw, wh = tmp_path / "raw", tmp_path / "wh"

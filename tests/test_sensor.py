@@ -283,18 +283,9 @@ def test_a_file_the_corpus_check_fails_with_is_found_and_quarantined_on_the_sens
     file's rows (rows that only go wrong beside the rest of a corpus) gets one more publish
     run, which finds that file by bisection, quarantines it and publishes the others; the
     file stays a rejected row until it changes, and the next wave publishes as usual."""
-    from pipeline import build
+    from tests.hostile_support import break_corpus_rows_mentioning
 
-    real = build.assemble_corpus
-
-    def broken(*tables, **kwargs):
-        out = real(*tables, **kwargs)
-        paras = out["paragraphs"]
-        bad = paras["text"].str.contains("Lukashenko", regex=False)
-        paras.loc[bad, "char_start"] = paras.loc[bad, "char_start"] + 1
-        return out
-
-    monkeypatch.setattr(build, "assemble_corpus", broken)
+    break_corpus_rows_mentioning(monkeypatch, "Lukashenko")
     with dg.instance_for_test() as instance:
         h = Harness(tmp_path, instance, settle_seconds=0, nlp_processes=1)
         for n, town in enumerate(["Brest", "Gomel", "Vitebsk", "Grodno"]):

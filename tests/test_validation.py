@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline import gx_process, validation
+from pipeline import gx_process, validation, warm
 
 SUITES = validation.suite_names()
 STAGES = ["documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities",
@@ -317,16 +317,7 @@ def _wait_for(predicate, seconds: float = 60.0) -> None:
 
 
 def _gone(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:  # a child of this process that exited: reap it
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:
-        return False
+    return not warm.pid_alive(pid)  # reaps a child of this process that exited
 
 
 def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp_path, monkeypatch):

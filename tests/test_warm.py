@@ -9,16 +9,7 @@ from pipeline import warm
 
 
 def _gone(pid: int) -> bool:
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+    return not warm.pid_alive(pid)  # reaps a child of this process that exited
 
 
 def _wait_gone(pid: int, seconds: float = 30) -> bool:
