@@ -102,19 +102,25 @@ def dropped_keys(settings: PipelineSettings, deleted: list[str]) -> list[str]:
     return out
 
 
-def warm_processes(settings: PipelineSettings) -> None:
-    """Before launching runs: make sure the warm servers their runs attach to run (started
-    here, beside the code server that evaluates this sensor, the first time or after the
-    code changed; they warm up while the runs are queued and start): the GX process and
-    one NLP worker per CPU with the spaCy model loaded."""
+def warm_processes(settings: PipelineSettings, log=None) -> None:
+    """On every tick: make sure the warm servers the daemon's runs attach to are up (started
+    beside the code server that evaluates this sensor, the first time, after the code changed,
+    or after they left idle): the GX process and one NLP worker per CPU with the spaCy model
+    loaded. So they are warm before files arrive, not warming on the same cores as the
+    wave's first run (a check of live servers costs a few milliseconds). A server that
+    cannot start costs nothing but speed: the runs start their own processes."""
     if not settings.warm_servers:
         return
     from pipeline import distributed, gx_process
 
-    if settings.gx_process:
-        gx_process.ensure_server(settings.runtime_dir)
-    distributed.configure(settings.dask_scheduler or None, settings.nlp_processes or None)
-    distributed.ensure_warm(settings.runtime_dir, settings.spacy_model)
+    try:
+        if settings.gx_process:
+            gx_process.ensure_server(settings.runtime_dir)
+        distributed.configure(settings.dask_scheduler or None, settings.nlp_processes or None)
+        distributed.ensure_warm(settings.runtime_dir, settings.spacy_model)
+    except OSError as exc:
+        if log is not None:
+            log.warning(f"warm servers not started ({exc}); the runs start their own GX process and NLP workers")
 
 
 def _load_cursor(raw: str | None) -> dict:
@@ -184,6 +190,7 @@ def _finish_wave(wave: str, info: dict, runs: list, cursor: dict, settings: Pipe
 def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
     cursor = _load_cursor(context.cursor)
     instance = context.instance
+    warm_processes(settings, context.log)
     run_requests: list[dg.RunRequest] = []
     partition_requests = []
 
@@ -253,8 +260,6 @@ def evaluate_folder(context, settings: PipelineSettings) -> dg.SensorResult:
         cursor["waves"][wave] = {"keys": keys, "retried": False, "batches": batches}
         context.log.info(f"wave {wave}: {len(plan.new)} new, {len(plan.changed)} changed, "
                          f"{len(dropped)} dropped, {len(batches)} batch run(s)")
-    if run_requests:
-        warm_processes(settings)
     return dg.SensorResult(run_requests=run_requests, dynamic_partitions_requests=partition_requests,
                            cursor=json.dumps(cursor, sort_keys=True))
 
@@ -304,5 +309,5 @@ def daily_rescan(context: dg.ScheduleEvaluationContext, settings: PipelineSettin
     chunks = files.batches(todo, settings.sensor_batch_size)
     batches = make_batches(settings.state, wave, chunks)
     context.instance.add_dynamic_partitions(file_batches.name, batches)
-    warm_processes(settings)
+    warm_processes(settings, context.log)
     return [batch_run_request(b, len(c), wave, PROCESS_AND_PUBLISH_JOB, origin="schedule") for b, c in zip(batches, chunks)]

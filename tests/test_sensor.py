@@ -237,7 +237,7 @@ def test_the_sensor_keeps_gx_and_the_nlp_workers_warm_for_its_runs(tmp_path):
     the same processes; the tables are those of runs without them."""
     import signal
 
-    from pipeline import distributed, gx_process
+    from pipeline import distributed, gx_process, warm
 
     if not gx_process.enabled() or distributed.local_processes() < 2:
         pytest.skip("one CPU: no GX process, no NLP workers")
@@ -245,12 +245,16 @@ def test_the_sensor_keeps_gx_and_the_nlp_workers_warm_for_its_runs(tmp_path):
         h = Harness(tmp_path, instance, settle_seconds=0, warm_servers=True)
         pids = []
         try:
-            shutil.copy(SEEDS[0], h.raw / SEEDS[0].name)
-            first = h.tick()
             runtime = h.settings.runtime_dir
             servers = [gx_process.SERVER_FILE] + [distributed.WARM_SERVER_NAME.format(i) + ".json"
                                                   for i in range(distributed.local_processes())]
+            idle = h.tick()  # nothing to do yet, and the servers start: warm before the first files arrive
+            assert not idle.run_requests
             pids = [json.loads((runtime / name).read_text())["pid"] for name in servers]
+            assert all(warm.pid_alive(pid) for pid in pids)
+            shutil.copy(SEEDS[0], h.raw / SEEDS[0].name)
+            first = h.tick()
+            assert [json.loads((runtime / name).read_text())["pid"] for name in servers] == pids
             assert [r.success for r in h.execute(first)] == [True]
             shutil.copy(SEEDS[1], h.raw / SEEDS[1].name)
             second = h.tick()
