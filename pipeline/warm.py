@@ -3,9 +3,9 @@
 Every run the daemon launches is a new process. On its own it would import Great
 Expectations again (~3 s of one CPU) and load spaCy in each NLP worker (~3 s each),
 on the same cores as its real work. The sensor therefore keeps warm servers beside the
-code server when it launches a wave (`ensure`): one GX process (`pipeline.gx_process`)
-and one process per NLP worker (`pipeline.distributed`), each having run its warm-up
-(GX imported, the spaCy pipelines loaded). A run connects to them (`connect`) when they
+code server (`ensure`, on every tick, so they are warm before files arrive): one GX
+process (`pipeline.gx_process`) and one process per NLP worker (`pipeline.distributed`),
+each having run its warm-up (GX imported, the spaCy pipelines loaded). A run connects to them (`connect`) when they
 run its own code (`code_version`) and otherwise starts its own processes, as
 `pipeline run` does.
 
@@ -13,10 +13,11 @@ A server listens on a Unix socket with a random key, written with its pid and co
 version to `<runtime_dir>/<name>.json` (readable by its owner only). It answers calls
 (`fn(*args)`, pickled; `fn` a module-level function of `pipeline`) one at a time in the
 order received, and exits when the process that started it is gone, when a server of
-newer code replaces it, on SIGTERM, or after `idle_seconds` without calls. A lost server
+newer code replaces it, on SIGTERM, or after `idle_seconds` without calls and without an
+`ensure` finding it (the sensor's ticks keep the servers up while it runs). A lost server
 fails the calls under way with `BrokenProcessPool`, so callers fall back as for a dead
 local worker. A server that answered RETIRE_AFTER_CALLS calls leaves once no client is
-connected, and the next wave starts a fresh one.
+connected, and the sensor's next tick starts a fresh one.
 
 This module imports nothing heavy (no pandas, GX or spaCy): a server is listening within
 a fraction of a second, and warms up afterwards.
@@ -156,6 +157,10 @@ def ensure(runtime_dir, name: str, warm: str, version: str | None = None,
     info = read_server(runtime_dir, name)
     if info is not None:
         if info.get("version") == version:
+            try:  # still wanted: its idle clock starts again (the sensor's ticks keep it up)
+                os.utime(server_file(runtime_dir, name))
+            except OSError:
+                pass
             return int(info["pid"])
         try:
             os.kill(int(info["pid"]), signal.SIGTERM)  # older code: its runs are over or fall back
@@ -183,8 +188,8 @@ def ensure(runtime_dir, name: str, warm: str, version: str | None = None,
 def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float, warm: str,
           retire_after: int = RETIRE_AFTER_CALLS) -> None:
     """A server's main: listen, write the server file, warm up, then answer calls (one at
-    a time) until the owner is gone, a newer server replaced it, or nothing came for
-    `idle_seconds`."""
+    a time) until the owner is gone, a newer server replaced it, or neither a call nor an
+    `ensure` came for `idle_seconds`."""
     import json
     import secrets
     import shutil
@@ -222,11 +227,17 @@ def serve(runtime_dir, name: str, version: str, owner: int, idle_seconds: float,
         shutil.rmtree(sock_dir, ignore_errors=True)
         os._exit(0)  # without tearing down thousands of modules one by one: nothing is left to write
 
+    def wanted_ago() -> float:  # seconds since `ensure` last found this server
+        try:
+            return time.time() - target.stat().st_mtime
+        except OSError:
+            return float("inf")
+
     def watch() -> None:
         while True:
             time.sleep(0.5)
             free = last["open"] == 0
-            idle = free and time.monotonic() - last["t"] > idle_seconds
+            idle = free and time.monotonic() - last["t"] > idle_seconds and wanted_ago() > idle_seconds
             retired = free and last["calls"] >= retire_after
             named = (read_server(target.parent, name) or {}).get("pid") == os.getpid()  # not replaced
             if idle or retired or not pid_alive(owner) or not named:

@@ -43,6 +43,20 @@ def test_a_server_answers_in_order_and_errors_come_back(tmp_path):
     assert not warm.server_file(tmp_path, "probe").exists()
 
 
+def test_a_server_left_idle_exits_unless_ensure_keeps_finding_it(tmp_path):
+    pid = warm.ensure(tmp_path, "probe", "os:getcwd", version="v1", idle_seconds=2)
+    try:
+        for _ in range(10):  # 4 s of a sensor's ticks, twice the idle time, without a call
+            time.sleep(0.4)
+            assert warm.ensure(tmp_path, "probe", "os:getcwd", version="v1", idle_seconds=2) == pid
+        assert not _gone(pid)
+        assert _wait_gone(pid, 15)  # no more ticks: it leaves
+        assert not warm.server_file(tmp_path, "probe").exists()
+    finally:
+        if not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_server_retires_after_its_calls_once_no_client_is_connected(tmp_path):
     pid = warm.ensure(tmp_path, "probe", "os:getcwd", version="v1", retire_after=3)
     try:
