@@ -195,7 +195,7 @@ def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSetti
 
 # `pipeline run` assembles the corpus in this process after the batches: each batch's texts
 # are MinHashed for it by a thread while the batch's claims NLP runs on the workers and
-# this process would only wait (`pipeline.neardup.sign_ahead`).
+# this process would only wait (`pipeline.distributed.sign_ahead`).
 CORPUS_FOLLOWS_TAG = "pipeline/corpus_follows_in_this_process"  # set by `pipeline run` on its batch runs
 _SIGNING: list[threading.Thread] = []  # batches' texts being MinHashed for the corpus stage
 
@@ -218,8 +218,7 @@ def _sign_ahead(run_id: str) -> None:
 
 def _signed_ahead() -> int:
     """How many signatures made ahead are waiting to be taken."""
-    neardup = sys.modules.get("pipeline.neardup")
-    return neardup.signed_ahead_waiting() if neardup is not None else 0
+    return distributed.signed_ahead_waiting()
 
 
 def _join_signing() -> None:
@@ -232,9 +231,7 @@ def drop_signed_ahead() -> None:
     """Forget signatures made ahead that the corpus stage did not take."""
     HANDOVER.drop(name_prefix="to_sign")
     _join_signing()
-    neardup = sys.modules.get("pipeline.neardup")
-    if neardup is not None:
-        neardup.drop_signed_ahead()
+    distributed.drop_signed_ahead()
 
 
 def drop_read_ahead() -> None:

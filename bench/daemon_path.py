@@ -13,10 +13,14 @@ In one run, on the same N articles (the first N files of the corpus, sorted by p
            once and the clock runs until the published `documents` table has the rows the
            CLI published (identical articles are one row); then the same one more article.
 
-Prints both and the ratio daemon / cli. The daemon's time includes the sensor's latency
-(up to one interval) and the settle time (`PIPELINE_SETTLE_SECONDS`, 1 s here), as a user
-sees it; it excludes the server's own start-up (the user's server is already running: the
-files are dropped once the sensor has ticked).
+Prints both and the ratio daemon / cli, and for each of the daemon's drops where its
+seconds went: the sensor tick that saw the files, and each run's queued, dequeued, started
+and finished moments (from the tick history and the runs' events). The daemon's time
+includes the sensor's latency (the files are dropped at a random moment of its interval,
+`--seed`) and the settle time (`PIPELINE_SETTLE_SECONDS`, 1 s here), as a user sees it; it
+excludes the server's own start-up (the user's server is already running: the files are
+dropped once the sensor has ticked). The +1 run shows as "failed" when the benchmark stops
+the server while that run's last check still runs (its tables are published by then).
 Nothing is written into the corpus folder.
 """
 from __future__ import annotations

@@ -595,9 +595,10 @@ def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt:
 
 def sign_ahead_for_corpus(documents: pd.DataFrame, paragraphs: pd.DataFrame) -> int:
     """MinHash now the texts of a batch that `assemble_corpus` will sign later in this
-    process (its `ok` documents and kept paragraphs; `pipeline.neardup.sign_ahead`), with
+    process (its `ok` documents and kept paragraphs; `pipeline.distributed.sign_ahead`), with
     the settings of the corpus indexes. Returns the number of texts signed."""
-    from pipeline.neardup import NearDupConfig, sign_ahead
+    from pipeline.distributed import sign_ahead
+    from pipeline.neardup import NearDupConfig
 
     n = 0
     if len(documents):

@@ -481,7 +481,7 @@ def extract_claims(model: str | None, nlp, sentences: list["SentenceInput"]) -> 
     return local_extract(resolve(nlp), sentences)
 
 
-def minhash_signatures(texts: Sequence[str], config) -> list:
+def _minhash_anywhere(texts: Sequence[str], config) -> list:
     """`pipeline.neardup.signatures` of the texts (same output), wherever it is cheapest:
     on the Dask cluster when one is configured, on the local worker pool when it is
     already running and the batch is large (MinHash alone does not pay for starting it),
@@ -511,3 +511,79 @@ def minhash_signatures(texts: Sequence[str], config) -> list:
             detach_warm()  # a warm server was lost: sign them here
             return signatures(texts, config)
     return [row for part in parts for row in part]
+
+
+# Signatures made ahead: a `pipeline run` batch, whose corpus stage follows in the same
+# process, signs its texts while it would otherwise wait for its NLP (`sign_ahead`); the
+# corpus stage's signer (`minhash_signatures`) takes each one from here, once, instead of
+# signing it again. Keyed by the configuration and a digest of the text, so a text signed
+# with other settings is never taken. Held here, in the execution layer, not in the domain
+# module: `pipeline.neardup` only calls the signer it is given.
+_SIGNED_AHEAD: dict[tuple[str, bytes], Any] = {}
+_SIGNED_AHEAD_LOCK = threading.Lock()
+_MISSING = object()
+
+
+def _signing_key(text: str, config_key: str) -> tuple[str, bytes]:
+    import hashlib
+
+    return config_key, hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _config_key(config) -> str:
+    import json
+
+    return json.dumps(config.to_json(), sort_keys=True)
+
+
+def sign_ahead(texts: Sequence[str], config) -> int:
+    """Sign `texts` now for a later signer of this process (see above); the number of texts
+    signed (those signed ahead before are not signed again)."""
+    from pipeline.neardup import signatures
+
+    ck = _config_key(config)
+    todo: dict[tuple[str, bytes], str] = {}
+    with _SIGNED_AHEAD_LOCK:
+        for text in texts:
+            key = _signing_key(text, ck)
+            if key not in _SIGNED_AHEAD:
+                todo.setdefault(key, text)
+    values = signatures(list(todo.values()), config)
+    with _SIGNED_AHEAD_LOCK:
+        _SIGNED_AHEAD.update(zip(todo, values))
+    return len(todo)
+
+
+def signed_ahead_waiting() -> int:
+    """How many signatures made ahead no signer has taken yet."""
+    with _SIGNED_AHEAD_LOCK:
+        return len(_SIGNED_AHEAD)
+
+
+def drop_signed_ahead() -> None:
+    """Forget the signatures made ahead that no signer took."""
+    with _SIGNED_AHEAD_LOCK:
+        _SIGNED_AHEAD.clear()
+
+
+def with_signed_ahead(signer: Callable[[Sequence[str], Any], list]) -> Callable[[Sequence[str], Any], list]:
+    """A signer that takes the texts signed ahead (each once) and asks `signer` for the rest."""
+    def sign(texts: Sequence[str], config) -> list:
+        texts = list(texts)
+        with _SIGNED_AHEAD_LOCK:
+            if _SIGNED_AHEAD:
+                ck = _config_key(config)
+                values = [_SIGNED_AHEAD.pop(_signing_key(t, ck), _MISSING) for t in texts]
+            else:
+                values = [_MISSING] * len(texts)
+        missing = [i for i, v in enumerate(values) if v is _MISSING]
+        if missing:
+            for i, value in zip(missing, signer([texts[i] for i in missing], config)):
+                values[i] = value
+        return values
+
+    return sign
+
+
+# the corpus stage's signer: what was signed ahead, the rest on the cluster, the pool or here
+minhash_signatures = with_signed_ahead(_minhash_anywhere)

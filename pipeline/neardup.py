@@ -52,7 +52,6 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -609,72 +608,14 @@ def _earliest(matches: list[str], rank: dict[str, int], index: NearDupIndex, own
 
 Signer = Callable[[Sequence[str], NearDupConfig], list]
 
-# Signatures made ahead: a caller that knows which texts a later `near_duplicate_*` call
-# in this process will sign (a `pipeline run` batch, whose corpus stage follows in the
-# same process) signs them while it would otherwise wait (`sign_ahead`); `_sign_new`
-# takes each one from here, once, instead of signing it again. Keyed by the configuration
-# and a digest of the text, so a text signed with other settings is never taken.
-_SIGNED_AHEAD: dict[tuple[str, bytes], np.ndarray | None] = {}
-_SIGNED_AHEAD_LOCK = threading.Lock()
-_MISSING = object()
-
-
-def _config_key(config: NearDupConfig) -> str:
-    return json.dumps(config.to_json(), sort_keys=True)
-
-
-def _text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def sign_ahead(texts: Sequence[str], config: NearDupConfig) -> int:
-    """Sign `texts` now for a later `near_duplicate_*` call in this process (see above);
-    the number of texts signed (those signed ahead before are not signed again)."""
-    ck = _config_key(config)
-    todo: dict[tuple[str, bytes], str] = {}
-    with _SIGNED_AHEAD_LOCK:
-        for text in texts:
-            key = (ck, _text_key(text))
-            if key not in _SIGNED_AHEAD:
-                todo.setdefault(key, text)
-    values = signatures(list(todo.values()), config)
-    with _SIGNED_AHEAD_LOCK:
-        _SIGNED_AHEAD.update(zip(todo, values))
-    return len(todo)
-
-
-def signed_ahead_waiting() -> int:
-    """How many signatures made ahead no call has taken yet."""
-    with _SIGNED_AHEAD_LOCK:
-        return len(_SIGNED_AHEAD)
-
-
-def drop_signed_ahead() -> None:
-    """Forget the signatures made ahead that no call took."""
-    with _SIGNED_AHEAD_LOCK:
-        _SIGNED_AHEAD.clear()
-
-
-def _take_signed_ahead(texts: Sequence[str], config: NearDupConfig) -> list:
-    ck = _config_key(config)
-    with _SIGNED_AHEAD_LOCK:
-        if not _SIGNED_AHEAD:
-            return [_MISSING] * len(texts)
-        return [_SIGNED_AHEAD.pop((ck, _text_key(t)), _MISSING) for t in texts]
-
-
 def _sign_new(keys: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None) -> dict:
     """Signatures of the texts whose key the index does not hold yet (the only ones that
-    need MinHashing): those signed ahead, and the others computed by `signer` (default:
-    here; `pipeline.distributed` passes one that uses the worker pool or the Dask cluster)."""
+    need MinHashing), computed by `signer` (default: here; the runtime passes one that uses
+    the worker pool or the Dask cluster and the signatures a batch made ahead)."""
     new = [(k, t) for k, t in zip(keys, texts) if k not in index]
     if not new:
         return {}
-    values = _take_signed_ahead([t for _k, t in new], index.config)
-    missing = [i for i, v in enumerate(values) if v is _MISSING]
-    if missing:
-        for i, value in zip(missing, (signer or signatures)([new[i][1] for i in missing], index.config)):
-            values[i] = value
+    values = (signer or signatures)([t for _k, t in new], index.config)
     return {k: v for (k, _t), v in zip(new, values)}
 
 

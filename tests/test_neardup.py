@@ -176,35 +176,41 @@ def test_signatures_made_elsewhere_give_the_same_answers():
 
 
 def test_texts_signed_ahead_are_taken_once_and_give_the_same_answers():
-    """`sign_ahead` (a batch signing its texts while its NLP runs) saves the later call
-    the signing of those texts, with the same answers; each is taken once, and a text
-    signed with other settings is not taken."""
-    from pipeline import neardup
-    from pipeline.neardup import drop_signed_ahead, sign_ahead, signatures
+    """`sign_ahead` (a batch signing its texts while its NLP runs, `pipeline.distributed`)
+    saves the corpus stage's signer the signing of those texts, with the same answers; each
+    is taken once, and a text signed with other settings is not taken. The domain module
+    holds none of it: it calls the signer it is given."""
+    from pipeline import distributed, neardup
+    from pipeline.neardup import signatures
 
     docs = {"a": article(1), "b": article(2), "c": edited(article(1), 3), "short": "too few words", "e": edited(article(2), 2)}
     expected = near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex())
     asked: list[list[str]] = []
 
-    def signer(texts, config):
+    def counting(texts, config):
         asked.append(list(texts))
         return signatures(texts, config)
 
-    drop_signed_ahead()
+    signer = distributed.with_signed_ahead(counting)
+    distributed.drop_signed_ahead()
     try:
-        assert sign_ahead([docs["a"], docs["c"], docs["a"]], NearDupConfig()) == 2  # a repeated text is signed once
-        assert sign_ahead([docs["a"]], NearDupConfig()) == 0  # already there
-        sign_ahead([docs["b"]], NearDupConfig.for_paragraphs())  # other settings: never taken for documents
+        assert distributed.sign_ahead([docs["a"], docs["c"], docs["a"]], NearDupConfig()) == 2  # a repeated text is signed once
+        assert distributed.sign_ahead([docs["a"]], NearDupConfig()) == 0  # already there
+        distributed.sign_ahead([docs["b"]], NearDupConfig.for_paragraphs())  # other settings: never taken for documents
+        near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex(), signer=counting)
+        assert distributed.signed_ahead_waiting() == 3  # a signer of its own takes nothing made ahead
+        asked.clear()
         out = near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex(), signer=signer)
         assert out == expected == {"c": "a", "e": "b"}
         assert asked == [[docs["b"], docs["short"], docs["e"]]]  # a and c were signed ahead
-        assert len(neardup._SIGNED_AHEAD) == 1  # a and c taken; b (paragraph settings) left
+        assert distributed.signed_ahead_waiting() == 1  # a and c taken; b (paragraph settings) left
         asked.clear()
         near_duplicate_documents(list(docs), list(docs.values()), NearDupIndex(), signer=signer)
         assert asked == [list(docs.values())]  # taken once: a fresh index signs everything again
     finally:
-        drop_signed_ahead()
-    assert not neardup._SIGNED_AHEAD
+        distributed.drop_signed_ahead()
+    assert distributed.signed_ahead_waiting() == 0
+    assert not any(name.startswith("_SIGNED") for name in vars(neardup))
 
 
 def test_many_near_identical_texts_stay_bounded_and_point_at_the_first(tmp_path, monkeypatch):
