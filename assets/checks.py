@@ -97,11 +97,12 @@ def gx_suite_check(stage: str, context_assets: Sequence[str] = (), *,
 
     def evaluate(context: dg.AssetCheckExecutionContext, frame: pd.DataFrame,
                  *context_frames: pd.DataFrame) -> dg.AssetCheckResult:
+        from pipeline import gx_process
         from pipeline.validation import run_suite
 
         report = run_suite(stage, frame, dict(zip(context_assets, context_frames)),
                            data_docs_dir=_data_docs_dir(context), run_name=context.run.run_id,
-                           batch_name=_batch_name(context))
+                           batch_name=_batch_name(context), run_in=gx_process.run)
         return check_result(report)
 
     # Dagster binds inputs by parameter name, so each arity gets a plain signature;

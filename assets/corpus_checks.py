@@ -22,10 +22,11 @@ CORPUS_SUITE = "corpus"
                 metadata={"suite_file": "expectations/corpus.json",
                           "expectations": len(load_suite(CORPUS_SUITE)["expectations"])})
 def corpus_suite(context: dg.AssetCheckExecutionContext, corpus: dict) -> dg.AssetCheckResult:
+    from pipeline import gx_process
     from pipeline.validation import corpus_frame, run_suite
 
     report = run_suite(CORPUS_SUITE, corpus_frame(corpus), data_docs_dir=_data_docs_dir(context),
-                       run_name=context.run.run_id, batch_name="corpus")
+                       run_name=context.run.run_id, batch_name="corpus", run_in=gx_process.run)
     return check_result(report)
 
 

@@ -480,7 +480,8 @@ def _quarantine_corpus_breakers(context: dg.AssetExecutionContext, store, batche
             with corpus_lock(store.root):
                 accepted, _left_out = store.read_accepted_tables(CORPUS_TABLES)
                 tables = build.assemble_corpus(*(accepted[t] for t in CORPUS_TABLES), indexes=load_indexes(store.root))
-            report = run_suite("corpus", corpus_frame(tables), run_name=context.run.run_id, batch_name="isolation probe")
+            report = run_suite("corpus", corpus_frame(tables), run_name=context.run.run_id, batch_name="isolation probe",
+                               run_in=gx_process.run)
         finally:
             store.release(held)
         if not report.success and len(included) == len(suspects):

@@ -3,8 +3,9 @@
 `import great_expectations` costs several seconds of one CPU. `pipeline run` calls
 `start()` first thing: one worker process is spawned at once and imports GX (and makes
 the ephemeral context) on another core while the run imports Dagster, reads and cleans
-the files and loads spaCy; `pipeline.validation.run_suite` then validates there, and
-`submit` hands it other work that can run beside this process.
+the files and loads spaCy; `run` then validates there (the assets' checks call
+`pipeline.validation.run_suite(..., run_in=run)`), and `submit` hands it other work that can
+run beside this process.
 
 This module imports nothing heavy itself (no pandas, no GX), so the process starts
 within milliseconds of the command.
@@ -106,6 +107,24 @@ def submit(fn, *args):
         return pool.submit(fn, *args)
     except RuntimeError:  # shut down or broken meanwhile
         return None
+
+
+def run(fn, *args):
+    """`fn(*args)` in the GX process this process started or attached to, else here; a GX
+    process that died is let go (later calls run here) and this call is made here. What the
+    assets pass as `run_in` to `pipeline.validation.run_suite`."""
+    pool = current()
+    if pool is not None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool as exc:
+            import logging
+
+            logging.getLogger(__name__).warning("the GX process died (%s): validating in this process", exc)
+            stop()
+    return fn(*args)
 
 
 def stop(wait: bool = True) -> None:

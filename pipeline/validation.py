@@ -6,9 +6,10 @@ span tables (offsets must point into the document text); `validation_frame` adds
 derived columns those expectations read (`offsets_match`, `parent_known`, ...), so
 the suite itself stays plain GX.
 
-`import great_expectations` costs seconds, so it happens inside `run_suite` only,
-or, after `start_background()` (what `pipeline run` does), in a process of its own
-that imports GX on another core while the pipeline works, and then runs the suites.
+`import great_expectations` costs seconds, so it happens inside `run_suite` only, or
+in a process of its own that imports GX on another core while the pipeline works
+(`pipeline.gx_process`): the assets pass `run_in=gx_process.run`, and this module knows
+nothing of processes.
 The result is a plain `SuiteReport` that the Dagster check factory turns into asset
 check metadata and `pipeline run` prints on stderr.
 
@@ -26,7 +27,6 @@ import json
 import math
 import os
 import re
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +35,6 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from pipeline import gx_process
 from pipeline.settings import PROJECT_ROOT
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
@@ -348,7 +347,7 @@ def build_data_docs(ctx, result, suite: str, docs_dir: Path, run_name: str | Non
 
 def run_suite(
     stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None, suites_dir: Path = SUITES_DIR,
-    *, data_docs_dir: Path | None = None, run_name: str | None = None, batch_name: str = "all",
+    *, data_docs_dir: Path | None = None, run_name: str | None = None, batch_name: str = "all", run_in=None,
 ) -> SuiteReport:
     """Validate `df` (plus its derived columns) against `expectations/<stage>.json`.
 
@@ -356,22 +355,13 @@ def run_suite(
     under `validations/<suite>/<run_name>/<time>/<batch>.html`); a failure to render
     never fails the validation, it only leaves `SuiteReport.data_docs` empty.
 
-    When `start_background` started a GX process, the suite runs there (the derived
-    columns are computed here first, so only the one frame is sent); the report is the
-    same. If that process has died, the suite runs here.
+    The derived columns are computed here; the suite itself runs through `run_in(fn, *args)`
+    when given (the execution layer's choice: `pipeline.gx_process.run` sends it to the GX
+    process, so only the one frame travels), else here. The report is the same.
     """
     frame = validation_frame(stage, df, context)
     args = (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
-    pool = gx_process.current()
-    if pool is not None:
-        try:
-            return pool.submit(_run_frame, *args).result()
-        except BrokenProcessPool as exc:
-            import logging
-
-            logging.getLogger(__name__).warning("the GX process died (%s): validating in this process", exc)
-            stop_background()
-    return _run_frame(*args)
+    return run_in(_run_frame, *args) if run_in is not None else _run_frame(*args)
 
 
 def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, data_docs_dir: Path | None,
@@ -427,12 +417,7 @@ def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, d
 
 
 # ------------------------------------------------------- GX in a process of its own
-# (pipeline.gx_process, which imports nothing heavy, so `pipeline run` starts it first thing)
+# (`pipeline.gx_process`, which imports nothing heavy, so `pipeline run` starts it first thing)
 def warm_up() -> None:
     """Import GX and make the ephemeral context (the GX process's first job)."""
     _context()
-
-
-background_enabled = gx_process.enabled
-start_background = gx_process.start
-stop_background = gx_process.stop

@@ -231,12 +231,12 @@ def _comparable(report):
 
 
 def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch):
-    """After `start_background`, `run_suite` validates in another process (started with
+    """After `gx_process.start`, `run_suite(run_in=gx_process.run)` validates in another process (started with
     GX imported) and gives the same reports, passing and failing, as in this one."""
     import os
 
     monkeypatch.setitem(gx_process._wanted, "enabled", True)
-    if not validation.background_enabled():
+    if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     paras = frames["paragraphs"].copy()
     paras.loc[paras.index[0], "char_start"] += 1  # breaks offsets_match
@@ -244,13 +244,13 @@ def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch)
     here = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
     assert [r.success for r in here] == [True, False]
     try:
-        assert validation.start_background()
+        assert gx_process.start()
         pid = gx_process.current().submit(os.getpid).result()
         assert pid != os.getpid()
-        there = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
+        there = [validation.run_suite(stage, df, ctx, run_in=gx_process.run) for stage, df, ctx in cases]
         assert gx_process.current() is not None  # still running: nothing fell back
     finally:
-        validation.stop_background()
+        gx_process.stop()
     assert gx_process.current() is None
     assert [_comparable(r) for r in there] == [_comparable(r) for r in here]
     assert _failure(there[1], "expect_column_values_to_be_in_set", "offsets_match").unexpected_count == 1
@@ -261,22 +261,22 @@ def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
     import signal
 
     monkeypatch.setitem(gx_process._wanted, "enabled", True)
-    if not validation.background_enabled():
+    if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     try:
-        assert validation.start_background()
+        assert gx_process.start()
         pid = gx_process.current().submit(os.getpid).result()
         os.kill(pid, signal.SIGKILL)
-        report = validation.run_suite("documents", frames["documents"])
+        report = validation.run_suite("documents", frames["documents"], run_in=gx_process.run)
         assert report.success and report.n_rows == len(frames["documents"])
         assert gx_process.current() is None  # stopped: later suites run here
     finally:
-        validation.stop_background()
+        gx_process.stop()
 
 
 def test_the_gx_process_can_be_turned_off(monkeypatch):
     monkeypatch.setitem(gx_process._wanted, "enabled", False)
-    assert not validation.start_background()
+    assert not gx_process.start()
     assert gx_process.current() is None
 
 
@@ -286,7 +286,7 @@ def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_
     from pipeline import build
 
     monkeypatch.setitem(gx_process._wanted, "enabled", True)
-    if not validation.background_enabled():
+    if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     inputs = (seed_frames["claim_quantities"], seed_frames["claim_entities"], seed_frames["claims"])
     here, hits_here = build.conflicts_with_memo(*inputs, tmp_path / "here")
@@ -295,11 +295,11 @@ def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_
     lifted = build.conflicts_over_clusters(here, seed_frames["claim_clusters"], seed_frames["claim_quantities"])
     assert lifted.equals(seed_frames["quantity_conflicts"])
     try:
-        assert validation.start_background()
+        assert gx_process.start()
         there, hits_there = gx_process.submit(build.conflicts_with_memo, *inputs, tmp_path / "there").result()
         again, hits_again = gx_process.submit(build.conflicts_with_memo, *inputs, tmp_path / "there").result()
     finally:
-        validation.stop_background()
+        gx_process.stop()
     assert there.equals(here) and again.equals(here)
     assert hits_there == 0 and hits_again > 0  # the second run read its clauses from the memo
     assert (tmp_path / "there" / "conflict_readings.json").exists()
@@ -328,7 +328,7 @@ def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp
     import signal
 
     monkeypatch.setitem(gx_process._wanted, "enabled", True)
-    if not validation.background_enabled():
+    if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     runtime = tmp_path / "runtime"
     paras = frames["paragraphs"].copy()
@@ -342,16 +342,16 @@ def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp
         assert gx_process.attach(runtime)
         assert gx_process.attached_pid() == pid
         assert gx_process.current().submit(os.getpid).result() == pid
-        there = [validation.run_suite(stage, df, ctx) for stage, df, ctx in cases]
+        there = [validation.run_suite(stage, df, ctx, run_in=gx_process.run) for stage, df, ctx in cases]
         assert gx_process.attached_pid() == pid  # nothing fell back
-        validation.stop_background()  # the run ends: it leaves, the server goes on
+        gx_process.stop()  # the run ends: it leaves, the server goes on
         assert gx_process.current() is None and not _gone(pid)
         assert gx_process.ensure_server(runtime) == pid  # the next wave: the same process
         assert gx_process.attach(runtime) and gx_process.current().submit(os.getpid).result() == pid
-        validation.stop_background()
+        gx_process.stop()
         assert not gx_process.attach(runtime, version="other code")  # a run of other code starts its own
     finally:
-        validation.stop_background()
+        gx_process.stop()
         os.kill(pid, signal.SIGTERM)
     assert [_comparable(r) for r in there] == [_comparable(r) for r in here]
     _wait_for(lambda: _gone(pid))
@@ -364,7 +364,7 @@ def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_i
     import signal
 
     monkeypatch.setitem(gx_process._wanted, "enabled", True)
-    if not validation.background_enabled():
+    if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     runtime = tmp_path / "runtime"
     old = gx_process.ensure_server(runtime, version="old")
@@ -376,13 +376,13 @@ def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_i
         _wait_for(lambda: _gone(old))
         assert gx_process.attach(runtime, version="new")
         os.kill(new, signal.SIGKILL)  # lost in the middle of a run
-        report = validation.run_suite("documents", frames["documents"])
+        report = validation.run_suite("documents", frames["documents"], run_in=gx_process.run)
         assert report.success and report.n_rows == len(frames["documents"])
         assert gx_process.current() is None  # detached: later suites run here
         again = gx_process.ensure_server(runtime, version="new")  # the next wave starts another
         assert again not in (old, new) and gx_process.attach(runtime, version="new")
     finally:
-        validation.stop_background()
+        gx_process.stop()
         for pid in (old, new, again):
             if pid and not _gone(pid):
                 os.kill(pid, signal.SIGKILL)
@@ -390,7 +390,7 @@ def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_i
 
 def test_the_warm_gx_process_leaves_when_idle(tmp_path, monkeypatch):
     monkeypatch.setitem(gx_process._wanted, "enabled", True)
-    if not validation.background_enabled():
+    if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     pid = gx_process.ensure_server(tmp_path, idle_seconds=0.5)
     try:
