@@ -590,7 +590,7 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, cor
     frames["quantity_conflicts"] = quantity_conflicts
     tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
     target = settings.warehouse_target  # the local folder, or the S3Warehouse
-    published = publishing.publish(target, tables)
+    published = publishing.publish(target, tables, run_all=distributed.run_all_in_threads)
     for t in published:
         yield dg.MaterializeResult(asset_key=published_key(t.name), metadata={
             "dagster/row_count": t.rows,

@@ -46,7 +46,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -329,28 +328,31 @@ def _gc(warehouse: Path, now: datetime, keep: int = KEEP_VERSIONS, retain_second
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_all(snapshot: Path, tables: Mapping[str, pa.Table]) -> None:
-    """Every table into the snapshot folder, several at a time: Arrow sorts, encodes and
-    compresses without holding the GIL, so threads use every core (the largest first)."""
-    order = sorted(tables, key=lambda name: -tables[name].nbytes)
-    workers = min(len(order), os.cpu_count() or 1, 4)
-    if workers <= 1:
-        for name in order:
-            write_version(snapshot, name, tables[name])
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish") as pool:
-        for future in [pool.submit(write_version, snapshot, name, tables[name]) for name in order]:
-            future.result()  # the first error, after every write has ended
+def _write_all(snapshot: Path, tables: Mapping[str, pa.Table], run_all=None) -> None:
+    """Every table into the snapshot folder, the largest first: one after another, or
+    through `run_all(jobs)` (the execution layer's `distributed.run_all_in_threads`: Arrow
+    sorts, encodes and compresses without holding the GIL, so threads use every core)."""
+    from functools import partial
+
+    jobs = [partial(write_version, snapshot, name, tables[name])
+            for name in sorted(tables, key=lambda name: -tables[name].nbytes)]
+    if run_all is None or len(jobs) < 2:
+        for job in jobs:
+            job()
+    else:
+        run_all(jobs)
 
 
-def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: datetime | None = None) -> list[PublishedTable]:
+def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: datetime | None = None,
+            run_all=None) -> list[PublishedTable]:
     """Publish a new snapshot of the tables.
 
     All tables of a snapshot are written (and fsynced) into `.versions/<snapshot>/`
     first; then one rename of the `current` symlink switches every table at once
     (`<warehouse>/<table>` is a fixed link to `current/<table>`). Tables not given keep
     their previous files (hard-linked into the new snapshot). The new catalog's views
-    name this snapshot's folders (see the module docstring).
+    name this snapshot's folders (see the module docstring). `run_all(jobs)` runs the
+    table writes (the execution layer's threads); without it they run one by one.
     """
     now = now or datetime.now(timezone.utc)
     snapshot_name = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -363,7 +365,7 @@ def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: 
         tmp = root / f".{snapshot_name}.tmp"
         snapshot = root / snapshot_name
         try:
-            _write_all(tmp, tables)
+            _write_all(tmp, tables, run_all)
             previous = warehouse / CURRENT
             if previous.is_dir():  # carry over the tables this publish does not replace
                 for folder in previous.resolve().iterdir():

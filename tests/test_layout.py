@@ -65,8 +65,7 @@ def test_no_import_cycles():
 # are started here and nowhere else in `pipeline/`.
 EXECUTION_MODULES = {"pipeline.distributed", "pipeline.gx_process", "pipeline.warm", "pipeline.lifeline"}
 # domain modules that still start a thread of their own, to move into the execution layer
-NOT_MOVED_YET = {"pipeline.state": "reads the next run's accepted rows ahead in a thread",
-                 "pipeline.publish": "writes a snapshot's tables in a thread pool"}
+NOT_MOVED_YET = {"pipeline.state": "reads the next run's accepted rows ahead in a thread"}
 CONCURRENCY = {"threading", "multiprocessing", "concurrent", "subprocess"}
 
 

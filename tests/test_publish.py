@@ -182,7 +182,22 @@ def test_old_versions_garbage_collected(wh):
     assert _read_ds(wh, "sentences").column("text").to_pylist() == [f"v{pub.KEEP_VERSIONS + 2}"]
 
 
-def test_failing_write_leaves_previous_version(wh, monkeypatch):
+def _in_threads(jobs):
+    from pipeline import distributed
+
+    distributed.run_all_in_threads(jobs, max_workers=2)
+
+
+def test_tables_written_in_threads_are_the_tables_written_one_by_one(tmp_path):
+    tables = {"documents": _docs(["a", "b"]), "sentences": _sentences(["one", "two", "three"])}
+    pub.publish(tmp_path / "seq", tables, now=T0)
+    pub.publish(tmp_path / "threads", tables, now=T0, run_all=_in_threads)
+    for name in tables:
+        assert _read_ds(tmp_path / "threads", name).equals(_read_ds(tmp_path / "seq", name))
+
+
+@pytest.mark.parametrize("run_all", [None, _in_threads], ids=["one_by_one", "threads"])
+def test_failing_write_leaves_previous_version(wh, monkeypatch, run_all):
     before = {t.name: t for t in pub.publish(
         wh, {"documents": _docs(["x"]), "sentences": _sentences(["old"])}, now=T0)}
     manifest_before = (wh / "_manifest.json").read_text()
@@ -199,7 +214,7 @@ def test_failing_write_leaves_previous_version(wh, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         # documents is written first and succeeds; sentences fails
         pub.publish(wh, {"documents": _docs(["y", "z"]), "sentences": _sentences(["new"])},
-                    now=T0 + timedelta(hours=1))
+                    now=T0 + timedelta(hours=1), run_all=run_all)
     monkeypatch.undo()
 
     # both tables still point at the previous version, readable and unchanged
