@@ -103,7 +103,9 @@ class PipelineSettings(dg.ConfigurableResource):
 
     @property
     def state(self) -> StateStore:
-        return StateStore(self.warehouse_path / ".state")
+        from pipeline import distributed
+
+        return StateStore(self.warehouse_path / ".state", read_ahead=distributed.take_prefetched)
 
     @property
     def pause(self) -> Pause | None:

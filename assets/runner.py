@@ -18,10 +18,10 @@ from assets.partitions import BATCH_TAG, ORIGIN_TAG, WAVE_TAG, file_batches, mak
 from assets.resources import PipelineSettings
 from assets.sensors import dropped_keys, known_fingerprints
 from assets.stages import CORPUS_FOLLOWS_TAG, NEXT_BATCH_TAG, drop_read_ahead, drop_signed_ahead
-from pipeline import files
+from pipeline import distributed, files
 from pipeline.ingest import display_path
 from pipeline.isolation import MAX_PROBES, culprits
-from pipeline.state import PER_DOCUMENT_STAGES, drop_prefetched
+from pipeline.state import PER_DOCUMENT_STAGES
 
 MAX_CHANGED_ROUNDS = 2  # times a run reads again the files that changed while it read them
 SETTLE_WAIT_MAX_S = 60.0  # a file still changing after this is left for the next run (reported)
@@ -172,8 +172,6 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         return made[tuple(chunk)]
 
     if queue:
-        from pipeline import distributed
-
         # the NLP workers start loading spaCy now, before Dagster creates the first run
         # (the documents asset asks again; a second call does nothing)
         documents = [sum(files.weight(files.relpath_of(k)) for k in chunk) for chunk in queue]  # feed units count their lines
@@ -181,7 +179,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         if sum(documents) < distributed.PRESTART_MIN_FILES:
             # a few files into a corpus: the corpus stage's input is read while their run waits
             # (a large batch's NLP pool needs the memory more; its run is long anyway)
-            settings.state.prefetch_accepted(PER_DOCUMENT_STAGES)
+            distributed.prefetch(settings.state.accepted_batch_files(PER_DOCUMENT_STAGES))
     accepted_any = False
     failed_alone: dict[str, list[Failure]] = {}
 
@@ -241,18 +239,16 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     if dropped:
         settings.state.forget(dropped)
     if keys and not accepted_any and not dropped:
-        drop_prefetched()
+        distributed.drop_prefetched()
         drop_signed_ahead()
         return outcome  # every file failed: nothing new to publish, the published tables stay as they are
     # the corpus-level stages need no NLP: stop the local worker pool (a spaCy model in each
     # worker) before the corpus is assembled, so the two never occupy memory together
-    from pipeline import distributed
-
     distributed.shutdown()
     say("publishing")
     result = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
         instance=instance, raise_on_error=False, tags={WAVE_TAG: wave, ORIGIN_TAG: "cli"}, run_config=QUIET)
-    drop_prefetched()  # what the corpus stage did not take (rows of files this batch replaced)
+    distributed.drop_prefetched()  # what the corpus stage did not take (rows of files this batch replaced)
     drop_signed_ahead()
     outcome.run_ids.append(result.run_id)
     _step_seconds(instance, result.run_id, outcome.stage_seconds)

@@ -25,7 +25,7 @@ from assets.runtime import HANDOVER
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
-from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, drop_prefetched, load_indexes, save_indexes
+from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, load_indexes, save_indexes
 
 # a UI backfill over many batches runs two batches per run (up to 2 x 1,000 documents)
 BATCH_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=2)
@@ -521,7 +521,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     for relpath, reason in left_out:
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")
     signed_ahead -= _signed_ahead()
-    drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
+    distributed.drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},

@@ -603,3 +603,63 @@ def run_all_in_threads(jobs: Sequence[Callable[[], Any]], max_workers: int = 4) 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run_all") as pool:
         for future in [pool.submit(job) for job in jobs]:
             future.result()  # the first error, after every job has ended
+
+
+# Batch files of the accepted rows read ahead (`prefetch`): a small batch added to a large
+# corpus mostly waits (for the NLP workers, the GX process) and Arrow reads without the GIL,
+# so `pipeline run` reads the corpus stage's input in a thread meanwhile. path -> (stamp,
+# table); a batch file never changes once written, the stamp still guards against a
+# replaced one. The state store takes them through `take_prefetched` (its `read_ahead`).
+_PREFETCHED: dict = {}
+_prefetch_thread: threading.Thread | None = None
+
+
+def prefetch(paths: Sequence) -> None:
+    """Read these Parquet files in a thread, now (each until taken or `drop_prefetched`)."""
+    global _prefetch_thread
+    import pyarrow.parquet as pq
+
+    from pipeline.state import stamp
+
+    if _prefetch_thread is not None:
+        _prefetch_thread.join()
+    todo = [p for p in paths if p not in _PREFETCHED]
+
+    def read():
+        for path in todo:
+            try:
+                seen = stamp(path)
+                _PREFETCHED[path] = (seen, pq.read_table(path))
+            except Exception:  # noqa: BLE001 - gone or unreadable: the state store decides when it reads
+                continue
+
+    _prefetch_thread = threading.Thread(target=read, name="prefetch accepted rows", daemon=True)
+    _prefetch_thread.start()
+
+
+def take_prefetched(path):
+    """The table read ahead for `path` (taken: used once) if the file is still the one read, else None."""
+    if _prefetch_thread is not None:
+        _prefetch_thread.join()
+    hit = _PREFETCHED.pop(path, None)
+    if hit is None:
+        return None
+    from pipeline.state import stamp
+
+    try:
+        return hit[1] if hit[0] == stamp(path) else None
+    except OSError:
+        return None
+
+
+def prefetched_waiting() -> int:
+    if _prefetch_thread is not None:
+        _prefetch_thread.join()
+    return len(_PREFETCHED)
+
+
+def drop_prefetched() -> None:
+    """Forget what was read ahead and not taken."""
+    if _prefetch_thread is not None:
+        _prefetch_thread.join()
+    _PREFETCHED.clear()

@@ -28,8 +28,8 @@ import fcntl
 import hashlib
 import json
 import os
-import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,13 +50,10 @@ KEY_COLUMN = "partition_key"
 MANIFESTS = "manifests"  # the files of each run batch (a Dagster partition)
 _REGISTRY_CACHE: dict[Path, tuple[tuple[int, int, int], dict]] = {}  # registry file -> (stat stamp, contents)
 
-# Batch files read ahead (`StateStore.prefetch_accepted`): file -> (stat stamp, table).
-# A batch file never changes once written; the stamp still guards against a replaced one.
-_PREFETCHED: dict[Path, tuple[tuple[int, int, int], pa.Table]] = {}
-_prefetch_thread: threading.Thread | None = None
 
 
-def _stamp(path: Path) -> tuple[int, int, int]:
+def stamp(path: Path) -> tuple[int, int, int]:
+    """What identifies one written batch file (a file replaced since has another)."""
     st = path.stat()
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
@@ -79,27 +76,17 @@ def _stage_of(path: Path) -> str:
     return path.parent.name if path.parent.parent.name == "batches" else path.parent.parent.name
 
 
-def _read_batch(path: Path) -> pa.Table:
-    """A batch file's table in its stage's schema: the one read ahead if there is one
-    (taken: used once), else read now. Raises BrokenStateFile when it cannot be read."""
-    if _prefetch_thread is not None:
-        _prefetch_thread.join()
-    hit = _PREFETCHED.pop(path, None)
+def _read_batch(path: Path, read_ahead=None) -> pa.Table:
+    """A batch file's table in its stage's schema: the one `read_ahead(path)` gives (a table
+    read ahead by the execution layer, `pipeline.distributed.take_prefetched`) if any, else
+    read now. Raises BrokenStateFile when it cannot be read."""
     try:
-        if hit is not None and hit[0] == _stamp(path):
-            table = hit[1]
-        else:
+        table = read_ahead(path) if read_ahead is not None else None
+        if table is None:
             table = pq.read_table(path)
         return fit_stored(table, state_schema(_stage_of(path)), str(path))
     except (OSError, pa.ArrowException, StoredSchemaError) as exc:
         raise BrokenStateFile(path, f"{type(exc).__name__}: {exc}") from exc
-
-
-def drop_prefetched() -> None:
-    """Forget what was read ahead and not used."""
-    if _prefetch_thread is not None:
-        _prefetch_thread.join()
-    _PREFETCHED.clear()
 
 
 def _manifest_name(batch: str) -> str:
@@ -134,8 +121,10 @@ def _covered_keys(path: Path) -> frozenset[str]:
 
 
 class StateStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, read_ahead=None):
+        """`read_ahead(path)`: a batch file's table read ahead, or None (see `_read_batch`)."""
         self.root = Path(root)
+        self.read_ahead = read_ahead
 
     # ------------------------------------------------------------ batches
     # A run covers a batch of files: a Dagster partition whose key names a manifest here
@@ -240,7 +229,7 @@ class StateStore:
             legacy = self._legacy(stage, key, version)
             if legacy.exists():
                 try:
-                    table = _read_batch(legacy)
+                    table = _read_batch(legacy, self.read_ahead)
                 except BrokenStateFile as exc:
                     exc.keys = [key]
                     raise
@@ -249,7 +238,7 @@ class StateStore:
                 tables.append(table.replace_schema_metadata(None))
         for batch, keys in by_batch.items():
             try:
-                table = _read_batch(batch)
+                table = _read_batch(batch, self.read_ahead)
             except BrokenStateFile as exc:
                 exc.keys = keys
                 raise
@@ -511,35 +500,15 @@ class StateStore:
                     if old != keep and old.stat().st_mtime_ns <= keep.stat().st_mtime_ns:
                         old.unlink(missing_ok=True)
 
-    def prefetch_accepted(self, stages: Iterable[str]) -> None:
-        """Read the batch files of the accepted rows of `stages` in a thread, now.
-
-        For a small batch added to a large corpus: its run mostly waits (for the NLP
-        worker, for the GX process), and Arrow reads without the GIL, so the corpus
-        stage that follows finds most of its input in memory (`read_accepted`). The
-        tables stay in memory until read (or `drop_prefetched`): ~100 MB at 2,225 files.
-        """
-        global _prefetch_thread
-        if _prefetch_thread is not None:
-            _prefetch_thread.join()
+    def accepted_batch_files(self, stages: Iterable[str]) -> list[Path]:
+        """The batch files holding the accepted rows of `stages`: what a corpus stage will
+        read (the execution layer reads them ahead, `pipeline.distributed.prefetch`)."""
         registry = self._accepted_as_is()
         paths = []
         for stage in stages:
             for version in sorted({e["versions"][stage] for e in registry.values() if e["versions"].get(stage)}):
-                path = self._batch(stage, version)
-                if path not in _PREFETCHED:
-                    paths.append(path)
-
-        def read():
-            for path in paths:
-                try:
-                    stamp = _stamp(path)
-                    _PREFETCHED[path] = (stamp, pq.read_table(path))
-                except (OSError, pa.ArrowException):  # gone or unreadable: read_accepted decides
-                    continue
-
-        _prefetch_thread = threading.Thread(target=read, name="prefetch accepted rows", daemon=True)
-        _prefetch_thread.start()
+                paths.append(self._batch(stage, version))
+        return paths
 
     def read_accepted_tables(self, stages: Iterable[str]) -> tuple[dict[str, pd.DataFrame | None], list[tuple[str, str]]]:
         """The accepted rows of several stages, and the files left out because their stored
@@ -613,10 +582,10 @@ _VERIFIED: dict[Path, tuple[int, int, int]] = {}  # batch files whose footer and
 def _batch_problem(path: Path, stage: str) -> str | None:
     """Why a stored batch file cannot be read as `stage` rows, or None when it can."""
     try:
-        stamp = _stamp(path)
+        seen = stamp(path)
     except FileNotFoundError:
         return "missing"
-    if _VERIFIED.get(path) == stamp:
+    if _VERIFIED.get(path) == seen:
         return None
     try:
         stored = pq.read_schema(path)
@@ -625,7 +594,7 @@ def _batch_problem(path: Path, stage: str) -> str | None:
         return f"{type(exc).__name__}: {exc}"
     if len(_VERIFIED) > 65536:
         _VERIFIED.clear()
-    _VERIFIED[path] = stamp
+    _VERIFIED[path] = seen
     return None
 
 
@@ -723,7 +692,7 @@ def load_cluster_memo(root: Path):
 def save_cluster_memo(root: Path, memo) -> None:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{CLUSTER_MEMO}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp = root / f".{CLUSTER_MEMO}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         tmp.write_text(memo.to_json())
         os.replace(tmp, root / CLUSTER_MEMO)

@@ -64,18 +64,14 @@ def test_no_import_cycles():
 # The execution layer: worker pools, the GX process, the warm servers; threads and processes
 # are started here and nowhere else in `pipeline/`.
 EXECUTION_MODULES = {"pipeline.distributed", "pipeline.gx_process", "pipeline.warm", "pipeline.lifeline"}
-# domain modules that still start a thread of their own, to move into the execution layer
-NOT_MOVED_YET = {"pipeline.state": "reads the next run's accepted rows ahead in a thread"}
 CONCURRENCY = {"threading", "multiprocessing", "concurrent", "subprocess"}
 
 
 def test_the_domain_core_starts_no_threads_or_processes():
     modules = _modules()
-    assert EXECUTION_MODULES | set(NOT_MOVED_YET) <= set(modules)
+    assert EXECUTION_MODULES <= set(modules)
     for name, path in modules.items():
-        if not name.startswith("pipeline.") or name in EXECUTION_MODULES or name in NOT_MOVED_YET:
+        if not name.startswith("pipeline.") or name in EXECUTION_MODULES:
             continue
         found = {m for m in _imports(path) if m.split(".")[0] in CONCURRENCY}
         assert not found, f"{name} imports {sorted(found)}: concurrency belongs to the execution layer"
-    for name in NOT_MOVED_YET:  # once moved, drop it from the list
-        assert {m for m in _imports(modules[name]) if m.split(".")[0] in CONCURRENCY}, name

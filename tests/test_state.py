@@ -122,9 +122,9 @@ def test_a_run_without_rows_reads_back_empty(tmp_path):
 
 
 def test_accepted_rows_read_ahead_are_the_rows_read_now_and_used_once(tmp_path, monkeypatch):
-    from pipeline import state
+    from pipeline import distributed, state
 
-    store = StateStore(tmp_path)
+    store = StateStore(tmp_path, read_ahead=distributed.take_prefetched)
     store.write("documents", "run1", ["b", "a"], rows(("b", "d2"), ("a", "d1")))
     store.write("documents", "run2", ["c"], rows(("c", "d3")))
     store.accept({"a": entry("run1", "documents"), "b": entry("run1", "documents"), "c": entry("run2", "documents")})
@@ -133,23 +133,29 @@ def test_accepted_rows_read_ahead_are_the_rows_read_now_and_used_once(tmp_path, 
     reads = []
     real = pq.read_table
     monkeypatch.setattr(state.pq, "read_table", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
-    store.prefetch_accepted(["documents"])
-    state._prefetch_thread.join()
-    assert sorted(p.name for p in reads) == ["run1.parquet", "run2.parquet"]
-    reads.clear()
-    assert store.read_accepted("documents").equals(expected)
-    assert reads == [] and state._PREFETCHED == {}  # from memory, then forgotten
-    assert store.read_accepted("documents").equals(expected) and len(reads) == 2  # read again from disk
-    # a batch file replaced after it was read ahead is read again; the rest is dropped on request
-    store.prefetch_accepted(["documents"])
-    state._prefetch_thread.join()
-    store.write("documents", "run2", ["c"], rows(("c", "d3-new")))
-    reads.clear()
-    assert store.read_accepted("documents")["doc_id"].tolist() == ["d1", "d2", "d3-new"]
-    assert [p.name for p in reads] == ["run2.parquet"]
-    store.prefetch_accepted(["documents"])
-    state.drop_prefetched()
-    assert state._PREFETCHED == {}
+    monkeypatch.setattr(pq, "read_table", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    distributed.drop_prefetched()
+    try:
+        distributed.prefetch(store.accepted_batch_files(["documents"]))
+        assert distributed.prefetched_waiting() == 2
+        assert sorted(p.name for p in reads) == ["run1.parquet", "run2.parquet"]
+        reads.clear()
+        assert store.read_accepted("documents").equals(expected)
+        assert reads == [] and distributed.prefetched_waiting() == 0  # from memory, then forgotten
+        assert store.read_accepted("documents").equals(expected) and len(reads) == 2  # read again from disk
+        # a batch file replaced after it was read ahead is read again; the rest is dropped on request
+        distributed.prefetch(store.accepted_batch_files(["documents"]))
+        distributed.prefetched_waiting()
+        store.write("documents", "run2", ["c"], rows(("c", "d3-new")))
+        reads.clear()
+        assert store.read_accepted("documents")["doc_id"].tolist() == ["d1", "d2", "d3-new"]
+        assert [p.name for p in reads] == ["run2.parquet"]
+        assert StateStore(tmp_path).read_accepted("documents").equals(store.read_accepted("documents"))  # without: the same rows
+        distributed.prefetch(store.accepted_batch_files(["documents"]))
+        distributed.drop_prefetched()
+        assert distributed.prefetched_waiting() == 0
+    finally:
+        distributed.drop_prefetched()
 
 
 # ------------------------------------------------------------------ typed state, damaged state
