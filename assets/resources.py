@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from assets.partitions import ORIGIN_TAG
-from assets.runtime import HANDOVER
+from assets.runtime import HANDOVER, in_background
 from pipeline import schemas
 from pipeline.settings import DEFAULT_BATCH_SIZE, DEFAULT_SENSOR_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, DEFAULT_SPACY_MODEL, ENV_NAMES, Pause, Settings
 from pipeline.state import StateStore
@@ -242,26 +242,21 @@ def _recall(key, run_id: str | None):
 # for the GX process. Every pending write is joined before the next output is stored and
 # before a stored value is read back, so an error surfaces at most one step later, and
 # the threads are not daemons: the process never ends with a write half done.
-_WRITES: dict[str, tuple[threading.Thread, list]] = {}
+_WRITES: dict[str, Future] = {}  # by asset key: the write under way (`runtime.in_background`)
 
 
 def _write_behind(key: str, write) -> None:
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            write()
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for this write
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name=f"store {Path(key).name}")
-    thread.start()
-    _WRITES[key] = (thread, errors)
+    _WRITES[key] = in_background(f"store {Path(key).name}", write, daemon=False)
 
 
 def join_pending_writes() -> None:
     """Wait for every write still under way (the end of `pipeline run`)."""
     _join_writes()
+
+
+def pending_writes() -> int:
+    """How many writes are under way or not yet awaited."""
+    return len(_WRITES)
 
 
 def _join_writes(key: str | None = None) -> None:
@@ -270,10 +265,10 @@ def _join_writes(key: str | None = None) -> None:
         pending = _WRITES.pop(k, None)
         if pending is None:
             continue
-        thread, errors = pending
-        thread.join()
-        if errors:
-            raise RuntimeError(f"storing {k} failed: {errors[0]!r}") from errors[0]
+        try:
+            pending.result()
+        except BaseException as exc:  # noqa: BLE001 - surfaced at the next store or load
+            raise RuntimeError(f"storing {k} failed: {exc!r}") from exc
 
 
 class ParquetFrameIOManager(dg.ConfigurableIOManager):

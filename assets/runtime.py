@@ -13,6 +13,15 @@ the one place such values live, behind a small API:
     HANDOVER.drop()                       forget everything (`pipeline run` has finished)
     HANDOVER.holding(prefix)              how many values are held (tests: nothing left behind)
 
+and the threads this process runs beside a run's steps (the next batch read ahead, texts
+MinHashed ahead, the cross-document stages, values written behind), started and awaited
+only here:
+
+    in_background(name, fn, *args)       run fn(*args) in a thread now; a Future of its result
+    NEXT_BATCHES.offer / take / holding / drop    the next batches read ahead, by their files
+    LOOK_AHEAD.enabled, look_ahead(False)  `pipeline run`'s look-ahead on or off (off: every
+                                           step computes its own input; the same tables)
+
 A value is only ever an optimisation: a step that finds nothing computes the same thing
 itself, so a step re-executed alone, in another process or after a failure is correct,
 only slower. Values of one run are never seen by another (a run id is unique), and a
@@ -21,6 +30,9 @@ new run drops what earlier runs left behind, so memory holds one run's values at
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -67,3 +79,75 @@ class Handover:
 
 
 HANDOVER = Handover()  # this process's; runs in other processes have their own
+
+
+def in_background(name: str, fn: Callable, *args, daemon: bool = True) -> Future:
+    """Run `fn(*args)` in a thread of this process, now; the Future holds its result or its
+    error. `daemon=False` for work the process must finish before it exits (a write)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=daemon).start()
+    return future
+
+
+class Ahead:
+    """Values made ahead for a step that has no run id yet (the next batch), by a key."""
+
+    def __init__(self, keep: int = 2) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[Any, Any] = {}
+        self._keep = keep
+
+    def offer(self, key: Any, value: Any) -> bool:
+        """Hold `value` for `key` unless one is held already (then False); the oldest go
+        beyond `keep` (a batch split after a failure leaves its read-ahead behind)."""
+        with self._lock:
+            if key in self._values:
+                return False
+            while len(self._values) >= self._keep:
+                self._values.pop(next(iter(self._values)))
+            self._values[key] = value
+            return True
+
+    def has(self, key: Any) -> bool:
+        with self._lock:
+            return key in self._values
+
+    def take(self, key: Any) -> Any:
+        with self._lock:
+            return self._values.pop(key, None)
+
+    def holding(self) -> int:
+        with self._lock:
+            return len(self._values)
+
+    def drop(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+NEXT_BATCHES = Ahead()
+
+
+class _Switch:
+    enabled = True
+
+
+LOOK_AHEAD = _Switch()
+
+
+@contextmanager
+def look_ahead(enabled: bool) -> Iterator[None]:
+    """Turn `pipeline run`'s look-ahead (the next batch read ahead, texts MinHashed ahead)
+    on or off for the duration (tests compare the tables with and without it)."""
+    before, LOOK_AHEAD.enabled = LOOK_AHEAD.enabled, enabled
+    try:
+        yield
+    finally:
+        LOOK_AHEAD.enabled = before

@@ -9,7 +9,6 @@ when every blocking check before it passed, and marks the batch's versions as ac
 """
 import importlib
 import sys
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -21,7 +20,7 @@ import pandas as pd
 
 from assets.partitions import ISOLATE_TAG, file_batches
 from assets.resources import PipelineSettings, Workers
-from assets.runtime import HANDOVER
+from assets.runtime import HANDOVER, LOOK_AHEAD, NEXT_BATCHES, in_background
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
@@ -63,8 +62,7 @@ def _import_in_background(module: str) -> None:
     """Import `module` in a daemon thread, unless it is imported already (a later import
     in this thread waits for that one to finish: Python's per-module import lock)."""
     if module not in sys.modules:
-        threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}",
-                         daemon=True).start()
+        in_background(f"import {module}", importlib.import_module, module)
 
 
 def _per_file(**kwargs) -> dict:
@@ -167,9 +165,6 @@ class _ReadAhead:
                     future.set_exception(exc)
 
 
-_READ_AHEAD: dict[tuple[str, ...], _ReadAhead] = {}  # by the batch's files, until its run takes it
-
-
 def _next_batch(context: dg.AssetExecutionContext, settings: PipelineSettings) -> tuple[str, ...]:
     batch = context.run.tags.get(NEXT_BATCH_TAG)
     if not batch:
@@ -182,38 +177,27 @@ def _next_batch(context: dg.AssetExecutionContext, settings: PipelineSettings) -
 
 def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSettings) -> None:
     keys = _next_batch(context, settings)
-    if not keys or keys in _READ_AHEAD:
+    if not keys or not LOOK_AHEAD.enabled or NEXT_BATCHES.has(keys):
         return
-    while len(_READ_AHEAD) >= 2:  # a batch that was split after a failure leaves its read-ahead behind
-        _READ_AHEAD.pop(next(iter(_READ_AHEAD)))
-    ahead = _READ_AHEAD[keys] = _ReadAhead(keys)
+    ahead = _ReadAhead(keys)
+    NEXT_BATCHES.offer(keys, ahead)  # by the batch's files, until its run takes it
     # read here, not in the thread: the state store's reader is this thread's
     first_seen = _first_seen(settings, list(keys))
-    threading.Thread(target=ahead.run, args=(settings, first_seen, datetime.now(timezone.utc)),
-                     name="next batch", daemon=True).start()
+    in_background("next batch", ahead.run, settings, first_seen, datetime.now(timezone.utc))
 
 
 # `pipeline run` assembles the corpus in this process after the batches: each batch's texts
 # are MinHashed for it by a thread while the batch's claims NLP runs on the workers and
 # this process would only wait (`pipeline.distributed.sign_ahead`).
 CORPUS_FOLLOWS_TAG = "pipeline/corpus_follows_in_this_process"  # set by `pipeline run` on its batch runs
-_SIGNING: list[threading.Thread] = []  # batches' texts being MinHashed for the corpus stage
+_SIGNING: list[Future] = []  # batches' texts being MinHashed for the corpus stage
 
 
 def _sign_ahead(run_id: str) -> None:
     batch = HANDOVER.take(run_id, "to_sign")  # (documents, paragraphs)
-    if batch is None:
+    if batch is None or not LOOK_AHEAD.enabled:
         return
-
-    def sign():
-        try:
-            build.sign_ahead_for_corpus(*batch)
-        except Exception:  # noqa: BLE001 - the corpus stage signs what is missing itself
-            pass
-
-    thread = threading.Thread(target=sign, name="MinHash ahead", daemon=True)
-    thread.start()
-    _SIGNING.append(thread)
+    _SIGNING.append(in_background("MinHash ahead", build.sign_ahead_for_corpus, *batch))
 
 
 def _signed_ahead() -> int:
@@ -224,7 +208,10 @@ def _signed_ahead() -> int:
 def _join_signing() -> None:
     """Wait until the batches' texts are signed (the corpus stage takes them)."""
     while _SIGNING:
-        _SIGNING.pop().join()
+        try:
+            _SIGNING.pop().result()
+        except Exception:  # noqa: BLE001 - the corpus stage signs what is missing itself
+            pass
 
 
 def drop_signed_ahead() -> None:
@@ -236,13 +223,13 @@ def drop_signed_ahead() -> None:
 
 def drop_read_ahead() -> None:
     """Forget read-ahead batches no run took (called when `pipeline run` has run every batch)."""
-    _READ_AHEAD.clear()
+    NEXT_BATCHES.drop()
     HANDOVER.drop(name_prefix="read_ahead")
 
 
 def _take_read_ahead(run_id: str, keys: list[str], settings: PipelineSettings) -> pd.DataFrame | None:
     """This batch's documents read ahead, if they were and the files have not changed since."""
-    ahead = _READ_AHEAD.pop(tuple(keys), None)
+    ahead = NEXT_BATCHES.take(tuple(keys))
     HANDOVER.drop(name_prefix="read_ahead")
     if ahead is None:
         return None
@@ -421,15 +408,8 @@ def _cross_document(tables: dict, state_root, which=CROSS_DOCUMENT, conflicts_fu
 def _start_ahead(run_id: str, tables: dict, state_root) -> None:
     HANDOVER.drop(name_prefix="cross_document")  # one run at a time in a process: nothing of an earlier run is kept
     conflicts_future = gx_process.submit(build.conflicts_with_memo, *build.conflict_inputs(tables), state_root)
-    future: Future = Future()
-
-    def work():
-        try:
-            future.set_result(_cross_document(tables, state_root, conflicts_future=conflicts_future))
-        except BaseException as exc:  # noqa: BLE001 - raised by the step that takes the result
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="cross-document stages", daemon=True).start()
+    future = in_background("cross-document stages", lambda: _cross_document(tables, state_root,
+                                                                            conflicts_future=conflicts_future))
     HANDOVER.offer(run_id, "cross_document", (future, set()))  # (its result, the tables taken so far)
 
 

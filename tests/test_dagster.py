@@ -290,7 +290,10 @@ def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
         manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r2"), frames)
         with pytest.raises(RuntimeError, match="storing .*corpus failed: OSError\\('disk full'\\)"):
             manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r3"), None)
-        assert resources._WRITES == {}
+        assert resources.pending_writes() == 0
     finally:
         release.set()
-        resources._WRITES.clear()
+        try:
+            resources.join_pending_writes()
+        except RuntimeError:
+            pass

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from assets import runtime
 from assets.runtime import HANDOVER
 from pipeline import distributed, warm
 from pipeline.schemas import CONTRACT_TABLES
@@ -282,11 +283,10 @@ def test_next_batch_read_ahead_publishes_the_same_tables(tmp_path, seed_raw_dir,
     signed = taken.pop("signed")
     assert taken == {a: [False, True, True] for a in _AHEAD_FLAGS}
     assert signed > 20  # the documents and kept paragraphs MinHashed while the claims NLP ran
-    assert not stages._READ_AHEAD  # nothing held after the run
+    assert runtime.NEXT_BATCHES.holding() == 0  # nothing held after the run
     assert HANDOVER.holding("read_ahead") == 0
-    monkeypatch.setattr(stages, "_start_read_ahead", lambda context, settings: None)
-    monkeypatch.setattr(stages, "_sign_ahead", lambda run_id: None)
-    each, taken_each = run("each")
+    with runtime.look_ahead(False):
+        each, taken_each = run("each")
     assert taken_each.pop("signed") == 0
     assert taken_each == {a: [False, False, False] for a in _AHEAD_FLAGS}
     for name in CONTRACT_TABLES:
