@@ -219,9 +219,10 @@ def test_category_line(line):
 def test_read_more_link_byline_dateline():
     assert reason_of("READ MORE: Putin warns the West over new sanctions") == "read_more_link"
     assert reason_of("By Jane Doe and John Roe, Reuters") == "byline"
-    assert reason_of("Published October 17, 2022") == "dateline"
-    assert reason_of("5 min read") == "dateline"
-    assert reason_of("Updated 10/17/2022 10:30 GMT") == "dateline"
+    # the dateline rule's verdict; by default the model may override it (model_overrides_families)
+    for line in ("Published October 17, 2022", "5 min read", "Updated 10/17/2022 10:30 GMT"):
+        assert reasons(BODY[:3] + [line] + BODY[3:], model_overrides_families=())[3] == "dateline"
+        assert reasons(BODY[:3] + [line] + BODY[3:], use_model=False)[3] == "dateline"
     assert reason_of("Analysis: Why Belarus matters") is None
 
 
@@ -558,6 +559,24 @@ def test_the_model_may_keep_tail_paragraphs_only_on_topic_or_after_an_early_comm
     every = rule_document(page, BoilerplateConfig(model_overrides_rules=True))
     assert _overridable(0, "navigation", every, hard)
     assert _overridable(marker + 1, every.reasons[marker + 1], every, hard)  # any soft rule, the tail too
+
+
+def test_the_model_may_override_the_rule_families_named_in_the_config():
+    """`model_overrides_families`: a paragraph one of those rule families claimed is the
+    model's to judge; other soft rules, hard rules and site templates still stand."""
+    from pipeline.boilerplate import _overridable, rule_document
+
+    hard = frozenset({"comment_prompt"})
+    page = ["Home | News | Sport", "Bridge to open next spring",
+            "The council said the new bridge over the river would open next spring after the checks."]
+    doc = rule_document(page, BoilerplateConfig(use_model=False, model_overrides_families=("navigation",)))
+    assert _overridable(0, "navigation", doc, hard)
+    assert not _overridable(0, "byline", doc, hard)
+    named_hard = rule_document(page, BoilerplateConfig(use_model=False, model_overrides_families=("comment_prompt",)))
+    assert not _overridable(0, "comment_prompt", named_hard, hard)  # a hard rule stands even when named
+    assert not _overridable(0, "site_template", doc, hard)
+    default = rule_document(page, BoilerplateConfig(use_model=False))
+    assert not _overridable(0, "navigation", default, hard)
 
 
 def test_the_article_resuming_below_an_inline_widget_is_the_models_to_judge():
