@@ -60,6 +60,13 @@ def corpus(source: Path, copies: int, seed: int = 7) -> list[tuple[str, str]]:
     return out
 
 
+def _detail(r: dict) -> str:
+    """Which processes held the peak (MB per role at that moment) and each role's own peak."""
+    at = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("peak_detail", {}).items()))
+    own = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("role_peaks", {}).items()))
+    return f"at the peak ({r.get('peak_at', 0):.1f} s in): {at}; each role's own peak: {own}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="the BBC corpus folder")
@@ -84,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((start + len(chunk), len(chunk), r["seconds"], per_k, r["peak_rss_mb"]))
             print(f"  {start + len(chunk):>6} articles: +{len(chunk)} in {r['seconds']:7.1f} s "
                   f"({per_k:6.1f} s / 1,000), peak RSS {r['peak_rss_mb']:,.0f} MB", flush=True)
+            print(f"         {_detail(r)}", flush=True)
         (raw / extra_name).write_text(extra_text, encoding="utf-8")
         plus_one = pipeline_run(raw, wh, home)
         alone_raw = root / "alone" / "raw"
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = max(r[4] for r in rows + [(0, 0, 0, 0, plus_one["peak_rss_mb"])])
     full = [r for r in rows if r[1] == args.step] or rows  # a last, partial step pays the fixed costs on fewer articles
     first, last = full[0][3], full[-1][3]
+    print(f"  +1: {_detail(plus_one)}\n  alone: {_detail(alone)}")
     print(f"+1 article into {rows[-1][0]:,}: {plus_one['seconds']:.1f} s (peak RSS {plus_one['peak_rss_mb']:,.0f} MB); "
           f"that article alone: {alone['seconds']:.1f} s")
     print(f"peak RSS {peak:,.0f} MB (target < 2,048); last / first full step per 1,000: {last / first:.2f} "
