@@ -95,12 +95,13 @@ def _tree_rss(proc, roles: dict | None = None) -> tuple[int, dict[str, int]]:
     return total, by_role
 
 
-def measure(cmd: list[str], env: dict | None = None) -> dict:
+def measure(cmd: list[str], env: dict | None = None, trace: list | None = None) -> dict:
     """Run `cmd`; wall seconds, exit code, peak RSS (MB) of its process tree, output.
 
     Also `peak_detail`: MB per role of the processes at the moment of the peak (main, nlp
     workers together, gx, other children), `role_peaks`: each role's own highest MB
-    during the run, and `peak_at`: the seconds from the start to the peak."""
+    during the run, and `peak_at`: the seconds from the start to the peak. With `trace`
+    (a list), every sample is appended to it: (epoch seconds, {role: MB})."""
     import psutil
 
     t0 = time.perf_counter()
@@ -118,6 +119,8 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
                 peak, peak_detail, peak_at = total, by_role, time.perf_counter() - t0
             for role, rss in by_role.items():
                 role_peaks[role] = max(role_peaks.get(role, 0), rss)
+            if trace is not None:
+                trace.append((time.time(), {k: round(v / 2**20) for k, v in by_role.items()}))
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -138,10 +141,10 @@ def _env(**extra) -> dict:
     return env
 
 
-def pipeline_run(raw: Path, wh: Path, home: Path) -> dict:
+def pipeline_run(raw: Path, wh: Path, home: Path, trace: list | None = None) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     r = measure([str(PIPELINE), "run", "--raw-dir", str(raw), "--warehouse-dir", str(wh)],
-                env=_env(DAGSTER_HOME=home, PIPELINE_SETTLE_SECONDS=0))
+                env=_env(DAGSTER_HOME=home, PIPELINE_SETTLE_SECONDS=0), trace=trace)
     if r["rc"] != 0:
         sys.stderr.write(r["stdout"][-3000:] + r["stderr"][-3000:])
         raise SystemExit(f"pipeline run failed (exit {r['rc']})")

@@ -20,6 +20,7 @@ Nothing is written into the corpus folder.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import tempfile
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--copies", type=int, default=10)
     ap.add_argument("--step", type=int, default=1000, help="articles dropped before each pipeline run")
     ap.add_argument("--keep", type=Path, help="keep the raw folder and warehouse here")
+    ap.add_argument("--trace", type=Path, help="write each run's RSS samples per process role here (JSON)")
     args = ap.parse_args(argv)
     articles = corpus(args.corpus.resolve(), args.copies)
     extra_name, extra_text = articles.pop()
@@ -86,14 +88,21 @@ def main(argv: list[str] | None = None) -> int:
             chunk = articles[start:start + args.step]
             for name, text in chunk:
                 (raw / name).write_text(text, encoding="utf-8")
-            r = pipeline_run(raw, wh, home)
+            trace: list | None = [] if args.trace else None
+            r = pipeline_run(raw, wh, home, trace=trace)
+            if trace is not None:
+                args.trace.mkdir(parents=True, exist_ok=True)
+                (args.trace / f"step_{start + len(chunk)}.json").write_text(json.dumps(trace))
             per_k = r["seconds"] / len(chunk) * 1000
             rows.append((start + len(chunk), len(chunk), r["seconds"], per_k, r["peak_rss_mb"]))
             print(f"  {start + len(chunk):>6} articles: +{len(chunk)} in {r['seconds']:7.1f} s "
                   f"({per_k:6.1f} s / 1,000), peak RSS {r['peak_rss_mb']:,.0f} MB", flush=True)
             print(f"         {_detail(r)}", flush=True)
         (raw / extra_name).write_text(extra_text, encoding="utf-8")
-        plus_one = pipeline_run(raw, wh, home)
+        trace = [] if args.trace else None
+        plus_one = pipeline_run(raw, wh, home, trace=trace)
+        if trace is not None:
+            (args.trace / "plus_one.json").write_text(json.dumps(trace))
         alone_raw = root / "alone" / "raw"
         alone_raw.mkdir(parents=True, exist_ok=True)
         (alone_raw / extra_name).write_text(extra_text, encoding="utf-8")
