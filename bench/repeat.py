@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         one = pipeline_run(work / "raw_one", work / "wh_one", work / "home_one")
         incremental.append(inc)
         single.append(one)
-        print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB), "
+        print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB, "
+              f"{inc['peak_rss_no_fork_mb']:.0f} MB without forks not yet exec'd), "
               f"alone {one['seconds']:.1f} s ({one['peak_rss_mb']:.0f} MB)", flush=True)
         shutil.rmtree(work, ignore_errors=True)
     mi = statistics.median(r["seconds"] for r in incremental)

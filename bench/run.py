@@ -59,6 +59,14 @@ def _role(p, roles: dict) -> str:
     role = roles.get(p.pid)
     if role is not None and role != "child":
         return role
+    main_cmdline = roles.get("main_cmdline")
+    try:
+        if main_cmdline is not None and p.cmdline() == main_cmdline:
+            # forked from the main process and not yet exec'd (a worker being spawned, a
+            # subprocess starting): its RSS is the main process's pages, counted twice
+            return "fork"
+    except Exception:  # noqa: BLE001 - gone meanwhile
+        return "child"
     try:
         with open(f"/proc/{p.pid}/maps") as fh:
             maps = fh.read()
@@ -83,7 +91,11 @@ def _tree_rss(proc, roles: dict | None = None) -> tuple[int, dict[str, int]]:
     except psutil.Error:
         return 0, {}
     roles = {} if roles is None else roles
-    roles.setdefault(proc.pid, "main")
+    if roles.setdefault(proc.pid, "main") == "main" and "main_cmdline" not in roles:
+        try:
+            roles["main_cmdline"] = proc.cmdline()
+        except psutil.Error:
+            pass
     for p in procs:
         try:
             rss = p.memory_info().rss
@@ -99,22 +111,25 @@ def measure(cmd: list[str], env: dict | None = None, trace: list | None = None) 
     """Run `cmd`; wall seconds, exit code, peak RSS (MB) of its process tree, output.
 
     Also `peak_detail`: MB per role of the processes at the moment of the peak (main, nlp
-    workers together, gx, other children), `role_peaks`: each role's own highest MB
+    workers together, gx, "fork": a child forked from the main process that has not yet
+    exec'd, whose RSS is the main process's pages counted a second time; other children),
+    `peak_rss_no_fork_mb`: the peak without such forks, `role_peaks`: each role's own highest MB
     during the run, and `peak_at`: the seconds from the start to the peak. With `trace`
     (a list), every sample is appended to it: (epoch seconds, {role: MB})."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
-    peak, peak_detail, role_peaks, peak_at = 0, {}, {}, 0.0
+    peak, peak_detail, role_peaks, peak_at, peak_no_fork = 0, {}, {}, 0.0, 0
     stop = threading.Event()
     ps = psutil.Process(proc.pid)
     roles: dict = {}
 
     def sample():
-        nonlocal peak, peak_detail, peak_at
+        nonlocal peak, peak_detail, peak_at, peak_no_fork
         while not stop.is_set():
             total, by_role = _tree_rss(ps, roles)
+            peak_no_fork = max(peak_no_fork, total - by_role.get("fork", 0))
             if total > peak:
                 peak, peak_detail, peak_at = total, by_role, time.perf_counter() - t0
             for role, rss in by_role.items():
@@ -132,6 +147,7 @@ def measure(cmd: list[str], env: dict | None = None, trace: list | None = None) 
     mb = 2**20
     return {"seconds": wall, "rc": proc.returncode, "peak_rss_mb": peak / mb, "stdout": out, "stderr": err,
             "peak_detail": {k: v / mb for k, v in peak_detail.items()}, "peak_at": peak_at,
+            "peak_rss_no_fork_mb": peak_no_fork / mb,
             "role_peaks": {k: v / mb for k, v in role_peaks.items()}}
 
 

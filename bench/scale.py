@@ -65,7 +65,8 @@ def _detail(r: dict) -> str:
     """Which processes held the peak (MB per role at that moment) and each role's own peak."""
     at = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("peak_detail", {}).items()))
     own = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("role_peaks", {}).items()))
-    return f"at the peak ({r.get('peak_at', 0):.1f} s in): {at}; each role's own peak: {own}"
+    return (f"at the peak ({r.get('peak_at', 0):.1f} s in): {at}; each role's own peak: {own}; "
+            f"peak without forks not yet exec'd {r.get('peak_rss_no_fork_mb', 0):,.0f} MB")
 
 
 def main(argv: list[str] | None = None) -> int:
