@@ -494,9 +494,10 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     with corpus_lock(store.root):
         indexes = load_indexes(store.root)
         accepted, left_out = store.read_accepted_tables(CORPUS_TABLES)
-        # popped: the accepted rows go when the assembly returns (its tables are new frames), so
-        # the corpus suite, the cross-document stages and the publish hold one copy of the corpus
-        tables = build.assemble_corpus(*(accepted.pop(t) for t in CORPUS_TABLES), indexes=indexes)
+        # handed over: the assembly pops each table and drops it once filtered, so the accepted
+        # rows and the corpus are not held twice, and the corpus suite, the cross-document
+        # stages and the publish hold one copy of the corpus
+        tables = build.assemble_corpus(accepted, indexes=indexes)
         save_indexes(store.root, indexes)
     for relpath, reason in left_out:
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")

@@ -18,6 +18,7 @@ Nothing in DIR is changed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state", type=Path, required=True, help="a bench.run --keep folder (raw/, wh/, home/)")
     p.add_argument("--runs", type=int, default=4)
     p.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    p.add_argument("--trace", type=Path, default=None,
+                   help="write each run's RSS samples per process role here (JSON, for /tmp tooling)")
     args = p.parse_args(argv)
     state = args.state
     for part in ("raw", "wh", "home"):
@@ -67,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         (work / "raw_one" / name).write_text(text, encoding="utf-8")
         os.sync()  # the copy's ~270 MB of dirty pages are written now, not during the timed runs' fsyncs
         before = step_seconds(work / "home")
-        inc = pipeline_run(work / "raw", work / "wh", work / "home")
+        trace: list | None = [] if args.trace else None
+        inc = pipeline_run(work / "raw", work / "wh", work / "home", trace=trace)
+        if trace is not None:
+            args.trace.mkdir(parents=True, exist_ok=True)
+            (args.trace / f"plus_one_{k}.json").write_text(json.dumps(trace))
         inc["stage_seconds"] = {k: v - before.get(k, 0.0) for k, v in inc["stage_seconds"].items()}
         one = pipeline_run(work / "raw_one", work / "wh_one", work / "home_one")
         incremental.append(inc)
         single.append(one)
-        print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB), "
+        print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB, "
+              f"{inc['peak_rss_no_fork_mb']:.0f} MB without forks not yet exec'd), "
               f"alone {one['seconds']:.1f} s ({one['peak_rss_mb']:.0f} MB)", flush=True)
         shutil.rmtree(work, ignore_errors=True)
     mi = statistics.median(r["seconds"] for r in incremental)

@@ -52,36 +52,90 @@ ARTICLE_SUFFIXES = {".txt", ".html", ".htm", ".jsonl"}
 
 
 # ------------------------------------------------------------------ measuring processes
-def _tree_rss(proc) -> int:
+def _role(p, roles: dict) -> str:
+    """What a process of the tree is: the measured process itself ("main"), an NLP worker
+    (it maps spaCy's compiled modules), or another child (the GX process, resource
+    trackers). Decided once per process, from /proc/PID/maps, and cached in `roles`."""
+    role = roles.get(p.pid)
+    if role is not None and role != "child":
+        return role
+    main_cmdline = roles.get("main_cmdline")
+    try:
+        if main_cmdline is not None and p.cmdline() == main_cmdline:
+            # forked from the main process and not yet exec'd (a worker being spawned, a
+            # subprocess starting): its RSS is the main process's pages, counted twice
+            return "fork"
+    except Exception:  # noqa: BLE001 - gone meanwhile
+        return "child"
+    try:
+        with open(f"/proc/{p.pid}/maps") as fh:
+            maps = fh.read()
+    except OSError:
+        return roles.setdefault(p.pid, "child")
+    if "/spacy/" in maps or "/thinc/" in maps:
+        roles[p.pid] = "nlp"
+    elif "great_expectations" in maps or "/pandas/" in maps:
+        roles[p.pid] = "gx"  # the GX process imports pandas; a resource tracker does not
+    else:
+        roles[p.pid] = "child"  # may still load something: looked at again next time
+    return roles[p.pid]
+
+
+def _tree_rss(proc, roles: dict | None = None) -> tuple[int, dict[str, int]]:
+    """RSS of `proc` and its descendants: the total, and per role (`_role`)."""
     import psutil
 
-    total = 0
+    total, by_role = 0, {}
     try:
         procs = [proc] + proc.children(recursive=True)
     except psutil.Error:
-        return 0
-    for p in procs:
+        return 0, {}
+    roles = {} if roles is None else roles
+    if roles.setdefault(proc.pid, "main") == "main" and "main_cmdline" not in roles:
         try:
-            total += p.memory_info().rss
+            roles["main_cmdline"] = proc.cmdline()
         except psutil.Error:
             pass
-    return total
+    for p in procs:
+        try:
+            rss = p.memory_info().rss
+        except psutil.Error:
+            continue
+        total += rss
+        role = _role(p, roles)
+        by_role[role] = by_role.get(role, 0) + rss
+    return total, by_role
 
 
-def measure(cmd: list[str], env: dict | None = None) -> dict:
-    """Run `cmd`; wall seconds, exit code, peak RSS (MB) of its process tree, output."""
+def measure(cmd: list[str], env: dict | None = None, trace: list | None = None) -> dict:
+    """Run `cmd`; wall seconds, exit code, peak RSS (MB) of its process tree, output.
+
+    Also `peak_detail`: MB per role of the processes at the moment of the peak (main, nlp
+    workers together, gx, "fork": a child forked from the main process that has not yet
+    exec'd, whose RSS is the main process's pages counted a second time; other children),
+    `peak_rss_no_fork_mb`: the peak without such forks, `role_peaks`: each role's own highest MB
+    during the run, and `peak_at`: the seconds from the start to the peak. With `trace`
+    (a list), every sample is appended to it: (epoch seconds, {role: MB})."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
-    peak = 0
+    peak, peak_detail, role_peaks, peak_at, peak_no_fork = 0, {}, {}, 0.0, 0
     stop = threading.Event()
     ps = psutil.Process(proc.pid)
+    roles: dict = {}
 
     def sample():
-        nonlocal peak
+        nonlocal peak, peak_detail, peak_at, peak_no_fork
         while not stop.is_set():
-            peak = max(peak, _tree_rss(ps))
+            total, by_role = _tree_rss(ps, roles)
+            peak_no_fork = max(peak_no_fork, total - by_role.get("fork", 0))
+            if total > peak:
+                peak, peak_detail, peak_at = total, by_role, time.perf_counter() - t0
+            for role, rss in by_role.items():
+                role_peaks[role] = max(role_peaks.get(role, 0), rss)
+            if trace is not None:
+                trace.append((time.time(), {k: round(v / 2**20) for k, v in by_role.items()}))
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -90,7 +144,11 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
     wall = time.perf_counter() - t0
     stop.set()
     sampler.join()
-    return {"seconds": wall, "rc": proc.returncode, "peak_rss_mb": peak / 2**20, "stdout": out, "stderr": err}
+    mb = 2**20
+    return {"seconds": wall, "rc": proc.returncode, "peak_rss_mb": peak / mb, "stdout": out, "stderr": err,
+            "peak_detail": {k: v / mb for k, v in peak_detail.items()}, "peak_at": peak_at,
+            "peak_rss_no_fork_mb": peak_no_fork / mb,
+            "role_peaks": {k: v / mb for k, v in role_peaks.items()}}
 
 
 def _env(**extra) -> dict:
@@ -99,10 +157,10 @@ def _env(**extra) -> dict:
     return env
 
 
-def pipeline_run(raw: Path, wh: Path, home: Path) -> dict:
+def pipeline_run(raw: Path, wh: Path, home: Path, trace: list | None = None) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     r = measure([str(PIPELINE), "run", "--raw-dir", str(raw), "--warehouse-dir", str(wh)],
-                env=_env(DAGSTER_HOME=home, PIPELINE_SETTLE_SECONDS=0))
+                env=_env(DAGSTER_HOME=home, PIPELINE_SETTLE_SECONDS=0), trace=trace)
     if r["rc"] != 0:
         sys.stderr.write(r["stdout"][-3000:] + r["stderr"][-3000:])
         raise SystemExit(f"pipeline run failed (exit {r['rc']})")

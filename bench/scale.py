@@ -20,6 +20,7 @@ Nothing is written into the corpus folder.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import tempfile
@@ -60,12 +61,21 @@ def corpus(source: Path, copies: int, seed: int = 7) -> list[tuple[str, str]]:
     return out
 
 
+def _detail(r: dict) -> str:
+    """Which processes held the peak (MB per role at that moment) and each role's own peak."""
+    at = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("peak_detail", {}).items()))
+    own = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("role_peaks", {}).items()))
+    return (f"at the peak ({r.get('peak_at', 0):.1f} s in): {at}; each role's own peak: {own}; "
+            f"peak without forks not yet exec'd {r.get('peak_rss_no_fork_mb', 0):,.0f} MB")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="the BBC corpus folder")
     ap.add_argument("--copies", type=int, default=10)
     ap.add_argument("--step", type=int, default=1000, help="articles dropped before each pipeline run")
     ap.add_argument("--keep", type=Path, help="keep the raw folder and warehouse here")
+    ap.add_argument("--trace", type=Path, help="write each run's RSS samples per process role here (JSON)")
     args = ap.parse_args(argv)
     articles = corpus(args.corpus.resolve(), args.copies)
     extra_name, extra_text = articles.pop()
@@ -79,13 +89,21 @@ def main(argv: list[str] | None = None) -> int:
             chunk = articles[start:start + args.step]
             for name, text in chunk:
                 (raw / name).write_text(text, encoding="utf-8")
-            r = pipeline_run(raw, wh, home)
+            trace: list | None = [] if args.trace else None
+            r = pipeline_run(raw, wh, home, trace=trace)
+            if trace is not None:
+                args.trace.mkdir(parents=True, exist_ok=True)
+                (args.trace / f"step_{start + len(chunk)}.json").write_text(json.dumps(trace))
             per_k = r["seconds"] / len(chunk) * 1000
             rows.append((start + len(chunk), len(chunk), r["seconds"], per_k, r["peak_rss_mb"]))
             print(f"  {start + len(chunk):>6} articles: +{len(chunk)} in {r['seconds']:7.1f} s "
                   f"({per_k:6.1f} s / 1,000), peak RSS {r['peak_rss_mb']:,.0f} MB", flush=True)
+            print(f"         {_detail(r)}", flush=True)
         (raw / extra_name).write_text(extra_text, encoding="utf-8")
-        plus_one = pipeline_run(raw, wh, home)
+        trace = [] if args.trace else None
+        plus_one = pipeline_run(raw, wh, home, trace=trace)
+        if trace is not None:
+            (args.trace / "plus_one.json").write_text(json.dumps(trace))
         alone_raw = root / "alone" / "raw"
         alone_raw.mkdir(parents=True, exist_ok=True)
         (alone_raw / extra_name).write_text(extra_text, encoding="utf-8")
@@ -96,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = max(r[4] for r in rows + [(0, 0, 0, 0, plus_one["peak_rss_mb"])])
     full = [r for r in rows if r[1] == args.step] or rows  # a last, partial step pays the fixed costs on fewer articles
     first, last = full[0][3], full[-1][3]
+    print(f"  +1: {_detail(plus_one)}\n  alone: {_detail(alone)}")
     print(f"+1 article into {rows[-1][0]:,}: {plus_one['seconds']:.1f} s (peak RSS {plus_one['peak_rss_mb']:,.0f} MB); "
           f"that article alone: {alone['seconds']:.1f} s")
     print(f"peak RSS {peak:,.0f} MB (target < 2,048); last / first full step per 1,000: {last / first:.2f} "

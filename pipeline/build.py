@@ -479,7 +479,7 @@ def _nonnull(df: pd.DataFrame | None, table: str) -> pd.DataFrame:
     floats, which could not take a string later."""
     if df is None:
         return empty_frame(table)
-    df = df.copy()
+    df = df.copy(deep=False)  # copy-on-write (pandas >= 3): the caller's frame is never changed
     for field in TABLES[table]:
         if field.name in df.columns and pa.types.is_string(field.type) and df[field.name].dtype != object:
             df[field.name] = df[field.name].astype(object).where(df[field.name].notna(), None)
@@ -609,8 +609,9 @@ def sign_ahead_for_corpus(documents: pd.DataFrame, paragraphs: pd.DataFrame) -> 
 
 
 def assemble_corpus(
-    documents: pd.DataFrame | None, paragraphs: pd.DataFrame | None, sentences: pd.DataFrame | None,
-    claims: pd.DataFrame | None, quantities: pd.DataFrame | None, entities: pd.DataFrame | None,
+    documents: pd.DataFrame | dict | None, paragraphs: pd.DataFrame | None = None,
+    sentences: pd.DataFrame | None = None, claims: pd.DataFrame | None = None,
+    quantities: pd.DataFrame | None = None, entities: pd.DataFrame | None = None,
     indexes: CorpusIndexes | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The six per-document tables of the whole corpus, made consistent.
@@ -622,8 +623,27 @@ def assemble_corpus(
     Sentences exist only for kept paragraphs, claims only for published sentences;
     entity canonical names are recomputed over the corpus. `indexes` are updated in
     place (the caller persists them): only new texts are signed and counted.
+
+    `documents` may instead be a dict of the six tables by name (`CORPUS_TABLE_NAMES`),
+    handed over: each table is popped from it when its turn comes and released once
+    filtered, so the accepted rows and the corpus are not held twice over (the frames
+    given as arguments stay referenced by the caller). The result is the same.
     """
-    docs = corpus_documents(_nonnull(documents, "documents"), indexes.text_digests if indexes is not None else None)
+    if isinstance(documents, dict):
+        handed = documents
+    else:
+        handed = dict(zip(CORPUS_TABLE_NAMES, (documents, paragraphs, sentences, claims, quantities, entities)))
+    documents = paragraphs = sentences = claims = quantities = entities = None
+    return _assemble(handed, indexes)
+
+
+CORPUS_TABLE_NAMES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
+
+
+def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataFrame]:
+    """`assemble_corpus` on the tables of `handed`, popped from it one by one."""
+    docs = corpus_documents(_nonnull(handed.pop("documents", None), "documents"),
+                            indexes.text_digests if indexes is not None else None)
     if indexes is not None and len(docs):
         from pipeline.neardup import near_duplicate_documents
 
@@ -637,8 +657,8 @@ def assemble_corpus(
         docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
     ok = set(docs.loc[docs["status"] == "ok", "doc_id"]) if len(docs) else set()
     owner = dict(zip(docs["doc_id"], docs["partition_key"])) if "partition_key" in docs.columns else {}
-    paras = _owned(_nonnull(paragraphs, "paragraphs"), owner)
-    paras = paras[paras["doc_id"].isin(ok)].copy()
+    paras = _owned(_nonnull(handed.pop("paragraphs", None), "paragraphs"), owner)
+    paras = paras[paras["doc_id"].isin(ok)]
     if len(paras):
         order = {d: i for i, d in enumerate(docs["doc_id"])}
         paras["_doc_order"] = paras["doc_id"].map(order)
@@ -662,18 +682,18 @@ def assemble_corpus(
                 paras["paragraph_id"].tolist(), paras["doc_id"].tolist(), paras["text"].tolist(), kept_mask.tolist(),
             )
     kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
-    sents = _owned(_nonnull(sentences, "sentences"), owner)
+    sents = _owned(_nonnull(handed.pop("sentences", None), "sentences"), owner)
     sents = sents[sents["paragraph_id"].isin(kept)]
-    cl = _owned(_nonnull(claims, "claims"), owner)
+    cl = _owned(_nonnull(handed.pop("claims", None), "claims"), owner)
     cl = cl[cl["sentence_id"].isin(set(sents["sentence_id"]))]
     live_claims = set(cl["claim_id"])
-    q = _owned(_nonnull(quantities, "claim_quantities"), owner)
+    q = _owned(_nonnull(handed.pop("claim_quantities", None), "claim_quantities"), owner)
     q = q[q["claim_id"].isin(live_claims)]
-    e = _owned(_nonnull(entities, "claim_entities"), owner)
-    e = e[e["claim_id"].isin(live_claims)].copy()
+    e = _owned(_nonnull(handed.pop("claim_entities", None), "claim_entities"), owner)
+    e = e[e["claim_id"].isin(live_claims)]
     if len(e):
         mapping = canonical_names(zip(e["text"], e["label"]))
         e["canonical"] = [mapping[(t, lab)] for t, lab in zip(e["text"], e["label"])]
     out = {"documents": docs, "paragraphs": paras, "sentences": sents, "claims": cl,
            "claim_quantities": q, "claim_entities": e}
-    return {name: df.reset_index(drop=True) for name, df in out.items()}
+    return {name: df.reset_index(drop=True) for name, df in out.items()}  # no copy (copy-on-write)

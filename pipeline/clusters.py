@@ -46,7 +46,8 @@ EVENT_SYNONYMS = {
     **dict.fromkeys("evacuate evacuation flee".split(), "evacuate"),
 }
 MAX_POSTINGS = 200  # a lemma in more claims than this carries no signal for pairing
-PAIR_CHUNK = 4_000_000  # claim x partner products computed at a time (bounds memory)
+PAIR_CHUNK = 1_000_000  # claim x partner products computed at a time (bounds memory: 2,361 documents,
+# 26,371 claims, a full computation: +149 MB peak at 1M, +266 MB at 4M, the same clusters, no slower)
 
 
 @dataclass(frozen=True)

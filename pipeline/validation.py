@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import numpy as np
 import pandas as pd
 
 from pipeline.settings import PROJECT_ROOT
@@ -133,37 +134,46 @@ def _offsets_match(df: pd.DataFrame, documents: pd.DataFrame) -> list[bool]:
     ]
 
 
-def validation_frame(stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """The frame a stage's suite validates: the table plus cross-table facts."""
+def derived_columns(stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None) -> dict:
+    """The cross-table facts a stage's suite validates beside the table's own columns
+    (column name -> values, one per row of `df`), without copying the table."""
     context = context or {}
-    out = df.copy()
+    out: dict = {}
     if stage == "paragraphs" and "documents" in context:
         docs = context["documents"]
-        out["offsets_match"] = _offsets_match(out, docs)
-        out["parent_known"] = out["doc_id"].isin(set(docs.loc[docs["status"] == "ok", "doc_id"]))
-        out["is_kept"] = (out["status"] == "kept").astype("float64")
+        out["offsets_match"] = _offsets_match(df, docs)
+        out["parent_known"] = df["doc_id"].isin(set(docs.loc[docs["status"] == "ok", "doc_id"]))
+        out["is_kept"] = (df["status"] == "kept").astype("float64")
     elif stage == "sentences" and {"documents", "paragraphs"} <= context.keys():
         paras = context["paragraphs"]
-        out["offsets_match"] = _offsets_match(out, context["documents"])
+        out["offsets_match"] = _offsets_match(df, context["documents"])
         bounds = {p: (a, b, s) for p, a, b, s in zip(paras["paragraph_id"], paras["char_start"], paras["char_end"], paras["status"])}
         out["parent_known"] = [
             p in bounds and bounds[p][2] == "kept" and bounds[p][0] <= a and b <= bounds[p][1]
-            for p, a, b in zip(out["paragraph_id"], out["char_start"], out["char_end"])
+            for p, a, b in zip(df["paragraph_id"], df["char_start"], df["char_end"])
         ]
     elif stage == "claims" and "sentences" in context:
         sents = context["sentences"]
         text_of = dict(zip(sents["sentence_id"], sents["text"]))
-        out["parent_known"] = [text_of.get(s) == t for s, t in zip(out["sentence_id"], out["text"])]
+        out["parent_known"] = [text_of.get(s) == t for s, t in zip(df["sentence_id"], df["text"])]
     elif stage in {"claim_quantities", "claim_entities"} and "claims" in context:
-        out["parent_known"] = out["claim_id"].isin(set(context["claims"]["claim_id"]))
+        out["parent_known"] = df["claim_id"].isin(set(context["claims"]["claim_id"]))
         if stage == "claim_quantities":
             out["looks_like_year"] = [
                 q == "exact" and (u is None or (isinstance(u, float) and math.isnan(u))) and t.strip().isdigit()
                 and len(t.strip()) == 4 and 1800 <= v <= 2100
-                for q, u, t, v in zip(out["qualifier"], out["unit"], out["text"], out["value"])
+                for q, u, t, v in zip(df["qualifier"], df["unit"], df["text"], df["value"])
             ]
     elif stage == "quantity_conflicts":
-        out["different_documents"] = out["doc_id_a"] != out["doc_id_b"]
+        out["different_documents"] = df["doc_id_a"] != df["doc_id_b"]
+    return out
+
+
+def validation_frame(stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The frame a stage's suite validates: the table plus cross-table facts."""
+    out = df.copy()
+    for col, values in derived_columns(stage, df, context).items():
+        out[col] = values
     return out
 
 
@@ -195,14 +205,15 @@ def corpus_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for table in ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities"):
         df = tables[table]
         n = len(df)
-        frame = validation_frame(table, df, context) if table != "documents" else df
+        # the derived columns only, not a copy of the table with them (the texts of every row)
+        frame = derived_columns(table, df, context) if table != "documents" else {}
         if table in {"claim_quantities", "claim_entities"}:
             row_id = df["claim_id"].astype(str) + "#" + df["ordinal"].astype(str) if n else pd.Series(dtype=object)
         else:
             row_id = df[ID_COLUMNS[table]].astype(str) if n else pd.Series(dtype=object)
         part = pd.DataFrame({"table": [table] * n, "row_id": (f"{table}:" + row_id).to_numpy()})
         for col in ("parent_known", "offsets_match"):
-            part[col] = frame[col].to_numpy(dtype=bool) if col in frame.columns and n else _true(n).to_numpy()
+            part[col] = np.asarray(frame[col], dtype=bool) if col in frame and n else _true(n).to_numpy()
         status_valid, reason_present, reference_known = _true(n), _true(n), _true(n)
         if table in CORPUS_STATUS and n:
             allowed, normal = CORPUS_STATUS[table]

@@ -402,3 +402,59 @@ def test_the_warm_gx_process_leaves_when_idle(tmp_path, monkeypatch):
 
             os.kill(pid, signal.SIGKILL)
     assert not (tmp_path / gx_process.SERVER_FILE).exists()
+
+
+def test_derived_columns_are_those_of_the_validation_frame(frames):
+    """The corpus frame takes the derived columns without copying the tables: the same
+    values as `validation_frame`, on tables with a shuffled, gapped index, some rows broken."""
+    import numpy as np
+
+    corpus = _corpus(frames)
+    rng = np.random.default_rng(3)
+    broken = {}
+    for table, df in corpus.items():
+        df = df.sample(frac=1.0, random_state=4)
+        df.index = rng.permutation(len(df)) * 3 + 7  # neither in order nor 0..n-1
+        broken[table] = df
+    sents = broken["sentences"].copy()
+    sents.iloc[0, sents.columns.get_loc("char_start")] += 1  # offsets no longer match
+    broken["sentences"] = sents
+    claims = broken["claims"].copy()
+    claims.iloc[0, claims.columns.get_loc("text")] = "not the sentence"  # parent text differs
+    broken["claims"] = claims
+    ctx = _ctx(broken)
+    for stage in ("paragraphs", "sentences", "claims", "claim_quantities", "claim_entities"):
+        df = broken[stage]
+        before = df.copy()
+        full = validation.validation_frame(stage, df, ctx)
+        derived = validation.derived_columns(stage, df, ctx)
+        assert derived, stage
+        for col, values in derived.items():
+            assert np.asarray(values).tolist() == full[col].tolist(), (stage, col)
+        pd.testing.assert_frame_equal(df, before)  # the table itself is left as it was
+    frame = validation.corpus_frame(broken)
+    assert len(frame) == sum(len(broken[t]) for t in broken)
+    assert not frame["offsets_match"].all() and not frame["parent_known"].all()
+    bad = set(frame.loc[~frame["offsets_match"] | ~frame["parent_known"], "row_id"])
+    assert f"sentences:{sents.iloc[0]['sentence_id']}" in bad
+    assert f"claims:{claims.iloc[0]['claim_id']}" in bad
+
+
+def test_assembly_of_handed_over_tables_is_that_of_the_frames(frames):
+    """`assemble_corpus` given the six tables in a dict (popped as it goes, the `corpus`
+    stage's way) gives what it gives on the frames as arguments, and leaves argument frames
+    as they were."""
+    from pipeline import build
+
+    names = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
+    given = {t: frames[t].copy() for t in names}
+    before = {t: df.copy() for t, df in given.items()}
+    from_frames = build.assemble_corpus(*(given[t] for t in names))
+    for t in names:
+        pd.testing.assert_frame_equal(given[t], before[t])
+    handed = {t: df.copy() for t, df in before.items()}
+    from_dict = build.assemble_corpus(handed)
+    assert handed == {}  # every table taken
+    assert from_dict.keys() == from_frames.keys()
+    for t in names:
+        pd.testing.assert_frame_equal(from_dict[t], from_frames[t])
