@@ -663,3 +663,18 @@ def drop_prefetched() -> None:
     if _prefetch_thread is not None:
         _prefetch_thread.join()
     _PREFETCHED.clear()
+
+
+def pool_status() -> dict:
+    """This process's local worker pool as logs and tests see it: whether it runs, its
+    workers, the models its workers loaded, and those still loading (`prestart`)."""
+    return {"running": _pool is not None, "workers": _pool_workers, "models": set(_pool_model),
+            "warming": {model for model, futures in _warming.items() if futures}}
+
+
+def on_pool(fn, items) -> list:
+    """`fn` over `items` on the running pool (local workers or the attached warm servers);
+    raises RuntimeError when none runs."""
+    if _pool is None:
+        raise RuntimeError("no worker pool runs in this process")
+    return list(_pool.map(fn, items))

@@ -54,6 +54,11 @@ def configure(enabled: bool) -> None:
     _wanted["enabled"] = bool(enabled)
 
 
+def configured() -> bool:
+    """What `configure` last said (`enabled` also asks for more than one CPU)."""
+    return _wanted["enabled"]
+
+
 def enabled() -> bool:
     """False when configured off, or with a single CPU."""
     if not _wanted["enabled"]:

@@ -131,22 +131,22 @@ def test_a_large_batch_starts_the_pool_early_and_the_splitter_uses_it(monkeypatc
     nlp.load(model)  # this process has the model: a small batch stays here
     try:
         assert not distributed.prestart(model, distributed.PRESTART_MIN_FILES - 1)  # too small: nothing
-        assert distributed._pool is None
+        assert not distributed.pool_status()["running"]
         assert distributed.plan(64, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS)[0] == "local"
         assert distributed.prestart(model, distributed.PRESTART_MIN_FILES)
-        assert distributed._pool is not None and distributed._warming.get(model)
+        assert distributed.pool_status()["running"] and model in distributed.pool_status()["warming"]
         assert distributed.plan(64, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS)[0] == "pool"
 
         paragraphs = [f"Paragraph {i} says one thing. \"It is true,\" he said.\nA line of its own" for i in range(64)]
         doc_ids = [f"d{i // 4}" for i in range(64)]
         spans = distributed.split_sentences(model, nlp.Deferred(model, sentencizer=True), paragraphs, doc_ids)
-        assert model in distributed._pool_model and not distributed._warming  # loaded, then used
-        pids = set(distributed._pool.map(_pid, range(4)))
+        assert model in distributed.pool_status()["models"] and not distributed.pool_status()["warming"]  # loaded, then used
+        pids = set(distributed.on_pool(_pid, range(4)))
         assert os.getpid() not in pids
         assert spans == split_paragraphs_into_sentences(nlp.load_sentencizer(model), paragraphs)
     finally:
         distributed.shutdown()
-    assert distributed._pool is None and not distributed._warming
+    assert distributed.pool_status() == {"running": False, "workers": 0, "models": set(), "warming": set()}
 
 
 def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatch, nlp_backend):
@@ -168,20 +168,20 @@ def test_a_small_batch_in_a_process_without_the_model_gets_one_worker(monkeypatc
     doc_ids = ["d1", "d1", "d2"]
     try:
         assert distributed.prestart(model, 3)
-        assert distributed._pool_workers == distributed.SMALL_BATCH_WORKERS == 1
+        assert distributed.pool_status()["workers"] == distributed.SMALL_BATCH_WORKERS == 1
         assert distributed.plan(3, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS,
                                 loaded_here=False) == ("pool", 1)
         assert distributed.plan(3, distributed.MIN_POOL_PARAGRAPHS, distributed.MIN_WARM_POOL_ITEMS,
                                 loaded_here=True)[0] == "local"
         spans = distributed.split_sentences(model, nlp.Deferred(model, sentencizer=True), paragraphs, doc_ids)
         assert not nlp.is_loaded(model, sentencizer=True)  # split in the worker, not here
-        pids = set(distributed._pool.map(_pid, range(4)))
+        pids = set(distributed.on_pool(_pid, range(4)))
         assert len(pids) == 1 and os.getpid() not in pids
         assert distributed.prestart(model, distributed.PRESTART_MIN_FILES)
-        assert distributed._pool_workers == 2
+        assert distributed.pool_status()["workers"] == 2
     finally:
         distributed.shutdown()
-    assert distributed._pool is None and distributed._pool_workers == 0
+    assert not distributed.pool_status()["running"] and distributed.pool_status()["workers"] == 0
     assert spans == split_paragraphs_into_sentences(nlp.load_sentencizer(model), paragraphs)
 
 
@@ -357,7 +357,7 @@ def test_warm_nlp_servers_give_the_same_tables_and_a_lost_one_falls_back(monkeyp
         assert distributed.attach_warm(tmp_path, model) == pids
         assert distributed.plan(3, distributed.MIN_POOL_SENTENCES, distributed.MIN_WARM_POOL_ITEMS,
                                 loaded_here=False) == ("pool", 2)
-        assert set(distributed._pool.map(_pid, range(4))) == set(pids)
+        assert set(distributed.on_pool(_pid, range(4))) == set(pids)
         sentences = build.sentences_table(paragraphs, nlp.Deferred(model, sentencizer=True))
         claims, quantities, entities = build.claims_tables(sentences, paragraphs, nlp.Deferred(model))
         distributed.shutdown()  # the run ends: it leaves, the servers go on

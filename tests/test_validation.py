@@ -230,12 +230,20 @@ def _comparable(report):
                    for o in report.outcomes))
 
 
-def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch):
+@pytest.fixture
+def gx_wanted():
+    """Set whether the GX process is wanted (`gx_process.configure`) for one test."""
+    before = gx_process.configured()
+    yield gx_process.configure
+    gx_process.configure(before)
+
+
+def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch, gx_wanted):
     """After `gx_process.start`, `run_suite(run_in=gx_process.run)` validates in another process (started with
     GX imported) and gives the same reports, passing and failing, as in this one."""
     import os
 
-    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    gx_wanted(True)
     if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     paras = frames["paragraphs"].copy()
@@ -256,11 +264,11 @@ def test_suites_run_in_the_gx_process_with_the_same_reports(frames, monkeypatch)
     assert _failure(there[1], "expect_column_values_to_be_in_set", "offsets_match").unexpected_count == 1
 
 
-def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
+def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch, gx_wanted):
     import os
     import signal
 
-    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    gx_wanted(True)
     if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     try:
@@ -274,18 +282,18 @@ def test_a_dead_gx_process_falls_back_to_this_one(frames, monkeypatch):
         gx_process.stop()
 
 
-def test_the_gx_process_can_be_turned_off(monkeypatch):
-    monkeypatch.setitem(gx_process._wanted, "enabled", False)
+def test_the_gx_process_can_be_turned_off(monkeypatch, gx_wanted):
+    gx_wanted(False)
     assert not gx_process.start()
     assert gx_process.current() is None
 
 
-def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_path, monkeypatch):
+def test_conflicts_in_the_gx_process_equal_the_ones_found_here(seed_frames, tmp_path, monkeypatch, gx_wanted):
     """`pipeline run` hands the quantity conflicts to the GX process while the corpus suite's
     frame is built: the same table as here, with the clause readings kept in the state folder."""
     from pipeline import build
 
-    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    gx_wanted(True)
     if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     inputs = (seed_frames["claim_quantities"], seed_frames["claim_entities"], seed_frames["claims"])
@@ -320,14 +328,14 @@ def _gone(pid: int) -> bool:
     return not warm.pid_alive(pid)  # reaps a child of this process that exited
 
 
-def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp_path, monkeypatch):
+def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp_path, monkeypatch, gx_wanted):
     """The sensor's `ensure_server` starts one GX process that outlives runs; a run's
     `attach` sends its suites there (same reports as here), leaving detaches without
     stopping it, and a second `ensure_server` with the same code reuses it."""
     import os
     import signal
 
-    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    gx_wanted(True)
     if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     runtime = tmp_path / "runtime"
@@ -359,11 +367,11 @@ def test_runs_attach_to_the_warm_gx_process_and_get_the_same_reports(frames, tmp
     assert not gx_process.attach(runtime)
 
 
-def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_it(frames, tmp_path, monkeypatch):
+def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_it(frames, tmp_path, monkeypatch, gx_wanted):
     import os
     import signal
 
-    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+    gx_wanted(True)
     if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     runtime = tmp_path / "runtime"
@@ -388,8 +396,8 @@ def test_a_lost_warm_gx_process_falls_back_is_replaced_and_newer_code_replaces_i
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_the_warm_gx_process_leaves_when_idle(tmp_path, monkeypatch):
-    monkeypatch.setitem(gx_process._wanted, "enabled", True)
+def test_the_warm_gx_process_leaves_when_idle(tmp_path, monkeypatch, gx_wanted):
+    gx_wanted(True)
     if not gx_process.enabled():
         pytest.skip("one CPU: the GX process is never started")
     pid = gx_process.ensure_server(tmp_path, idle_seconds=0.5)
