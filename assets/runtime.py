@@ -115,10 +115,6 @@ class Ahead:
             self._values[key] = value
             return True
 
-    def has(self, key: Any) -> bool:
-        with self._lock:
-            return key in self._values
-
     def take(self, key: Any) -> Any:
         with self._lock:
             return self._values.pop(key, None)

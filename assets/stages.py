@@ -177,10 +177,9 @@ def _next_batch(context: dg.AssetExecutionContext, settings: PipelineSettings) -
 
 def _start_read_ahead(context: dg.AssetExecutionContext, settings: PipelineSettings) -> None:
     keys = _next_batch(context, settings)
-    if not keys or not LOOK_AHEAD.enabled or NEXT_BATCHES.has(keys):
-        return
     ahead = _ReadAhead(keys)
-    NEXT_BATCHES.offer(keys, ahead)  # by the batch's files, until its run takes it
+    if not keys or not LOOK_AHEAD.enabled or not NEXT_BATCHES.offer(keys, ahead):  # held until its run takes it
+        return
     # read here, not in the thread: the state store's reader is this thread's
     first_seen = _first_seen(settings, list(keys))
     in_background("next batch", ahead.run, settings, first_seen, datetime.now(timezone.utc))
