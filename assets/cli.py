@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
+        from pipeline.lifeline import lean_arrow_memory
+
+        lean_arrow_memory()
         return run(args.raw_dir, args.warehouse_dir, rebuild_state=args.rebuild_state)
     if args.command == "prepare-home":
         from pipeline.settings import Settings

@@ -165,7 +165,9 @@ class Workers(dg.ConfigurableResource):
     def configure(self) -> None:
         """Hand this process's NLP backend and GX process their settings (idempotent)."""
         from pipeline import distributed, gx_process
+        from pipeline.lifeline import lean_arrow_memory
 
+        lean_arrow_memory()
         distributed.configure(self.dask_scheduler or None, self.nlp_processes or None)
         gx_process.configure(self.gx_process)
 

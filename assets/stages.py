@@ -457,8 +457,7 @@ def _quarantine_corpus_breakers(context: dg.AssetExecutionContext, store, batche
         store.hold_out(held, os.getpid())
         try:
             with corpus_lock(store.root):
-                accepted, _left_out = store.read_accepted_tables(CORPUS_TABLES)
-                tables = build.assemble_corpus(*(accepted[t] for t in CORPUS_TABLES), indexes=load_indexes(store.root))
+                tables, _left_out = build.assemble_accepted(store.read_accepted_tables, indexes=load_indexes(store.root))
             report = run_suite("corpus", corpus_frame(tables), run_name=context.run.run_id, batch_name="isolation probe",
                                run_in=gx_process.run)
         finally:
@@ -492,11 +491,11 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     signed_ahead = _signed_ahead()
     with corpus_lock(store.root):
         indexes = load_indexes(store.root)
-        accepted, left_out = store.read_accepted_tables(CORPUS_TABLES)
-        # handed over: the assembly pops each table and drops it once filtered, so the accepted
-        # rows and the corpus are not held twice, and the corpus suite, the cross-document
-        # stages and the publish hold one copy of the corpus
-        tables = build.assemble_corpus(accepted, indexes=indexes)
+        # the documents first, then only the rows of the files whose documents stay: a
+        # reprint's rows are never loaded; each table is dropped once filtered, so the
+        # accepted rows and the corpus are not held twice, and the corpus suite, the
+        # cross-document stages and the publish hold one copy of the corpus
+        tables, left_out = build.assemble_accepted(store.read_accepted_tables, indexes=indexes)
         save_indexes(store.root, indexes)
     for relpath, reason in left_out:
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")

@@ -627,7 +627,10 @@ def assemble_corpus(
     `documents` may instead be a dict of the six tables by name (`CORPUS_TABLE_NAMES`),
     handed over: each table is popped from it when its turn comes and released once
     filtered, so the accepted rows and the corpus are not held twice over (the frames
-    given as arguments stay referenced by the caller). The result is the same.
+    given as arguments stay referenced by the caller). The result is the same. In that
+    dict, a table after `documents` may be a function of the set of partition keys whose
+    rows can still count (the files of the documents that stayed `ok`), which reads just
+    those rows (`assemble_accepted`): the rows of repeated documents are never loaded.
     """
     if isinstance(documents, dict):
         handed = documents
@@ -638,6 +641,37 @@ def assemble_corpus(
 
 
 CORPUS_TABLE_NAMES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
+
+
+def assemble_accepted(read_tables, indexes: CorpusIndexes | None = None,
+                      ) -> tuple[dict[str, pd.DataFrame], list[tuple[str, str]]]:
+    """`assemble_corpus` on the accepted rows that `read_tables(stages, keys)` gives
+    (`pipeline.state.StateStore.read_accepted_tables`: the tables by stage and the files
+    left out, unreadable), reading the documents first and then only the rows of the files
+    whose documents stay `ok`: in a corpus of many reprints most rows are never loaded.
+
+    Returns the corpus and the files left out (relative path, reason). A file left out
+    while its rows were read has been forgotten by then: the corpus is assembled again
+    without it, so its documents never appear without their paragraphs."""
+    left_out: list[tuple[str, str]] = []
+    while True:
+        docs, healed = read_tables(["documents"])
+        left_out += healed
+        broken: list[tuple[str, str]] = []
+
+        def rows_of(stage: str):
+            def read(keys):
+                tables, healed = read_tables([stage], keys)
+                broken.extend(healed)
+                return tables[stage]
+            return read
+
+        handed = {"documents": docs["documents"], **{t: rows_of(t) for t in CORPUS_TABLE_NAMES[1:]}}
+        docs = None
+        tables = assemble_corpus(handed, indexes=indexes)
+        if not broken:
+            return tables, left_out
+        left_out += broken
 
 
 def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataFrame]:
@@ -657,7 +691,13 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
         docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
     ok = set(docs.loc[docs["status"] == "ok", "doc_id"]) if len(docs) else set()
     owner = dict(zip(docs["doc_id"], docs["partition_key"])) if "partition_key" in docs.columns else {}
-    paras = _owned(_nonnull(handed.pop("paragraphs", None), "paragraphs"), owner)
+    wanted = {owner[d] for d in ok if d in owner} if owner else None  # files whose rows can count
+
+    def take(name: str) -> pd.DataFrame:
+        value = handed.pop(name, None)
+        return _nonnull(value(wanted) if callable(value) else value, name)
+
+    paras = _owned(take("paragraphs"), owner)
     paras = paras[paras["doc_id"].isin(ok)]
     if len(paras):
         order = {d: i for i, d in enumerate(docs["doc_id"])}
@@ -682,14 +722,14 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
                 paras["paragraph_id"].tolist(), paras["doc_id"].tolist(), paras["text"].tolist(), kept_mask.tolist(),
             )
     kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
-    sents = _owned(_nonnull(handed.pop("sentences", None), "sentences"), owner)
+    sents = _owned(take("sentences"), owner)
     sents = sents[sents["paragraph_id"].isin(kept)]
-    cl = _owned(_nonnull(handed.pop("claims", None), "claims"), owner)
+    cl = _owned(take("claims"), owner)
     cl = cl[cl["sentence_id"].isin(set(sents["sentence_id"]))]
     live_claims = set(cl["claim_id"])
-    q = _owned(_nonnull(handed.pop("claim_quantities", None), "claim_quantities"), owner)
+    q = _owned(take("claim_quantities"), owner)
     q = q[q["claim_id"].isin(live_claims)]
-    e = _owned(_nonnull(handed.pop("claim_entities", None), "claim_entities"), owner)
+    e = _owned(take("claim_entities"), owner)
     e = e[e["claim_id"].isin(live_claims)]
     if len(e):
         mapping = canonical_names(zip(e["text"], e["label"]))

@@ -25,6 +25,21 @@ def _watch(parent: int) -> None:
 
 def watch_parent(parent: int) -> None:
     """Run in a new worker (a pool's `initializer`, with the starting process's pid)."""
+    lean_arrow_memory()
     if os.getppid() != parent:
         os._exit(0)
     threading.Thread(target=_watch, args=(parent,), name="exit with parent", daemon=True).start()
+
+
+def lean_arrow_memory() -> None:
+    """Arrow allocates through the C library's malloc in this process from now on.
+
+    Arrow's default pool (mimalloc) keeps freed pages: reading the accepted rows of a
+    2,000-article corpus (67 MB of columns) grew the process by 240 MB with it and by
+    113 MB with the system allocator, a ratio that the whole publish run carries as the
+    corpus grows. Idempotent; called where a pipeline process starts (`pipeline run`, a
+    run's resources, the workers)."""
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())

@@ -144,14 +144,7 @@ def conform(df: pd.DataFrame, table: str) -> pa.Table:
     missing = [f.name for f in schema if f.name not in df.columns]
     if missing:
         raise ValueError(f"{table}: missing columns {missing}")
-    arrays = []
-    for field in schema:
-        col = df[field.name]
-        if pa.types.is_timestamp(field.type):
-            col = pd.to_datetime(col, utc=True)
-        arr = pa.array(col.astype(object).where(col.notna(), None).tolist() if not pa.types.is_timestamp(field.type) else col, type=field.type, from_pandas=True)
-        arrays.append(arr)
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays([_array(df[field.name], field) for field in schema], schema=schema)
 
 
 # ------------------------------------------------------------------ internal (state) schemas
@@ -183,7 +176,7 @@ def state_schema(stage: str) -> pa.Schema:
     return pa.schema(fields, metadata={b"pipeline_stage": stage.encode()})
 
 
-def _array(col: pd.Series, field: pa.Field) -> pa.Array:
+def _array(col: pd.Series, field: pa.Field) -> pa.Array | pa.ChunkedArray:
     typ = field.type
     if pa.types.is_integer(typ) and pd.api.types.is_float_dtype(col.dtype):
         values = col.dropna()
@@ -192,9 +185,9 @@ def _array(col: pd.Series, field: pa.Field) -> pa.Array:
         col = col.astype("Int64")
     if pa.types.is_timestamp(typ):
         return pa.array(pd.to_datetime(col, utc=True), type=typ, from_pandas=True)
-    if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
-        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-            return pa.array(col.astype(object).where(col.notna(), None).tolist(), type=typ)
+    # strings: an Arrow-backed column is taken as it is (no Python object per value); an
+    # object column is converted by Arrow, which rejects a value that is not a string and
+    # reads NaN/None/NA as null
     return pa.array(col, type=typ, from_pandas=True)
 
 

@@ -510,15 +510,18 @@ class StateStore:
                 paths.append(self._batch(stage, version))
         return paths
 
-    def read_accepted_tables(self, stages: Iterable[str]) -> tuple[dict[str, pd.DataFrame | None], list[tuple[str, str]]]:
-        """The accepted rows of several stages, and the files left out because their stored
-        rows could not be read: each such batch file is moved to the quarantine and its
-        files are forgotten (the next run processes them again), the rest is read."""
+    def read_accepted_tables(self, stages: Iterable[str], keys: Iterable[str] | None = None,
+                             ) -> tuple[dict[str, pd.DataFrame | None], list[tuple[str, str]]]:
+        """The accepted rows of several stages (of the files `keys` only, when given), and
+        the files left out because their stored rows could not be read: each such batch
+        file is moved to the quarantine and its files are forgotten (the next run processes
+        them again), the rest is read."""
         stages = list(stages)
+        wanted = None if keys is None else list(keys)
         healed: list[tuple[str, str]] = []
         while True:
             try:
-                return {stage: self.read_accepted(stage) for stage in stages}, healed
+                return {stage: self.read_accepted(stage, wanted) for stage in stages}, healed
             except BrokenStateFile as exc:
                 registry = self.accepted()
                 keys = [k for k in exc.keys if k in registry] or [

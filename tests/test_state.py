@@ -7,6 +7,7 @@ import time
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from pipeline import state as state_module
 from pipeline.schemas import StoredSchemaError, state_schema
@@ -245,14 +246,15 @@ def test_a_truncated_batch_file_is_quarantined_and_its_files_planned_again(tmp_p
     assert store.read_accepted("documents")["doc_id"].tolist() == ["d3"]
 
 
-def test_the_corpus_read_leaves_out_a_batch_damaged_after_the_plan(tmp_path):
+@pytest.mark.parametrize("keys", [None, ["a", "b"]])
+def test_the_corpus_read_leaves_out_a_batch_damaged_after_the_plan(tmp_path, keys):
     store = StateStore(tmp_path)
     p1 = store.write("claims", "r1", ["a"], rows(("a", "d1")))
     store.write("claims", "r2", ["b"], rows(("b", "d2")))
     store.accept({"a": {**entry("r1", "claims"), "relpath": "a.txt"}, "b": entry("r2", "claims")})
     raw = p1.read_bytes()
     p1.write_bytes(raw[:20] + b"\0" * (len(raw) - 40) + raw[-20:])  # footer intact, pages garbage
-    tables, left_out = store.read_accepted_tables(["claims"])
+    tables, left_out = store.read_accepted_tables(["claims"], keys)
     assert tables["claims"]["doc_id"].tolist() == ["d2"]
     assert [r for r, _why in left_out] == ["a.txt"]
     assert "a" not in store.accepted()

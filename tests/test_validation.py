@@ -466,3 +466,47 @@ def test_assembly_of_handed_over_tables_is_that_of_the_frames(frames):
     assert from_dict.keys() == from_frames.keys()
     for t in names:
         pd.testing.assert_frame_equal(from_dict[t], from_frames[t])
+
+
+def test_the_corpus_reads_only_the_rows_of_files_whose_documents_stay(frames, tmp_path):
+    """`build.assemble_accepted` on a real state store: the corpus is the one assembled from
+    every accepted row, but the rows after `documents` are read only for the files whose
+    documents stay `ok` (a reprint's paragraphs, sentences and claims are never loaded)."""
+    from pipeline import build, state
+
+    names = build.CORPUS_TABLE_NAMES
+    given = {t: frames[t].copy() for t in names}
+    docs = given["documents"]
+    key_of = {d: f"file{i}.txt" for i, d in enumerate(docs["doc_id"])}
+    reprint = docs["doc_id"].iloc[-1]  # a document found a near-duplicate of another one, say
+    docs.loc[docs["doc_id"] == reprint, ["status", "reason", "duplicate_of"]] = \
+        ["duplicate", "near_duplicate", docs["doc_id"].iloc[0]]
+    store = state.StateStore(tmp_path / "state")
+    for t in names:
+        df = given[t].copy()
+        df["partition_key"] = df["doc_id"].map(key_of)
+        if t == "documents":
+            for col, value in (("file_sha256", "0" * 64), ("file_size", 1), ("file_mtime_ns", 1),
+                               ("file_ctime_ns", 1), ("file_inode", 1)):
+                df[col] = value
+        store.write(t, "run1", list(key_of.values()), df)
+    store.accept({k: {"versions": {t: "run1" for t in names}, "fingerprint": None, "relpath": k}
+                  for k in key_of.values()})
+
+    asked: list[tuple[str, set | None]] = []
+
+    def read_tables(stages, keys=None):
+        asked.extend((s, None if keys is None else set(keys)) for s in stages)
+        return store.read_accepted_tables(stages, keys)
+
+    tables, left_out = build.assemble_accepted(read_tables)
+    assert left_out == []
+    everything, _ = store.read_accepted_tables(names)
+    expected = build.assemble_corpus(everything)
+    for t in names:
+        pd.testing.assert_frame_equal(tables[t], expected[t], check_dtype=False)
+    assert asked[0] == ("documents", None)
+    later = dict(asked[1:])
+    assert set(later) == set(names[1:])
+    assert all(keys == set(key_of.values()) - {key_of[reprint]} for keys in later.values())
+    assert len(given["paragraphs"][given["paragraphs"]["doc_id"] == reprint])  # it had rows to leave unread
