@@ -81,8 +81,23 @@ def _role(p, roles: dict) -> str:
     return roles[p.pid]
 
 
-def _tree_rss(proc, roles: dict | None = None) -> tuple[int, dict[str, int]]:
-    """RSS of `proc` and its descendants: the total, and per role (`_role`)."""
+def _pss(pid: int) -> int:
+    """Proportional set size of a process (bytes): its private pages plus its share of the
+    pages it shares (a fork's pages, shared libraries), from /proc/PID/smaps_rollup; the
+    sum over a tree counts each physical page once. 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_rss(proc, roles: dict | None = None, pss: list | None = None) -> tuple[int, dict[str, int]]:
+    """RSS of `proc` and its descendants: the total, and per role (`_role`). With `pss` (a
+    list), the tree's total PSS (`_pss`) is appended to it."""
     import psutil
 
     total, by_role = 0, {}
@@ -90,6 +105,8 @@ def _tree_rss(proc, roles: dict | None = None) -> tuple[int, dict[str, int]]:
         procs = [proc] + proc.children(recursive=True)
     except psutil.Error:
         return 0, {}
+    if pss is not None:
+        pss.append(sum(_pss(p.pid) for p in procs))
     roles = {} if roles is None else roles
     if roles.setdefault(proc.pid, "main") == "main" and "main_cmdline" not in roles:
         try:
@@ -113,23 +130,26 @@ def measure(cmd: list[str], env: dict | None = None, trace: list | None = None) 
     Also `peak_detail`: MB per role of the processes at the moment of the peak (main, nlp
     workers together, gx, "fork": a child forked from the main process that has not yet
     exec'd, whose RSS is the main process's pages counted a second time; other children),
-    `peak_rss_no_fork_mb`: the peak without such forks, `role_peaks`: each role's own highest MB
+    `peak_rss_no_fork_mb`: the peak without such forks, `peak_pss_mb`: the peak of the tree's
+    proportional set size (physical memory, shared pages counted once), `role_peaks`: each role's own highest MB
     during the run, and `peak_at`: the seconds from the start to the peak. With `trace`
     (a list), every sample is appended to it: (epoch seconds, {role: MB})."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
-    peak, peak_detail, role_peaks, peak_at, peak_no_fork = 0, {}, {}, 0.0, 0
+    peak, peak_detail, role_peaks, peak_at, peak_no_fork, peak_pss = 0, {}, {}, 0.0, 0, 0
     stop = threading.Event()
     ps = psutil.Process(proc.pid)
     roles: dict = {}
 
     def sample():
-        nonlocal peak, peak_detail, peak_at, peak_no_fork
+        nonlocal peak, peak_detail, peak_at, peak_no_fork, peak_pss
         while not stop.is_set():
-            total, by_role = _tree_rss(ps, roles)
+            pss: list = []
+            total, by_role = _tree_rss(ps, roles, pss)
             peak_no_fork = max(peak_no_fork, total - by_role.get("fork", 0))
+            peak_pss = max([peak_pss] + pss)
             if total > peak:
                 peak, peak_detail, peak_at = total, by_role, time.perf_counter() - t0
             for role, rss in by_role.items():
@@ -147,7 +167,7 @@ def measure(cmd: list[str], env: dict | None = None, trace: list | None = None) 
     mb = 2**20
     return {"seconds": wall, "rc": proc.returncode, "peak_rss_mb": peak / mb, "stdout": out, "stderr": err,
             "peak_detail": {k: v / mb for k, v in peak_detail.items()}, "peak_at": peak_at,
-            "peak_rss_no_fork_mb": peak_no_fork / mb,
+            "peak_rss_no_fork_mb": peak_no_fork / mb, "peak_pss_mb": peak_pss / mb,
             "role_peaks": {k: v / mb for k, v in role_peaks.items()}}
 
 

@@ -9,7 +9,8 @@ paragraph), so copies are near-duplicates of each other as reprints are, never b
 The articles are dropped into the raw folder `--step` at a time, each step followed by
 one `pipeline run` into the same warehouse (fresh DAGSTER_HOME at the start), as a
 newsroom's daily arrivals would be. Printed per step: articles in the corpus, seconds,
-seconds per 1,000 new articles, peak RSS of the process tree (psutil, every 50 ms,
+seconds per 1,000 new articles, peak RSS of the process tree (psutil, every 50 ms, and its
+PSS, which counts a page shared by two processes once,
 NLP workers included). At the end: one more article into the full corpus (+1) and that
 article alone into an empty warehouse, and the ratios the issue asks for:
 
@@ -66,7 +67,8 @@ def _detail(r: dict) -> str:
     at = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("peak_detail", {}).items()))
     own = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r.get("role_peaks", {}).items()))
     return (f"at the peak ({r.get('peak_at', 0):.1f} s in): {at}; each role's own peak: {own}; "
-            f"peak without forks not yet exec'd {r.get('peak_rss_no_fork_mb', 0):,.0f} MB")
+            f"peak without forks not yet exec'd {r.get('peak_rss_no_fork_mb', 0):,.0f} MB; "
+            f"peak PSS {r.get('peak_pss_mb', 0):,.0f} MB")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.trace.mkdir(parents=True, exist_ok=True)
                 (args.trace / f"step_{start + len(chunk)}.json").write_text(json.dumps(trace))
             per_k = r["seconds"] / len(chunk) * 1000
-            rows.append((start + len(chunk), len(chunk), r["seconds"], per_k, r["peak_rss_mb"]))
+            rows.append((start + len(chunk), len(chunk), r["seconds"], per_k, r["peak_rss_mb"],
+                         r["peak_rss_no_fork_mb"], r["peak_pss_mb"]))
             print(f"  {start + len(chunk):>6} articles: +{len(chunk)} in {r['seconds']:7.1f} s "
                   f"({per_k:6.1f} s / 1,000), peak RSS {r['peak_rss_mb']:,.0f} MB", flush=True)
             print(f"         {_detail(r)}", flush=True)
@@ -111,13 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    peak = max(r[4] for r in rows + [(0, 0, 0, 0, plus_one["peak_rss_mb"])])
+    runs = rows + [(0, 0, 0, 0, plus_one["peak_rss_mb"], plus_one["peak_rss_no_fork_mb"], plus_one["peak_pss_mb"])]
+    peak, peak_no_fork, peak_pss = (max(r[i] for r in runs) for i in (4, 5, 6))
     full = [r for r in rows if r[1] == args.step] or rows  # a last, partial step pays the fixed costs on fewer articles
     first, last = full[0][3], full[-1][3]
     print(f"  +1: {_detail(plus_one)}\n  alone: {_detail(alone)}")
     print(f"+1 article into {rows[-1][0]:,}: {plus_one['seconds']:.1f} s (peak RSS {plus_one['peak_rss_mb']:,.0f} MB); "
           f"that article alone: {alone['seconds']:.1f} s")
-    print(f"peak RSS {peak:,.0f} MB (target < 2,048); last / first full step per 1,000: {last / first:.2f} "
+    print(f"peak RSS {peak:,.0f} MB (target < 2,048; without forks not yet exec'd {peak_no_fork:,.0f} MB, "
+          f"peak PSS {peak_pss:,.0f} MB); last / first full step per 1,000: {last / first:.2f} "
           f"(target <= 1.3); +1 / alone: {plus_one['seconds'] / alone['seconds']:.2f} (target <= 1.5)")
     return 0
 
