@@ -144,6 +144,11 @@ class BoilerplateConfig:
     # at all, which keeps the teasers of seed article_003)
     tail_resume_min_paragraphs: int = 2
     tail_resume_min_words: int = 60
+    # ... or, whatever the conditions above say, when the model's probability reaches this
+    # (None: never); the model sees the marker's kind, the distance to it, the overlap with
+    # the article before it and whether the article resumes there (`_tail_features` of
+    # pipeline.boilerplate_model)
+    tail_override_any_threshold: float | None = None
     # rule families (the reason up to the first ":") whose verdict the model may override
     # whatever `model_overrides_rules` says: a paragraph one of them claimed is kept from
     # `override_threshold` on. (eval.webpages training part, the real stage with the
@@ -1006,6 +1011,9 @@ def classify(
                 if i == title:
                     continue  # the page's headline stays, whatever the model says
                 if reason is not None and not _overridable(i, reason, doc, model.hard_rules):
+                    sure = config.tail_override_any_threshold
+                    if sure is not None and reason.startswith("page_tail") and proba[i] >= sure:
+                        reasons[i] = None
                     continue
                 if proba[i] < (model.threshold if reason is None else model.override_threshold):
                     reasons[i] = reason or MODEL_REASON
