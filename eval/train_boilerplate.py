@@ -17,7 +17,7 @@ the model may override, the site-template rule) be chosen on the training pages 
 the real stage (`pipeline.build.paragraphs_table` and `mark_site_templates`, as
 `eval.webpages` runs them) with each page's out-of-fold probabilities in place of the
 model's: the figures quoted in `pipeline.boilerplate.BoilerplateConfig` and
-`pipeline.build.mark_site_templates` as "real stage, out of fold".
+`pipeline.build.mark_site_templates` as "real stage, out of fold" (`eval/stage_oof.py`).
 
 Data: the three sets of `../shared/corpus/webpages` (dragnet, cleaneval, readability). Each
 dump (`<id>.txt`) is decoded as `pipeline run` decodes a `.txt` file
