@@ -193,6 +193,9 @@ def base_features(doc) -> tuple[np.ndarray, list[str]]:
     page_cols, page_names = _page_features(doc, prose, words)
     cols.append(page_cols)
     names += page_names
+    tail_cols, tail_names = _tail_features(doc)
+    cols.append(tail_cols)
+    names += tail_names
     return np.hstack(cols) if n else np.zeros((0, len(names))), names
 
 
@@ -297,6 +300,46 @@ def _page_features(doc, prose: np.ndarray, words: np.ndarray) -> tuple[np.ndarra
 
 
 LEAD_PARAGRAPHS = 3
+
+
+def _tail_features(doc) -> tuple[np.ndarray, list[str]]:
+    """Where a paragraph sits relative to the page-tail marker and to any tail-marker phrase
+    (also one the page-tail rule did not take): the marker's kind, how far after it, how much
+    article prose came before it, how many of its content words occur in that prose (the
+    page-tail override's test, :meth:`Document.body_overlap`) and whether the article resumes
+    there (:attr:`Document.resumed_article`). Lets the model tell the article going on below
+    a "Comments" link or an inline "Related" box from the page's real tail."""
+    from pipeline.boilerplate import _is_marker
+
+    n = len(doc)
+    names = ["tail_comments", "tail_other", "from_tail", "tail_overlap", "tail_resumed", "log_prose_before_tail",
+             "after_any_marker", "log_from_marker", "marker_comments", "log_markers_before"]
+    cols = np.zeros((n, len(names)))
+    if n == 0:
+        return cols, names
+    cols[:, 3] = -1.0
+    tail = doc.tail
+    if tail is not None:
+        marker, kind = tail
+        after = slice(marker, n)
+        cols[after, 0 if kind == "comments" else 1] = 1.0
+        cols[after, 2] = (np.arange(marker, n) - marker) / n
+        cols[:, 5] = math.log1p(doc.prose_words_before(marker))
+        resumed = doc.resumed_article
+        for i in range(marker + 1, n):
+            cols[i, 3] = doc.body_overlap(i, marker)
+            cols[i, 4] = float(i in resumed)
+    last, count, last_kind = -1, 0, None
+    for i in range(n):
+        if last >= 0:
+            cols[i, 6] = 1.0
+            cols[i, 7] = math.log1p(i - last)
+            cols[i, 8] = float(last_kind == "comments")
+        cols[i, 9] = math.log1p(count)
+        kind = _is_marker(doc, i)
+        if kind:
+            last, last_kind, count = i, kind, count + 1
+    return cols, names
 
 
 def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -171,3 +171,30 @@ def test_html_pages_are_counted_but_never_marked():
     marked = paras[paras["status"] == "boilerplate"]
     assert sorted(marked["doc_id"]) == ["d2", "d3", "d4", "d5"]
     assert set(marked["reason"]) == {"site_template"} and set(marked["text"]) == {footer}
+
+
+def test_site_templates_never_strip_a_document_of_all_its_prose():
+    """A document whose only prose recurs across the corpus (a story reprinted on many pages,
+    pages sharing one body) keeps it; the recurring footer of a document with prose of its own
+    is still marked."""
+    import pandas as pd
+
+    from pipeline.build import mark_site_templates
+
+    body = "The council met on Tuesday and agreed to rebuild the old bridge over the river next spring."
+    footer = "Sign up to the Example Gazette morning briefing today"
+    rows = []
+    for d in range(6):
+        texts = ["Lorem", body] if d < 3 else [f"Story number {d} about the bridge and the council.", footer]
+        if d < 3:
+            texts.append(footer)
+        for n, text in enumerate(texts):
+            rows.append({"doc_id": f"d{d}", "ordinal": n, "text": text, "status": "kept", "reason": None,
+                         "n_words": len(text.split())})
+    # the body recurs in d0-d2 only: make it a template by the counts (min_docs=3)
+    paras = pd.DataFrame(rows)
+    mark_site_templates(paras, TemplateCounter(min_docs=3))
+    kept_body = paras[paras["text"] == body]
+    assert (kept_body["status"] == "kept").all()  # d0-d2 have no other prose: the body stays
+    marked = paras[paras["status"] == "boilerplate"]
+    assert set(marked["text"]) == {footer} and sorted(marked["doc_id"]) == ["d3", "d4", "d5"]
