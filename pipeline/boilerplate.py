@@ -333,6 +333,11 @@ class Document:
                           if len(w) >= 3 and w.lower() not in _STOPWORDS and not w.isdigit())
                 for p in self.paragraphs]
 
+    def marker_kind(self, i: int) -> str | None:
+        """The kind of page-tail marker paragraph `i` is ("comments", "related", ...), if it
+        is one (short, and a tail-marker phrase)."""
+        return _is_marker(self, i)
+
     def body_overlap(self, i: int, upto: int) -> float:
         """Share of paragraph i's content words that occur in the prose before index `upto`
         (1.0 when it has none): low for a teaser of an unrelated story."""

@@ -309,8 +309,6 @@ def _tail_features(doc) -> tuple[np.ndarray, list[str]]:
     page-tail override's test, :meth:`Document.body_overlap`) and whether the article resumes
     there (:attr:`Document.resumed_article`). Lets the model tell the article going on below
     a "Comments" link or an inline "Related" box from the page's real tail."""
-    from pipeline.boilerplate import _is_marker
-
     n = len(doc)
     names = ["tail_comments", "tail_other", "from_tail", "tail_overlap", "tail_resumed", "log_prose_before_tail",
              "after_any_marker", "log_from_marker", "marker_comments", "log_markers_before"]
@@ -336,7 +334,7 @@ def _tail_features(doc) -> tuple[np.ndarray, list[str]]:
             cols[i, 7] = math.log1p(i - last)
             cols[i, 8] = float(last_kind == "comments")
         cols[i, 9] = math.log1p(count)
-        kind = _is_marker(doc, i)
+        kind = doc.marker_kind(i)
         if kind:
             last, last_kind, count = i, kind, count + 1
     return cols, names
