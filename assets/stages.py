@@ -368,7 +368,6 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
 
 
 # ------------------------------------------------------------------ corpus level
-CORPUS_TABLES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 
 
 # The cross-document stages start as soon as the corpus is assembled, while the corpus

@@ -293,18 +293,7 @@ class StateStore:
     def accepted(self) -> dict[str, dict]:
         """The registry, a copy the caller may change (the file is parsed once per version
         of it: 22,250 files make 14 MB of JSON, and a run reads it several times)."""
-        path = self.root / REGISTRY
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return {}
-        hit = _REGISTRY_CACHE.get(path)
-        if hit is not None and hit[0] == (st.st_ino, st.st_mtime_ns, st.st_size):
-            return _copy_registry(hit[1])
-        try:
-            return _copy_registry(self._accepted_as_is())
-        except FileNotFoundError:
-            return {}
+        return _copy_registry(self._accepted_as_is())
 
     def quarantine(self, path: Path, reason: str) -> Path | None:
         """Move a damaged state file (or folder) aside into `<state>/quarantine/`, with a
@@ -538,14 +527,14 @@ class StateStore:
                 return {stage: self.read_accepted(stage, wanted) for stage in stages}, healed
             except BrokenStateFile as exc:
                 registry = self.accepted()
-                keys = [k for k in exc.keys if k in registry] or [
+                lost = [k for k in exc.keys if k in registry] or [
                     k for k, e in registry.items() if _stage_of(exc.path) in e["versions"]
                     and self._batch(_stage_of(exc.path), e["versions"][_stage_of(exc.path)]) == exc.path]
-                healed += [(registry[k].get("relpath") or k, f"stored rows unreadable: {exc.reason}") for k in keys]
+                healed += [(registry[k].get("relpath") or k, f"stored rows unreadable: {exc.reason}") for k in lost]
                 self.quarantine(exc.path, exc.reason)
-                if not keys:
+                if not lost:
                     raise
-                self.forget(keys)
+                self.forget(lost)
 
     def read_accepted(self, stage: str, keys: Iterable[str] | None = None) -> pd.DataFrame | None:
         """All accepted rows of a stage (None when nothing is accepted yet), in key order."""
