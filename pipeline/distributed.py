@@ -617,9 +617,7 @@ _prefetch_thread: threading.Thread | None = None
 def prefetch(paths: Sequence) -> None:
     """Read these Parquet files in a thread, now (each until taken or `drop_prefetched`)."""
     global _prefetch_thread
-    import pyarrow.parquet as pq
-
-    from pipeline.state import stamp
+    from pipeline.state import read_file, stamp
 
     if _prefetch_thread is not None:
         _prefetch_thread.join()
@@ -629,7 +627,7 @@ def prefetch(paths: Sequence) -> None:
         for path in todo:
             try:
                 seen = stamp(path)
-                _PREFETCHED[path] = (seen, pq.read_table(path))
+                _PREFETCHED[path] = (seen, read_file(path))
             except Exception:  # noqa: BLE001 - gone or unreadable: the state store decides when it reads
                 continue
 

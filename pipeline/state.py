@@ -76,6 +76,14 @@ def _stage_of(path: Path) -> str:
     return path.parent.name if path.parent.parent.name == "batches" else path.parent.parent.name
 
 
+def read_file(path: Path) -> pa.Table:
+    """A batch file's table as stored. The file itself, not `pq.read_table`'s dataset over
+    it, which costs twice the time on the small files of a batch (the 114 documents files
+    of a 22,250-article state: 0.54 s against 0.24 s)."""
+    with pq.ParquetFile(path) as fh:
+        return fh.read()
+
+
 def _read_batch(path: Path, read_ahead=None) -> pa.Table:
     """A batch file's table in its stage's schema: the one `read_ahead(path)` gives (a table
     read ahead by the execution layer, `pipeline.distributed.take_prefetched`) if any, else
@@ -83,7 +91,7 @@ def _read_batch(path: Path, read_ahead=None) -> pa.Table:
     try:
         table = read_ahead(path) if read_ahead is not None else None
         if table is None:
-            table = pq.read_table(path)
+            table = read_file(path)
         return fit_stored(table, state_schema(_stage_of(path)), str(path))
     except (OSError, pa.ArrowException, StoredSchemaError) as exc:
         raise BrokenStateFile(path, f"{type(exc).__name__}: {exc}") from exc

@@ -132,9 +132,8 @@ def test_accepted_rows_read_ahead_are_the_rows_read_now_and_used_once(tmp_path, 
     expected = store.read_accepted("documents")
     assert expected["doc_id"].tolist() == ["d1", "d2", "d3"]  # in key order, whatever the file order
     reads = []
-    real = pq.read_table
-    monkeypatch.setattr(state.pq, "read_table", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
-    monkeypatch.setattr(pq, "read_table", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    real = state.read_file  # every read of a batch file, here and ahead (`distributed.prefetch`)
+    monkeypatch.setattr(state, "read_file", lambda path: reads.append(path) or real(path))
     distributed.drop_prefetched()
     try:
         distributed.prefetch(store.accepted_batch_files(["documents"]))

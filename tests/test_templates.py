@@ -198,3 +198,15 @@ def test_site_templates_never_strip_a_document_of_all_its_prose():
     assert (kept_body["status"] == "kept").all()  # d0-d2 have no other prose: the body stays
     marked = paras[paras["status"] == "boilerplate"]
     assert set(marked["text"]) == {footer} and sorted(marked["doc_id"]) == ["d3", "d4", "d5"]
+
+
+def test_documents_with_prose_look_at_every_paragraph_up_to_the_first_prose_one():
+    """The site-template guard's question, per document: is any of its paragraphs prose?
+    A document whose prose comes after headings and labels counts; one of labels only not."""
+    from pipeline.build import _documents_with_prose
+
+    prose = "The council met on Tuesday and agreed to rebuild the old bridge over the river next spring."
+    doc_ids = ["late", "late", "late", "labels", "labels", "first", "first"]
+    texts = ["Local news", "Share this", prose, "Local news", "Weather", prose, "Read more"]
+    assert _documents_with_prose(doc_ids, texts) == {"late", "first"}
+    assert _documents_with_prose([], []) == set()
