@@ -364,7 +364,11 @@ def accepted_files(context: dg.AssetExecutionContext, settings: PipelineSettings
         fp = found.to_json() if found is not None else None
         entries[key] = {"relpath": relpath_of(key), "fingerprint": fp, "versions": versions, "run_id": context.run_id}
     store.accept(entries)
-    return dg.MaterializeResult(metadata={"accepted_files": len(entries)})
+    # one batch file per run and stage adds up (a sensor run every few arrivals); merged
+    # once there are enough small ones, so the corpus stage reads a few files
+    merged = store.compact()
+    return dg.MaterializeResult(metadata={"accepted_files": len(entries),
+                                          "batch_files_merged": dg.MetadataValue.json(merged)})
 
 
 # ------------------------------------------------------------------ corpus level

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+
+from pipeline.state import StateStore
 
 from tests.contract_rules import contract_problems
 
@@ -167,7 +168,7 @@ def test_a_file_the_corpus_check_fails_with_is_found_and_quarantined(tmp_path, m
     assert docs.loc["bad.txt", "status"] == "rejected"
     assert docs.loc["bad.txt", "reason"].startswith("quarantined: the corpus check fails with it")
     assert contract_problems(wh) == []
-    registry = json.loads((wh / ".state" / "accepted.json").read_text())
+    registry = StateStore(wh / ".state").accepted()
     assert not any("held_out" in e for e in registry.values())  # every probe's hold was released
 
 

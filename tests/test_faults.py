@@ -327,8 +327,8 @@ def _truncate(path: Path) -> None:
 
 
 CORRUPTIONS = {
-    "accepted_json_truncated": lambda st: _truncate(st / "accepted.json"),
-    "accepted_json_garbage": lambda st: (st / "accepted.json").write_bytes(b"\x00\xffgarbage{{{ not json"),
+    "registry_truncated": lambda st: _truncate(st / "accepted.sqlite"),
+    "registry_garbage": lambda st: (st / "accepted.sqlite").write_bytes(b"\x00\xffgarbage{{{ not a database"),
     "batch_parquet_truncated": lambda st: [_truncate(p) for p in sorted((st / "batches" / "documents").glob("*.parquet"))[:1]],
     "minhash_index_truncated": lambda st: [_truncate(p) for p in sorted((st / "neardup_documents").iterdir())
                                            if p.is_file() and p.suffix == ".npy"],

@@ -1,6 +1,7 @@
 """The state store: one file per run and stage, accepted versions per partition key."""
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -221,11 +222,11 @@ def test_a_garbage_registry_is_moved_aside_and_every_file_is_new_again(tmp_path)
     store = StateStore(tmp_path)
     store.write("documents", "r1", ["a"], rows(("a", "d1")))
     store.accept({"a": entry("r1", "documents")})
-    (tmp_path / "accepted.json").write_text('{"a": {"versions": {"documents": "r1"')  # truncated
+    (tmp_path / "accepted.sqlite").write_bytes(b"SQLite format 3\x00 but then garbage" * 40)
     assert store.heal() == []
     assert store.accepted() == {}
-    moved = list((tmp_path / "quarantine").glob("*accepted.json"))
-    assert len(moved) == 1 and "JSON" in (tmp_path / "quarantine" / f"{moved[0].name}.why.txt").read_text()
+    moved = list((tmp_path / "quarantine").glob("*accepted.sqlite"))
+    assert len(moved) == 1 and "SQLite" in (tmp_path / "quarantine" / f"{moved[0].name}.why.txt").read_text()
     store.accept({"a": entry("r1", "documents")})  # the next acceptance starts a new registry
     assert store.read_accepted("documents")["doc_id"].tolist() == ["d1"]
 
@@ -257,3 +258,159 @@ def test_the_corpus_read_leaves_out_a_batch_damaged_after_the_plan(tmp_path, key
     assert tables["claims"]["doc_id"].tolist() == ["d2"]
     assert [r for r, _why in left_out] == ["a.txt"]
     assert "a" not in store.accepted()
+
+
+def test_a_json_registry_of_older_code_is_imported_once_and_kept_aside(tmp_path):
+    store = StateStore(tmp_path)
+    store.write("documents", "r1", ["a", "b"], rows(("a", "d1"), ("b", "d2")))
+    old = {"a": entry("r1", "documents"), "b": {**entry("r1", "documents"), "held_out": 1}}
+    (tmp_path / "accepted.json").write_text(json.dumps(old))
+    assert store.accepted() == old
+    assert (tmp_path / "accepted.sqlite").exists() and not (tmp_path / "accepted.json").exists()
+    assert json.loads((tmp_path / "accepted.json.imported").read_text()) == old
+    store.forget(["b"])
+    assert StateStore(tmp_path).accepted() == {"a": old["a"]}
+    assert store.read_accepted("documents")["doc_id"].tolist() == ["d1"]
+
+
+def test_a_json_registry_of_older_code_that_does_not_parse_is_moved_aside(tmp_path):
+    (tmp_path / "accepted.json").write_text('{"a": {"versions": {"documents": "r1"')  # truncated
+    store = StateStore(tmp_path)
+    assert store.accepted() == {}
+    moved = list((tmp_path / "quarantine").glob("*accepted.json"))
+    assert len(moved) == 1 and "JSON" in (tmp_path / "quarantine" / f"{moved[0].name}.why.txt").read_text()
+    assert not (tmp_path / "accepted.sqlite").exists()
+
+
+def test_a_registry_write_stores_only_the_entries_that_changed(tmp_path, monkeypatch):
+    from pipeline import state
+
+    store = StateStore(tmp_path)
+    store.accept({f"k{i}": entry("r1", "documents") for i in range(500)})
+    written = []
+    real = state._write_rows
+    monkeypatch.setattr(state, "_write_rows", lambda con, up, de: written.append((sorted(up), sorted(de))) or real(con, up, de))
+    store.accept({"new": entry("r2", "documents")})
+    store.refresh_fingerprints({"k7": [1, 2, "ab", 3, 4], "absent": [1, 2, "cd", 3, 4]})
+    store.forget(["k8"])
+    store.refresh_fingerprints({"k7": [1, 2, "ab", 3, 4]})  # the same again: nothing to write
+    assert written == [(["new"], []), (["k7"], []), ([], ["k8"])]
+    other = StateStore(tmp_path).accepted()  # as another process reads it
+    assert len(other) == 500 and other["k7"]["fingerprint"] == [1, 2, "ab", 3, 4] and "k8" not in other
+
+
+def test_a_registry_changed_by_another_writer_is_read_again(tmp_path):
+    import sqlite3
+
+    store = StateStore(tmp_path)
+    store.accept({"a": entry("r1", "documents")})
+    assert set(store.accepted()) == {"a"}
+    con = sqlite3.connect(tmp_path / "accepted.sqlite", isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("INSERT INTO files VALUES ('b', ?)", (json.dumps(entry("r1", "documents")),))
+    con.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+    con.execute("COMMIT")
+    con.close()
+    assert set(store.accepted()) == {"a", "b"}
+
+
+def test_heal_checks_a_batch_file_once_across_runs_and_again_when_it_changed(tmp_path, monkeypatch):
+    from pipeline import state
+
+    store = StateStore(tmp_path)
+    path = store.write("documents", "r1", ["a", "b"], rows(("a", "d1"), ("b", "d2")))
+    store.accept({"a": entry("r1", "documents"), "b": entry("r1", "documents")})
+    checked = []
+    real = state.pq.read_schema
+    monkeypatch.setattr(state.pq, "read_schema", lambda p, *a, **k: checked.append(p) or real(p, *a, **k))
+    assert store.heal() == [] and checked == [path]
+    state._VERIFIED.clear()  # as a new process
+    assert store.heal() == [] and checked == [path]  # the check of the earlier run stands
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # truncated since: another stamp, checked again
+    state._VERIFIED.clear()
+    healed = store.heal()
+    assert len(checked) == 2 and len(healed) == 2  # both files of the batch are planned again
+    assert store.accepted() == {}
+
+
+def _small_runs(store, n_runs: int, per_run: int, stage: str = "documents") -> list[str]:
+    keys = []
+    for r in range(n_runs):
+        run_keys = [f"k{r:03d}_{i}" for i in range(per_run)]
+        path = store.write(stage, f"run{r:03d}", run_keys, rows(*[(k, f"doc-{k}") for k in run_keys]))
+        age(path, 1000 - r)  # made one after the other
+        store.accept({k: entry(f"run{r:03d}", stage) for k in run_keys})
+        keys += run_keys
+    return keys
+
+
+def test_compaction_merges_small_batch_files_and_the_rows_stay_the_same(tmp_path):
+    store = StateStore(tmp_path)
+    keys = _small_runs(store, 20, 3)
+    store.write("documents", "big", ["z1", "z2"], rows(("z1", "big-1"), ("z2", "big-2")))
+    store.accept({"z1": entry("big", "documents"), "z2": entry("big", "documents")})
+    before = store.read_accepted("documents")
+    merged = store.compact(target_keys=25, min_files=16)
+    assert merged == {"documents": 21}
+    files = sorted(p.name for p in (tmp_path / "batches" / "documents").glob("*.parquet"))
+    assert len(files) == 3 and all(f.startswith("compact-") for f in files)  # 63 keys in files of <= 25
+    after = store.read_accepted("documents")
+    assert after.equals(before)
+    versions = {e["versions"]["documents"] for e in store.accepted().values()}
+    assert len(versions) == 3 and sorted(store.accepted()) == sorted(keys + ["z1", "z2"])
+    assert store.heal() == []
+    assert store.compact(target_keys=25, min_files=16) == {}  # nothing small enough left to merge
+
+
+def test_compaction_waits_for_enough_small_files_and_leaves_changed_files_alone(tmp_path, monkeypatch):
+    store = StateStore(tmp_path)
+    _small_runs(store, 5, 2)
+    assert store.compact(min_files=16) == {}
+    assert len(list((tmp_path / "batches" / "documents").glob("*.parquet"))) == 5
+    # a file changed while the compaction read its rows keeps its new version
+    real = store._read_rows
+
+    def read_then_change(stage, pairs):
+        out = real(stage, pairs)
+        store.write("documents", "newer", ["k000_0"], rows(("k000_0", "changed")))
+        store.accept({"k000_0": entry("newer", "documents")})
+        return out
+
+    monkeypatch.setattr(store, "_read_rows", read_then_change)
+    store.compact(target_keys=100, min_files=5)
+    assert store.accepted()["k000_0"]["versions"]["documents"] == "newer"
+    docs = store.read_accepted("documents").set_index("partition_key")["doc_id"]
+    assert docs["k000_0"] == "changed" and docs["k004_1"] == "doc-k004_1"
+
+
+def test_a_reader_whose_files_were_compacted_meanwhile_reads_them_again(tmp_path, monkeypatch):
+    """A corpus stage that read the registry before a compaction (another process) finds its
+    files gone: it reads the registry again, it does not forget the files."""
+    store = StateStore(tmp_path)
+    _small_runs(store, 4, 2)
+    expected = store.read_accepted("documents")
+    stale = store._accepted_as_is()
+    calls = []
+    real = StateStore._accepted_as_is
+
+    def first_stale(self):
+        calls.append(1)
+        return stale if len(calls) == 1 else real(self)
+
+    other = StateStore(tmp_path)
+    assert other.compact(target_keys=100, min_files=4) == {"documents": 4}
+    monkeypatch.setattr(StateStore, "_accepted_as_is", first_stale)
+    tables, healed = store.read_accepted_tables(["documents"])
+    assert healed == [] and tables["documents"].equals(expected)
+    assert len(store.accepted()) == 8
+
+
+def test_a_batch_file_gone_by_hand_is_healed_not_a_silent_hole(tmp_path):
+    store = StateStore(tmp_path)
+    _small_runs(store, 2, 2)
+    (tmp_path / "batches" / "documents" / "run000.parquet").unlink()
+    tables, healed = store.read_accepted_tables(["documents"])
+    assert sorted(why for _f, why in healed) == ["stored rows unreadable: missing"] * 2
+    assert tables["documents"]["partition_key"].tolist() == ["k001_0", "k001_1"]
+    assert sorted(store.accepted()) == ["k001_0", "k001_1"]  # the two are planned again
