@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 from bench.run import _read_text, pipeline_run, step_seconds
+from pipeline.state import StateStore
 
 
 def new_article(source: Path, k: int) -> str:
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     if again["rc"] != 0:
         raise SystemExit(f"the run without changes failed ({again['rc']}):\n{again['stderr'][-2000:]}")
     print(f"run without changes: {again['seconds']:.1f} s ({again['peak_rss_mb']:.0f} MB)", flush=True)
+    # a state built by older code has a batch file per run and stage; this code's runs merge
+    # them as they go (`accepted_files` -> `StateStore.compact`), so the base gets the same
+    merged = StateStore(base / "wh" / ".state").compact()
+    if merged:
+        print(f"batch files of older code merged, as this code's runs would have: {json.dumps(merged)}", flush=True)
     incremental, single = [], []
     for k in range(args.runs):
         work = scratch / f"run{k}"

@@ -596,8 +596,13 @@ class StateStore:
                 if not tables:
                     continue
                 version = f"compact-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-                self._write_table(stage, version, [k for k, _v in pairs],
-                                  pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]))
+                oldest = min(self._batch(stage, v).stat().st_mtime_ns for v in group)
+                path = self._write_table(stage, version, [k for k, _v in pairs],
+                                         pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]))
+                # as old as its oldest part: the collection compares a batch file's age with
+                # the accepted versions of its keys, and a run still under way (its files not
+                # yet accepted) must never look older than what it replaces
+                os.utime(path, ns=(oldest, oldest))
                 written.append((version, dict(pairs)))
             if not written:
                 continue
@@ -611,6 +616,12 @@ class StateStore:
                             entry["versions"][stage] = version
                             moved += 1
                 self._save(registry)
+                # the merged files nothing points at any more go now (the collection keeps a
+                # file whose keys' accepted versions are older than it, as the merged file is)
+                still_used = {e["versions"].get(stage) for e in registry.values()}
+                for _version, replaces in written:
+                    for old in set(replaces.values()) - still_used:
+                        self._batch(stage, old).unlink(missing_ok=True)
                 self._gc(registry)
             merged[stage] = sum(len(g) for g in groups if len(g) > 1) if moved else 0
         return merged

@@ -414,3 +414,19 @@ def test_a_batch_file_gone_by_hand_is_healed_not_a_silent_hole(tmp_path):
     assert sorted(why for _f, why in healed) == ["stored rows unreadable: missing"] * 2
     assert tables["documents"]["partition_key"].tolist() == ["k001_0", "k001_1"]
     assert sorted(store.accepted()) == ["k001_0", "k001_1"]  # the two are planned again
+
+
+def test_compaction_never_makes_a_run_under_way_look_superseded(tmp_path):
+    """A run still processing a changed file (its batch file written, not yet accepted) keeps
+    its file through a compaction of the file's older accepted rows."""
+    store = StateStore(tmp_path)
+    _small_runs(store, 16, 2)
+    under_way = store.write("documents", "run_under_way", ["k000_0"], rows(("k000_0", "new text")))
+    age(under_way, 500)  # written before some of the merged files
+    assert store.compact(target_keys=100, min_files=16) == {"documents": 16}
+    assert under_way.exists()
+    store.accept({"k000_0": entry("run_under_way", "documents")})
+    docs = store.read_accepted("documents").set_index("partition_key")["doc_id"]
+    assert docs["k000_0"] == "new text" and len(docs) == 32
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "batches" / "documents").glob("*.parquet")) == \
+        ["compact", "run_under_way.parquet"]
