@@ -257,7 +257,8 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     _step_seconds(instance, result.run_id, outcome.stage_seconds)
     corpus_failures = _failures(result, "corpus", outcome.warnings)
     if _corpus_check_failed(corpus_failures):
-        suspects = [k for k in keys if k not in failed_alone and k in settings.state.accepted()]
+        accepted = settings.state.accepted_view()
+        suspects = [k for k in keys if k not in failed_alone and k in accepted]
         bad = _isolate_corpus_failure(defs, instance, settings, suspects, say) if suspects else []
         if bad:
             reason = _reason(corpus_failures)

@@ -77,7 +77,7 @@ def known_fingerprints(settings: PipelineSettings, healed: list | None = None) -
     found = settings.state.heal()
     if healed is not None:
         healed.extend(found)
-    for entry in settings.state.accepted().values():
+    for entry in settings.state.accepted_view().values():
         # a file accepted without a stat (it vanished, or could not be listed) is still known:
         # gone, it counts as deleted; back, it is read again
         out[entry["relpath"]] = files.Fingerprint.from_json(entry.get("fingerprint") or files.NEVER_READ)
@@ -88,7 +88,7 @@ def dropped_keys(settings: PipelineSettings, deleted: list[str]) -> list[str]:
     """Partition keys of deleted files whose rows go at this publish: every deleted file with
     `drop_deleted`, else the files that were never read (their rows describe nothing) and
     the units of a feed whose file is still there (the feed was cut into other units)."""
-    accepted = settings.state.accepted()
+    accepted = settings.state.accepted_view()
     out = []
     for rel in deleted:
         key = files.partition_key(rel)
@@ -150,7 +150,7 @@ def _not_accepted_by(run, keys: list[str], accepted: dict) -> list[str]:
 def _finish_wave(wave: str, info: dict, runs: list, cursor: dict, settings: PipelineSettings) -> list[dg.RunRequest]:
     """The next runs of a wave whose runs have all finished: retries of its failed batches
     file by file, else its publish (none when a run of its own published already)."""
-    accepted = settings.state.accepted()
+    accepted = settings.state.accepted_view()
     retry, failed_alone = [], []
     accepted_by_ingest = publish_attempted = publish_failed = passed_any = False
     for r in runs:

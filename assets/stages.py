@@ -446,7 +446,7 @@ def _quarantine_corpus_breakers(context: dg.AssetExecutionContext, store, batche
     from pipeline.isolation import culprits
     from pipeline.validation import corpus_frame, run_suite
 
-    registry = store.accepted()
+    registry = store.accepted_view()
     try:
         in_batches = store.files_of(batches)
     except LookupError as exc:  # a manifest gone (forgotten state): nothing to look among
@@ -507,7 +507,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
-        "files": len(store.accepted()), "minhash_signatures_made_ahead": signed_ahead,
+        "files": len(store.accepted_view()), "minhash_signatures_made_ahead": signed_ahead,
         **({} if isolated is None else {"quarantined_for_the_corpus_check": dg.MetadataValue.json(isolated)}),
         "files_left_out": dg.MetadataValue.json([{"file": r, "reason": why} for r, why in left_out]),
         "documents_by_status": dg.MetadataValue.json(

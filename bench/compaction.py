@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(args.state, copy, ignore=shutil.ignore_patterns("quarantine"))
     store = StateStore(copy)
-    print(f"files accepted: {len(store.accepted())}", flush=True)
+    print(f"files accepted: {len(store.accepted_view())}", flush=True)
     if args.split:
         print(f"split into files of {args.split} files' rows: {split_batches(store, args.split)} batch files", flush=True)
     before_files = files_per_stage(store)

@@ -301,6 +301,10 @@ class StateStore:
         reads it several times)."""
         return _copy_registry(self._accepted_as_is())
 
+    def accepted_view(self) -> Mapping[str, dict]:
+        """The registry for reading only (no copy: never change it or its entries)."""
+        return self._accepted_as_is()
+
     def quarantine(self, path: Path, reason: str) -> Path | None:
         """Move a damaged state file (or folder) aside into `<state>/quarantine/`, with a
         note of why; the files whose state it held are processed again."""
@@ -328,7 +332,7 @@ class StateStore:
         moved aside and the files whose accepted rows it held are forgotten, so this
         run processes them again. Returns (relative path, reason) of those files.
         """
-        registry = self.accepted()
+        registry = self._accepted_as_is()
         problems: dict[Path, str | None] = {}  # each file checked once
         # batch files checked by an earlier run, by stamp (a file is never changed once
         # written; one replaced or truncated since has another stamp): 695 files of a
@@ -668,7 +672,7 @@ class StateStore:
             try:
                 return {stage: self.read_accepted(stage, wanted) for stage in stages}, healed
             except BrokenStateFile as exc:
-                registry = self.accepted()
+                registry = self._accepted_as_is()
                 stage = _stage_of(exc.path)
                 if exc.keys and all(registry.get(k, {}).get("versions", {}).get(stage) not in (None, exc.path.stem)
                                     for k in exc.keys):
