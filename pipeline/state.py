@@ -21,7 +21,9 @@ of JSON when the registry was one file), under a lock for the read-modify-write,
 concurrent runs and crashes leave it consistent. A registry of older code
 (`accepted.json`) is imported once, then kept aside as `accepted.json.imported`.
 A batch file is deleted once no accepted entry points to it and every key it covers
-has a newer accepted version.
+has a newer accepted version. Small batch files (a run for every few arriving files)
+are merged into larger ones as they accumulate (`StateStore.compact`), so the corpus
+stage reads a few dozen files however the files arrived.
 
 Warehouses written before this layout (`<state>/parts/<stage>/<hash of key>/<run id>.parquet`,
 one file per raw file) are still read.
