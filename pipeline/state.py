@@ -54,6 +54,7 @@ LEGACY_REGISTRY = "accepted.json"  # the registry of older code: one JSON file, 
 QUARANTINE = "quarantine"  # damaged state files are moved here (never deleted) with the time they were found
 PER_DOCUMENT_STAGES = ("documents", "paragraphs", "sentences", "claims", "claim_quantities", "claim_entities")
 KEYS_META = b"partition_keys"
+COMPACTED_META = b"compacted_from"  # a compacted batch file: the versions whose rows it took
 KEY_COLUMN = "partition_key"
 MANIFESTS = "manifests"  # the files of each run batch (a Dagster partition)
 COMPACT_TARGET_KEYS = 2000  # files per compacted batch file (`StateStore.compact`)
@@ -118,6 +119,27 @@ def _key_dir_name(key: str) -> str:
 
 
 _KEYS_CACHE: dict[str, tuple[int, frozenset[str]]] = {}
+_COMPACTED_CACHE: dict[str, tuple[int, frozenset[str]]] = {}
+
+
+def _compacted_from(path: Path) -> frozenset[str]:
+    """The versions a compacted batch file replaced (its metadata; cached by path and mtime)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return frozenset()
+    hit = _COMPACTED_CACHE.get(str(path))
+    if hit is not None and hit[0] == mtime:
+        return hit[1]
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        found = frozenset(json.loads(meta.get(COMPACTED_META, b"[]")))
+    except (OSError, pa.ArrowException, ValueError):
+        found = frozenset()  # unreadable: `heal` deals with it
+    if len(_COMPACTED_CACHE) > 4096:
+        _COMPACTED_CACHE.clear()
+    _COMPACTED_CACHE[str(path)] = (mtime, found)
+    return found
 
 
 def _covered_keys(path: Path) -> frozenset[str]:
@@ -535,8 +557,14 @@ class StateStore:
             used = {entry["versions"].get(stage) for entry in registry.values()}
             batches = self._batches_newest_first(stage)
             mtime = {b.stem: b.stat().st_mtime_ns for b in batches}
+            # files a compacted file in use replaced (left behind when a compaction stopped
+            # between its registry change and its deletions): their rows live on there
+            replaced = set().union(*(_compacted_from(b) for b in batches if b.stem in used and b.stem.startswith("compact-")))
             for batch in batches:
                 if batch.stem in used:
+                    continue
+                if batch.stem in replaced:
+                    batch.unlink(missing_ok=True)
                     continue
                 keys = _covered_keys(batch)
                 accepted = [registry.get(k, {}).get("versions", {}).get(stage) for k in keys]
@@ -606,7 +634,8 @@ class StateStore:
                 version = f"compact-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
                 oldest = min(self._batch(stage, v).stat().st_mtime_ns for v in group)
                 path = self._write_table(stage, version, [k for k, _v in pairs],
-                                         pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]))
+                                         pa.concat_tables([t for t in tables if t.num_rows] or tables[:1]),
+                                         {COMPACTED_META: json.dumps(sorted(group)).encode()})
                 # as old as its oldest part: the collection compares a batch file's age with
                 # the accepted versions of its keys, and a run still under way (its files not
                 # yet accepted) must never look older than what it replaces
@@ -624,6 +653,7 @@ class StateStore:
                             changes[key] = {**entry, "versions": {**entry["versions"], stage: version}}
                 moved = len(changes)
                 registry = self._apply(changes)
+                checkpoint("state:compact_swapped")
                 # the merged files nothing points at any more go now (the collection keeps a
                 # file whose keys' accepted versions are older than it, as the merged file is)
                 still_used = {e["versions"].get(stage) for e in registry.values()}
@@ -634,7 +664,8 @@ class StateStore:
             merged[stage] = sum(len(g) for g in groups if len(g) > 1) if moved else 0
         return merged
 
-    def _write_table(self, stage: str, version: str, keys: list[str], table: pa.Table) -> Path:
+    def _write_table(self, stage: str, version: str, keys: list[str], table: pa.Table,
+                     metadata: Mapping[bytes, bytes] | None = None) -> Path:
         """Store rows in the stage's stored schema (Arrow) as the batch file of `version`,
         covering `keys` (its metadata lists them: a file with no rows still covers them)."""
         folder = self._batch_dir(stage)
@@ -642,7 +673,8 @@ class StateStore:
         final = self._batch(stage, version)
         tmp = folder / f".{version}.{os.getpid()}.tmp"
         keys = list(dict.fromkeys(keys))
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), KEYS_META: json.dumps(keys).encode()})
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **(metadata or {}),
+                                               KEYS_META: json.dumps(keys).encode()})
         try:
             pq.write_table(table, tmp, compression="zstd")
             os.replace(tmp, final)

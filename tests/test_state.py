@@ -430,3 +430,30 @@ def test_compaction_never_makes_a_run_under_way_look_superseded(tmp_path):
     assert docs["k000_0"] == "new text" and len(docs) == 32
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "batches" / "documents").glob("*.parquet")) == \
         ["compact", "run_under_way.parquet"]
+
+
+def test_a_compaction_stopped_after_its_registry_change_leaves_no_file_behind(tmp_path, monkeypatch):
+    """Killed between the registry change and the deletions (as at a crash): the files it
+    merged are deleted by the next collection, the rows are read from the merged file."""
+    from pipeline import state
+
+    store = StateStore(tmp_path)
+    _small_runs(store, 16, 2)
+    expected = store.read_accepted("documents")
+
+    def stop(name):
+        if name == "state:compact_swapped":
+            raise KeyboardInterrupt("killed here")
+
+    monkeypatch.setattr(state, "checkpoint", stop)
+    with pytest.raises(KeyboardInterrupt):
+        store.compact(target_keys=100, min_files=16)
+    monkeypatch.undo()
+    folder = tmp_path / "batches" / "documents"
+    assert len(list(folder.glob("*.parquet"))) == 17  # the 16 merged ones are still there
+    assert store.read_accepted("documents").equals(expected)
+    store.write("documents", "run_late", ["late"], rows(("late", "doc-late")))
+    store.accept({"late": entry("run_late", "documents")})  # any later change collects
+    files = sorted(p.name for p in folder.glob("*.parquet"))
+    assert len(files) == 2 and files[0].startswith("compact-") and files[1] == "run_late.parquet"
+    assert store.read_accepted("documents")["partition_key"].tolist() == sorted(expected["partition_key"].tolist() + ["late"])
