@@ -439,6 +439,11 @@ class StateStore:
                 os.link(tmp, self.root / REGISTRY)  # never over a registry made meanwhile
             except FileExistsError:
                 pass
+            except OSError:  # a file system without hard links: move it, unless one appeared
+                if (self.root / REGISTRY).exists():
+                    return True
+                os.replace(tmp, self.root / REGISTRY)
+                os.replace(legacy, legacy.with_name(LEGACY_REGISTRY + ".imported"))
             else:
                 os.replace(legacy, legacy.with_name(LEGACY_REGISTRY + ".imported"))
         finally:
