@@ -597,8 +597,8 @@ class StateStore:
         A file is small when it holds the accepted rows of fewer than `target_keys / 2`
         files. Once a stage has `min_files` small ones, their accepted rows are written,
         in the order the files were made, into new batch files (`compact-...`), and the
-        registry points their keys there in one transaction; the small files then go by
-        the usual garbage collection. A deployment whose sensor starts a run per few
+        registry points their keys there in one transaction; the small files nothing
+        points at any more are then deleted. A deployment whose sensor starts a run per few
         arriving files makes a batch file per run and stage (a year at 100 runs a day:
         36,500 per stage); compacted, their count stays about (files / target_keys) +
         min_files, and each row is rewritten about once per doubling of its file's size.
@@ -666,7 +666,7 @@ class StateStore:
                     for old in set(replaces.values()) - still_used:
                         self._batch(stage, old).unlink(missing_ok=True)
                 self._gc(registry)
-            merged[stage] = sum(len(g) for g in groups if len(g) > 1) if moved else 0
+            merged[stage] = len({v for _version, replaces in written for v in replaces.values()}) if moved else 0
         return merged
 
     def _write_table(self, stage: str, version: str, keys: list[str], table: pa.Table,
