@@ -579,6 +579,7 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, cor
             "dagster/column_schema": _published_schema(t),
             "location": dg.MetadataValue.path(str(t.path)),
             "snapshot": t.version,
+            "parts": t.parts, "parts_reused_from_the_snapshot_before": t.parts_reused,
             "catalog": dg.MetadataValue.path(str(publishing.catalog_path(target))),
         })
 

@@ -589,20 +589,18 @@ def with_signed_ahead(signer: Callable[[Sequence[str], Any], list]) -> Callable[
 minhash_signatures = with_signed_ahead(_minhash_anywhere)
 
 
-def run_all_in_threads(jobs: Sequence[Callable[[], Any]], max_workers: int = 4) -> None:
+def run_all_in_threads(jobs: Sequence[Callable[[], Any]], max_workers: int = 4) -> list:
     """Call every job (a function of no arguments) on up to `max_workers` threads (no more
     than the CPUs): for work that releases the GIL, such as Arrow writing Parquet. Returns
-    once every job has ended; raises the first error."""
+    once every job has ended, their results in the order of `jobs`; raises the first error."""
     from concurrent.futures import ThreadPoolExecutor
 
     workers = min(len(jobs), os.cpu_count() or 1, max_workers)
     if workers <= 1:
-        for job in jobs:
-            job()
-        return
+        return [job() for job in jobs]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run_all") as pool:
-        for future in [pool.submit(job) for job in jobs]:
-            future.result()  # the first error, after every job has ended
+        futures = [pool.submit(job) for job in jobs]
+        return [future.result() for future in futures]  # the first error, after every job has ended
 
 
 # Batch files of the accepted rows read ahead (`prefetch`): a small batch added to a large

@@ -6,7 +6,7 @@ object instead of symlinks: see "object storage" below. Layout of a local wareho
     <warehouse>/<table>            -> symlink to current/<table> (fixed)
     <warehouse>/catalog.duckdb     -> symlink to current/catalog.duckdb (fixed)
     <warehouse>/current            -> symlink to .versions/<snapshot>
-    <warehouse>/.versions/<snapshot>/<table>/part-00000.parquet
+    <warehouse>/.versions/<snapshot>/<table>/part-<n>-<digest>.parquet   (parts: see PART_ROWS)
     <warehouse>/.versions/<snapshot>/catalog.duckdb
                                    one view per table over that snapshot's folders, plus analytical views
     <warehouse>/_manifest.json     snapshot, row counts and the publish time
@@ -110,6 +110,8 @@ class PublishedTable:
     path: Path | str  # the table's stable path (<warehouse>/<table>; on s3://, its snapshot's folder)
     version_path: Path | str
     rows: int
+    parts: int = 1  # files of the table in this snapshot
+    parts_reused: int = 0  # of those, parts equal to one of the snapshot before, linked instead of written
 
 
 @contextmanager
@@ -188,15 +190,85 @@ def _with_descriptions(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=schema_meta))
 
 
-PART = "part-00000.parquet"
+PART = "part-00000.parquet"  # the one file of a table written before parts (and of an empty table)
+
+# A table is written as parts cut at content-defined boundaries: after a row whose sort
+# key hashes to 0 modulo the table's PART_ROWS (so a row added or removed moves only the
+# boundaries of its own part, as in rsync or restic), with at least a quarter and at most
+# four times PART_ROWS rows. A part whose content (the rows, the schema with its
+# descriptions, PARTS_FORMAT) equals a part of the snapshot being replaced is not
+# written again: the new snapshot links that file (a hard link on local disk, a copy
+# inside the store on s3://). So a run that adds one article to a year's corpus rewrites
+# the parts it touched, not the tables. Each part is sorted like the whole table; files
+# are named `part-<n>-<digest>.parquet`, in the table's order.
+PART_ROWS: dict[str, int] = {"documents": 1024, "claim_entities": 16384}
+DEFAULT_PART_ROWS = 8192
+PARTS_FORMAT = "parts-1"  # changes when the way a part is written changes: no part is then reused
 
 
-def _write_parquet(name: str, table: pa.Table, where: str | Path, filesystem=None) -> None:
-    """One table as one Parquet file for readers (sorted, described; see the module docstring)."""
+@dataclass(frozen=True)
+class Part:
+    name: str  # file name in the table's folder
+    digest: str
+    table: pa.Table
+
+
+def _digest_of(name: str) -> str | None:
+    """The content digest in a part's file name (None for a file written before parts)."""
+    stem = name[:-len(".parquet")] if name.endswith(".parquet") else name
+    bits = stem.split("-")
+    return bits[2] if len(bits) == 3 and bits[0] == "part" else None
+
+
+def _part_bounds(name: str, table: pa.Table) -> list[tuple[int, int]]:
+    """(start, stop) of each part of the sorted `table` (see PART_ROWS)."""
+    n = table.num_rows
+    keys = [k for k, _order in _sort_keys(name, table)]
+    if not n or not keys:
+        return [(0, n)]
+    import numpy as np
+    import pandas as pd
+
+    avg = PART_ROWS.get(name, DEFAULT_PART_ROWS)
+    least, most = max(1, avg // 4), avg * 4
+    hashes = pd.util.hash_pandas_object(table.select(keys).to_pandas(), index=False).to_numpy()
+    bounds, start = [], 0
+    for stop in (np.flatnonzero(hashes % np.uint64(avg) == 0) + 1).tolist() + [n]:
+        while stop - start > most:
+            bounds.append((start, start + most))
+            start += most
+        if stop - start >= least:
+            bounds.append((start, stop))
+            start = stop
+    if start < n:  # a last run shorter than `least`: joined to the part before
+        bounds[-1:] = [(bounds[-1][0] if bounds else start, n)]
+    return bounds
+
+
+def table_parts(name: str, table: pa.Table) -> list[Part]:
+    """The table as readers get it (sorted, described; see the module docstring), cut into
+    parts, each with the digest of its content."""
+    import hashlib
+
     keys = _sort_keys(name, table)
     if keys and table.num_rows:
         table = table.sort_by(keys)
     table = _with_descriptions(name, table)
+    head = hashlib.blake2b(PARTS_FORMAT.encode() + name.encode() + table.schema.serialize().to_pybytes(),
+                           digest_size=16).digest()
+    parts = []
+    for k, (start, stop) in enumerate(_part_bounds(name, table)):
+        part = table.slice(start, stop - start)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, part.schema) as writer:
+            writer.write_table(part)
+        digest = hashlib.blake2b(head + sink.getvalue().to_pybytes(), digest_size=12).hexdigest()
+        parts.append(Part(f"part-{k:05d}-{digest}.parquet", digest, part))
+    return parts
+
+
+def _write_parquet(name: str, table: pa.Table, where: str | Path, filesystem=None) -> None:
+    """One part (already sorted and described, `table_parts`) as one Parquet file for readers."""
     pq.write_table(
         table, where, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=_row_group_rows(table),
         use_dictionary=_dictionary_columns(name, table), write_statistics=True, write_page_index=True,
@@ -204,16 +276,38 @@ def _write_parquet(name: str, table: pa.Table, where: str | Path, filesystem=Non
     )
 
 
-def write_version(snapshot: Path, name: str, table: pa.Table) -> Path:
-    """Write one table into a snapshot folder that nothing points at yet."""
+@dataclass(frozen=True)
+class Written:
+    folder: Path
+    parts: int
+    reused: int
+
+
+def write_version(snapshot: Path, name: str, table: pa.Table, previous: Path | None = None) -> Written:
+    """Write one table into a snapshot folder that nothing points at yet; a part equal to
+    one in `previous` (the same table's folder in the snapshot being replaced) is
+    hard-linked from there instead of written."""
     folder = snapshot / name
     folder.mkdir(parents=True)
-    part = folder / PART
-    _write_parquet(name, table, part)
-    with open(part, "rb") as fh:
-        os.fsync(fh.fileno())
+    old: dict[str, Path] = {}
+    if previous is not None and previous.is_dir():
+        old = {d: f for f in previous.iterdir() if (d := _digest_of(f.name)) is not None}
+    reused = 0
+    for part in table_parts(name, table):
+        target = folder / part.name
+        source = old.get(part.digest)
+        if source is not None:
+            try:
+                os.link(source, target)
+                reused += 1
+                continue
+            except OSError:  # no hard links here (or the old file went): written instead
+                pass
+        _write_parquet(name, part.table, target)
+        with open(target, "rb") as fh:
+            os.fsync(fh.fileno())
     _fsync_dir(folder)
-    return folder
+    return Written(folder, sum(1 for _ in folder.iterdir()), reused)
 
 
 def _swap_symlink(link: Path, target: str) -> None:
@@ -328,19 +422,22 @@ def _gc(warehouse: Path, now: datetime, keep: int = KEEP_VERSIONS, retain_second
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_all(snapshot: Path, tables: Mapping[str, pa.Table], run_all=None) -> None:
+def _write_all(snapshot: Path, tables: Mapping[str, pa.Table], run_all=None,
+               previous: Path | None = None) -> dict[str, Written]:
     """Every table into the snapshot folder, the largest first: one after another, or
     through `run_all(jobs)` (the execution layer's `distributed.run_all_in_threads`: Arrow
-    sorts, encodes and compresses without holding the GIL, so threads use every core)."""
+    sorts, encodes and compresses without holding the GIL, so threads use every core).
+    `previous`: the snapshot being replaced, whose equal parts are linked (`write_version`)."""
     from functools import partial
 
-    jobs = [partial(write_version, snapshot, name, tables[name])
-            for name in sorted(tables, key=lambda name: -tables[name].nbytes)]
+    names = sorted(tables, key=lambda name: -tables[name].nbytes)
+    jobs = [partial(write_version, snapshot, name, tables[name], previous / name if previous else None)
+            for name in names]
     if run_all is None or len(jobs) < 2:
-        for job in jobs:
-            job()
+        results = [job() for job in jobs]
     else:
-        run_all(jobs)
+        results = run_all(jobs)
+    return dict(zip(names, results))
 
 
 def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: datetime | None = None,
@@ -364,9 +461,9 @@ def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: 
         root.mkdir(parents=True, exist_ok=True)
         tmp = root / f".{snapshot_name}.tmp"
         snapshot = root / snapshot_name
+        previous = warehouse / CURRENT
         try:
-            _write_all(tmp, tables, run_all)
-            previous = warehouse / CURRENT
+            written = _write_all(tmp, tables, run_all, previous.resolve() if previous.is_dir() else None)
             if previous.is_dir():  # carry over the tables this publish does not replace
                 for folder in previous.resolve().iterdir():
                     if folder.is_dir() and folder.name not in tables:
@@ -392,12 +489,13 @@ def publish(warehouse: Path | S3Warehouse, tables: Mapping[str, pa.Table], now: 
             _swap_symlink(warehouse / name, f"{CURRENT}/{name}")
         checkpoint("publish:between_swaps")
         _swap_symlink(warehouse / CURRENT, f"{VERSIONS_DIR}/{snapshot_name}")
-        out = [PublishedTable(name, snapshot_name, warehouse / name, snapshot / name, tables[name].num_rows)
-               for name in tables]
+        out = [PublishedTable(name, snapshot_name, warehouse / name, snapshot / name, tables[name].num_rows,
+                              written[name].parts, written[name].reused) for name in tables]
         manifest = {
             "published_at": now.isoformat(),
             "snapshot": snapshot_name,
-            "tables": {t.name: {"version": t.version, "rows": t.rows} for t in out},
+            "tables": {t.name: {"version": t.version, "rows": t.rows, "parts": t.parts,
+                                "parts_reused": t.parts_reused} for t in out},
         }
         tmp_manifest = warehouse / f"._manifest.{os.getpid()}.json"
         try:
@@ -426,7 +524,7 @@ def read_published(warehouse: Path | S3Warehouse, name: str, columns: list[str] 
 #
 # Layout under s3://bucket/prefix (see pipeline/storage.py):
 #
-#     snapshots/<snapshot>/<table>/part-00000.parquet    written first, never modified
+#     snapshots/<snapshot>/<table>/part-<n>-<digest>.parquet   written (or copied) first, never modified
 #     _manifest.json                                     the pointer: written last, in one PUT
 #     _lock                                              while a publish runs (`object_lock`)
 #
@@ -564,9 +662,19 @@ def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: dateti
         files: dict[str, list[str]] = {}
         catalog_tmp = wh.local_dir / f".{CATALOG}.{snapshot_name}"
         try:
+            reused: dict[str, int] = {}
             for i, name in enumerate(sorted(tables)):
-                _write_parquet(name, tables[name], f"{snap}/{name}/{PART}", filesystem=fs)
-                files[name] = [PART]
+                old = {d: f for f in ((previous or {}).get("files") or {}).get(name, ())
+                       if (d := _digest_of(f)) is not None}
+                files[name], reused[name] = [], 0
+                for part in table_parts(name, tables[name]):
+                    if part.digest in old:  # the same part in the snapshot before: copied inside the store
+                        fs.copy_file(wh.key(SNAPSHOTS_DIR, previous["snapshot"], name, old[part.digest]),
+                                     f"{snap}/{name}/{part.name}")
+                        reused[name] += 1
+                    else:
+                        _write_parquet(name, part.table, f"{snap}/{name}/{part.name}", filesystem=fs)
+                    files[name].append(part.name)
                 if i == 0:
                     checkpoint("publish:between_tables")
             for name, old in ((previous or {}).get("files") or {}).items():
@@ -578,7 +686,8 @@ def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: dateti
             pointer = {
                 "published_at": now.isoformat(),
                 "snapshot": snapshot_name,
-                "tables": {name: {"version": snapshot_name, "rows": tables[name].num_rows} for name in tables},
+                "tables": {name: {"version": snapshot_name, "rows": tables[name].num_rows, "parts": len(files[name]),
+                                  "parts_reused": reused[name]} for name in tables},
                 "files": dict(sorted(files.items())),
                 "superseded": _still_kept(previous, now),
             }
@@ -594,7 +703,8 @@ def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: dateti
         os.replace(catalog_tmp, wh.local_dir / CATALOG)
         _gc_object(wh, fs, pointer)
     return [PublishedTable(name, snapshot_name, wh.url(SNAPSHOTS_DIR, snapshot_name, name),
-                           wh.url(SNAPSHOTS_DIR, snapshot_name, name), tables[name].num_rows) for name in tables]
+                           wh.url(SNAPSHOTS_DIR, snapshot_name, name), tables[name].num_rows, len(files[name]),
+                           reused[name]) for name in tables]
 
 
 def _still_kept(previous: Mapping | None, now: datetime, keep: int = KEEP_VERSIONS,

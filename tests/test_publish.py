@@ -109,8 +109,8 @@ def test_manifest(wh):
     assert manifest["published_at"] == T0.isoformat()
     versions = {t.name: t.version for t in out}
     assert manifest["tables"] == {
-        "sentences": {"version": versions["sentences"], "rows": 2},
-        "documents": {"version": versions["documents"], "rows": 1},
+        "sentences": {"version": versions["sentences"], "rows": 2, "parts": 1, "parts_reused": 0},
+        "documents": {"version": versions["documents"], "rows": 1, "parts": 1, "parts_reused": 0},
     }
 
 
@@ -138,7 +138,7 @@ def test_second_publish_swaps_versions(wh):
     assert second["sentences"].version_path.absolute().as_posix() in sql
     assert (wh / "sentences").as_posix() + "/" not in sql
     assert json.loads((wh / "_manifest.json").read_text())["tables"]["sentences"] == {
-        "version": second["sentences"].version, "rows": 1}
+        "version": second["sentences"].version, "rows": 1, "parts": 1, "parts_reused": 0}
 
     # the old snapshot is kept for a while, for catalog connections opened before this publish
     assert first["sentences"].version_path.is_dir()
@@ -185,7 +185,7 @@ def test_old_versions_garbage_collected(wh):
 def _in_threads(jobs):
     from pipeline import distributed
 
-    distributed.run_all_in_threads(jobs, max_workers=2)
+    return distributed.run_all_in_threads(jobs, max_workers=2)
 
 
 def test_tables_written_in_threads_are_the_tables_written_one_by_one(tmp_path):
@@ -302,3 +302,54 @@ def test_catalog_queries_never_fail_while_publishes_swap_versions(wh):
             t.join()
     assert n > 20 and seen == set(sizes)
     assert not errors, errors[:5]
+
+
+# ------------------------------------------------------------------ parts reused between snapshots
+def _many_docs(ids_: list[str]) -> pa.Table:
+    table = _docs(ids_)
+    return table.set_column(table.schema.get_field_index("text"), "text",
+                            pa.array([f"body of {i} " * 20 for i in ids_], pa.string()))
+
+
+def test_part_bounds_are_content_defined_and_bounded():
+    table = pub.table_parts("documents", _many_docs([f"d{i:05d}" for i in range(6000)]))
+    sizes = [p.table.num_rows for p in table]
+    avg = pub.PART_ROWS["documents"]
+    assert sum(sizes) == 6000 and len(sizes) >= 3
+    assert all(avg // 4 <= n <= avg * 4 + avg // 4 for n in sizes)
+    again = pub.table_parts("documents", _many_docs([f"d{i:05d}" for i in range(6000)]))
+    assert [p.name for p in again] == [p.name for p in table]  # the same rows, the same parts
+
+
+def test_a_row_added_rewrites_its_part_and_links_the_others(wh):
+    ids_ = [f"d{i:05d}" for i in range(6000)]
+    (first,) = pub.publish(wh, {"documents": _many_docs(ids_)}, now=T0)
+    assert first.parts >= 3 and first.parts_reused == 0
+    (second,) = pub.publish(wh, {"documents": _many_docs(ids_[:3000] + ["d02999x"] + ids_[3000:])},
+                            now=T0 + timedelta(minutes=1))
+    assert second.parts_reused >= second.parts - 2  # the part that got the row (and a neighbour at most)
+    old = {p.name.split("-")[2]: p.stat().st_ino for p in first.version_path.iterdir()}
+    linked = [p for p in second.version_path.iterdir() if old.get(p.name.split("-")[2]) == p.stat().st_ino]
+    assert len(linked) == second.parts_reused  # reused parts are the previous snapshot's files
+    table = _read_ds(wh, "documents")
+    assert table.column("doc_id").to_pylist() == sorted(ids_ + ["d02999x"])  # whole, and in the table's order
+    assert _catalog(wh, "SELECT count(*) FROM documents")[0][0] == 6001
+    manifest = json.loads((wh / "_manifest.json").read_text())
+    assert manifest["tables"]["documents"]["parts_reused"] == second.parts_reused
+
+
+def test_other_writer_settings_reuse_nothing(wh, monkeypatch):
+    ids_ = [f"d{i:05d}" for i in range(3000)]
+    pub.publish(wh, {"documents": _many_docs(ids_)}, now=T0)
+    monkeypatch.setattr(pub, "PARTS_FORMAT", "parts-test")
+    (again,) = pub.publish(wh, {"documents": _many_docs(ids_)}, now=T0 + timedelta(minutes=1))
+    assert again.parts > 1 and again.parts_reused == 0
+
+
+def test_a_snapshot_written_before_parts_is_replaced_whole(wh):
+    (first,) = pub.publish(wh, {"sentences": _sentences(["a", "b"])}, now=T0)
+    (only,) = list(first.version_path.iterdir())
+    only.rename(only.with_name(pub.PART))  # the one file of the layout before parts
+    (second,) = pub.publish(wh, {"sentences": _sentences(["a", "b"])}, now=T0 + timedelta(minutes=1))
+    assert second.parts == 1 and second.parts_reused == 0
+    assert sorted(_read_ds(wh, "sentences").column("text").to_pylist()) == ["a", "b"]

@@ -76,7 +76,8 @@ def test_publish_writes_snapshot_then_pointer_and_readers_follow_it(s3wh):
     out = P.publish(s3wh, _tables(1), now=T0)
     pointer = P.read_pointer(s3wh)
     assert pointer["snapshot"] == out[0].version
-    assert pointer["files"] == {"claims": [P.PART], "documents": [P.PART]}
+    assert {name: len(parts) for name, parts in pointer["files"].items()} == {"claims": 1, "documents": 1}
+    part = pointer["files"]["documents"][0]
     assert pointer["tables"]["documents"]["rows"] == 3
     assert _snapshots(s3wh) == {pointer["snapshot"]}
     # pyarrow through the project's reader, pandas with the S3 filesystem, DuckDB through the catalog
@@ -86,7 +87,7 @@ def test_publish_writes_snapshot_then_pointer_and_readers_follow_it(s3wh):
     assert _versions_seen(frames) == {"v1"}
     # the Parquet files carry the column descriptions, as on local disk
     fs = s3wh.filesystem()
-    schema = ds.dataset(s3wh.key(P.SNAPSHOTS_DIR, snapshot, "documents", P.PART), filesystem=fs).schema
+    schema = ds.dataset(s3wh.key(P.SNAPSHOTS_DIR, snapshot, "documents", part), filesystem=fs).schema
     assert b"description" in (schema.metadata or {})
     con = P.connect_catalog(s3wh)
     try:
@@ -344,3 +345,22 @@ def test_settings_read_the_s3_address_and_aws_variables(monkeypatch, tmp_path):
     assert Settings.from_env().warehouse_uri is None and Settings.from_env().warehouse == tmp_path / "wh"
     # the CLI keeps the address whole (a Path would fold `s3://` into `s3:/`)
     assert _parser().parse_args(["run", "--warehouse-dir", "s3://b/p"]).warehouse_dir == "s3://b/p"
+
+
+def test_parts_equal_to_the_snapshot_before_are_copied_inside_the_store(s3wh):
+    def docs(ids_):
+        return {"documents": pa.table({"doc_id": ids_, "status": ["ok"] * len(ids_),
+                                       "text": [f"text of {i}" for i in ids_]})}
+
+    ids_ = [f"d{i:05d}" for i in range(5000)]
+    (first,) = P.publish(s3wh, docs(ids_), now=T0)
+    (second,) = P.publish(s3wh, docs(ids_ + ["d02500x"]), now=T0 + timedelta(minutes=1))
+    pointer = P.read_pointer(s3wh)
+    assert first.parts >= 3 and second.parts_reused >= second.parts - 2
+    assert pointer["tables"]["documents"]["parts_reused"] == second.parts_reused
+    fs = s3wh.filesystem()
+    listed = fs.get_file_info(pafs.FileSelector(s3wh.key(P.SNAPSHOTS_DIR, first.version, "documents")))
+    before = {P._digest_of(i.base_name) for i in listed}
+    now = [P._digest_of(f) for f in pointer["files"]["documents"]]
+    assert sum(d in before for d in now) == second.parts_reused  # copies of the snapshot before's parts
+    assert P.read_published(s3wh, "documents").column("doc_id").to_pylist() == sorted(ids_ + ["d02500x"])
