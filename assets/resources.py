@@ -320,7 +320,10 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
     def _write(df: pd.DataFrame, path: Path) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            pq.write_table(schemas.staged_table(path.stem, df), tmp, compression="zstd")
+            # lz4, not zstd: a scratch copy for a step run apart (re-execution), rewritten every
+            # run (the six corpus tables of the 22,249-article bench.scale state: 0.77 s with zstd, 0.34 s
+            # with lz4, for 35 MB -> 54 MB)
+            pq.write_table(schemas.staged_table(path.stem, df), tmp, compression="lz4")
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
