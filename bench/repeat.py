@@ -8,8 +8,11 @@ state a deployment's previous run leaves, with what this code keeps between runs
 conflicts' clause readings, for instance), even when DIR was built by older code. (The
 copied raw files have new inodes, so that run hashes every file once, as after a move.)
 Each run then copies that warehouse and instance into a work folder, adds one new article
-(an article of the corpus with some words changed: a different document, never seen before)
-to that raw folder (removed again afterwards: the raw folder stays put, as a deployment's
+to that raw folder (`--article copy`, the default: an article of the corpus with some words
+changed, a new file whose document the corpus stage marks `near_duplicate` of the article it
+was made from, as a reprint; only the documents table changes. `--article fresh`: one of the
+project's sample articles, `data/raw/`, news the corpus does not hold, with a line of its own
+first; it adds paragraphs, sentences, claims, and can change clusters and conflicts) (removed again afterwards: the raw folder stays put, as a deployment's
 does), and times `pipeline run` on it (the incremental run), then the same article alone
 into an empty warehouse with a fresh `DAGSTER_HOME` (the single run). The two alternate, so a drift
 of the machine's speed hits both. Prints each pair, the medians, their ratio (target
@@ -37,11 +40,22 @@ def new_article(source: Path, k: int) -> str:
     return _read_text(source).replace(" the ", f" the{k} ").replace(" a ", " one ")
 
 
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "raw"
+
+
+def fresh_article(k: int) -> str:
+    """A sample article (news the benchmark corpora do not hold), with a first line of its own."""
+    samples = sorted(SAMPLES.glob("*.txt"))
+    return f"Bench edition {k}\n\n" + _read_text(samples[k % len(samples)])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.repeat", description=__doc__.split("\n\n")[0])
     p.add_argument("--state", type=Path, required=True, help="a bench.run --keep folder (raw/, wh/, home/)")
     p.add_argument("--runs", type=int, default=4)
     p.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    p.add_argument("--article", choices=("copy", "fresh"), default="copy",
+                   help="the new article: an edited copy of a corpus article (a reprint), or a sample article")
     p.add_argument("--trace", type=Path, default=None,
                    help="write each run's RSS samples per process role here (JSON, for /tmp tooling)")
     args = p.parse_args(argv)
@@ -71,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
         for part in ("wh", "home"):
             shutil.copytree(base / part, work / part, symlinks=True)
-        text = new_article(sources[(k * 7 + 3) % len(sources)], k)
+        text = new_article(sources[(k * 7 + 3) % len(sources)], k) if args.article == "copy" else fresh_article(k)
         name = f"zz_bench_new_{k}.txt"
         # the raw folder is the base's own, as a deployment's stays put between runs: a copy
         # would give every file a new inode, and the run would hash all of them again
