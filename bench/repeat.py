@@ -16,7 +16,8 @@ first; it adds paragraphs, sentences, claims, and can change clusters and confli
 does), and times `pipeline run` on it (the incremental run), then the same article alone
 into an empty warehouse with a fresh `DAGSTER_HOME` (the single run). The two alternate, so a drift
 of the machine's speed hits both. Prints each pair, the medians, their ratio (target
-<= 1.5) and the peak RSS of the process trees.
+<= 1.5), the peak RSS of the process trees, and the megabytes each +1 run wrote, by area
+(files new or replaced under the work folder; links to unchanged files not counted).
 
 Nothing in DIR is changed.
 """
@@ -29,6 +30,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.run import _read_text, pipeline_run, step_seconds
@@ -41,6 +43,46 @@ def new_article(source: Path, k: int) -> str:
 
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "raw"
+
+
+def file_stamps(root: Path) -> dict[str, tuple[int, int, int]]:
+    """path -> (inode, mtime_ns, size) of every file under `root`."""
+    out = {}
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            out[path] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return out
+
+
+def _area(rel: str) -> str:
+    parts = Path(rel).parts
+    if parts[0] != "wh" or len(parts) < 3:
+        return parts[0] if len(parts) < 2 else f"{parts[0]}/{parts[1]}"
+    if parts[1] == ".versions":
+        return "published snapshot"
+    if parts[1] == ".state":
+        return f".state/{parts[2]}" if len(parts) > 3 else ".state (registry, memos, digests)"
+    return parts[1]
+
+
+def bytes_written(root: Path, before: Mapping[str, tuple[int, int, int]]) -> dict[str, int]:
+    """Bytes of the files under `root` written since `before` (new, or replaced), by area. A
+    hard link to a file that is still where it was (a part linked from the snapshot
+    before) is not counted; a whole file rewritten is counted whole (SQLite's page writes
+    are over-counted so)."""
+    after = file_stamps(root)
+    linked = {v[0] for path, v in before.items() if path in after and after[path][0] == v[0]}
+    out: dict[str, int] = {}
+    for path, stamp in after.items():
+        if before.get(path) != stamp and stamp[0] not in linked:
+            area = _area(os.path.relpath(path, root))
+            out[area] = out.get(area, 0) + stamp[2]
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def fresh_article(k: int) -> str:
@@ -96,11 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         (work / "raw_one" / name).write_text(text, encoding="utf-8")
         os.sync()  # the copy's ~270 MB of dirty pages are written now, not during the timed runs' fsyncs
         before = step_seconds(work / "home")
+        stamps = file_stamps(work)
         trace: list | None = [] if args.trace else None
         try:
             inc = pipeline_run(base / "raw", work / "wh", work / "home", trace=trace)
         finally:
             arrived.unlink()
+        written = bytes_written(work, stamps)
         if trace is not None:
             args.trace.mkdir(parents=True, exist_ok=True)
             (args.trace / f"plus_one_{k}.json").write_text(json.dumps(trace))
@@ -111,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB, "
               f"{inc['peak_rss_no_fork_mb']:.0f} MB without forks not yet exec'd), "
               f"alone {one['seconds']:.1f} s ({one['peak_rss_mb']:.0f} MB)", flush=True)
+        print(f"       the +1 run wrote {sum(written.values()) / 1e6:.1f} MB: "
+              + ", ".join(f"{area} {n / 1e6:.1f}" for area, n in written.items() if n >= 50_000), flush=True)
         shutil.rmtree(work, ignore_errors=True)
     mi = statistics.median(r["seconds"] for r in incremental)
     ms = statistics.median(r["seconds"] for r in single)

@@ -54,6 +54,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import parts as parts_
 from pipeline.catalog_views import ANALYTICAL_VIEWS, TABLE_DESCRIPTIONS
 from pipeline.faults import checkpoint
 from pipeline.schemas import TABLES
@@ -206,65 +207,19 @@ DEFAULT_PART_ROWS = 8192
 PARTS_FORMAT = "parts-1"  # changes when the way a part is written changes: no part is then reused
 
 
-@dataclass(frozen=True)
-class Part:
-    name: str  # file name in the table's folder
-    digest: str
-    table: pa.Table
-
-
 def _digest_of(name: str) -> str | None:
-    """The content digest in a part's file name (None for a file written before parts)."""
-    stem = name[:-len(".parquet")] if name.endswith(".parquet") else name
-    bits = stem.split("-")
-    return bits[2] if len(bits) == 3 and bits[0] == "part" else None
+    return parts_.digest_of(name)
 
 
-def _part_bounds(name: str, table: pa.Table) -> list[tuple[int, int]]:
-    """(start, stop) of each part of the sorted `table` (see PART_ROWS)."""
-    n = table.num_rows
-    keys = [k for k, _order in _sort_keys(name, table)]
-    if not n or not keys:
-        return [(0, n)]
-    import numpy as np
-    import pandas as pd
-
-    avg = PART_ROWS.get(name, DEFAULT_PART_ROWS)
-    least, most = max(1, avg // 4), avg * 4
-    hashes = pd.util.hash_pandas_object(table.select(keys).to_pandas(), index=False).to_numpy()
-    bounds, start = [], 0
-    for stop in (np.flatnonzero(hashes % np.uint64(avg) == 0) + 1).tolist() + [n]:
-        while stop - start > most:
-            bounds.append((start, start + most))
-            start += most
-        if stop - start >= least:
-            bounds.append((start, stop))
-            start = stop
-    if start < n:  # a last run shorter than `least`: joined to the part before
-        bounds[-1:] = [(bounds[-1][0] if bounds else start, n)]
-    return bounds
-
-
-def table_parts(name: str, table: pa.Table) -> list[Part]:
+def table_parts(name: str, table: pa.Table) -> list[parts_.Part]:
     """The table as readers get it (sorted, described; see the module docstring), cut into
-    parts, each with the digest of its content."""
-    import hashlib
-
+    parts (`pipeline.parts`), each with the digest of its content."""
     keys = _sort_keys(name, table)
     if keys and table.num_rows:
         table = table.sort_by(keys)
     table = _with_descriptions(name, table)
-    head = hashlib.blake2b(PARTS_FORMAT.encode() + name.encode() + table.schema.serialize().to_pybytes(),
-                           digest_size=16).digest()
-    parts = []
-    for k, (start, stop) in enumerate(_part_bounds(name, table)):
-        part = table.slice(start, stop - start)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, part.schema) as writer:
-            writer.write_table(part)
-        digest = hashlib.blake2b(head + sink.getvalue().to_pybytes(), digest_size=12).hexdigest()
-        parts.append(Part(f"part-{k:05d}-{digest}.parquet", digest, part))
-    return parts
+    return parts_.cut(table, [k for k, _order in keys], PART_ROWS.get(name, DEFAULT_PART_ROWS),
+                      salt=f"{PARTS_FORMAT}/{name}")
 
 
 def _write_parquet(name: str, table: pa.Table, where: str | Path, filesystem=None) -> None:

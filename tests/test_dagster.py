@@ -263,7 +263,7 @@ def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
 
     manager = ParquetFrameIOManager(base_dir=str(tmp_path / ".staging"), warehouse_dir=str(tmp_path))
     release = threading.Event()
-    slow = manager._write
+    slow = manager._write_parts
 
     def gated(df, path):
         release.wait(5)
@@ -273,10 +273,10 @@ def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
 
     frames = {"documents": complete("documents", pd.DataFrame({"doc_id": ["a", "b"], "partition_key": ["a", "b"]})),
               "claims": complete("claims", pd.DataFrame({"claim_id": ["c"], "partition_key": ["c"]}))}
-    manager._write = gated  # pydantic model: instance attribute on purpose, for this test only
+    manager._write_parts = gated  # pydantic model: instance attribute on purpose, for this test only
     try:
         manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r1"), frames)
-        assert not (tmp_path / ".staging" / "corpus" / "documents.parquet").exists()  # still being written
+        assert not (tmp_path / ".staging" / "corpus" / "documents").exists()  # still being written
         threading.Timer(0.2, release.set).start()
         back = manager.load_input(dg.build_input_context(asset_key=dg.AssetKey("corpus")))
         # read back in the stage's stored schema (every column, typed), the same values
@@ -286,7 +286,7 @@ def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
         def broken(df, path):
             raise OSError("disk full")
 
-        manager._write = broken
+        manager._write_parts = broken
         manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r2"), frames)
         with pytest.raises(RuntimeError, match="storing .*corpus failed: OSError\\('disk full'\\)"):
             manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id="r3"), None)
@@ -297,3 +297,44 @@ def test_stored_dict_is_written_behind_and_read_back_after_the_write(tmp_path):
             resources.join_pending_writes()
         except RuntimeError:
             pass
+
+
+def test_stored_corpus_is_written_as_parts_and_links_the_unchanged_ones(tmp_path):
+    """The corpus is stored again on every run: each table is a folder of parts, and a part
+    equal to one of the version before is linked, not written. Older code's one file per
+    table is still read, and replaced."""
+    from assets import resources
+    from tests.test_state import complete
+
+    manager = ParquetFrameIOManager(base_dir=str(tmp_path / ".staging"), warehouse_dir=str(tmp_path))
+    folder = tmp_path / ".staging" / "corpus"
+    folder.mkdir(parents=True)
+    old_file = complete("claims", pd.DataFrame({"claim_id": ["old"], "partition_key": ["k"]}))
+    manager._write(old_file, folder / "claims.parquet")  # the layout of older code
+    back = manager.load_input(dg.build_input_context(asset_key=dg.AssetKey("corpus")))
+    assert back["claims"]["claim_id"].tolist() == ["old"]
+
+    def docs(n: int, extra: list[str] = ()) -> pd.DataFrame:
+        ids_ = [f"d{i:05d}" for i in range(n)] + list(extra)
+        return complete("documents", pd.DataFrame({"doc_id": ids_, "partition_key": ids_,
+                                                   "text": [f"text of {i} " * 10 for i in ids_]}))
+
+    def store(run_id: str, frames: dict) -> None:
+        manager.handle_output(dg.build_output_context(asset_key=dg.AssetKey("corpus"), run_id=run_id), frames)
+        resources.join_pending_writes()
+
+    claims = complete("claims", pd.DataFrame({"claim_id": ["c1"], "partition_key": ["k"]}))
+    store("r1", {"documents": docs(20000), "claims": claims})
+    first = (folder / "documents").resolve()
+    assert not (folder / "claims.parquet").exists() and (folder / "claims").is_symlink()
+    store("r2", {"documents": docs(20000, ["zz_new"]), "claims": claims})
+    second = (folder / "documents").resolve()
+    assert second != first
+    before = {p.stat().st_ino for p in first.iterdir()}
+    linked = [p for p in second.iterdir() if p.stat().st_ino in before]
+    assert len(list(second.iterdir())) >= 3 and len(linked) >= len(list(second.iterdir())) - 2
+    back = manager.load_input(dg.build_input_context(asset_key=dg.AssetKey("corpus")))
+    assert back["documents"]["doc_id"].tolist() == [f"d{i:05d}" for i in range(20000)] + ["zz_new"]
+    assert back["claims"]["claim_id"].tolist() == ["c1"]
+    store("r3", {"documents": docs(3), "claims": claims})
+    assert not first.exists()  # versions before the previous one go
