@@ -288,8 +288,8 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
       store (`pipeline.state`), rows tagged with their `partition_key`; the file lists
       the partitions it covers, so a partition with no rows is still stored. Inputs
       read this run's version of each partition when there is one, else the newest.
-    - Unpartitioned assets: `<base_dir>/<asset>.parquet`, or a folder of Parquet files
-      for a dict of frames (the corpus tables).
+    - Unpartitioned assets: `<base_dir>/<asset>.parquet`, or a folder for a dict of frames
+      (the corpus tables) with one folder of parts per frame (`_write_parts`).
     Writes go to a temporary file first and are renamed into place. Within one run and
     process, a value written by one step is handed to later steps from memory; a dict of
     frames is written by a thread meanwhile (see `_write_behind`).
