@@ -9,8 +9,9 @@ signatures agree on at least ``threshold`` of their positions (the MinHash estim
 the Jaccard similarity), which keeps precision high.
 
 The index persists as a folder (no pickle): ``config.json`` (the configuration and the
-datasketch hash scheme), ``keys.json`` (keys in insertion order with their group, e.g.
-the document of a paragraph, and each key's matches) and ``signatures.npy`` (one uint32
+datasketch hash scheme), ``keys.v2.json`` (keys in insertion order with their group, e.g.
+the document of a paragraph, and each key's matches as positions in that order; older
+code's ``keys.json`` named the matches, and is still read) and ``signatures.npy`` (one uint32
 row of ``num_perm`` hash values per key, loaded with ``allow_pickle=False``).
 :meth:`NearDupIndex.load` recomputes the LSH band hashes from the stored signatures in
 one vectorized pass, so a new file is compared with the existing corpus without
@@ -187,6 +188,10 @@ def _band_hashes(matrix: np.ndarray, b: int, r: int) -> np.ndarray:
         for j in range(r):
             acc = (acc ^ bands[:, :, j]) * _FNV_PRIME
     return acc
+
+
+KEYS_FILE = "keys.v2.json"  # keys, groups and matches (as positions) of a saved index
+LEGACY_KEYS_FILE = "keys.json"  # older code's: matches as keys (still read)
 
 
 class NearDupIndex:
@@ -550,13 +555,18 @@ class NearDupIndex:
                 Path(tmp).unlink(missing_ok=True)
                 raise
 
-        matches = [None if self._matches.get(k) is None else sorted(m for m in self._matches[k] if m in self._sigs)
-                   for k in keys]
+        # matches as positions in `keys`, and a group equal to its key as 1: a document's
+        # group is its own id and its matches are other documents' ids, so key strings made
+        # most of the file (22,103 documents: 16.5 MB, rewritten on every run)
+        position = {k: i for i, k in enumerate(keys)}
+        matches = [None if self._matches.get(k) is None
+                   else [position[m] for m in sorted(m for m in self._matches[k] if m in position)] for k in keys]
+        groups = [1 if self._groups[k] == k else self._groups[k] for k in keys]
         write("signatures.npy", lambda fh: np.save(fh, matrix, allow_pickle=False))
-        write("keys.json", lambda fh: fh.write(json.dumps(
-            {"keys": keys, "groups": [self._groups[k] for k in keys], "matches": matches},
-            ensure_ascii=False).encode("utf-8")))
+        write(KEYS_FILE, lambda fh: fh.write(json.dumps(
+            {"keys": keys, "groups": groups, "matches": matches}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")))
         write("config.json", lambda fh: fh.write(json.dumps(self.config.to_json(), indent=2).encode("utf-8")))
+        (folder / LEGACY_KEYS_FILE).unlink(missing_ok=True)  # older code finds no index, and rebuilds its own
 
     @classmethod
     def load(cls, path: str | os.PathLike | None, config: NearDupConfig = NearDupConfig()) -> "NearDupIndex":
@@ -572,10 +582,14 @@ class NearDupIndex:
         stored = NearDupConfig.from_json(json.loads((folder / "config.json").read_text(encoding="utf-8")))
         if stored != config:
             raise ValueError(f"near-duplicate index at {folder} was built with {stored}, not {config}")
-        meta = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+        compact = (folder / KEYS_FILE).exists()
+        meta = json.loads((folder / (KEYS_FILE if compact else LEGACY_KEYS_FILE)).read_text(encoding="utf-8"))
         matrix = np.load(folder / "signatures.npy", allow_pickle=False)
         keys, groups = meta["keys"], meta["groups"]
         matches = meta.get("matches") or [None] * len(keys)  # indexes saved before match lists
+        if compact:
+            groups = [k if g == 1 else g for k, g in zip(keys, groups)]
+            matches = [None if found is None else [keys[i] for i in found] for found in matches]
         if matrix.shape != (len(keys), config.num_perm) or len(groups) != len(keys) or len(matches) != len(keys):
             raise ValueError(f"near-duplicate index at {folder} is inconsistent: {matrix.shape} for {len(keys)} keys")
         matrix = np.ascontiguousarray(matrix, dtype=np.uint32)

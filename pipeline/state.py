@@ -918,7 +918,7 @@ def load_indexes(root: Path):
             return empty()
         try:
             return read(path)
-        except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError, IndexError) as exc:
             store.quarantine(path, f"unreadable index, rebuilt from the accepted rows: {type(exc).__name__}: {exc}")
             return empty()
 

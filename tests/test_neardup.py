@@ -297,7 +297,7 @@ def test_batch_insertion_equals_one_at_a_time(tmp_path, monkeypatch, caps):
     assert many.query_and_add("probe", probe) == one.query_and_add("probe", probe)
     many.save(tmp_path / "many")
     one.save(tmp_path / "one")
-    assert (tmp_path / "many" / "keys.json").read_bytes() == (tmp_path / "one" / "keys.json").read_bytes()
+    assert (tmp_path / "many" / "keys.v2.json").read_bytes() == (tmp_path / "one" / "keys.v2.json").read_bytes()
 
 
 def test_near_duplicate_calls_give_the_same_answers_in_batch(monkeypatch):
@@ -313,3 +313,46 @@ def test_near_duplicate_calls_give_the_same_answers_in_batch(monkeypatch):
     assert near_duplicate_documents(docs, texts, NearDupIndex()) == single and single
     assert near_duplicate_paragraphs(docs, [f"doc{i % 13}" for i in range(40)], texts,
                                      NearDupIndex(NearDupConfig.for_paragraphs())) == paras_single
+
+
+def test_an_index_saved_by_older_code_loads_and_is_saved_compact(tmp_path):
+    """Older code saved `keys.json` with the matches as keys; it still loads, with the same
+    answers, and the next save writes `keys.v2.json` (matches as positions) and removes it."""
+    import json
+
+    texts = {"a": article(1), "b": article(2), "c": edited(article(1), 3)}
+    index = NearDupIndex()
+    for key, text in texts.items():
+        index.query_and_add(key, text, group="doc-" + key if key == "b" else key)
+    index.save(tmp_path / "idx")
+    meta = json.loads((tmp_path / "idx" / "keys.v2.json").read_text())
+    assert meta["matches"] == [[2], [], [0]] and meta["groups"] == [1, "doc-b", 1]
+    # the older layout: matches and groups spelled out
+    legacy = {"keys": meta["keys"], "groups": ["a", "doc-b", "c"], "matches": [["c"], [], ["a"]]}
+    (tmp_path / "idx" / "keys.v2.json").unlink()
+    (tmp_path / "idx" / "keys.json").write_text(json.dumps(legacy))
+    old = NearDupIndex.load(tmp_path / "idx")
+    assert old._matches == index._matches and old._groups == index._groups
+    assert old.query_and_add("a", texts["a"]) == ["c"]
+    old.save(tmp_path / "idx")
+    assert not (tmp_path / "idx" / "keys.json").exists()
+    again = NearDupIndex.load(tmp_path / "idx")
+    assert again._matches == index._matches and again._groups == index._groups and again.keys() == index.keys()
+
+
+def test_an_index_naming_a_match_position_it_lacks_is_quarantined(tmp_path):
+    import json
+
+    from pipeline.state import load_indexes
+
+    index = NearDupIndex()
+    index.query_and_add("a", article(1))
+    index.query_and_add("c", edited(article(1), 3))
+    index.save(tmp_path / "neardup_documents")
+    path = tmp_path / "neardup_documents" / "keys.v2.json"
+    meta = json.loads(path.read_text())
+    meta["matches"][0] = [7]  # no key at that position
+    path.write_text(json.dumps(meta))
+    loaded = load_indexes(tmp_path)
+    assert len(loaded.documents) == 0  # rebuilt from the accepted rows by the corpus stage
+    assert not (tmp_path / "neardup_documents").exists()
