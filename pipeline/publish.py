@@ -191,7 +191,7 @@ def _with_descriptions(name: str, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=schema_meta))
 
 
-PART = "part-00000.parquet"  # the one file of a table written before parts (and of an empty table)
+PART = "part-00000.parquet"  # the one file of a table, as written before parts
 
 # A table is written as parts cut at content-defined boundaries: after a row whose sort
 # key hashes to 0 modulo the table's PART_ROWS (so a row added or removed moves only the
