@@ -339,8 +339,9 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         """One table of a dict of frames (the corpus) as a folder of parts (`pipeline.parts`):
         `link` is a symlink to a version folder beside it, swapped with one rename; a part
         equal to one of the version before is hard-linked from there, not written. The
-        corpus is written again on every run and changes by a few files' rows: a +1 run into
-        the 22,249-article state wrote 23.6 MB of staged tables whole (zstd), 40.6 MB with lz4."""
+        corpus is written again on every run and changes by a few files' rows: a +1 run of a
+        fresh article into the 22,249-article state wrote 35.3 MB of staged tables whole
+        (zstd, 5440acf), 4.4 MB as parts (docs/BENCHMARKS.md)."""
         import shutil
         import uuid
 
@@ -392,8 +393,8 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         _join_writes(str(path))
         if path.is_dir():
             tables = {p.stem: p for p in sorted(path.glob("*.parquet"))}  # written by older code
-            tables.update({p.name: p.resolve() for p in sorted(path.iterdir())
-                           if p.is_symlink() and p.resolve().is_dir()})  # folders of parts
+            tables.update({p.name: p.resolve() for p in sorted(path.iterdir())  # folders of parts
+                           if p.is_symlink() and not p.name.startswith(".") and p.resolve().is_dir()})
             return {name: pd.read_parquet(where) for name, where in tables.items()}
         if not path.with_suffix(".parquet").exists():
             raise FileNotFoundError(f"no stored result for {context.asset_key.to_user_string()}; materialize it first")
