@@ -353,18 +353,10 @@ class ParquetFrameIOManager(dg.ConfigurableIOManager):
         version = link.with_name(f".{link.name}.{uuid.uuid4().hex[:12]}")
         version.mkdir()
         try:
-            old = {d: f for f in previous.iterdir() if (d := parts.digest_of(f.name))} \
-                if previous is not None and previous.is_dir() else {}
-            for part in parts.cut(table, STAGED_KEYS.get(link.name, ()),
-                                  STAGED_PART_ROWS.get(link.name, DEFAULT_STAGED_PART_ROWS), f"staged-1/{link.name}"):
-                target = version / part.name
-                if part.digest in old:
-                    try:
-                        os.link(old[part.digest], target)
-                        continue
-                    except OSError:  # no hard links here: written instead
-                        pass
-                pq.write_table(part.table, target, compression="zstd")
+            cut = parts.cut(table, STAGED_KEYS.get(link.name, ()),
+                            STAGED_PART_ROWS.get(link.name, DEFAULT_STAGED_PART_ROWS), f"staged-1/{link.name}")
+            parts.write_folder(version, cut, previous,
+                               lambda part, target: pq.write_table(part.table, target, compression="zstd"))
             _swap_symlink(link, version.name)
         except BaseException:
             shutil.rmtree(version, ignore_errors=True)

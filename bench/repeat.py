@@ -7,13 +7,14 @@ First a copy of it gets one `pipeline run` with no new file (timed and printed):
 state a deployment's previous run leaves, with what this code keeps between runs (the
 conflicts' clause readings, for instance), even when DIR was built by older code. (The
 copied raw files have new inodes, so that run hashes every file once, as after a move.)
-Each run then copies that warehouse and instance into a work folder, adds one new article
-to that raw folder (`--article copy`, the default: an article of the corpus with some words
-changed, a new file whose document the corpus stage marks `near_duplicate` of the article it
-was made from, as a reprint; only the documents table changes. `--article fresh`: one of the
-project's sample articles, `data/raw/`, news the corpus does not hold, with a line of its own
-first; it adds paragraphs, sentences, claims, and can change clusters and conflicts) (removed again afterwards: the raw folder stays put, as a deployment's
-does), and times `pipeline run` on it (the incremental run), then the same article alone
+Each run then copies that warehouse and instance into a work folder and adds one new article
+to that raw folder. With `--article copy` (the default) it is an article of the corpus with
+some words changed, which the corpus stage marks `near_duplicate` (a reprint: only the
+documents table changes); with `--article fresh` it is one of the project's sample articles
+(`data/raw/`, news the corpus does not hold) with a line of its own first, which adds
+paragraphs, sentences and claims. The article is removed again afterwards (the raw folder
+stays put, as a deployment's does). Each run times `pipeline run` on it (the incremental
+run), then the same article alone
 into an empty warehouse with a fresh `DAGSTER_HOME` (the single run). The two alternate, so a drift
 of the machine's speed hits both. Prints each pair, the medians, their ratio (target
 <= 1.5), the peak RSS of the process trees, and the megabytes each +1 run wrote, by area

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Part", "bounds", "cut", "digest_of"]
+__all__ = ["Part", "bounds", "cut", "digest_of", "write_folder"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,29 @@ def cut(table: pa.Table, keys: Sequence[str], avg_rows: int, salt: str) -> list[
         digest = hashlib.blake2b(head + sink.getvalue().to_pybytes(), digest_size=12).hexdigest()
         parts.append(Part(f"part-{k:05d}-{digest}.parquet", digest, part))
     return parts
+
+
+def write_folder(folder, parts: Sequence[Part], previous, write) -> int:
+    """Put `parts` into the new `folder`: a part whose digest names a file of the folder
+    `previous` (the version before, or None) is hard-linked from there, any other is
+    written by `write(part, path)`. Returns how many were linked. Where hard links fail
+    (another file system, the old file gone), the part is written instead."""
+    import os
+    from pathlib import Path
+
+    folder = Path(folder)
+    old = {}
+    if previous is not None and Path(previous).is_dir():
+        old = {d: f for f in Path(previous).iterdir() if (d := digest_of(f.name)) is not None}
+    linked = 0
+    for part in parts:
+        target = folder / part.name
+        if part.digest in old:
+            try:
+                os.link(old[part.digest], target)
+                linked += 1
+                continue
+            except OSError:
+                pass
+        write(part, target)
+    return linked

@@ -193,22 +193,13 @@ def _with_descriptions(name: str, table: pa.Table) -> pa.Table:
 
 PART = "part-00000.parquet"  # the one file of a table, as written before parts
 
-# A table is written as parts cut at content-defined boundaries: after a row whose sort
-# key hashes to 0 modulo the table's PART_ROWS (so a row added or removed moves only the
-# boundaries of its own part, as in rsync or restic), with at least a quarter and at most
-# four times PART_ROWS rows. A part whose content (the rows, the schema with its
-# descriptions, PARTS_FORMAT) equals a part of the snapshot being replaced is not
-# written again: the new snapshot links that file (a hard link on local disk, a copy
-# inside the store on s3://). So a run that adds one article to a year's corpus rewrites
-# the parts it touched, not the tables. Each part is sorted like the whole table; files
-# are named `part-<n>-<digest>.parquet`, in the table's order.
+# A table is written as parts (`pipeline.parts`: content-defined boundaries on the sort
+# key, PART_ROWS rows on average), each sorted like the whole table; a part equal to one of
+# the snapshot being replaced is linked (a hard link on local disk, a copy inside the store
+# on s3://), not written: a run that adds one article rewrites the parts it touched.
 PART_ROWS: dict[str, int] = {"documents": 1024, "claim_entities": 16384}
 DEFAULT_PART_ROWS = 8192
 PARTS_FORMAT = "parts-1"  # changes when the way a part is written changes: no part is then reused
-
-
-def _digest_of(name: str) -> str | None:
-    return parts_.digest_of(name)
 
 
 def table_parts(name: str, table: pa.Table) -> list[parts_.Part]:
@@ -244,25 +235,16 @@ def write_version(snapshot: Path, name: str, table: pa.Table, previous: Path | N
     hard-linked from there instead of written."""
     folder = snapshot / name
     folder.mkdir(parents=True)
-    old: dict[str, Path] = {}
-    if previous is not None and previous.is_dir():
-        old = {d: f for f in previous.iterdir() if (d := _digest_of(f.name)) is not None}
-    reused = 0
-    for part in table_parts(name, table):
-        target = folder / part.name
-        source = old.get(part.digest)
-        if source is not None:
-            try:
-                os.link(source, target)
-                reused += 1
-                continue
-            except OSError:  # no hard links here (or the old file went): written instead
-                pass
+
+    def write(part: parts_.Part, target: Path) -> None:
         _write_parquet(name, part.table, target)
         with open(target, "rb") as fh:
             os.fsync(fh.fileno())
+
+    parts = table_parts(name, table)
+    reused = parts_.write_folder(folder, parts, previous, write)
     _fsync_dir(folder)
-    return Written(folder, sum(1 for _ in folder.iterdir()), reused)
+    return Written(folder, len(parts), reused)
 
 
 def _swap_symlink(link: Path, target: str) -> None:
@@ -620,7 +602,7 @@ def _publish_object(wh: S3Warehouse, tables: Mapping[str, pa.Table], now: dateti
             reused: dict[str, int] = {}
             for i, name in enumerate(sorted(tables)):
                 old = {d: f for f in ((previous or {}).get("files") or {}).get(name, ())
-                       if (d := _digest_of(f)) is not None}
+                       if (d := parts_.digest_of(f)) is not None}
                 files[name], reused[name] = [], 0
                 for part in table_parts(name, tables[name]):
                     if part.digest in old:  # the same part in the snapshot before: copied inside the store

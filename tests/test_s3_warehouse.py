@@ -22,6 +22,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from pipeline import publish as P
+from pipeline.parts import digest_of
 from tests import hostile_support as hs
 from tests.contract_rules import contract_problems
 
@@ -360,7 +361,7 @@ def test_parts_equal_to_the_snapshot_before_are_copied_inside_the_store(s3wh):
     assert pointer["tables"]["documents"]["parts_reused"] == second.parts_reused
     fs = s3wh.filesystem()
     listed = fs.get_file_info(pafs.FileSelector(s3wh.key(P.SNAPSHOTS_DIR, first.version, "documents")))
-    before = {P._digest_of(i.base_name) for i in listed}
-    now = [P._digest_of(f) for f in pointer["files"]["documents"]]
+    before = {digest_of(i.base_name) for i in listed}
+    now = [digest_of(f) for f in pointer["files"]["documents"]]
     assert sum(d in before for d in now) == second.parts_reused  # copies of the snapshot before's parts
     assert P.read_published(s3wh, "documents").column("doc_id").to_pylist() == sorted(ids_ + ["d02500x"])
