@@ -23,7 +23,7 @@ from pipeline.entities import canonical_names
 from pipeline.ingest import DEFAULT_MAX_FILE_BYTES, ingest
 from pipeline.paragraphs import split_paragraphs
 from pipeline.nlp import package_of as nlp_package_of
-from pipeline.schemas import TABLES, empty_frame
+from pipeline.schemas import TABLES, empty_frame, member_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.neardup import NearDupIndex
@@ -595,11 +595,11 @@ def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt:
     pages is mostly repeated article text (eval.webpages, training part, HTML path: the rule
     removed no boilerplate on dragnet and cleaneval and cost readability 0.09 F1)."""
     kept_mask = paras["status"] == "kept"
-    counted = paras["doc_id"].isin(counter.docs)  # counted in an earlier run
+    counted = member_of(paras["doc_id"], counter.docs)  # counted in an earlier run
     for doc_id, texts in paras[kept_mask & ~counted].groupby("doc_id", sort=False)["text"]:
         counter.update(doc_id, texts.tolist())
     if exempt:
-        kept_mask = kept_mask & ~paras["doc_id"].isin(exempt)
+        kept_mask = kept_mask & ~member_of(paras["doc_id"], exempt)
     template = pd.Series(False, index=paras.index)
     if kept_mask.any():
         template[kept_mask] = counter.templates_among(paras.loc[kept_mask, "text"].tolist())
@@ -615,11 +615,11 @@ def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt:
         # 0.805: ten of its 90 training pages, test pages sharing one lorem-ipsum body, were
         # emptied), dragnet 0.898 -> 0.899, cleaneval 0.898 either way)
         marked_docs = set(paras.loc[template, "doc_id"])
-        own = paras[kept_mask & ~template & paras["doc_id"].isin(marked_docs)]
+        own = paras[kept_mask & ~template & member_of(paras["doc_id"], marked_docs)]
         with_prose = _documents_with_prose(own["doc_id"].tolist(), own["text"].tolist())
         shared = marked_docs - with_prose
         if shared:
-            template &= ~paras["doc_id"].isin(shared)
+            template &= ~member_of(paras["doc_id"], shared)
     paras.loc[template, "status"] = "boilerplate"
     paras.loc[template, "reason"] = "site_template"
 
@@ -716,7 +716,7 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
         candidates = docs[docs["status"] == "ok"]
         copies = near_duplicate_documents(candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents,
                                           signer=distributed.minhash_signatures)
-        hit = docs["doc_id"].isin(copies.keys()) & (docs["status"] == "ok")
+        hit = member_of(docs["doc_id"], copies.keys()) & (docs["status"] == "ok")
         docs.loc[hit, "status"] = "duplicate"
         docs.loc[hit, "reason"] = "near_duplicate"
         docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
@@ -729,7 +729,7 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
         return _nonnull(value(wanted) if callable(value) else value, name)
 
     paras = _owned(take("paragraphs"), owner)
-    paras = paras[paras["doc_id"].isin(ok)]
+    paras = paras[member_of(paras["doc_id"], ok)]
     if len(paras):
         order = {d: i for i, d in enumerate(docs["doc_id"])}
         paras["_doc_order"] = paras["doc_id"].map(order)
@@ -754,14 +754,14 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
             )
     kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
     sents = _owned(take("sentences"), owner)
-    sents = sents[sents["paragraph_id"].isin(kept)]
+    sents = sents[member_of(sents["paragraph_id"], kept)]
     cl = _owned(take("claims"), owner)
-    cl = cl[cl["sentence_id"].isin(set(sents["sentence_id"]))]
+    cl = cl[member_of(cl["sentence_id"], sents["sentence_id"])]
     live_claims = set(cl["claim_id"])
     q = _owned(take("claim_quantities"), owner)
-    q = q[q["claim_id"].isin(live_claims)]
+    q = q[member_of(q["claim_id"], live_claims)]
     e = _owned(take("claim_entities"), owner)
-    e = e[e["claim_id"].isin(live_claims)]
+    e = e[member_of(e["claim_id"], live_claims)]
     if len(e):
         mapping = canonical_names(zip(e["text"], e["label"]))
         e["canonical"] = [mapping[(t, lab)] for t, lab in zip(e["text"], e["label"])]

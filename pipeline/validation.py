@@ -30,12 +30,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
 
+from pipeline.schemas import member_of
 from pipeline.settings import PROJECT_ROOT
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
@@ -142,7 +143,7 @@ def derived_columns(stage: str, df: pd.DataFrame, context: dict[str, pd.DataFram
     if stage == "paragraphs" and "documents" in context:
         docs = context["documents"]
         out["offsets_match"] = _offsets_match(df, docs)
-        out["parent_known"] = df["doc_id"].isin(set(docs.loc[docs["status"] == "ok", "doc_id"]))
+        out["parent_known"] = member_of(df["doc_id"], docs.loc[docs["status"] == "ok", "doc_id"])
         out["is_kept"] = (df["status"] == "kept").astype("float64")
     elif stage == "sentences" and {"documents", "paragraphs"} <= context.keys():
         paras = context["paragraphs"]
@@ -157,7 +158,7 @@ def derived_columns(stage: str, df: pd.DataFrame, context: dict[str, pd.DataFram
         text_of = dict(zip(sents["sentence_id"], sents["text"]))
         out["parent_known"] = [text_of.get(s) == t for s, t in zip(df["sentence_id"], df["text"])]
     elif stage in {"claim_quantities", "claim_entities"} and "claims" in context:
-        out["parent_known"] = df["claim_id"].isin(set(context["claims"]["claim_id"]))
+        out["parent_known"] = member_of(df["claim_id"], context["claims"]["claim_id"])
         if stage == "claim_quantities":
             out["looks_like_year"] = [
                 q == "exact" and (u is None or (isinstance(u, float) and math.isnan(u))) and t.strip().isdigit()
@@ -217,12 +218,12 @@ def corpus_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         status_valid, reason_present, reference_known = _true(n), _true(n), _true(n)
         if table in CORPUS_STATUS and n:
             allowed, normal = CORPUS_STATUS[table]
-            status_valid = df["status"].isin(allowed).reset_index(drop=True)
+            status_valid = member_of(df["status"], allowed).reset_index(drop=True)
             reason_present = ((df["status"] == normal) | df["reason"].notna()).reset_index(drop=True)
-            own_ids = set(df[ID_COLUMNS[table]])
+            own_ids = df[ID_COLUMNS[table]]
             refs = [c for c in ("duplicate_of", "near_duplicate_of") if c in df.columns]
             for col in refs:
-                reference_known = reference_known & (df[col].isna() | df[col].isin(own_ids)).reset_index(drop=True)
+                reference_known = reference_known & (df[col].isna() | member_of(df[col], own_ids)).reset_index(drop=True)
             if "duplicate_of" in df.columns:  # a duplicate names the row it repeats
                 reference_known = reference_known & ((df["status"] != "duplicate") | df["duplicate_of"].notna()).reset_index(drop=True)
         part["status_valid"] = status_valid.to_numpy()
@@ -370,9 +371,21 @@ def run_suite(
     when given (the execution layer's choice: `pipeline.gx_process.run` sends it to the GX
     process, so only the one frame travels), else here. The report is the same.
     """
+    fn, args = suite_job(stage, df, context, suites_dir, data_docs_dir=data_docs_dir, run_name=run_name,
+                         batch_name=batch_name)
+    return run_in(fn, *args) if run_in is not None else fn(*args)
+
+
+def suite_job(
+    stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None, suites_dir: Path = SUITES_DIR,
+    *, data_docs_dir: Path | None = None, run_name: str | None = None, batch_name: str = "all",
+) -> tuple[Callable[..., SuiteReport], tuple]:
+    """`run_suite` in two halves: the derived columns are computed now, and the validation
+    comes back as `(fn, args)`, for the caller to run where and when it chooses (the corpus
+    stage sends the corpus suite to the GX process ahead of its check step, with
+    `pipeline.gx_process.submit`). `fn(*args)` is `run_suite`'s report."""
     frame = validation_frame(stage, df, context)
-    args = (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
-    return run_in(_run_frame, *args) if run_in is not None else _run_frame(*args)
+    return _run_frame, (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
 
 
 def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, data_docs_dir: Path | None,

@@ -112,3 +112,18 @@ def test_unknown_spacy_model_gives_a_clear_error():
 
     with pytest.raises(ModelNotInstalled, match="SPACY_MODEL"):
         load("no_such_pipeline_xyz")
+
+
+def test_member_of_is_isin_for_id_columns():
+    from pipeline.schemas import member_of
+
+    ids = pd.Series(["a", "b", None, "c"], index=[3, 4, 5, 6], dtype="str")
+    for values in ({"a", "c"}, ["c", "a", None], pd.Series(["a", "c", None]), {"a": 1, "c": 2}.keys()):
+        got = member_of(ids, values)
+        assert got.tolist() == [True, False, False, True]
+        assert list(got.index) == [3, 4, 5, 6] and got.dtype == bool
+    assert member_of(pd.Series(["x", "y"], dtype=object), ["y"]).tolist() == [False, True]
+    assert member_of(pd.Series([], dtype="str"), set()).tolist() == []
+    assert member_of(pd.Series(["x"]), set()).tolist() == [False]
+    assert member_of(pd.Series([None, None]), {"a"}).tolist() == [False, False]
+    assert member_of(pd.Series([1, 2, 3]), {2}).tolist() == [False, True, False]  # not strings: pandas' isin
