@@ -62,11 +62,7 @@ def check_result(report) -> dg.AssetCheckResult:
 
 def _data_docs_dir(context: dg.AssetCheckExecutionContext) -> Path | None:
     """`<warehouse>/data_docs` when the run has the `settings` resource and docs are on."""
-    return data_docs_dir(getattr(context.resources, "settings", None))
-
-
-def data_docs_dir(settings) -> Path | None:
-    """`<warehouse>/data_docs` of these settings when docs are on (None without settings)."""
+    settings = getattr(context.resources, "settings", None)
     if settings is None or not settings.data_docs:
         return None
     return settings.warehouse_path / DATA_DOCS_DIR

@@ -18,7 +18,6 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from assets.corpus_checks import validate_ahead
 from assets.partitions import ISOLATE_TAG, file_batches
 from assets.resources import PipelineSettings, Workers
 from assets.runtime import HANDOVER, LOOK_AHEAD, NEXT_BATCHES, in_background
@@ -505,7 +504,6 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")
     signed_ahead -= _signed_ahead()
     distributed.drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
-    validate_ahead(context.run_id, tables, settings)  # first, while nothing else runs beside it
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -371,21 +371,9 @@ def run_suite(
     when given (the execution layer's choice: `pipeline.gx_process.run` sends it to the GX
     process, so only the one frame travels), else here. The report is the same.
     """
-    fn, args = suite_job(stage, df, context, suites_dir, data_docs_dir=data_docs_dir, run_name=run_name,
-                         batch_name=batch_name)
-    return run_in(fn, *args) if run_in is not None else fn(*args)
-
-
-def suite_job(
-    stage: str, df: pd.DataFrame, context: dict[str, pd.DataFrame] | None = None, suites_dir: Path = SUITES_DIR,
-    *, data_docs_dir: Path | None = None, run_name: str | None = None, batch_name: str = "all",
-) -> tuple[Callable[..., SuiteReport], tuple]:
-    """`run_suite` in two halves: the derived columns are computed now, and the validation
-    comes back as `(fn, args)`, for the caller to run where and when it chooses (the corpus
-    stage sends the corpus suite to the GX process ahead of its check step, with
-    `pipeline.gx_process.submit`). `fn(*args)` is `run_suite`'s report."""
     frame = validation_frame(stage, df, context)
-    return _run_frame, (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
+    args = (stage, frame, len(df), Path(suites_dir), data_docs_dir, run_name, batch_name)
+    return run_in(_run_frame, *args) if run_in is not None else _run_frame(*args)
 
 
 def _run_frame(stage: str, frame: pd.DataFrame, n_rows: int, suites_dir: Path, data_docs_dir: Path | None,
