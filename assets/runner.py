@@ -218,8 +218,10 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
     deleted = set(plan.deleted)
     for _ in range(MAX_CHANGED_ROUNDS if keys else 0):
         # a file that changed while this run read it (a writer that paused longer than the
-        # settle time): read it again now, so the publish below has its whole text
-        again, _scan = files.plan(settings.raw_path, known_fingerprints(settings), settle_seconds=settings.settle_seconds)
+        # settle time): read it again now, so the publish below has its whole text. Only the
+        # files this run read are looked at (a file that arrived or went meanwhile is the
+        # next run's): their cost, not the folder's (22,250 files: 0.3-0.5 s a look)
+        again = _look_again(settings, keys)
         deleted |= set(again.deleted)
         redo = [k for k in (files.partition_key(rel) for rel in again.to_process) if k not in failed_alone]
         if not redo:
@@ -276,6 +278,17 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
         e.asset_key is not None and e.asset_key.path[0] == "warehouse" for e in result.get_asset_materialization_events()
     )
     return outcome
+
+
+def _look_again(settings: PipelineSettings, keys: list[str]) -> files.Plan:
+    """The plan of the files of `keys` alone, against the fingerprints their units were
+    accepted with (every unit of a feed, not only the ones of `keys`): which of them changed
+    or went since they were read."""
+    read = {files.file_of(files.relpath_of(k)) for k in keys}
+    known = {entry["relpath"]: files.Fingerprint.from_json(entry.get("fingerprint") or files.NEVER_READ)
+             for entry in settings.state.accepted_view().values() if files.file_of(entry["relpath"]) in read}
+    again, _scan = files.plan(settings.raw_path, known, settle_seconds=settings.settle_seconds, only=read)
+    return again
 
 
 def run_all(defs: dg.Definitions, instance: dg.DagsterInstance, progress=None) -> Outcome:

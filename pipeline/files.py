@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
@@ -91,6 +91,24 @@ def scan(raw_dir: Path) -> dict[str, Fingerprint]:
     return out
 
 
+def scan_files(raw_dir: Path, rels: Iterable[str]) -> dict[str, Fingerprint]:
+    """`scan` of the files `rels` alone (relative paths); files gone are left out."""
+    out = {}
+    for rel in sorted(set(rels)):
+        path = os.path.join(raw_dir, rel)
+        try:
+            st = os.stat(path)
+        except OSError:
+            try:
+                st = os.lstat(path)  # a dangling symlink: still a file to report, as `scan` does
+            except OSError:
+                continue
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        out[rel] = Fingerprint(st.st_size, st.st_mtime_ns, None, st.st_ctime_ns, st.st_ino)
+    return out
+
+
 @dataclass
 class Plan:
     """What to do with the raw folder now."""
@@ -156,6 +174,7 @@ def plan(
     previous_scan: Mapping[str, Fingerprint] | None = None,
     settle_seconds: float = 2.0,
     now: float | None = None,
+    only: Collection[str] | None = None,
 ) -> tuple[Plan, dict[str, Fingerprint]]:
     """Compare the folder with the units of work already processed (`known`, with hashes).
 
@@ -164,10 +183,18 @@ def plan(
     previous look) or its mtime is older than `settle_seconds`; any other file is still
     being written and waits. Returns the plan and this scan (to pass as `previous_scan`
     next time).
+
+    `only` (raw files, relative paths): look at these files alone, and at the units of
+    `known` read from them; the rest of the folder is neither new nor deleted. A look at
+    what a run has just read costs those files, not the folder (`assets.runner`).
     """
     raw_dir = Path(raw_dir)
     now = time.time() if now is None else now
-    current = scan(raw_dir)
+    if only is None:
+        current = scan(raw_dir)
+    else:
+        current = scan_files(raw_dir, only)
+        known = {unit: fp for unit, fp in known.items() if file_of(unit) in only}
     previous_scan = previous_scan or {}
     units_of: dict[str, list[str]] = {}
     for rel in known:

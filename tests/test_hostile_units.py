@@ -103,6 +103,31 @@ def test_an_edit_that_keeps_size_and_mtime_is_found_by_the_plan(tmp_path):
     assert plan.changed == ["a.txt"]
 
 
+def test_a_plan_of_some_files_looks_at_those_alone(tmp_path):
+    """`plan(only=...)` (a run's look at the files it read): those files' changes and
+    deletions, every unit of a feed read, and nothing about the rest of the folder."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    old = time.time() - 60
+    feed = "\n".join(f'{{"text": "Line {i}. {SENTENCE}"}}' for i in range(files.JSONL_UNIT_LINES + 5))
+    for name, text in (("a.txt", SENTENCE), ("b.txt", SENTENCE + " b"), ("c.txt", SENTENCE + " c"), ("f.jsonl", feed)):
+        (raw / name).write_text(text)
+        os.utime(raw / name, (old, old))
+    known = dict(files.plan(raw, {})[0].fingerprints)
+    assert len([u for u in known if u.startswith("f.jsonl#")]) == 2
+    (raw / "a.txt").write_text(SENTENCE.replace("500", "9000"))  # read by the run, changed since
+    os.utime(raw / "a.txt", (old, old))
+    (raw / "b.txt").unlink()  # read by the run, gone since
+    (raw / "c.txt").unlink()  # not read by the run: the next full plan's business
+    (raw / "new.txt").write_text(SENTENCE)  # arrived meanwhile: the same
+    os.utime(raw / "new.txt", (old, old))
+    plan, current = files.plan(raw, known, only={"a.txt", "b.txt", "f.jsonl"})
+    assert plan.changed == ["a.txt"] and plan.new == [] and plan.deleted == ["b.txt"]
+    assert set(current) == {"a.txt", "f.jsonl"}  # the feed's unchanged units are neither new nor deleted
+    full, _ = files.plan(raw, known)
+    assert full.new == ["new.txt"] and full.deleted == ["b.txt", "c.txt"]
+
+
 def test_a_touched_identical_file_is_hashed_once_then_recognised(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
