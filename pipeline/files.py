@@ -92,19 +92,22 @@ def scan(raw_dir: Path) -> dict[str, Fingerprint]:
 
 
 def scan_files(raw_dir: Path, rels: Iterable[str]) -> dict[str, Fingerprint]:
-    """`scan` of the files `rels` alone (relative paths); files gone are left out."""
+    """`scan` of the entries `rels` alone (relative paths), with the same candidates: every
+    entry but a folder (a link to a folder, a dangling link, a pipe are reported); an
+    entry gone is left out."""
     out = {}
     for rel in sorted(set(rels)):
         path = os.path.join(raw_dir, rel)
         try:
+            own = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(own.st_mode):
+            continue  # a folder now: `scan` would descend into it, not report it
+        try:
             st = os.stat(path)
         except OSError:
-            try:
-                st = os.lstat(path)  # a dangling symlink: still a file to report, as `scan` does
-            except OSError:
-                continue
-        if stat.S_ISDIR(st.st_mode):
-            continue
+            st = own  # a dangling or looping link: still an entry to report
         out[rel] = Fingerprint(st.st_size, st.st_mtime_ns, None, st.st_ctime_ns, st.st_ino)
     return out
 

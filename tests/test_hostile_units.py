@@ -113,19 +113,27 @@ def test_a_plan_of_some_files_looks_at_those_alone(tmp_path):
     for name, text in (("a.txt", SENTENCE), ("b.txt", SENTENCE + " b"), ("c.txt", SENTENCE + " c"), ("f.jsonl", feed)):
         (raw / name).write_text(text)
         os.utime(raw / name, (old, old))
-    known = dict(files.plan(raw, {})[0].fingerprints)
-    assert len([u for u in known if u.startswith("f.jsonl#")]) == 2
+    (raw / "sub").mkdir()
+    os.symlink(".", raw / "loop")  # a link to a folder, and one to nothing: entries `scan` reports
+    os.symlink("gone.txt", raw / "dangling.txt")
+    known = dict(files.plan(raw, {}, settle_seconds=0)[0].fingerprints)
+    assert len([u for u in known if u.startswith("f.jsonl#")]) == 2 and {"loop", "dangling.txt"} <= set(known)
+    # the same entries whole-folder and one by one
+    assert files.scan_files(raw, files.scan(raw)) == files.scan(raw)
     (raw / "a.txt").write_text(SENTENCE.replace("500", "9000"))  # read by the run, changed since
     os.utime(raw / "a.txt", (old, old))
     (raw / "b.txt").unlink()  # read by the run, gone since
     (raw / "c.txt").unlink()  # not read by the run: the next full plan's business
     (raw / "new.txt").write_text(SENTENCE)  # arrived meanwhile: the same
     os.utime(raw / "new.txt", (old, old))
-    plan, current = files.plan(raw, known, only={"a.txt", "b.txt", "f.jsonl"})
-    assert plan.changed == ["a.txt"] and plan.new == [] and plan.deleted == ["b.txt"]
-    assert set(current) == {"a.txt", "f.jsonl"}  # the feed's unchanged units are neither new nor deleted
-    full, _ = files.plan(raw, known)
-    assert full.new == ["new.txt"] and full.deleted == ["b.txt", "c.txt"]
+    plan, current = files.plan(raw, known, only={"a.txt", "b.txt", "f.jsonl", "loop", "dangling.txt"},
+                                settle_seconds=0)
+    # (the link to the raw folder has the folder's stat, which changed: "changed", as in a full plan)
+    assert plan.changed == ["a.txt", "loop"] and plan.new == [] and plan.deleted == ["b.txt"]
+    # the feed's unchanged units, and the links, are neither new nor deleted
+    assert set(current) == {"a.txt", "f.jsonl", "loop", "dangling.txt"}
+    full, _ = files.plan(raw, known, settle_seconds=0)
+    assert full.changed == plan.changed and full.new == ["new.txt"] and full.deleted == ["b.txt", "c.txt"]
 
 
 def test_a_touched_identical_file_is_hashed_once_then_recognised(tmp_path):
