@@ -115,6 +115,28 @@ def page_rows(page: Page):
     return x, names, np.array(y, dtype=int), np.array(toks, dtype=float), texts, list(doc.reasons)
 
 
+def page_rows_html(page: Page):
+    """`page_rows` of the HTML path: the page's whole text and trafilatura's article as
+    `pipeline.ingest` makes them from the `.html.gz` page, the columns of
+    `boilerplate_model.article_features` after the first-pass columns."""
+    from pipeline.boilerplate import BoilerplateConfig, rule_document
+    from pipeline.boilerplate_model import article_features, base_features
+    from pipeline.ingest import parse_bytes
+    from pipeline.paragraphs import split_paragraphs
+
+    rec = parse_bytes(page.html_bytes(), page.key, "html")
+    text, article = (rec.text, rec.article_text or "") if rec.status == "ok" else ("", "")
+    spans = split_paragraphs(text)
+    texts = [text[s.start:s.end] for s in spans]
+    doc = rule_document(texts, BoilerplateConfig(use_model=False))
+    x, names = base_features(doc)
+    extra, extra_names = article_features(texts, article)
+    y = paragraph_labels(texts, page.gold())
+    toks = [len(_TOKEN.findall(t)) for t in texts]
+    return (np.hstack([x, extra]), names + extra_names, np.array(y, dtype=int), np.array(toks, dtype=float), texts,
+            list(doc.reasons))
+
+
 def _weights(pages_rows) -> np.ndarray:
     out = []
     for _x, _n, _y, toks, _t, _r in pages_rows:
@@ -195,12 +217,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of the training pages (fixed by hash) scored to choose the thresholds")
     ap.add_argument("--scorer", type=Path)
     ap.add_argument("--cache", type=Path, help="keep the rows and out-of-fold probabilities here (pickle, scratch)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "pipeline" / "models" / "boilerplate_model.json")
+    ap.add_argument("--html", action="store_true",
+                    help="fit the model of HTML pages (the page's whole text and trafilatura's article, "
+                         "from the .html.gz pages) instead of the text-dump model")
+    ap.add_argument("--out", type=Path, help="default: pipeline/models/boilerplate_model.json "
+                                              "(with --html: boilerplate_model_html.json)")
     ap.add_argument("--trees", type=int, default=MAX_ITER, help="boosting iterations per pass")
     ap.add_argument("--leaves", type=int, default=MAX_LEAVES, help="leaves per tree")
     ap.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     args = ap.parse_args(argv)
     _set_size(args.trees, args.leaves, args.learning_rate)
+    models = Path(__file__).resolve().parent.parent / "pipeline" / "models"
+    args.out = args.out or models / ("boilerplate_model_html.json" if args.html else "boilerplate_model.json")
+    rows_of = page_rows_html if args.html else page_rows
     scorer = load_scorer(args.scorer or args.corpus.resolve().parent.parent / "tools" / "score_extraction.py")
     t0 = time.perf_counter()
     pages = [p for p in load_pages(args.corpus, SETS) if p.split == "train"]
@@ -214,9 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             from multiprocessing import Pool
 
             with Pool(args.jobs) as pool:
-                rows = pool.map(page_rows, pages, chunksize=16)
+                rows = pool.map(rows_of, pages, chunksize=16)
         else:
-            rows = [page_rows(p) for p in pages]
+            rows = [rows_of(p) for p in pages]
         if rows_cache:
             with open(rows_cache, "wb") as fh:  # eval-only scratch file, never shipped
                 pickle.dump(rows, fh)
@@ -319,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             "paragraphs": n_par, "content_paragraphs": n_pos,
             "out_of_fold_train_f1": {s: round(f, 4) for s, (f, _p, _r) in zip(SETS, per_set)},
             "script": "python -m eval.train_boilerplate --corpus ../shared/corpus/webpages "
-                      f"--folds {args.folds} --trees {args.trees} --leaves {args.leaves} "
+                      + ("--html " if args.html else "") + f"--folds {args.folds} --trees {args.trees} --leaves {args.leaves} "
                       f"--learning-rate {args.learning_rate} --choose-share {args.choose_share}",
         },
     }

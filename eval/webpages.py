@@ -23,7 +23,9 @@ precision and recall averaged over pages, F1 of the two means):
   (`BoilerplateConfig(use_model=False)`), the stage as it was before the model;
 * `keep-all`: the dump itself;
 * with `--html`: `pipeline html` (each `.html.gz` through `pipeline.ingest.parse_bytes` as an
-  `.html` file, trafilatura inside, then the same paragraph stage and template rule),
+  `.html` file: the page's whole visible text, `pipeline.pagetext`, with trafilatura's article
+  beside it; then the same paragraph stage, with the HTML model that also reads that article,
+  and the template rule),
   `trafilatura (defaults)` (trafilatura alone, its default settings but comments left out as
   the project leaves them out, on the HTML decoded as the project decodes it) and
   `jusText` (jusText 3, default English stoplist, on the HTML; only if it is installed:
@@ -119,8 +121,9 @@ def decoded_documents(pages: Sequence[Page], fmt: str, raw: Callable[[Page], byt
     rows = []
     for page in pages:
         rec = parse_bytes(raw(page), f"{page.key}.{fmt}", fmt)
-        rows.append({"doc_id": page.key, "status": rec.status, "text": rec.text, "source_format": rec.source_format})
-    return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format"])
+        rows.append({"doc_id": page.key, "status": rec.status, "text": rec.text, "source_format": rec.source_format,
+                     "article_text": rec.article_text})
+    return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format", "article_text"])
 
 
 def kept_texts(documents, use_model: bool = True, templates: bool = True, overrides: bool = False,
@@ -128,14 +131,12 @@ def kept_texts(documents, use_model: bool = True, templates: bool = True, overri
     """Page key -> its kept paragraphs (blank-line joined), as the pipeline keeps them (with
     `statuses` ("kept", "duplicate"): the within-document repeats too)."""
     from pipeline import boilerplate
-    from pipeline.build import mark_site_templates, paragraphs_table
+    from pipeline.build import extracted_documents, mark_site_templates, paragraphs_table
     from pipeline.templates import TemplateCounter
 
     paras = paragraphs_table(documents, boilerplate.BoilerplateConfig(use_model=use_model, model_overrides_rules=overrides))
     if templates and len(paras):
-        html = set(documents.loc[documents["source_format"] == "html", "doc_id"]) \
-            if "source_format" in documents.columns else set()
-        mark_site_templates(paras, TemplateCounter(), html)
+        mark_site_templates(paras, TemplateCounter(), extracted_documents(documents))
     out = {key: "" for key in documents["doc_id"]}
     kept = paras[paras["status"].isin(statuses)].sort_values(["doc_id", "ordinal"])
     for key, texts in kept.groupby("doc_id", sort=False)["text"]:
@@ -177,12 +178,12 @@ def _cached(cache: Path | None, name: str, pages: Sequence[Page], fn: Callable[[
     return {p.key: done[p.key] for p in pages}
 
 
-def _html_decoded(page: Page) -> tuple[str, str]:
-    """(status, text) of the page through the project's HTML path (ingest)."""
+def _html_decoded(page: Page) -> str:
+    """[status, text, article_text] of the page through the project's HTML path (ingest), as JSON."""
     from pipeline.ingest import parse_bytes
 
     rec = parse_bytes(page.html_bytes(), f"{page.key}.html", "html")
-    return json.dumps([rec.status, rec.text])
+    return json.dumps([rec.status, rec.text, rec.article_text])
 
 
 def _trafilatura_plain(page: Page) -> str:
@@ -267,14 +268,17 @@ def html_documents(pages: Sequence[Page], cache: Path | None, jobs: int):
 
     from pipeline import ingest
 
-    # the cache is named after the HTML decoder's code: a change of its settings is a new entry
-    digest = hashlib.blake2b(inspect.getsource(ingest._from_html).encode(), digest_size=4).hexdigest()
+    from pipeline import pagetext
+
+    # the cache is named after the HTML decoder's code: a change of it is a new entry
+    source = inspect.getsource(ingest._from_html) + inspect.getsource(pagetext)
+    digest = hashlib.blake2b(source.encode(), digest_size=4).hexdigest()
     got = _cached(cache, f"pipeline_html_{digest}", pages, _html_decoded, jobs)
     rows = []
     for page in pages:
-        status, text = json.loads(got[page.key])
-        rows.append({"doc_id": page.key, "status": status, "text": text, "source_format": "html"})
-    return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format"])
+        status, text, article = json.loads(got[page.key])
+        rows.append({"doc_id": page.key, "status": status, "text": text, "source_format": "html", "article_text": article})
+    return pd.DataFrame(rows, columns=["doc_id", "status", "text", "source_format", "article_text"])
 
 
 # ------------------------------------------------------------------ scoring

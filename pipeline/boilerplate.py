@@ -1006,9 +1006,14 @@ def _sure_tail_override(i: int, reason: str, doc: Document, proba: float) -> boo
 
 def classify(
     paragraphs: list[str], config: BoilerplateConfig = BoilerplateConfig(),
-    templates: Callable[[str], bool] | None = None,
+    templates: Callable[[str], bool] | None = None, article_text: str | None = None,
 ) -> list[ParagraphVerdict]:
     """One verdict per paragraph text, same order.
+
+    `article_text`, for the paragraphs of a whole HTML page (`pipeline.pagetext`), is the
+    article an extractor cut from it (trafilatura's, `pipeline.ingest`): the page is then
+    judged by the HTML model (`boilerplate_model.HTML_MODEL_PATH`), which also reads how
+    much of each paragraph that article holds.
 
     `templates`, if given, tells which paragraphs are corpus-level templates (rule
     ``site_template``), e.g. ``TemplateCounter.is_template`` of :mod:`pipeline.templates`.
@@ -1028,11 +1033,11 @@ def classify(
     doc = rule_document(paragraphs, config, templates)
     reasons = list(doc.reasons)
     if config.use_model and len(doc):
-        from pipeline.boilerplate_model import load_model, title_index
+        from pipeline.boilerplate_model import HTML_MODEL_PATH, load_model, title_index
 
-        model = load_model()
+        model = load_model() if article_text is None else load_model(str(HTML_MODEL_PATH))
         if model is not None:
-            proba = model.content_proba(doc)
+            proba = model.content_proba(doc, article_text) if model.reads_article else model.content_proba(doc)
             title = title_index(doc)
             for i, reason in enumerate(reasons):
                 if i == title:

@@ -30,9 +30,12 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["FEATURE_NAMES", "MODEL_PATH", "Model", "base_features", "load_model", "second_pass_features", "title_index"]
+__all__ = ["ARTICLE_FEATURES", "FEATURE_NAMES", "HTML_MODEL_PATH", "MODEL_PATH", "Model", "article_features",
+           "base_features", "load_model", "second_pass_features", "title_index"]
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "boilerplate_model.json"
+# the model of HTML pages: the same features plus `article_features` (what trafilatura kept)
+HTML_MODEL_PATH = Path(__file__).resolve().parent / "models" / "boilerplate_model_html.json"
 
 # rule families as the model sees them (the rule's name up to the first ":")
 RULE_FAMILIES = (
@@ -371,6 +374,57 @@ def second_pass_features(first: np.ndarray, proba: np.ndarray) -> tuple[np.ndarr
     return np.hstack(cols), names
 
 
+# ------------------------------------------------------------- an extractor's article beside the page
+
+ARTICLE_FEATURES = ("in_article", "in_article_near1", "in_article_near3", "page_in_article", "no_article",
+                    "article_so_far")
+_TOKEN = re.compile(r"\w+")  # tokens as the shared extraction scorer counts them
+
+
+def _in_text_shares(paragraphs: Sequence[str], text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each paragraph's 4-token shingles found in `text` (a paragraph of one to
+    three tokens: 1 when its whole token sequence is there), and its token counts."""
+    toks = _TOKEN.findall(text)
+    grams = {tuple(toks[i:i + 4]) for i in range(len(toks) - 3)}
+    joined = " " + " ".join(toks) + " "
+    shares, counts = [], []
+    for paragraph in paragraphs:
+        own = _TOKEN.findall(paragraph)
+        counts.append(len(own))
+        if not own:
+            shares.append(0.0)
+        elif len(own) < 4:
+            shares.append(float(f" {' '.join(own)} " in joined))
+        else:
+            shingles = [tuple(own[i:i + 4]) for i in range(len(own) - 3)]
+            shares.append(sum(g in grams for g in shingles) / len(shingles))
+    return np.asarray(shares, dtype=float), np.asarray(counts, dtype=float)
+
+
+def _centred_mean(col: np.ndarray, k: int) -> np.ndarray:
+    """Mean of `col` over each paragraph and its k neighbours on either side."""
+    c = np.concatenate(([0.0], np.cumsum(col)))
+    idx = np.arange(len(col))
+    lo, hi = np.maximum(idx - k, 0), np.minimum(idx + k + 1, len(col))
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def article_features(paragraphs: Sequence[str], article: str) -> tuple[np.ndarray, list[str]]:
+    """Columns that tell how much of each paragraph of a whole page an extractor's article
+    text holds (trafilatura's, `pipeline.ingest`): the paragraph's share of 4-token shingles
+    found in it, the same averaged over 1 and 3 neighbours on either side, the share of the
+    page's tokens found in it, whether the extractor found nothing, and the share of the
+    page's paragraphs up to this one that it holds."""
+    n = len(paragraphs)
+    if n == 0:
+        return np.zeros((0, len(ARTICLE_FEATURES))), list(ARTICLE_FEATURES)
+    share, tokens = _in_text_shares(paragraphs, article)
+    page = float((share * tokens).sum() / max(tokens.sum(), 1.0))
+    cols = [share, _centred_mean(share, 1), _centred_mean(share, 3), np.full(n, page),
+            np.full(n, float(not article.strip())), np.cumsum(share > 0.5) / n]
+    return np.column_stack(cols), list(ARTICLE_FEATURES)
+
+
 # ----------------------------------------------------------------------------- the model
 
 
@@ -425,9 +479,16 @@ class Model:
         self.feature_names: list[str] = list(obj["feature_names"])
         self.hard_rules: frozenset[str] = frozenset(obj.get("hard_rules", ()))
         self.meta = obj.get("meta", {})
+        # a model of HTML pages reads the extractor's article beside the page
+        self.reads_article = tuple(self.feature_names[-len(ARTICLE_FEATURES):]) == ARTICLE_FEATURES
 
-    def content_proba(self, doc) -> np.ndarray:
+    def content_proba(self, doc, article: str | None = None) -> np.ndarray:
         x, names = base_features(doc)
+        if self.reads_article:
+            if article is None:
+                raise ValueError("this boilerplate model reads an HTML page's extracted article; none was given")
+            extra, extra_names = article_features(doc.paragraphs, article)
+            x, names = np.hstack([x, extra]), names + extra_names
         if names != self.feature_names:
             raise ValueError("the boilerplate model was fitted on other features; retrain it "
                              "(python -m eval.train_boilerplate)")
@@ -438,7 +499,8 @@ class Model:
 
 @lru_cache(maxsize=4)
 def load_model(path: str | None = None) -> Model | None:
-    """The shipped model (cached per process), or None when the file is absent."""
+    """The shipped model (cached per process; `HTML_MODEL_PATH` for HTML pages), or None
+    when the file is absent."""
     p = Path(path) if path else MODEL_PATH
     if not p.exists():
         return None

@@ -47,7 +47,7 @@ def _record_row(rec, first_seen: dict, now: datetime) -> dict:
         "published_at": rec.published_at, "language": rec.language, "encoding": rec.encoding,
         "n_bytes": rec.n_bytes, "status": rec.status, "reason": rec.reason,
         "duplicate_of": rec.duplicate_of, "ingested_at": first_seen.get(rec.doc_id, now),
-        "source_format": rec.source_format, "url": rec.url,
+        "source_format": rec.source_format, "url": rec.url, "article_text": rec.article_text,
         "also_seen_at": "\n".join(rec.extra_paths) or None,
         "file_sha256": rec.file_sha256, "file_size": rec.file_size, "file_mtime_ns": rec.file_mtime_ns,
         "file_ctime_ns": rec.file_ctime_ns, "file_inode": rec.file_inode,
@@ -157,21 +157,25 @@ def documents_table(
 def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateConfig | None = None) -> pd.DataFrame:
     """Every paragraph of every `ok` document with its status, reason and repeats."""
     config = config or boilerplate.BoilerplateConfig()
-    # HTML pages were already cut to their article by trafilatura; the paragraph model and
-    # most rules were made for naive page dumps and remove article text from trafilatura's
-    # output, and so do the within-document repeats: an HTML page gets only the few rules of
-    # `config.for_extracted()` (eval.webpages, training part, HTML path mean F1 0.847 with
-    # every rule and the repeats, 0.894 so; 0.889 with the repeats added back)
+    # An HTML page's text is the whole page (`pipeline.pagetext`) and its `article_text` what
+    # trafilatura extracted: the HTML paragraph model reads both. A document of an older
+    # warehouse whose text *is* trafilatura's extraction (no article_text) gets only the few
+    # rules of `config.for_extracted()`: the model and most rules, made for whole pages,
+    # remove article text from an extraction, and so do the within-document repeats
+    # (eval.webpages, training part: mean F1 0.847 with every rule and the repeats, 0.894 so)
     extracted = config.for_extracted()
     rows: list[dict] = []
     ok = documents[documents["status"] == "ok"].drop_duplicates("doc_id")
     formats = ok["source_format"] if "source_format" in ok.columns else pd.Series("txt", index=ok.index)
-    for doc_id, text, fmt in zip(ok["doc_id"], ok["text"], formats):
+    articles = ok["article_text"] if "article_text" in ok.columns else pd.Series(None, index=ok.index, dtype=object)
+    for doc_id, text, fmt, article in zip(ok["doc_id"], ok["text"], formats, articles):
         spans = split_paragraphs(text)
         texts = [text[s.start:s.end] for s in spans]
-        verdicts = boilerplate.classify(texts, extracted if fmt == "html" else config)
+        article = article if isinstance(article, str) else None
+        cut_out = fmt == "html" and article is None
+        verdicts = boilerplate.classify(texts, extracted if cut_out else config, article_text=article)
         pids = [ids.paragraph_id(doc_id, s.start, s.end) for s in spans]
-        repeats = dedup.within_document(texts, [v.reason is None for v in verdicts]) if fmt != "html" \
+        repeats = dedup.within_document(texts, [v.reason is None for v in verdicts]) if not cut_out \
             else [None] * len(texts)
         for n, (span, ptext, verdict, pid, rep) in enumerate(zip(spans, texts, verdicts, pids, repeats)):
             status, reason, dup_of = "kept", None, None
@@ -586,12 +590,23 @@ def _documents_with_prose(doc_ids: Sequence[str], texts: Sequence[str]) -> set[s
     return found
 
 
+def extracted_documents(docs: pd.DataFrame) -> set[str]:
+    """HTML documents whose text is an extractor's output (an older warehouse's): no
+    `article_text` beside it. A page ingested now keeps its whole text."""
+    if "source_format" not in docs.columns:
+        return set()
+    html = docs["source_format"] == "html"
+    if "article_text" in docs.columns:
+        html &= docs["article_text"].isna()
+    return set(docs.loc[html, "doc_id"])
+
+
 def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt: "set[str] | None" = None) -> None:
     """Count the kept paragraphs of documents `counter` has not seen yet, then mark the kept
     paragraphs that are corpus templates as boilerplate (reason `site_template`), in place.
 
-    Paragraphs of the `exempt` documents (HTML pages, already cut to their article by the
-    extractor) are counted but never marked: what survives the extractor and recurs across
+    Paragraphs of the `exempt` documents (`extracted_documents`: HTML pages an older
+    warehouse cut to their article with the extractor) are counted but never marked: what survives the extractor and recurs across
     pages is mostly repeated article text (eval.webpages, training part, HTML path: the rule
     removed no boilerplate on dragnet and cleaneval and cost readability 0.09 F1)."""
     kept_mask = paras["status"] == "kept"
@@ -738,8 +753,7 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
         if indexes is not None:
             from pipeline.neardup import near_duplicate_paragraphs
 
-            html = set(docs.loc[docs["source_format"] == "html", "doc_id"]) if "source_format" in docs.columns else set()
-            mark_site_templates(paras, indexes.templates, html)
+            mark_site_templates(paras, indexes.templates, extracted_documents(docs))
             kept_mask = paras["status"] == "kept"
             _prune(indexes.paragraphs, set(paras["paragraph_id"]))
             kept = paras[kept_mask]

@@ -5,7 +5,8 @@ raw bytes. Nothing is dropped silently: a file that cannot be read or decoded be
 a `rejected` record with the reason, and the rest of the run goes on.
 
 Libraries do the hard parts: charset-normalizer guesses encodings, ftfy repairs
-mojibake, trafilatura extracts the article from HTML, dateparser reads dates and
+mojibake, an HTML page's visible text is read
+with lxml and trafilatura extracts its article, dateparser reads dates and
 py3langid tells the language.
 """
 from __future__ import annotations
@@ -58,6 +59,8 @@ class DocumentRecord:
     file_mtime_ns: int | None = None
     file_ctime_ns: int | None = None
     file_inode: int | None = None
+    # HTML pages: the article text trafilatura extracted; `text` is the whole page
+    article_text: str | None = None
 
 
 def is_ignored(path: Path, root: Path) -> bool:
@@ -373,28 +376,36 @@ def language_identifier():
 
 
 # ---------------------------------------------------------------- formats
-def _from_html(html: str) -> tuple[str, str | None, datetime | None, str | None]:
+def _from_html(html: str) -> tuple[str, str, str | None, datetime | None, str | None]:
+    """(page text, article text, title, published, url) of an HTML page.
+
+    The document's text is the page's whole visible text, one paragraph per block
+    (:func:`pipeline.pagetext.page_text`): the paragraph stage marks its navigation,
+    teasers and comments with their reason instead of an extractor deleting them unseen.
+    trafilatura's extraction of the article (with favor_recall, the best of its settings on
+    real pages: eval.webpages --trafilatura-settings) comes along as `article_text`: the
+    paragraph model of HTML pages reads how much of each paragraph it holds.
+    """
     import trafilatura
 
+    from pipeline.pagetext import page_text
+
     try:
-        # favor_recall: the best of trafilatura's settings on real pages (eval.webpages --trafilatura-settings)
         doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True,
                                           favor_recall=True)
     except (RecursionError, ValueError, TypeError):  # a tree too deep or odd for the parser
         doc = None
-    text = (doc or {}).get("text") or ""
+    doc = doc or {}
+    article = doc.get("text") or ""
+    article = clean_text(article) if article.strip() else ""
+    # lxml builds no tree from some pages (50,000 nested tags): the standard library's parser
+    # reads any depth
+    text = page_text(html) or visible_text(html)
     if not text.strip():
-        # trafilatura found no article (a page lxml will not build: 50,000 nested tags;
-        # no article-like block at all): the page's visible text, if it has any
-        text = visible_text(html)
-        doc = {}
-    if not text.strip():
-        raise RejectedInput("HTML without extractable article text")
-    title = (doc or {}).get("title")
-    published = None
-    if (doc or {}).get("date"):
-        published = guess_published_at(doc["date"])
-    return clean_text(text), title, published, (doc or {}).get("url")
+        raise RejectedInput("HTML without visible text")
+    text = clean_text(text)
+    published = guess_published_at(doc["date"]) if doc.get("date") else None
+    return text, article, doc.get("title"), published, doc.get("url")
 
 
 class _VisibleText(HTMLParser):
@@ -456,9 +467,9 @@ def parse_bytes(raw: bytes, source_path: str, fmt: str) -> DocumentRecord:
     try:
         if fmt == "html":
             html, encoding = decode_bytes(raw)
-            text, title, published, url = _from_html(html)
+            text, article, title, published, url = _from_html(html)
             rec = DocumentRecord(did, source_path, text, encoding, len(raw), title=title,
-                                 published_at=published, url=url, source_format="html")
+                                 published_at=published, url=url, source_format="html", article_text=article)
         else:
             text, encoding = decode_bytes(raw)
             rec = DocumentRecord(did, source_path, text, encoding, len(raw), source_format=fmt)
@@ -477,15 +488,15 @@ def parse_jsonl_line(raw_line: bytes, source_path: str) -> DocumentRecord:
         return _rejected(did, source_path, len(raw_line), "JSON line without a 'text' or 'html' string", "jsonl", "utf-8")
     try:
         if isinstance(obj.get("text"), str) and obj["text"].strip():
-            text, title, published, url = clean_text(obj["text"]), None, None, None
+            text, article, title, published, url = clean_text(obj["text"]), None, None, None, None
         else:
-            text, title, published, url = _from_html(obj.get("html") or "")
+            text, article, title, published, url = _from_html(obj.get("html") or "")
     except RejectedInput as exc:
         return _rejected(did, source_path, len(raw_line), str(exc), "jsonl", "utf-8")
     rec = DocumentRecord(did, source_path, text, "utf-8", len(raw_line), source_format="jsonl",
                          title=obj.get("title") if isinstance(obj.get("title"), str) else title,
                          url=obj.get("url") if isinstance(obj.get("url"), str) else url,
-                         published_at=published)
+                         published_at=published, article_text=article)
     if isinstance(obj.get("published_at"), str):
         rec.published_at = guess_published_at(obj["published_at"]) or _parse_any_date(obj["published_at"])
     return _finish(rec)

@@ -34,6 +34,7 @@ TABLES: dict[str, pa.Schema] = {
         _f("source_format", S, "txt, html, jsonl (or unknown for rejected files)"),
         _f("url", S, "source URL when the input gave one"),
         _f("also_seen_at", S, "other raw paths with byte-identical content, newline-separated"),
+        _f("article_text", S, "HTML pages: the article as trafilatura extracted it (text holds the whole page)"),
     ]),
     "paragraphs": pa.schema([
         _f("paragraph_id", S, "deterministic id from doc_id and offsets", False),

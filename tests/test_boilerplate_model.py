@@ -170,3 +170,75 @@ def test_the_model_never_empties_a_page_the_rules_kept_something_of():
         rules = classify(page, BoilerplateConfig(use_model=False))
         assert any(v.reason is None for v in verdicts), verdicts
         assert [v.reason for v in verdicts][0] == [v.reason for v in rules][0] is None
+
+
+# ------------------------------------------------------------------ HTML pages: the extractor's article beside the page
+
+
+def test_article_features_of_a_tiny_page():
+    from pipeline.boilerplate_model import ARTICLE_FEATURES, article_features
+
+    page = ["Home", ARTICLE[1], "Contact us"]
+    x, names = article_features(page, "Council approves new budget.\n" + ARTICLE[1])
+    assert names == list(ARTICLE_FEATURES) and x.shape == (3, len(ARTICLE_FEATURES))
+    col = dict(zip(names, x.T))
+    assert col["in_article"].tolist() == [0.0, 1.0, 0.0]
+    assert col["in_article_near1"][0] == pytest.approx(0.5) and col["in_article_near1"][1] == pytest.approx(1 / 3)
+    tokens = [1, len(ARTICLE[1].replace(",", " ").replace(".", " ").split()), 2]
+    assert col["page_in_article"][0] == pytest.approx(tokens[1] / sum(tokens))
+    assert col["no_article"].tolist() == [0.0, 0.0, 0.0]
+    assert col["article_so_far"].tolist() == pytest.approx([0.0, 1 / 3, 1 / 3])
+    # a short paragraph counts when its whole token run is in the article
+    x, _ = article_features(["Council approves", "approves Council"], "Council approves new budget")
+    assert x[:, 0].tolist() == [1.0, 0.0]
+    # no article at all; no paragraph at all
+    x, _ = article_features(page, "  ")
+    assert x[:, 0].tolist() == [0.0, 0.0, 0.0] and x[:, names.index("no_article")].tolist() == [1.0, 1.0, 1.0]
+    assert article_features([], "text")[0].shape == (0, len(ARTICLE_FEATURES))
+
+
+def test_shipped_html_model_reads_the_article_and_keeps_it():
+    boilerplate_model.load_model.cache_clear()
+    t0 = time.perf_counter()
+    model = boilerplate_model.load_model(str(boilerplate_model.HTML_MODEL_PATH))
+    assert model is not None, "pipeline/models/boilerplate_model_html.json is missing"
+    assert time.perf_counter() - t0 < 1.0
+    assert model.reads_article and not boilerplate_model.load_model().reads_article
+    page = MENU + ARTICLE + FOOTER
+    out = classify(page, article_text="\n".join(ARTICLE))
+    assert len(out) == len(page)
+    verdicts = dict(zip(page, out))
+    for p in ARTICLE[1:]:
+        assert verdicts[p].reason is None, p
+    assert verdicts["Log In | Register"].reason is not None
+    doc = boilerplate.rule_document(page, BoilerplateConfig(use_model=False))
+    with pytest.raises(ValueError, match="extracted article"):
+        model.content_proba(doc)
+
+
+@pytest.mark.parametrize("page", [[], [""], ["Hello."], ["|"]])
+@pytest.mark.parametrize("article", ["", "Hello."])
+def test_html_model_on_empty_or_one_line_pages(page, article):
+    out = classify(page, article_text=article)
+    assert len(out) == len(page)
+
+
+def test_paragraph_stage_on_a_whole_html_page():
+    """A page ingested now: its text is the whole page and trafilatura's article is beside
+    it. The menu is marked with a reason, the article kept, offsets exact."""
+    from pipeline.build import paragraphs_table
+    from pipeline.ingest import parse_bytes
+
+    html = ("<html><head><title>Council approves new budget</title></head><body><nav>"
+            + "".join(f"<a href='/{m}'>{m}</a><br>" for m in ("Home", "News", "Sport", "Weather"))
+            + "</nav><article><h1>" + ARTICLE[0] + "</h1>" + "".join(f"<p>{p}</p>" for p in ARTICLE[1:])
+            + "</article><footer>" + "".join(f"<p>{f}</p>" for f in FOOTER) + "</footer></body></html>")
+    rec = parse_bytes(html.encode(), "page.html", "html")
+    docs = pd.DataFrame([{"doc_id": "d1", "status": "ok", "text": rec.text, "source_format": "html",
+                          "article_text": rec.article_text}])
+    paras = paragraphs_table(docs)
+    assert all(rec.text[a:b] == t for a, b, t in zip(paras["char_start"], paras["char_end"], paras["text"]))
+    kept = set(paras.loc[paras["status"] == "kept", "text"])
+    assert set(ARTICLE[1:]) <= kept
+    assert "© 2012 Example Media. All rights reserved." not in kept
+    assert paras.loc[paras["status"] != "kept", "reason"].notna().all()

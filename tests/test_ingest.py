@@ -362,6 +362,7 @@ def test_jsonl_html_field_extracted(raw):
     assert rec.status == "ok"
     assert "first trains carrying Russian soldiers" in rec.text
     assert "<p>" not in rec.text
+    assert "first trains carrying Russian soldiers" in rec.article_text
     assert rec.title == "Troops arrive in Belarus"
 
 
@@ -373,14 +374,17 @@ def test_jsonl_with_utf8_bom(raw):
 
 
 # ---------------------------------------------------------------- html
-def test_html_extracted_with_title(raw):
+def test_html_page_text_article_and_title(raw):
+    """An HTML page's text is all of its visible text, one paragraph per block (the menu
+    too: the paragraph stage marks it); trafilatura's article comes along beside it."""
     (raw / "page.html").write_text(HTML)
     (rec,) = ingest(raw)
     assert rec.status == "ok" and rec.source_format == "html"
     assert rec.title == "Troops arrive in Belarus"
-    assert "The Belarusian defence ministry said on Monday" in rec.text
-    assert "9,000 troops" in rec.text
-    assert "<" not in rec.text and "Home" not in rec.text
+    assert rec.text.startswith("Home World\n\nTroops arrive in Belarus\n\nThe Belarusian defence ministry said on Monday")
+    assert "9,000 troops" in rec.text and "<" not in rec.text
+    assert "The Belarusian defence ministry said on Monday" in rec.article_text
+    assert "Home" not in rec.article_text
     assert rec.language == "en"
     assert rec.doc_id == sha(HTML.encode())
 
@@ -390,7 +394,7 @@ def test_html_without_body_rejected(raw):
     (rec,) = ingest(raw)
     assert rec.status == "rejected"
     assert rec.source_format == "html"
-    assert "HTML without extractable article text" in rec.reason
+    assert "HTML without visible text" in rec.reason
 
 
 # ---------------------------------------------------------------- metadata

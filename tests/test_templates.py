@@ -153,10 +153,10 @@ def test_site_templates_with_no_kept_paragraph_in_the_corpus():
     assert paras["status"].tolist() == ["boilerplate", "duplicate"]
 
 
-def test_html_pages_are_counted_but_never_marked():
-    """`mark_site_templates(..., exempt)`: paragraphs of exempt documents (HTML pages the
-    extractor already cut to their article) count towards the templates of the others but
-    stay kept themselves."""
+def test_extracted_pages_are_counted_but_never_marked():
+    """`mark_site_templates(..., exempt)`: paragraphs of exempt documents (HTML pages an older
+    warehouse cut to their article with the extractor) count towards the templates of the
+    others but stay kept themselves."""
     import pandas as pd
 
     from pipeline.build import mark_site_templates
@@ -210,3 +210,18 @@ def test_documents_with_prose_look_at_every_paragraph_up_to_the_first_prose_one(
     texts = ["Local news", "Share this", prose, "Local news", "Weather", prose, "Read more"]
     assert _documents_with_prose(doc_ids, texts) == {"late", "first"}
     assert _documents_with_prose([], []) == set()
+
+
+def test_only_html_pages_without_their_whole_text_are_exempt():
+    """A page ingested now has its whole text and the extractor's article beside it: its
+    templates are marked like a text file's. A page of an older warehouse (no article_text:
+    its text is the extractor's output) stays exempt."""
+    import pandas as pd
+
+    from pipeline.build import extracted_documents
+
+    docs = pd.DataFrame({"doc_id": ["old", "new", "txt"], "source_format": ["html", "html", "txt"],
+                         "article_text": [None, "The article.", None]})
+    assert extracted_documents(docs) == {"old"}
+    assert extracted_documents(docs.drop(columns="article_text")) == {"old", "new"}
+    assert extracted_documents(docs.drop(columns=["article_text", "source_format"])) == set()
