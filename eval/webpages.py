@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.html:
         docs = html_documents(scored, args.cache, args.jobs)  # the scored pages only (HTML is slow)
         systems.append(("pipeline html", kept_texts(docs)))
+        if args.repeats_row:
+            systems.append(("pipeline html, with repeats", kept_texts(docs, statuses=("kept", "duplicate"))))
         systems.append(("trafilatura (defaults)", _cached(args.cache, "traf_default", scored, _trafilatura_plain, args.jobs)))
         if importlib.util.find_spec("justext") is None:
             print("jusText is not installed (pip install -e '.[eval]'): no jusText row", file=sys.stderr)

@@ -158,12 +158,13 @@ def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateCon
     """Every paragraph of every `ok` document with its status, reason and repeats."""
     config = config or boilerplate.BoilerplateConfig()
     # An HTML page's text is the whole page (`pipeline.pagetext`) and its `article_text` what
-    # trafilatura extracted: the HTML paragraph model reads both. A document of an older
+    # trafilatura extracted: the HTML paragraph model reads both, and may override any soft
+    # rule (`config.for_html_pages()`). A document of an older
     # warehouse whose text *is* trafilatura's extraction (no article_text) gets only the few
     # rules of `config.for_extracted()`: the model and most rules, made for whole pages,
     # remove article text from an extraction, and so do the within-document repeats
     # (eval.webpages, training part: mean F1 0.847 with every rule and the repeats, 0.894 so)
-    extracted = config.for_extracted()
+    extracted, whole_page = config.for_extracted(), config.for_html_pages()
     rows: list[dict] = []
     ok = documents[documents["status"] == "ok"].drop_duplicates("doc_id")
     formats = ok["source_format"] if "source_format" in ok.columns else pd.Series("txt", index=ok.index)
@@ -173,7 +174,8 @@ def paragraphs_table(documents: pd.DataFrame, config: boilerplate.BoilerplateCon
         texts = [text[s.start:s.end] for s in spans]
         article = article if isinstance(article, str) else None
         cut_out = fmt == "html" and article is None
-        verdicts = boilerplate.classify(texts, extracted if cut_out else config, article_text=article)
+        page_config = whole_page if article is not None else extracted if cut_out else config
+        verdicts = boilerplate.classify(texts, page_config, article_text=article)
         pids = [ids.paragraph_id(doc_id, s.start, s.end) for s in spans]
         repeats = dedup.within_document(texts, [v.reason is None for v in verdicts]) if not cut_out \
             else [None] * len(texts)
