@@ -115,6 +115,18 @@ def test_conditional_expectation(frames):
     assert failure.unexpected_count == 1
 
 
+def test_an_article_text_beside_a_text_file_fails(frames):
+    """article_text rides only beside an HTML page's whole text (`pipeline.ingest`)."""
+    docs = frames["documents"].copy()
+    assert (docs["source_format"] == "txt").all() and docs["article_text"].isna().all()
+    assert validation.run_suite("documents", docs).success
+    docs.loc[docs.index[0], "article_text"] = "An article."
+    report = validation.run_suite("documents", docs)
+    failure = _failure(report, "expect_column_values_to_be_null", "article_text")
+    assert failure.unexpected_count == 1
+    assert [o.column for o in report.failures] == ["article_text"]
+
+
 def test_claim_quantity_year_and_orphan(frames):
     q = frames["claim_quantities"].copy()
     q.loc[q.index[0], ["value", "unit", "qualifier", "text"]] = [2022.0, None, "exact", "2022"]
