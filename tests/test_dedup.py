@@ -185,3 +185,53 @@ def test_rows_of_one_pattern_with_other_figures_are_not_near_repeats():
     assert within_document(rows, [True] * 4) == [None] * 4
     # the same figures: still a near-repeat
     assert within_document([rows[2], rows[2].replace("Labour", "Labor")], [True, True]) == [None, Repeat(0, "near_repeat")]
+
+
+def test_the_subsequence_bound_changes_no_verdict(monkeypatch):
+    """`_near_repeats` skips difflib where the longest common subsequence (rapidfuzz) shows
+    the bar cannot be reached; with the bound switched off, every verdict is the same."""
+    import random
+
+    from pipeline import dedup
+
+    rng = random.Random(7)
+    vocab = "the council said bridge river spring budget vote mayor plan city park new old 12 30".split()
+    base = [" ".join(rng.choice(vocab) for _ in range(rng.randint(5, 30))) for _ in range(60)]
+    texts = []
+    for t in base:  # near copies: a word dropped, swapped or changed, some pull quotes
+        texts.append(t)
+        w = t.split()
+        r = rng.random()
+        if r < 0.3:
+            del w[rng.randrange(len(w))]
+        elif r < 0.6:
+            w[rng.randrange(len(w))] = rng.choice(vocab)
+        elif r < 0.8 and len(w) > 10:
+            w = w[2:-1]
+        texts.append(" ".join(w))
+    rng.shuffle(texts)
+    eligible = [True] * len(texts)
+    with_bound = within_document(texts, eligible)
+
+    class NoBound:
+        @staticmethod
+        def similarity(a, b):
+            return len(a) + len(b)
+
+    monkeypatch.setattr(dedup, "LCSseq", NoBound)
+    assert within_document(texts, eligible) == with_bound
+    assert sum(r is not None and r.reason.startswith("near") for r in with_bound) >= 10
+
+
+def test_near_repeats_are_looked_for_within_a_window():
+    """On a page longer than NEAR_WINDOW live paragraphs, a near copy is found within the
+    window and not beyond it (the search stays linear in the page's length)."""
+    from pipeline import dedup
+
+    filler = [f"reader comment number {n} says something else entirely here" for n in range(dedup.NEAR_WINDOW + 50)]
+    first = "the council agreed to rebuild the old bridge over the river next spring"
+    near = "the council agreed to rebuild the old bridge over the river in spring"
+    close = [first] + filler[:10] + [near]
+    assert within_document(close, [True] * len(close))[-1] == Repeat(0, "near_repeat")
+    far = [first] + filler + [near]
+    assert within_document(far, [True] * len(far))[-1] is None
