@@ -161,13 +161,21 @@ def member_of(column: pd.Series, values) -> pd.Series:
     return pd.Series(found.to_numpy(zero_copy_only=False), index=column.index, dtype=bool)
 
 
+# published columns added after warehouses existed: a frame made by code that predates one
+# lacks it, and it is null there (stored batch files are migrated alike by `fit_stored`)
+LATER_COLUMNS: dict[str, frozenset[str]] = {"documents": frozenset({"article_text"})}
+
+
 def conform(df: pd.DataFrame, table: str) -> pa.Table:
-    """The frame as an Arrow table of exactly the table's schema (extra columns dropped)."""
+    """The frame as an Arrow table of exactly the table's schema (extra columns dropped;
+    a missing column is an error, except one of `LATER_COLUMNS`, which is null)."""
     schema = TABLES[table]
-    missing = [f.name for f in schema if f.name not in df.columns]
+    later = LATER_COLUMNS.get(table, frozenset())
+    missing = [f.name for f in schema if f.name not in df.columns and f.name not in later]
     if missing:
         raise ValueError(f"{table}: missing columns {missing}")
-    return pa.Table.from_arrays([_array(df[field.name], field) for field in schema], schema=schema)
+    return pa.Table.from_arrays([_array(df[field.name], field) if field.name in df.columns
+                                 else pa.nulls(len(df), type=field.type) for field in schema], schema=schema)
 
 
 # ------------------------------------------------------------------ internal (state) schemas

@@ -127,3 +127,22 @@ def test_member_of_is_isin_for_id_columns():
     assert member_of(pd.Series(["x"]), set()).tolist() == [False]
     assert member_of(pd.Series([None, None]), {"a"}).tolist() == [False, False]
     assert member_of(pd.Series([1, 2, 3]), {2}).tolist() == [False, True, False]  # not strings: pandas' isin
+
+
+def test_conform_fills_only_the_columns_added_later():
+    """A documents frame made by code older than `article_text` publishes with it null; any
+    other missing column is still an error."""
+    import pandas as pd
+    import pytest
+
+    from pipeline.schemas import TABLES, conform, empty_frame
+
+    older = empty_frame("documents").drop(columns="article_text")
+    older.loc[0] = {c: None for c in older.columns}
+    older = older.assign(doc_id="d", source_path="a.txt", text="T", encoding="utf-8", n_bytes=1, status="ok",
+                         ingested_at=pd.Timestamp("2026-12-01", tz="UTC"))
+    table = conform(older, "documents")
+    assert table.schema.equals(TABLES["documents"], check_metadata=False)
+    assert table.column("article_text").to_pylist() == [None]
+    with pytest.raises(ValueError, match="missing columns \\['text'\\]"):
+        conform(older.drop(columns="text"), "documents")
