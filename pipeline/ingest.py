@@ -448,9 +448,12 @@ def visible_text(html: str) -> str:
 
 def _finish(rec: DocumentRecord) -> DocumentRecord:
     if rec.status == "ok":
-        rec.title = rec.title or guess_title(rec.text)
-        rec.published_at = rec.published_at or guess_published_at(rec.text)
-        rec.language = detect_language(rec.text)
+        # an HTML page's title, date and language are guessed from its article, not from the
+        # menu and teasers at the top of the whole page
+        basis = rec.article_text if rec.article_text and rec.article_text.strip() else rec.text
+        rec.title = rec.title or guess_title(basis)
+        rec.published_at = rec.published_at or guess_published_at(basis)
+        rec.language = detect_language(basis)
     return rec
 
 

@@ -389,6 +389,21 @@ def test_html_page_text_article_and_title(raw):
     assert rec.doc_id == sha(HTML.encode())
 
 
+def test_html_title_and_date_are_guessed_from_the_article_not_the_menu():
+    """Without metadata from trafilatura, the guesses read its article, not the page's
+    first lines (teasers, menus, other stories' dates)."""
+    from pipeline.ingest import DocumentRecord, _finish
+
+    page = ("Top stories from around the world\n\nPosted 2019-03-01\n\nTroops arrive in Belarus\n\n"
+            "The ministry said on 2022-01-17 that the first trains had arrived.")
+    article = "Troops arrive in Belarus\n\nThe ministry said on 2022-01-17 that the first trains had arrived."
+    rec = _finish(DocumentRecord("d", "p.html", page, "utf-8", 1, source_format="html", article_text=article))
+    assert rec.title == "Troops arrive in Belarus"
+    assert rec.published_at is not None and rec.published_at.year == 2022
+    plain = _finish(DocumentRecord("d", "p.txt", page, "utf-8", 1))
+    assert plain.title == "Top stories from around the world"
+
+
 def test_html_without_body_rejected(raw):
     (raw / "empty.htm").write_text("<html><head><title>Empty</title></head><body></body></html>")
     (rec,) = ingest(raw)
