@@ -85,26 +85,10 @@ _TOKEN = re.compile(r"\w+")
 
 def paragraph_labels(paragraphs: list[str], gold: str) -> list[int]:
     """1 (content) when most of the paragraph's 4-token shingles are in the gold, else 0."""
-    gtoks = _TOKEN.findall(gold)
-    grams: dict[int, set[tuple[str, ...]]] = {}
+    from pipeline.boilerplate_model import shingle_shares
 
-    def in_gold(n: int) -> set[tuple[str, ...]]:
-        if n not in grams:
-            grams[n] = {tuple(gtoks[i:i + n]) for i in range(len(gtoks) - n + 1)}
-        return grams[n]
-
-    out = []
-    for text in paragraphs:
-        toks = _TOKEN.findall(text)
-        if not toks:
-            out.append(0)
-        elif len(toks) < 4:
-            out.append(int(tuple(toks) in in_gold(len(toks))))
-        else:
-            sh = [tuple(toks[i:i + 4]) for i in range(len(toks) - 3)]
-            g = in_gold(4)
-            out.append(int(sum(s in g for s in sh) >= 0.5 * len(sh)))
-    return out
+    shares, _tokens = shingle_shares(paragraphs, gold)
+    return [int(share >= 0.5) for share in shares]
 
 
 def page_rows(page: Page):

@@ -381,7 +381,7 @@ ARTICLE_FEATURES = ("in_article", "in_article_near1", "in_article_near3", "page_
 _TOKEN = re.compile(r"\w+")  # tokens as the shared extraction scorer counts them
 
 
-def _in_text_shares(paragraphs: Sequence[str], text: str) -> tuple[np.ndarray, np.ndarray]:
+def shingle_shares(paragraphs: Sequence[str], text: str) -> tuple[np.ndarray, np.ndarray]:
     """Share of each paragraph's 4-token shingles found in `text` (a paragraph of one to
     three tokens: 1 when its whole token sequence is there), and its token counts."""
     toks = _TOKEN.findall(text)
@@ -418,7 +418,7 @@ def article_features(paragraphs: Sequence[str], article: str) -> tuple[np.ndarra
     n = len(paragraphs)
     if n == 0:
         return np.zeros((0, len(ARTICLE_FEATURES))), list(ARTICLE_FEATURES)
-    share, tokens = _in_text_shares(paragraphs, article)
+    share, tokens = shingle_shares(paragraphs, article)
     page = float((share * tokens).sum() / max(tokens.sum(), 1.0))
     cols = [share, _centred_mean(share, 1), _centred_mean(share, 3), np.full(n, page),
             np.full(n, float(not article.strip())), np.cumsum(share > 0.5) / n]
