@@ -183,6 +183,7 @@ def run_incremental(defs: dg.Definitions, instance: dg.DagsterInstance, settings
             # ahead held every row of the corpus (the +1 run into 22,249 BBC copies: main
             # process 1,602 MB, against 1,103 MB in the publish run of the step before)
             distributed.prefetch(settings.state.accepted_batch_files(["documents"]))
+            distributed.prefetch_indexes(settings.state.root)  # and the corpus indexes
     accepted_any = False
     failed_alone: dict[str, list[Failure]] = {}
 

@@ -493,7 +493,10 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     _join_signing()  # the batches' texts MinHashed ahead, taken by the assembly below
     signed_ahead = _signed_ahead()
     with corpus_lock(store.root):
-        indexes = load_indexes(store.root)
+        indexes = distributed.take_indexes(store.root)  # loaded while the batch ran (`pipeline run`)
+        indexes_ahead = indexes is not None
+        if indexes is None:
+            indexes = load_indexes(store.root)
         # the documents first, then only the rows of the files whose documents stay: a
         # reprint's rows are never loaded; each table is dropped once filtered, so the
         # accepted rows and the corpus are not held twice, and the corpus suite, the
@@ -508,6 +511,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted_view()), "minhash_signatures_made_ahead": signed_ahead,
+        "indexes_loaded_ahead": indexes_ahead,
         **({} if isolated is None else {"quarantined_for_the_corpus_check": dg.MetadataValue.json(isolated)}),
         "files_left_out": dg.MetadataValue.json([{"file": r, "reason": why} for r, why in left_out]),
         "documents_by_status": dg.MetadataValue.json(

@@ -897,12 +897,34 @@ def _batch_problem(path: Path, stage: str, verified: Mapping[str, tuple] | None 
 TEXT_DIGESTS = "document_keys.json"  # the documents' comparison keys, by exact text (`build.corpus_documents`)
 
 
-def load_indexes(root: Path):
+INDEX_FILES = ("neardup_documents", "neardup_paragraphs", "templates.json")  # and TEXT_DIGESTS
+
+
+def indexes_stamp(root: Path) -> tuple:
+    """What identifies the saved indexes of a state folder (`stamp` of each of their files,
+    None for a missing one): every save replaces their files, so a save in between changes it."""
+    root = Path(root)
+    out = []
+    for name in (*INDEX_FILES, TEXT_DIGESTS):
+        path = root / name
+        try:
+            if path.is_dir():
+                out.append((name, tuple((p.name, stamp(p)) for p in sorted(path.iterdir()))))
+            else:
+                out.append((name, stamp(path)))
+        except FileNotFoundError:
+            out.append((name, None))
+    return tuple(out)
+
+
+def load_indexes(root: Path, heal: bool = True):
     """The near-duplicate indexes and the template counter of a state folder.
 
     Each is a cache of what the accepted rows already say: one that cannot be read
     (truncated, garbage, made with other settings) is moved to the quarantine and
-    starts empty, and the corpus stage signs and counts every text again.
+    starts empty, and the corpus stage signs and counts every text again. With
+    `heal=False` (a read ahead, outside the corpus lock) such a file raises
+    `BrokenStateFile` instead, and nothing is moved.
     """
     from pipeline.corpus_indexes import CorpusIndexes
     from pipeline.neardup import NearDupConfig, NearDupIndex
@@ -919,6 +941,8 @@ def load_indexes(root: Path):
         try:
             return read(path)
         except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError, IndexError) as exc:
+            if not heal:
+                raise BrokenStateFile(path, f"unreadable index: {type(exc).__name__}: {exc}") from exc
             store.quarantine(path, f"unreadable index, rebuilt from the accepted rows: {type(exc).__name__}: {exc}")
             return empty()
 

@@ -457,3 +457,40 @@ def test_a_compaction_stopped_after_its_registry_change_leaves_no_file_behind(tm
     files = sorted(p.name for p in folder.glob("*.parquet"))
     assert len(files) == 2 and files[0].startswith("compact-") and files[1] == "run_late.parquet"
     assert store.read_accepted("documents")["partition_key"].tolist() == sorted(expected["partition_key"].tolist() + ["late"])
+
+
+def test_corpus_indexes_loaded_ahead_are_used_once_and_only_while_their_files_stay(tmp_path):
+    from pipeline import distributed
+    from pipeline.state import indexes_stamp, load_indexes, save_indexes
+
+    root = tmp_path / "state"
+    indexes = load_indexes(root)  # nothing saved yet: empty ones
+    indexes.documents.query_and_add("d1", "the council voted to close the old library on the main street")
+    indexes.templates.update("d1", ["Subscribe to our newsletter for the latest news"])
+    save_indexes(root, indexes)
+    distributed.drop_prefetched()
+    try:
+        distributed.prefetch_indexes(root)
+        ahead = distributed.take_indexes(root)
+        assert ahead is not None and "d1" in ahead.documents and ahead.templates.docs == {"d1"}
+        assert distributed.take_indexes(root) is None  # taken: used once
+        # saved again after the read ahead (another run's corpus): not used, loaded again by the caller
+        distributed.prefetch_indexes(root)
+        assert distributed.indexes_waiting() == 1  # loaded, before the save below
+        before = indexes_stamp(root)
+        indexes.documents.query_and_add("d2", "a storm closed the harbour and ferries stayed in port all day")
+        save_indexes(root, indexes)
+        assert indexes_stamp(root) != before
+        assert distributed.take_indexes(root) is None
+        # a damaged index is neither used nor moved aside by the read ahead; the corpus stage's own
+        # load (under the lock) moves it to the quarantine and starts that index empty
+        (root / "templates.json").write_text("{not json")
+        distributed.prefetch_indexes(root)
+        assert distributed.indexes_waiting() == 0
+        assert distributed.take_indexes(root) is None
+        assert (root / "templates.json").exists()
+        healed = load_indexes(root)
+        assert not (root / "templates.json").exists() and healed.templates.n_docs == 0
+        assert "d2" in healed.documents
+    finally:
+        distributed.drop_prefetched()
