@@ -9,6 +9,7 @@ when every blocking check before it passed, and marks the batch's versions as ac
 """
 import importlib
 import sys
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -24,7 +25,10 @@ from assets.runtime import HANDOVER, LOOK_AHEAD, NEXT_BATCHES, in_background
 from pipeline import build, distributed, files, gx_process, nlp, publish as publishing, schemas
 from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
-from pipeline.state import PER_DOCUMENT_STAGES, corpus_lock, load_indexes, save_indexes
+from pipeline.state import (
+    PER_DOCUMENT_STAGES, corpus_lock, drop_corpus_snapshot, file_tokens, indexes_generation, load_corpus_snapshot,
+    load_indexes, save_corpus_snapshot, save_indexes,
+)
 
 # a UI backfill over many batches runs two batches per run (up to 2 x 1,000 documents)
 BATCH_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=2)
@@ -483,6 +487,20 @@ def _quarantine_corpus_breakers(context: dg.AssetExecutionContext, store, batche
     return [registry[k]["relpath"] for k in bad]
 
 
+def _extended(store, tokens: dict, indexes):
+    """(the last corpus extended by the files accepted since, those files), or None when it
+    cannot be (no last corpus, not the one these indexes describe, a file of it changed or
+    gone, or the new files change its rows: `build.extend_corpus`)."""
+    snapshot = load_corpus_snapshot(store.root)
+    if snapshot is None or snapshot.generation != indexes_generation(store.root):
+        return None
+    added = snapshot.added_files(tokens)
+    if added is None:
+        return None
+    tables = build.extend_corpus(snapshot.tables, store.read_accepted_tables, added, indexes)
+    return None if tables is None else (tables, added)
+
+
 @dg.asset(group_name="clean", kinds={"python"}, deps=[accepted_files],
           description="The per-file tables of every accepted file, made one corpus: repeated documents "
                       "collapsed, cross-document repeated paragraphs linked, corpus-wide entity names.")
@@ -497,12 +515,23 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         indexes_ahead = indexes is not None
         if indexes is None:
             indexes = load_indexes(store.root)
-        # the documents first, then only the rows of the files whose documents stay: a
-        # reprint's rows are never loaded; each table is dropped once filtered, so the
-        # accepted rows and the corpus are not held twice, and the corpus suite, the
-        # cross-document stages and the publish hold one copy of the corpus
-        tables, left_out = build.assemble_accepted(store.read_accepted_tables, indexes=indexes)
-        save_indexes(store.root, indexes)
+        # the last corpus plus the files accepted since, when nothing it holds changed
+        # (`build.extend_corpus`); else the documents first, then only the rows of the files
+        # whose documents stay: a reprint's rows are never loaded; each table is dropped once
+        # filtered, so the accepted rows and the corpus are not held twice, and the corpus
+        # suite, the cross-document stages and the publish hold one copy of the corpus
+        tokens = file_tokens(store.accepted_view())
+        tables, added, left_out = _extended(store, tokens, indexes), None, []
+        if isinstance(tables, tuple):
+            tables, added = tables
+        else:
+            tables, left_out = build.assemble_accepted(store.read_accepted_tables, indexes=indexes)
+        generation = uuid.uuid4().hex
+        save_indexes(store.root, indexes, generation)
+        if file_tokens(store.accepted_view()) == tokens:  # no file accepted or forgotten meanwhile
+            save_corpus_snapshot(store.root, tables, tokens, generation)
+        else:
+            drop_corpus_snapshot(store.root)
     for relpath, reason in left_out:
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")
     signed_ahead -= _signed_ahead()
@@ -512,6 +541,8 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         **{f"rows_{k}": len(v) for k, v in tables.items()},
         "files": len(store.accepted_view()), "minhash_signatures_made_ahead": signed_ahead,
         "indexes_loaded_ahead": indexes_ahead,
+        "assembled": "the last corpus and the files added since" if added is not None else "every accepted file",
+        "files_added_to_the_last_corpus": len(added) if added is not None else None,
         **({} if isolated is None else {"quarantined_for_the_corpus_check": dg.MetadataValue.json(isolated)}),
         "files_left_out": dg.MetadataValue.json([{"file": r, "reason": why} for r, why in left_out]),
         "documents_by_status": dg.MetadataValue.json(

@@ -499,7 +499,8 @@ def text_digest(text: str) -> str:
     return hashlib.blake2b(normalize_key(text).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = None) -> pd.DataFrame:
+def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = None,
+                     first_with_text: dict[str, str] | None = None) -> pd.DataFrame:
     """Final document rows of the whole corpus.
 
     One row per doc_id (identical bytes under several names keep the earliest path,
@@ -508,10 +509,14 @@ def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = N
 
     `digests` (`text.exact_digest` of a text -> its `text_digest`, updated in place)
     remembers the comparison key of every document text between runs.
+
+    `first_with_text` (comparison key -> doc_id, updated in place): the texts of documents
+    that come before all of `documents` (`extend_corpus`); then `digests` keeps what it had.
     """
     from pipeline.text import exact_digest
 
     digests = {} if digests is None else digests
+    extending = first_with_text is not None
     if not len(documents):
         return documents
     docs = documents.sort_values(["ingested_at", "source_path"], kind="stable").copy()
@@ -534,7 +539,7 @@ def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = N
     # The verdicts are collected and written in one assignment per column: a cell-by-cell
     # `iloc` write copies the column each time (quadratic: 18,000 duplicates among 20,000
     # one-line documents took 17 s of the corpus step)
-    first_with_text: dict[str, str] = {}
+    first_with_text = {} if first_with_text is None else first_with_text
     live: set[str] = set()
     dup_rows: list[int] = []
     dup_of: list[str] = []
@@ -559,7 +564,7 @@ def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = N
             column = docs[col].to_numpy(dtype=object, copy=True)
             column[rows] = values
             docs[col] = column
-    for stale in [d for d in digests if d not in live]:  # texts no longer in the corpus
+    for stale in [d for d in digests if d not in live] if not extending else ():  # texts no longer in the corpus
         del digests[stale]
     return docs.reset_index(drop=True)
 
@@ -603,7 +608,8 @@ def extracted_documents(docs: pd.DataFrame) -> set[str]:
     return set(docs.loc[html, "doc_id"])
 
 
-def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt: "set[str] | None" = None) -> None:
+def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt: "set[str] | None" = None,
+                        whole_corpus: bool = True) -> None:
     """Count the kept paragraphs of documents `counter` has not seen yet, then mark the kept
     paragraphs that are corpus templates as boilerplate (reason `site_template`), in place.
 
@@ -619,7 +625,7 @@ def mark_site_templates(paras: pd.DataFrame, counter: "TemplateCounter", exempt:
         kept_mask = kept_mask & ~member_of(paras["doc_id"], exempt)
     template = pd.Series(False, index=paras.index)
     if kept_mask.any():
-        template[kept_mask] = counter.templates_among(paras.loc[kept_mask, "text"].tolist())
+        template[kept_mask] = counter.templates_among(paras.loc[kept_mask, "text"].tolist(), forget=whole_corpus)
     if template.any():
         # a document with no prose paragraph of its own besides its recurring paragraphs
         # (only headings, labels, short lines) keeps them: that is its text shared with other
@@ -722,6 +728,129 @@ def assemble_accepted(read_tables, indexes: CorpusIndexes | None = None,
         left_out += broken
 
 
+def _texts_before(docs: pd.DataFrame, digests: dict[str, str]) -> dict[str, str]:
+    """comparison key -> doc_id of the documents of a corpus whose text the documents after
+    them are compared with (`corpus_documents`: those that were `ok` before the near-duplicate
+    pass, the first of each text)."""
+    from pipeline.text import exact_digest
+
+    out: dict[str, str] = {}
+    entered = (docs["status"] == "ok") | (docs["reason"] == "near_duplicate")
+    for doc_id, text in zip(docs.loc[entered, "doc_id"].tolist(), docs.loc[entered, "text"].tolist()):
+        exact = exact_digest(text)
+        key = digests.get(exact)
+        if key is None:
+            key = digests[exact] = text_digest(text)
+        out.setdefault(key, doc_id)
+    return out
+
+
+def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequence[str],
+                  indexes: CorpusIndexes) -> dict[str, pd.DataFrame] | None:
+    """The corpus of `previous` plus the accepted files `added`, as `assemble_accepted` would
+    assemble all of them; None when the new files can change rows of `previous` (the caller
+    then assembles the whole corpus).
+
+    `previous` is what the last assembly gave for the files accepted then and `indexes` what
+    it left (`pipeline.state.CorpusSnapshot`, same generation); `read_tables` reads accepted
+    rows (`StateStore.read_accepted_tables`). The new files' documents come after every
+    document of `previous` (a later `ingested_at`), so the documents, paragraphs and links
+    already there stay as they are, and only these can change them, each a reason for None:
+    a new file with the bytes of a document already there (its path joins that row's
+    `also_seen_at`, or, named earlier, takes its place), a paragraph of the new documents
+    that makes a paragraph of earlier ones a site template, a template bar that grows with
+    the corpus (`min_share`), stored rows that cannot be read. Entity canonical names are
+    recomputed over the whole corpus (a surname gaining or losing its one full name).
+    """
+    from pipeline.neardup import near_duplicate_documents, near_duplicate_paragraphs
+
+    prev = {name: _nonnull(previous.get(name), name) for name in CORPUS_TABLE_NAMES}
+    prev_docs = prev["documents"]
+    if not len(prev_docs) or indexes.templates.min_share > 0:
+        return None
+    if not added:
+        return _with_canonical_names(prev)
+    read, healed = read_tables(["documents"], list(added))
+    if healed:
+        return None
+    new = _nonnull(read["documents"], "documents")
+    if not len(new):
+        return _with_canonical_names(prev)
+    if member_of(new["doc_id"], set(prev_docs["doc_id"])).any():
+        return None  # identical bytes under a new name
+    if prev_docs["ingested_at"].isna().any() or new["ingested_at"].isna().any():
+        return None
+    if min(zip(new["ingested_at"], new["source_path"])) <= max(zip(prev_docs["ingested_at"], prev_docs["source_path"])):
+        return None  # not all after the corpus in ingestion order
+    digests = indexes.text_digests
+    docs = corpus_documents(new, digests, first_with_text=_texts_before(prev_docs, digests))
+    entered = (prev_docs["status"] == "ok") | (prev_docs["reason"] == "near_duplicate")
+    near = prev_docs["reason"] == "near_duplicate"
+    candidates = docs[docs["status"] == "ok"]
+    copies = near_duplicate_documents(
+        candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents,
+        signer=distributed.minhash_signatures, prior=prev_docs.loc[entered, "doc_id"].tolist(),
+        prior_copies=dict(zip(prev_docs.loc[near, "doc_id"], prev_docs.loc[near, "duplicate_of"])))
+    hit = member_of(docs["doc_id"], copies.keys()) & (docs["status"] == "ok")
+    docs.loc[hit, "status"] = "duplicate"
+    docs.loc[hit, "reason"] = "near_duplicate"
+    docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
+
+    ok = set(docs.loc[docs["status"] == "ok", "doc_id"])
+    owner = dict(zip(docs["doc_id"], docs["partition_key"]))
+    rows = {name: empty_frame(name) for name in CORPUS_TABLE_NAMES[1:]}
+    if ok:
+        read, healed = read_tables(list(CORPUS_TABLE_NAMES[1:]), sorted({owner[d] for d in ok}))
+        if healed:
+            return None
+        rows = {name: _owned(_nonnull(read[name], name), owner) for name in CORPUS_TABLE_NAMES[1:]}
+    paras = rows["paragraphs"]
+    paras = paras[member_of(paras["doc_id"], ok)]
+    if len(paras):
+        order = {d: i for i, d in enumerate(docs["doc_id"])}
+        paras = paras.assign(_doc_order=paras["doc_id"].map(order)).sort_values(
+            ["_doc_order", "ordinal"], kind="stable").drop(columns="_doc_order")
+        kept = paras[paras["status"] == "kept"]
+        if indexes.templates.would_cross({d: g.tolist() for d, g in kept.groupby("doc_id", sort=False)["text"]}):
+            return None  # a paragraph of earlier documents becomes a site template
+        mark_site_templates(paras, indexes.templates, extracted_documents(docs), whole_corpus=False)
+        prev_paras = prev["paragraphs"]
+        before = prev_paras[prev_paras["status"] == "kept"]
+        linked = before[before["near_duplicate_of"].notna()]
+        kept = paras[paras["status"] == "kept"]
+        links = near_duplicate_paragraphs(
+            kept["paragraph_id"].tolist(), kept["doc_id"].tolist(), kept["text"].tolist(), indexes.paragraphs,
+            signer=distributed.minhash_signatures, prior=before["paragraph_id"].tolist(),
+            prior_links=dict(zip(linked["paragraph_id"], linked["near_duplicate_of"])))
+        paras["near_duplicate_of"] = paras["paragraph_id"].map(links)
+        paras["near_duplicate_of"] = paras["near_duplicate_of"].astype(object).where(paras["near_duplicate_of"].notna(), None)
+    kept_ids = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
+    sents = rows["sentences"][member_of(rows["sentences"]["paragraph_id"], kept_ids)]
+    cl = rows["claims"][member_of(rows["claims"]["sentence_id"], sents["sentence_id"])]
+    live_claims = set(cl["claim_id"])
+    q = rows["claim_quantities"][member_of(rows["claim_quantities"]["claim_id"], live_claims)]
+    e = rows["claim_entities"][member_of(rows["claim_entities"]["claim_id"], live_claims)]
+
+    def joined(name: str, more: pd.DataFrame) -> pd.DataFrame:
+        if not len(more):
+            return prev[name]
+        return pd.concat([prev[name], more], ignore_index=True) if len(prev[name]) else more
+
+    out = {"documents": joined("documents", docs), "paragraphs": joined("paragraphs", paras),
+           "sentences": joined("sentences", sents), "claims": joined("claims", cl),
+           "claim_quantities": joined("claim_quantities", q), "claim_entities": joined("claim_entities", e)}
+    return _with_canonical_names(out)
+
+
+def _with_canonical_names(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables, their entities' canonical names made over the whole corpus (as `_assemble`)."""
+    e = tables["claim_entities"]
+    if len(e):
+        mapping = canonical_names(zip(e["text"], e["label"]))
+        e["canonical"] = [mapping[(t, lab)] for t, lab in zip(e["text"], e["label"])]
+    return {name: df.reset_index(drop=True) for name, df in tables.items()}
+
+
 def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataFrame]:
     """`assemble_corpus` on the tables of `handed`, popped from it one by one."""
     docs = corpus_documents(_nonnull(handed.pop("documents", None), "documents"),
@@ -778,9 +907,6 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
     q = q[member_of(q["claim_id"], live_claims)]
     e = _owned(take("claim_entities"), owner)
     e = e[member_of(e["claim_id"], live_claims)]
-    if len(e):
-        mapping = canonical_names(zip(e["text"], e["label"]))
-        e["canonical"] = [mapping[(t, lab)] for t, lab in zip(e["text"], e["label"])]
     out = {"documents": docs, "paragraphs": paras, "sentences": sents, "claims": cl,
            "claim_quantities": q, "claim_entities": e}
-    return {name: df.reset_index(drop=True) for name, df in out.items()}  # no copy (copy-on-write)
+    return _with_canonical_names(out)  # no copy (copy-on-write)

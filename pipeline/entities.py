@@ -62,8 +62,7 @@ def base_name(text: str) -> str:
 
 def canonical_names(mentions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """Map every (text, label) mention to its canonical name."""
-    mentions = list(mentions)
-    bases = {m: base_name(m[0]) or m[0] for m in mentions}
+    bases = {m: base_name(m[0]) or m[0] for m in dict.fromkeys(mentions)}  # each distinct mention once
     full_by_surname: dict[str, Counter] = defaultdict(Counter)
     for (_text, label), base in bases.items():
         words = base.split()

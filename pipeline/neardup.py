@@ -54,7 +54,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -608,14 +608,24 @@ class NearDupIndex:
         return index
 
 
-def _earliest(matches: list[str], rank: dict[str, int], index: NearDupIndex, own_rank: int) -> str | None:
+def _earliest(matches: list[str], rank: dict[str, int], index: NearDupIndex, own_rank: int,
+              prior: Mapping[str, int] | None = None) -> str | None:
     """The match that comes first: keys of earlier runs (not in this batch) before the batch,
-    in insertion order; batch keys by their position; only matches ranked before `own_rank`."""
+    in insertion order; batch keys by their position; only matches ranked before `own_rank`.
+    `prior`: keys that come before the batch in a known order (their position in it), as
+    if they led the batch: after the other keys of earlier runs, before the batch."""
     best: tuple[int, int] | None = None
     best_key = None
     for m in matches:
-        r = (rank[m], 0) if m in rank else (-1, index.position(m))
-        if r[0] < own_rank and (best is None or r < best):
+        if m in rank:
+            r = (1, rank[m])
+            if r[1] >= own_rank:
+                continue
+        elif prior is not None and m in prior:
+            r = (0, prior[m])
+        else:
+            r = (-1, index.position(m))
+        if best is None or r < best:
             best, best_key = r, m
     return best_key
 
@@ -656,15 +666,22 @@ def _add_batch(index: NearDupIndex, keys: Sequence[str], groups: Sequence[str], 
 
 
 def near_duplicate_documents(
-    doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None = None
+    doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex, signer: Signer | None = None,
+    prior: Sequence[str] = (), prior_copies: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """{doc_id: earlier near-identical doc_id} for the later copies; adds every text to `index`.
 
     "Earlier" is the given order (pass ingestion order); documents already in the index
     from earlier runs but absent from this batch count as earlier than all of it. A copy
     points at the first document of its group, so chains never form.
+
+    To add documents to a corpus whose documents were judged before (`prior`, already in
+    the index, in ingestion order, all before `doc_ids`; `prior_copies` their verdicts),
+    pass only the new ones: the verdicts are those of a call with `prior + doc_ids`.
     """
     rank = {d: n for n, d in enumerate(doc_ids)}
+    before = {d: n for n, d in enumerate(prior)} if prior else None
+    earlier = prior_copies or {}
     signed = _sign_new(doc_ids, texts, index, signer)
     bands = _bands_of(signed, index)
     batch = _add_batch(index, doc_ids, doc_ids, signed, bands)
@@ -672,23 +689,26 @@ def near_duplicate_documents(
     for n, doc_id in enumerate(doc_ids):
         matches = batch.pop(doc_id) if doc_id in batch else \
             index.add_signed(doc_id, signed.get(doc_id), group=doc_id, bands=bands.get(doc_id))
-        target = _earliest(matches, rank, index, n)
+        target = _earliest(matches, rank, index, n, before)
         if target is not None:
-            out[doc_id] = out.get(target, target)
+            out[doc_id] = out.get(target) or earlier.get(target) or target
     return out
 
 
 def near_duplicate_paragraphs(
     paragraph_ids: Sequence[str], doc_ids: Sequence[str], texts: Sequence[str], index: NearDupIndex,
-    signer: Signer | None = None,
+    signer: Signer | None = None, prior: Sequence[str] = (), prior_links: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """{paragraph_id: earlier near-duplicate paragraph_id of another document}.
 
     Pass only the paragraphs that should take part (e.g. kept ones), in ingestion order;
     each is added to `index` with its doc_id as group. Matches within the same document are
     ignored (within-document repeats are `pipeline.dedup.within_document`'s job).
+    `prior` and `prior_links`: as `near_duplicate_documents`' `prior` and `prior_copies`.
     """
     rank = {p: n for n, p in enumerate(paragraph_ids)}
+    before = {p: n for n, p in enumerate(prior)} if prior else None
+    earlier = prior_links or {}
     signed = _sign_new(paragraph_ids, texts, index, signer)
     bands = _bands_of(signed, index)
     batch = _add_batch(index, paragraph_ids, doc_ids, signed, bands)
@@ -696,7 +716,7 @@ def near_duplicate_paragraphs(
     for n, (pid, did) in enumerate(zip(paragraph_ids, doc_ids)):
         found = batch.pop(pid) if pid in batch else index.add_signed(pid, signed.get(pid), group=did, bands=bands.get(pid))
         matches = [m for m in found if index.group(m) != did]
-        target = _earliest(matches, rank, index, n)
+        target = _earliest(matches, rank, index, n, before)
         if target is not None:
-            out[pid] = out.get(target, target)
+            out[pid] = out.get(target) or earlier.get(target) or target
     return out

@@ -961,9 +961,12 @@ def load_indexes(root: Path, heal: bool = True):
     )
 
 
-def save_indexes(root: Path, indexes) -> None:
+def save_indexes(root: Path, indexes, generation: str | None = None) -> None:
+    """Write the indexes; `generation` names the corpus they describe (`save_corpus_snapshot`).
+    The old generation's mark goes first: indexes half written never match a snapshot."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    (root / INDEXES_GENERATION).unlink(missing_ok=True)
     indexes.documents.save(root / "neardup_documents")
     indexes.paragraphs.save(root / "neardup_paragraphs")
     tmp = root / f".templates.{os.getpid()}.tmp"
@@ -972,6 +975,104 @@ def save_indexes(root: Path, indexes) -> None:
     tmp = root / f".{TEXT_DIGESTS}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(dict(sorted(indexes.text_digests.items())), separators=(",", ":")))
     os.replace(tmp, root / TEXT_DIGESTS)
+    if generation is not None:
+        tmp = root / f".{INDEXES_GENERATION}.{os.getpid()}.tmp"
+        tmp.write_text(generation)
+        os.replace(tmp, root / INDEXES_GENERATION)
+
+
+# ------------------------------------------------------------ the last corpus
+# The corpus the last corpus step assembled, kept so that the next one can add the files
+# accepted since (`pipeline.build.extend_corpus`) instead of assembling every file again.
+# A cache like the indexes: it is used only together with the indexes that assembly left
+# (the same `generation`), and only when every file it holds is still accepted as it was
+# (`file_tokens`); anything else, or a snapshot that cannot be read, means a whole assembly.
+CORPUS_SNAPSHOT = "corpus"
+INDEXES_GENERATION = "indexes.generation"
+_SNAPSHOT_FORMAT = 1
+
+
+def file_tokens(registry: Mapping[str, dict]) -> dict[str, str]:
+    """What identifies each accepted file's rows (files held out are left out): the run that
+    accepted them (a compaction moves rows, it keeps the run), the fingerprint of the bytes
+    they were read from, and the quarantine, if any."""
+    out = {}
+    for key, entry in registry.items():
+        if "held_out" in entry:
+            continue
+        made = entry.get("run_id") or json.dumps(entry.get("versions"), sort_keys=True)
+        quarantined = entry.get("quarantined")
+        out[key] = f"{made}|{entry.get('fingerprint')}|{quarantined.get('at') if quarantined else ''}"
+    return out
+
+
+def indexes_generation(root: Path) -> str | None:
+    try:
+        return (Path(root) / INDEXES_GENERATION).read_text().strip() or None
+    except OSError:
+        return None
+
+
+class CorpusSnapshot:
+    """The six tables of the last assembled corpus (pandas, as Arrow gives them back), the
+    tokens of the files they hold, and their generation."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], tokens: dict[str, str], generation: str):
+        self.tables, self.tokens, self.generation = tables, tokens, generation
+
+    def added_files(self, tokens: Mapping[str, str]) -> list[str] | None:
+        """The files of `tokens` (the registry now) that the snapshot lacks, in key order; None
+        when a file it holds is gone or was accepted again since (then it cannot be extended)."""
+        for key, token in self.tokens.items():
+            if tokens.get(key) != token:
+                return None
+        return sorted(k for k in tokens if k not in self.tokens)
+
+
+def save_corpus_snapshot(root: Path, tables: Mapping[str, pd.DataFrame], tokens: Mapping[str, str],
+                         generation: str) -> None:
+    """Write the corpus of `generation` (files named by it; the pointer `meta.json` last, so a
+    crash leaves the snapshot before), then delete the other generations' files."""
+    folder = Path(root) / CORPUS_SNAPSHOT
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = {**tables, "files": pd.DataFrame({"key": list(tokens), "token": list(tokens.values())})}
+    for name, df in frames.items():
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        tmp = folder / f".{generation}.{name}.{os.getpid()}.tmp"
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, folder / f"{generation}.{name}.arrow")
+    tmp = folder / f".meta.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"format": _SNAPSHOT_FORMAT, "generation": generation, "tables": list(tables)}))
+    os.replace(tmp, folder / "meta.json")
+    for path in folder.iterdir():
+        if path.suffix == ".arrow" and not path.name.startswith(f"{generation}."):
+            path.unlink(missing_ok=True)
+
+
+def drop_corpus_snapshot(root: Path) -> None:
+    """Forget the last corpus (the next corpus step assembles every file)."""
+    (Path(root) / CORPUS_SNAPSHOT / "meta.json").unlink(missing_ok=True)
+
+
+def load_corpus_snapshot(root: Path) -> CorpusSnapshot | None:
+    """The last corpus, or None (none kept, or it cannot be read: a whole assembly then)."""
+    folder = Path(root) / CORPUS_SNAPSHOT
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != _SNAPSHOT_FORMAT:
+            return None
+        generation = meta["generation"]
+
+        def read(name: str) -> pd.DataFrame:
+            with pa.memory_map(str(folder / f"{generation}.{name}.arrow")) as source:
+                return pa.ipc.open_file(source).read_all().to_pandas()
+
+        tables = {name: read(name) for name in meta["tables"]}
+        files = read("files")
+        return CorpusSnapshot(tables, dict(zip(files["key"].tolist(), files["token"].tolist())), generation)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
 
 
 CONFLICT_MEMO = "conflict_readings.json"  # clause readings of the quantities (`conflicts.ContextMemo`)

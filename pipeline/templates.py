@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pipeline.text import exact_digest, normalize_key
 
@@ -92,12 +92,28 @@ class TemplateCounter:
         self._max = None
         return True
 
-    def templates_among(self, texts: Sequence[str]) -> list[bool]:
+    def would_cross(self, documents: Mapping[str, Sequence[str]]) -> bool:
+        """Whether counting these documents (doc_id -> its paragraphs; those counted before
+        are skipped, as `update` skips them) would make some paragraph a template that is
+        not one now, or change the bar itself (`min_share` grows with the documents)."""
+        new = {d: ps for d, ps in documents.items() if d not in self.docs}
+        if not new:
+            return False
+        if self.min_share > 0:
+            return True
+        added: Counter[str] = Counter()
+        for paragraphs in new.values():
+            added.update({h for h in map(self._hash_of, paragraphs) if h is not None})
+        return any(not self._reaches(self.counts.get(h, 0)) and self._reaches(self.counts.get(h, 0) + k)
+                   for h, k in added.items())
+
+    def templates_among(self, texts: Sequence[str], forget: bool = True) -> list[bool]:
         """`is_template` of each text, with each text's hash remembered between runs
-        (`by_text`); remembered hashes of texts not among `texts` are forgotten."""
+        (`by_text`); with `forget`, remembered hashes of texts not among `texts` are
+        forgotten (pass False when `texts` are only some of the corpus's)."""
         digests = [exact_digest(t) for t in texts]
         live = set(digests)
-        for stale in [d for d in self.by_text if d not in live]:
+        for stale in [d for d in self.by_text if d not in live] if forget else ():
             del self.by_text[stale]
         if not self._reaches(self.max_count()):
             return [False] * len(texts)

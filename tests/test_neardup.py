@@ -356,3 +356,51 @@ def test_an_index_naming_a_match_position_it_lacks_is_quarantined(tmp_path):
     loaded = load_indexes(tmp_path)
     assert len(loaded.documents) == 0  # rebuilt from the accepted rows by the corpus stage
     assert not (tmp_path / "neardup_documents").exists()
+
+
+def test_new_documents_after_a_judged_corpus_get_the_verdicts_of_judging_all_of_them():
+    """`near_duplicate_documents` on the new documents only, with the earlier ones as `prior`
+    (in the index already, with their verdicts), answers as a call on all of them does:
+    copies of copies point at the first document of their group."""
+    base = [article(s) for s in range(6)]
+    copy = edited(base[0], 12, 1)  # a copy of a, and g a copy of that copy too far from a to match it
+    docs = [("a", base[0]), ("b", copy), ("c", base[1]), ("d", base[2]),
+            ("e", edited(base[2], 2, 2)), ("f", base[3])]
+    new = [("g", edited(copy, 12, 7)), ("h", base[4]), ("i", edited(base[4], 2, 4)), ("j", edited(base[2], 3, 5)),
+           ("k", base[5])]
+    whole = NearDupIndex(NearDupConfig())
+    everything = near_duplicate_documents([d for d, _ in docs + new], [t for _, t in docs + new], whole)
+
+    index = NearDupIndex(NearDupConfig())
+    earlier = near_duplicate_documents([d for d, _ in docs], [t for _, t in docs], index)
+    assert earlier == {"b": "a", "e": "d"}
+    added = near_duplicate_documents([d for d, _ in new], [t for _, t in new], index,
+                                     prior=[d for d, _ in docs], prior_copies=earlier)
+    assert {**earlier, **added} == everything
+    assert added == {"g": "a", "i": "h", "j": "d"}
+    # without the earlier verdicts g would point at the copy it matches (a chain)
+    again = NearDupIndex(NearDupConfig())
+    near_duplicate_documents([d for d, _ in docs], [t for _, t in docs], again)
+    assert near_duplicate_documents(["g"], [new[0][1]], again)["g"] == "b"
+
+
+def test_new_paragraphs_after_a_judged_corpus_get_the_links_of_judging_all_of_them():
+    texts = [article(s, 40) for s in range(5)]
+    first = article(0, 60)
+    copy = edited(first, 1, 1)  # p5 is a copy of this copy that does not match p1 itself
+    prior = [("p1", "d1", first), ("p2", "d2", copy), ("p3", "d2", texts[1]), ("p4", "d3", texts[2])]
+    new = [("p5", "d4", edited(copy, 1, 8)), ("p6", "d4", edited(texts[1], 1, 3)), ("p7", "d5", texts[3]),
+           ("p8", "d6", edited(texts[3], 1, 4)), ("p9", "d6", edited(texts[2], 2, 5))]
+    cfg = NearDupConfig.for_paragraphs()
+    rows = prior + new
+    everything = near_duplicate_paragraphs([p for p, _, _ in rows], [d for _, d, _ in rows], [t for *_, t in rows],
+                                           NearDupIndex(cfg))
+    index = NearDupIndex(cfg)
+    earlier = near_duplicate_paragraphs([p for p, _, _ in prior], [d for _, d, _ in prior], [t for *_, t in prior], index)
+    added = near_duplicate_paragraphs([p for p, _, _ in new], [d for _, d, _ in new], [t for *_, t in new], index,
+                                      prior=[p for p, _, _ in prior], prior_links=earlier)
+    assert {**earlier, **added} == everything
+    assert added == {"p5": "p1", "p6": "p3", "p8": "p7", "p9": "p4"}  # p5: the first of its group, not p2
+    again = NearDupIndex(cfg)
+    near_duplicate_paragraphs([p for p, _, _ in prior], [d for _, d, _ in prior], [t for *_, t in prior], again)
+    assert near_duplicate_paragraphs(["p5"], ["d4"], [new[0][2]], again)["p5"] == "p2"  # without the earlier links

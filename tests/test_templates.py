@@ -225,3 +225,27 @@ def test_only_html_pages_without_their_whole_text_are_exempt():
     assert extracted_documents(docs) == {"old"}
     assert extracted_documents(docs.drop(columns="article_text")) == {"old", "new"}
     assert extracted_documents(docs.drop(columns=["article_text", "source_format"])) == set()
+
+
+def test_would_cross_says_whether_new_documents_make_an_earlier_paragraph_a_template():
+    footer = "Follow us on social media for the latest updates"
+    counter = TemplateCounter(min_docs=3)
+    counter.update("d1", [footer, "A story about the harbour and its ferries."])
+    counter.update("d2", [footer, "The council voted on the new library budget."])
+    # a third copy of the footer reaches the bar: the paragraphs of d1 and d2 change
+    assert counter.would_cross({"d3": [footer, "Rain is expected all week in the north."]})
+    # documents already counted are skipped, as `update` skips them
+    assert not counter.would_cross({"d1": [footer]})
+    # paragraphs below the bar, or above it already, change nothing earlier
+    assert not counter.would_cross({"d3": ["Rain is expected all week in the north."]})
+    counter.update("d3", [footer])
+    assert counter.is_template(footer)
+    assert not counter.would_cross({"d4": [footer, "Markets rose on Friday after the report."]})
+    # two new documents together can cross it
+    assert counter.would_cross({"d5": ["Sign up for our weekly newsletter today"],
+                                "d6": ["Sign up for our weekly newsletter today"],
+                                "d7": ["Sign up for our weekly newsletter today"]})
+    # a bar that grows with the corpus moves with every new document
+    share = TemplateCounter(min_docs=2, min_share=0.5)
+    share.update("d1", ["Some paragraph of three words or more"])
+    assert share.would_cross({"d2": ["Another paragraph with enough words"]})
