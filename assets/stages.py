@@ -27,7 +27,7 @@ from pipeline.faults import checkpoint
 from pipeline.files import relpath_of
 from pipeline.state import (
     PER_DOCUMENT_STAGES, corpus_lock, drop_corpus_snapshot, file_tokens, indexes_generation, load_corpus_snapshot,
-    load_indexes, save_corpus_snapshot, save_indexes,
+    load_indexes, promote_corpus_snapshot, save_corpus_snapshot, save_indexes,
 )
 
 # a UI backfill over many batches runs two batches per run (up to 2 x 1,000 documents)
@@ -487,18 +487,16 @@ def _quarantine_corpus_breakers(context: dg.AssetExecutionContext, store, batche
     return [registry[k]["relpath"] for k in bad]
 
 
-def _extended(store, tokens: dict, indexes):
-    """(the last corpus extended by the files accepted since, those files), or None when it
-    cannot be (no last corpus, not the one these indexes describe, a file of it changed or
-    gone, or the new files change its rows: `build.extend_corpus`)."""
-    snapshot = load_corpus_snapshot(store.root)
-    if snapshot is None or snapshot.generation != indexes_generation(store.root):
-        return None
+def _extended(store, snapshot, tokens: dict, indexes):
+    """(the last corpus extended by the files accepted since, those files, the rows of each
+    table that were there), or None when it cannot be (a file of it changed or gone, or
+    the new files change its rows: `build.extend_corpus`)."""
     added = snapshot.added_files(tokens)
     if added is None:
         return None
-    tables = build.extend_corpus(snapshot.tables, store.read_accepted_tables, added, indexes)
-    return None if tables is None else (tables, added)
+    found = build.extend_corpus(snapshot.tables, store.read_accepted_tables, added, indexes)
+    snapshot.tables = None  # the corpus holds them now (or they go)
+    return None if found is None else (found[0], added, found[1])
 
 
 @dg.asset(group_name="clean", kinds={"python"}, deps=[accepted_files],
@@ -520,18 +518,26 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         # whose documents stay: a reprint's rows are never loaded; each table is dropped once
         # filtered, so the accepted rows and the corpus are not held twice, and the corpus
         # suite, the cross-document stages and the publish hold one copy of the corpus
+        registry = store.registry_generation()  # first: a write after it shows at the end
         tokens = file_tokens(store.accepted_view())
-        tables, added, left_out = _extended(store, tokens, indexes), None, []
-        if isinstance(tables, tuple):
-            tables, added = tables
+        snapshot = load_corpus_snapshot(store.root)
+        if snapshot is not None and snapshot.generation != indexes_generation(store.root):
+            snapshot = None  # not the corpus these indexes describe
+        extended = _extended(store, snapshot, tokens, indexes) if snapshot is not None else None
+        left_out, added, unchanged = [], None, None
+        if extended is not None:
+            tables, added, unchanged = extended
         else:
+            snapshot = None
             tables, left_out = build.assemble_accepted(store.read_accepted_tables, indexes=indexes)
         generation = uuid.uuid4().hex
         save_indexes(store.root, indexes, generation)
-        if file_tokens(store.accepted_view()) == tokens:  # no file accepted or forgotten meanwhile
-            save_corpus_snapshot(store.root, tables, tokens, generation)
+        checkpoint("corpus:after_indexes")  # a crash here: indexes of a generation no snapshot has
+        if store.registry_generation() == registry:  # no file accepted or forgotten meanwhile
+            save_corpus_snapshot(store.root, tables, tokens, generation, previous=snapshot, unchanged=unchanged)
         else:
             drop_corpus_snapshot(store.root)
+        snapshot = extended = None
     for relpath, reason in left_out:
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")
     signed_ahead -= _signed_ahead()
@@ -608,6 +614,8 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, cor
     tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
     target = settings.warehouse_target  # the local folder, or the S3Warehouse
     published = publishing.publish(target, tables, run_all=distributed.run_all_in_threads)
+    with corpus_lock(settings.state.root):  # every check of this corpus passed: the next run may extend it
+        promote_corpus_snapshot(settings.state.root)
     for t in published:
         yield dg.MaterializeResult(asset_key=published_key(t.name), metadata={
             "dagster/row_count": t.rows,

@@ -746,10 +746,11 @@ def _texts_before(docs: pd.DataFrame, digests: dict[str, str]) -> dict[str, str]
 
 
 def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequence[str],
-                  indexes: CorpusIndexes) -> dict[str, pd.DataFrame] | None:
+                  indexes: CorpusIndexes) -> tuple[dict[str, pd.DataFrame], dict[str, int]] | None:
     """The corpus of `previous` plus the accepted files `added`, as `assemble_accepted` would
-    assemble all of them; None when the new files can change rows of `previous` (the caller
-    then assembles the whole corpus).
+    assemble all of them, and for each table how many of its first rows are `previous`'s
+    rows as they were (the others are new); None when the new files can change rows of
+    `previous` (the caller then assembles the whole corpus).
 
     `previous` is what the last assembly gave for the files accepted then and `indexes` what
     it left (`pipeline.state.CorpusSnapshot`, same generation); `read_tables` reads accepted
@@ -769,13 +770,13 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     if not len(prev_docs) or indexes.templates.min_share > 0:
         return None
     if not added:
-        return _with_canonical_names(prev)
+        return _extended(prev, dict(prev))
     read, healed = read_tables(["documents"], list(added))
     if healed:
         return None
     new = _nonnull(read["documents"], "documents")
     if not len(new):
-        return _with_canonical_names(prev)
+        return _extended(prev, dict(prev))
     if member_of(new["doc_id"], set(prev_docs["doc_id"])).any():
         return None  # identical bytes under a new name
     if prev_docs["ingested_at"].isna().any() or new["ingested_at"].isna().any():
@@ -839,7 +840,17 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     out = {"documents": joined("documents", docs), "paragraphs": joined("paragraphs", paras),
            "sentences": joined("sentences", sents), "claims": joined("claims", cl),
            "claim_quantities": joined("claim_quantities", q), "claim_entities": joined("claim_entities", e)}
-    return _with_canonical_names(out)
+    return _extended(prev, out)
+
+
+def _extended(prev: dict[str, pd.DataFrame], out: dict[str, pd.DataFrame]):
+    """(`out` with its canonical names, the rows of each table that are `prev`'s as they were)."""
+    before = prev["claim_entities"]["canonical"].tolist() if len(prev["claim_entities"]) else []
+    out = _with_canonical_names(out)
+    unchanged = {name: len(prev[name]) for name in CORPUS_TABLE_NAMES}
+    if before != out["claim_entities"]["canonical"].iloc[:len(before)].tolist():
+        unchanged["claim_entities"] = 0  # a surname gained or lost its one full name: written again
+    return out, unchanged
 
 
 def _with_canonical_names(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

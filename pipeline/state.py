@@ -318,6 +318,15 @@ class StateStore:
         reads it several times)."""
         return _copy_registry(self._accepted_as_is())
 
+    def registry_generation(self) -> tuple[int, int] | None:
+        """What changes with every write of the registry (None: none yet); equal before and
+        after some reads means they all saw the same registry."""
+        path = self.root / REGISTRY
+        if not path.exists():
+            return None
+        with closing(_connect(path, create=False)) as con:
+            return _generation(con)
+
     def accepted_view(self) -> Mapping[str, dict]:
         """The registry for reading only (no copy: never change it or its entries)."""
         return self._accepted_as_is()
@@ -989,20 +998,23 @@ def save_indexes(root: Path, indexes, generation: str | None = None) -> None:
 # (`file_tokens`); anything else, or a snapshot that cannot be read, means a whole assembly.
 CORPUS_SNAPSHOT = "corpus"
 INDEXES_GENERATION = "indexes.generation"
-_SNAPSHOT_FORMAT = 1
+_SNAPSHOT_FORMAT = 2
+SNAPSHOT_MAX_CHUNKS = 24  # a table kept as more Arrow files than this is written again as one
 
 
 def file_tokens(registry: Mapping[str, dict]) -> dict[str, str]:
     """What identifies each accepted file's rows (files held out are left out): the run that
-    accepted them (a compaction moves rows, it keeps the run), the fingerprint of the bytes
-    they were read from, and the quarantine, if any."""
+    accepted them (a compaction moves rows, it keeps the run), the SHA-256 of the bytes they
+    were read from (a file moved or touched keeps it), and the quarantine, if any."""
     out = {}
     for key, entry in registry.items():
         if "held_out" in entry:
             continue
         made = entry.get("run_id") or json.dumps(entry.get("versions"), sort_keys=True)
+        fingerprint = entry.get("fingerprint") or ()
+        read = fingerprint[2] if len(fingerprint) > 2 and fingerprint[2] else fingerprint  # the bytes' SHA-256
         quarantined = entry.get("quarantined")
-        out[key] = f"{made}|{entry.get('fingerprint')}|{quarantined.get('at') if quarantined else ''}"
+        out[key] = f"{made}|{read}|{quarantined.get('at') if quarantined else ''}"
     return out
 
 
@@ -1015,10 +1027,13 @@ def indexes_generation(root: Path) -> str | None:
 
 class CorpusSnapshot:
     """The six tables of the last assembled corpus (pandas, as Arrow gives them back), the
-    tokens of the files they hold, and their generation."""
+    tokens of the files they hold, their generation, and the Arrow files each table is kept
+    in (`chunks`: a table that only grew is its earlier files plus one of the new rows)."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame], tokens: dict[str, str], generation: str):
+    def __init__(self, tables: dict[str, pd.DataFrame], tokens: dict[str, str], generation: str,
+                 chunks: Mapping[str, list[str]] | None = None):
         self.tables, self.tokens, self.generation = tables, tokens, generation
+        self.chunks = dict(chunks or {})
 
     def added_files(self, tokens: Mapping[str, str]) -> list[str] | None:
         """The files of `tokens` (the registry now) that the snapshot lacks, in key order; None
@@ -1029,30 +1044,98 @@ class CorpusSnapshot:
         return sorted(k for k in tokens if k not in self.tokens)
 
 
+def _write_chunk(folder: Path, name: str, df: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, folder / name)
+
+
 def save_corpus_snapshot(root: Path, tables: Mapping[str, pd.DataFrame], tokens: Mapping[str, str],
-                         generation: str) -> None:
-    """Write the corpus of `generation` (files named by it; the pointer `meta.json` last, so a
-    crash leaves the snapshot before), then delete the other generations' files."""
+                         generation: str, previous: CorpusSnapshot | None = None,
+                         unchanged: Mapping[str, int] | None = None) -> None:
+    """Write the corpus of `generation` as the pending one (`promote_corpus_snapshot` makes
+    it the snapshot once its checks passed; a crash before leaves the snapshot before), then
+    delete the files nothing points at.
+
+    `unchanged` (table -> n): the first n rows of that table are the rows of `previous`'s,
+    as they were; such a table keeps `previous`'s files (linked under the new generation's
+    names) and only its new rows are written, up to SNAPSHOT_MAX_CHUNKS files per table."""
     folder = Path(root) / CORPUS_SNAPSHOT
     folder.mkdir(parents=True, exist_ok=True)
-    frames = {**tables, "files": pd.DataFrame({"key": list(tokens), "token": list(tokens.values())})}
+    grown = dict(unchanged or {})
+    keys = list(tokens)
+    if previous is not None and all(tokens.get(k) == t for k, t in previous.tokens.items()):
+        keys = list(previous.tokens) + [k for k in tokens if k not in previous.tokens]  # the files it held first
+        grown["files"] = len(previous.tokens)
+    frames = {**tables, "files": pd.DataFrame({"key": keys, "token": [tokens[k] for k in keys]})}
+    chunks: dict[str, list[str]] = {}
     for name, df in frames.items():
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        tmp = folder / f".{generation}.{name}.{os.getpid()}.tmp"
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        os.replace(tmp, folder / f"{generation}.{name}.arrow")
-    tmp = folder / f".meta.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"format": _SNAPSHOT_FORMAT, "generation": generation, "tables": list(tables)}))
-    os.replace(tmp, folder / "meta.json")
+        before = previous.chunks.get(name, []) if previous is not None else []
+        kept = grown.get(name)
+        names: list[str] = []
+        if before and kept is not None and 0 < kept <= len(df) and len(before) < SNAPSHOT_MAX_CHUNKS:
+            for n, old in enumerate(before):
+                names.append(f"{generation}.{name}.{n}.arrow")
+                try:
+                    os.link(folder / old, folder / names[-1])
+                except OSError:
+                    names = []
+                    break
+        if names:
+            if kept < len(df):
+                names.append(f"{generation}.{name}.{len(names)}.arrow")
+                _write_chunk(folder, names[-1], df.iloc[kept:])
+        else:
+            names = [f"{generation}.{name}.0.arrow"]
+            _write_chunk(folder, names[0], df)
+        chunks[name] = names
+    tmp = folder / f".pending.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"format": _SNAPSHOT_FORMAT, "generation": generation, "chunks": chunks}))
+    os.replace(tmp, folder / PENDING)
+    _collect(folder)
+
+
+PENDING = "pending.json"  # the corpus written, not yet validated
+
+
+def _referenced(path: Path) -> set[str]:
+    try:
+        return {n for names in json.loads(path.read_text(encoding="utf-8"))["chunks"].values() for n in names}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+
+
+def _collect(folder: Path) -> None:
+    """Delete the Arrow files neither the snapshot nor the pending one names."""
+    live = _referenced(folder / "meta.json") | _referenced(folder / PENDING)
     for path in folder.iterdir():
-        if path.suffix == ".arrow" and not path.name.startswith(f"{generation}."):
+        if path.suffix == ".arrow" and path.name not in live:
             path.unlink(missing_ok=True)
+
+
+def promote_corpus_snapshot(root: Path) -> bool:
+    """Make the corpus written last (`save_corpus_snapshot`) the one the next corpus step
+    extends, once it passed its checks (the publish step calls this): a corpus that failed
+    them is never extended. Only if the indexes are still those of its generation. Call it
+    holding the corpus lock. Returns whether it was promoted."""
+    folder = Path(root) / CORPUS_SNAPSHOT
+    try:
+        pending = json.loads((folder / PENDING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(pending, dict) or pending.get("generation") != indexes_generation(root):
+        return False
+    os.replace(folder / PENDING, folder / "meta.json")
+    _collect(folder)
+    return True
 
 
 def drop_corpus_snapshot(root: Path) -> None:
     """Forget the last corpus (the next corpus step assembles every file)."""
-    (Path(root) / CORPUS_SNAPSHOT / "meta.json").unlink(missing_ok=True)
+    for name in ("meta.json", PENDING):
+        (Path(root) / CORPUS_SNAPSHOT / name).unlink(missing_ok=True)
 
 
 def load_corpus_snapshot(root: Path) -> CorpusSnapshot | None:
@@ -1062,19 +1145,24 @@ def load_corpus_snapshot(root: Path) -> CorpusSnapshot | None:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != _SNAPSHOT_FORMAT:
             return None
-        generation = meta["generation"]
+        chunks = {name: list(files) for name, files in meta["chunks"].items()}
 
         def read(name: str) -> pd.DataFrame:
-            with pa.memory_map(str(folder / f"{generation}.{name}.arrow")) as source:
-                return pa.ipc.open_file(source).read_all().to_pandas()
+            parts = []
+            for file in chunks[name]:
+                with pa.memory_map(str(folder / file)) as source:
+                    parts.append(pa.ipc.open_file(source).read_all())
+            if len(parts) > 1:  # a column all null in one file is of type null there
+                schema = pa.unify_schemas([p.schema for p in parts], promote_options="default")
+                parts = [p.cast(schema) for p in parts]
+            return pa.concat_tables(parts).to_pandas()
 
-        tables = {name: read(name) for name in meta["tables"]}
+        tables = {name: read(name) for name in chunks if name != "files"}
         files = read("files")
-        return CorpusSnapshot(tables, dict(zip(files["key"].tolist(), files["token"].tolist())), generation)
+        return CorpusSnapshot(tables, dict(zip(files["key"].tolist(), files["token"].tolist())), meta["generation"],
+                              chunks)
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
-
-
 CONFLICT_MEMO = "conflict_readings.json"  # clause readings of the quantities (`conflicts.ContextMemo`)
 
 

@@ -223,17 +223,28 @@ def test_failing_corpus_suite_blocks_publish(tmp_path, seed_raw_dir, monkeypatch
     with dg.instance_for_test() as instance:
         assert run_incremental(_defs(seed_raw_dir, wh), instance, _settings(seed_raw_dir, wh)).success
         manifest_before = (wh / "_manifest.json").read_text()
-        real = build.assemble_corpus
+        real, real_extend = build.assemble_corpus, build.extend_corpus
 
         def tampered(*frames, **kwargs):
             out = real(*frames, **kwargs)
             out["sentences"].loc[0, "char_start"] += 1
             return out
 
+        def tampered_extension(*args, **kwargs):  # the corpus extended from the last one
+            found = real_extend(*args, **kwargs)
+            if found is not None:
+                found[0]["sentences"].loc[0, "char_start"] += 1
+            return found
+
         monkeypatch.setattr(build, "assemble_corpus", tampered)
+        monkeypatch.setattr(build, "extend_corpus", tampered_extension)
         (seed_raw_dir / "new.txt").write_text("Officials said on Monday that 500 soldiers arrived in the city.\n")
         bad = run_incremental(_defs(seed_raw_dir, wh), instance, _settings(seed_raw_dir, wh))
     assert not bad.published
+    # the corpus that failed is never the one the next run extends (it was not promoted)
+    from pipeline.state import indexes_generation, load_corpus_snapshot
+    state = wh / ".state"
+    assert load_corpus_snapshot(state) is None or load_corpus_snapshot(state).generation != indexes_generation(state)
     assert {f.check for f in bad.failures} == {"corpus:corpus_suite"}, "\n".join(l for f in bad.failures for l in f.lines)[-3000:]
     (failure,) = bad.failures
     assert any(line.startswith("expect_column_values_to_be_in_set(offsets_match): 1 unexpected rows")

@@ -89,7 +89,8 @@ def _wait_marker(proc, marker: Path, point: str, limit: float = 400) -> None:
         pytest.fail(f"never reached {point}: exit {proc.returncode}\n{out[-1500:]}\n{err[-2500:]}")
 
 
-@pytest.mark.parametrize("point", ["stage:sentences", "state:before_accept", "publish:between_swaps"])
+@pytest.mark.parametrize("point", ["stage:sentences", "state:before_accept", "corpus:after_indexes",
+                                   "publish:between_swaps"])
 def test_sigkill_with_hostile_files_then_next_run_publishes(base, tmp_path, point):
     raw, wh, home = _clone(base, tmp_path)
     before = hs.snapshot(wh)

@@ -11,7 +11,7 @@ import pytest
 from pipeline import build
 from pipeline.state import (
     CorpusSnapshot, StateStore, file_tokens, indexes_generation, load_corpus_snapshot, load_indexes,
-    save_corpus_snapshot, save_indexes,
+    promote_corpus_snapshot, save_corpus_snapshot, save_indexes,
 )
 
 EXTENDED = "the last corpus and the files added since"
@@ -85,10 +85,11 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
     assert snapshot.tokens == tokens and snapshot.added_files(tokens) == []
     # extending by nothing gives the corpus as it was, and assembling every file gives it too
     indexes = load_indexes(root)
-    same = build.extend_corpus(snapshot.tables, store.read_accepted_tables, [], indexes)
+    same, unchanged = build.extend_corpus(snapshot.tables, store.read_accepted_tables, [], indexes)
     whole, _left_out = build.assemble_accepted(store.read_accepted_tables, indexes=load_indexes(root))
     for name, df in whole.items():
         pd.testing.assert_frame_equal(same[name], df, obj=name)
+    assert unchanged == {name: len(df) for name, df in whole.items()}
     # a file of it accepted again (another run), or gone: it cannot be extended
     key = sorted(tokens)[0]
     assert snapshot.added_files({**tokens, key: tokens[key] + "x"}) is None
@@ -104,6 +105,35 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
     meta.write_text("{")
     assert load_corpus_snapshot(root) is None
     save_corpus_snapshot(root, whole, tokens, "g2")
+    assert load_corpus_snapshot(root) is None  # pending until its checks pass
+    assert promote_corpus_snapshot(root)
     again = load_corpus_snapshot(root)
     assert isinstance(again, CorpusSnapshot) and again.generation == "g2" and again.tokens == tokens
     assert sorted(p.name.split(".")[0] for p in (root / "corpus").glob("*.arrow")) == ["g2"] * 7
+
+    # a corpus that only grew keeps the files of the one before and adds one of its new rows
+    # (linked, not written again); a table whose earlier rows changed is written again
+    fewer = {name: df.iloc[: len(df) // 2] for name, df in whole.items()}
+    half = {k: tokens[k] for k in sorted(tokens)[: len(tokens) // 2]}
+    save_indexes(root, indexes, "g3")
+    save_corpus_snapshot(root, fewer, half, "g3")
+    assert promote_corpus_snapshot(root)
+    g3 = load_corpus_snapshot(root)
+    changed = whole["claim_entities"].copy()
+    changed.loc[0, "canonical"] = "Someone Else"
+    grown = {**whole, "claim_entities": changed}
+    rows_kept = {name: len(df) for name, df in fewer.items()} | {"claim_entities": 0}
+    inode = (root / "corpus" / g3.chunks["claims"][0]).stat().st_ino
+    save_corpus_snapshot(root, grown, tokens, "g4", previous=g3, unchanged=rows_kept)
+    assert not promote_corpus_snapshot(root)  # the indexes are not those of g4: never promoted
+    save_indexes(root, indexes, "g4")
+    assert promote_corpus_snapshot(root)
+    g4 = load_corpus_snapshot(root)
+    assert g4.tokens == tokens and list(g4.tokens)[: len(half)] == list(half)
+    for name, df in grown.items():
+        pd.testing.assert_frame_equal(g4.tables[name].reset_index(drop=True),
+                                      df.reset_index(drop=True).astype(g4.tables[name].dtypes.to_dict()), obj=name)
+    assert {name: len(files) for name, files in g4.chunks.items()} == {
+        **{name: 2 for name in whole}, "claim_entities": 1, "files": 2}
+    assert (root / "corpus" / g4.chunks["claims"][0]).stat().st_ino == inode  # the same file, linked
+    assert sorted({p.name.split(".")[0] for p in (root / "corpus").glob("*.arrow")}) == ["g4"]
