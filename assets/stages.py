@@ -494,7 +494,7 @@ def _extended(store, snapshot, tokens: dict, indexes):
     added = snapshot.added_files(tokens)
     if added is None:
         return None
-    found = build.extend_corpus(snapshot.tables, store.read_accepted_tables, added, indexes)
+    found = build.extend_corpus(snapshot.tables, store.read_accepted_tables, added, indexes, snapshot.texts)
     snapshot.tables = None  # the corpus holds them now (or they go)
     return None if found is None else (found[0], added, found[1])
 
@@ -534,7 +534,8 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         save_indexes(store.root, indexes, generation)
         checkpoint("corpus:after_indexes")  # a crash here: indexes of a generation no snapshot has
         if store.registry_generation() == registry:  # no file accepted or forgotten meanwhile
-            save_corpus_snapshot(store.root, tables, tokens, generation, previous=snapshot, unchanged=unchanged)
+            save_corpus_snapshot(store.root, tables, tokens, generation, previous=snapshot, unchanged=unchanged,
+                                 texts=indexes.first_with_text)
         else:
             drop_corpus_snapshot(store.root)
         snapshot = extended = None

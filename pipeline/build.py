@@ -500,7 +500,7 @@ def text_digest(text: str) -> str:
 
 
 def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = None,
-                     first_with_text: dict[str, str] | None = None) -> pd.DataFrame:
+                     first_with_text: dict[str, str] | None = None, extending: bool = False) -> pd.DataFrame:
     """Final document rows of the whole corpus.
 
     One row per doc_id (identical bytes under several names keep the earliest path,
@@ -510,13 +510,13 @@ def corpus_documents(documents: pd.DataFrame, digests: dict[str, str] | None = N
     `digests` (`text.exact_digest` of a text -> its `text_digest`, updated in place)
     remembers the comparison key of every document text between runs.
 
-    `first_with_text` (comparison key -> doc_id, updated in place): the texts of documents
-    that come before all of `documents` (`extend_corpus`); then `digests` keeps what it had.
+    `first_with_text` (comparison key -> doc_id): filled in place with the first document of
+    each text; `extending`: it holds those of documents that come before all of `documents`
+    (`extend_corpus`), and `digests` keeps what it had.
     """
     from pipeline.text import exact_digest
 
     digests = {} if digests is None else digests
-    extending = first_with_text is not None
     if not len(documents):
         return documents
     docs = documents.sort_values(["ingested_at", "source_path"], kind="stable").copy()
@@ -746,7 +746,8 @@ def _texts_before(docs: pd.DataFrame, digests: dict[str, str]) -> dict[str, str]
 
 
 def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequence[str],
-                  indexes: CorpusIndexes) -> tuple[dict[str, pd.DataFrame], dict[str, int]] | None:
+                  indexes: CorpusIndexes, texts: dict[str, str] | None = None,
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, int]] | None:
     """The corpus of `previous` plus the accepted files `added`, as `assemble_accepted` would
     assemble all of them, and for each table how many of its first rows are `previous`'s
     rows as they were (the others are new); None when the new files can change rows of
@@ -762,6 +763,8 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     that makes a paragraph of earlier ones a site template, a template bar that grows with
     the corpus (`min_share`), stored rows that cannot be read. Entity canonical names are
     recomputed over the whole corpus (a surname gaining or losing its one full name).
+    `texts`: `indexes.first_with_text` as the last assembly left it (else made again); it
+    is left in `indexes` with the new documents' texts added.
     """
     from pipeline.neardup import near_duplicate_documents, near_duplicate_paragraphs
 
@@ -769,6 +772,8 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     prev_docs = prev["documents"]
     if not len(prev_docs) or indexes.templates.min_share > 0:
         return None
+    first_with_text = dict(texts) if texts is not None else _texts_before(prev_docs, indexes.text_digests)
+    indexes.first_with_text = first_with_text
     if not added:
         return _extended(prev, dict(prev))
     read, healed = read_tables(["documents"], list(added))
@@ -784,7 +789,7 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     if min(zip(new["ingested_at"], new["source_path"])) <= max(zip(prev_docs["ingested_at"], prev_docs["source_path"])):
         return None  # not all after the corpus in ingestion order
     digests = indexes.text_digests
-    docs = corpus_documents(new, digests, first_with_text=_texts_before(prev_docs, digests))
+    docs = corpus_documents(new, digests, first_with_text, extending=True)
     entered = (prev_docs["status"] == "ok") | (prev_docs["reason"] == "near_duplicate")
     near = prev_docs["reason"] == "near_duplicate"
     candidates = docs[docs["status"] == "ok"]
@@ -864,8 +869,11 @@ def _with_canonical_names(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataF
 
 def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataFrame]:
     """`assemble_corpus` on the tables of `handed`, popped from it one by one."""
+    first_with_text: dict[str, str] = {}
     docs = corpus_documents(_nonnull(handed.pop("documents", None), "documents"),
-                            indexes.text_digests if indexes is not None else None)
+                            indexes.text_digests if indexes is not None else None, first_with_text)
+    if indexes is not None:
+        indexes.first_with_text = first_with_text
     if indexes is not None and len(docs):
         from pipeline.neardup import near_duplicate_documents
 

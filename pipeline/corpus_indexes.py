@@ -16,3 +16,6 @@ class CorpusIndexes:
     paragraphs: "NearDupIndex"
     templates: "TemplateCounter"
     text_digests: dict[str, str] = field(default_factory=dict)  # exact_digest -> text_digest (documents)
+    # text_digest -> the first document with that text, in corpus order: made by an assembly
+    # (`pipeline.build`), kept with the last corpus (`pipeline.state.CorpusSnapshot`), not here
+    first_with_text: dict[str, str] | None = None

@@ -83,6 +83,9 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
     tokens = file_tokens(store.accepted_view())
     assert snapshot is not None and snapshot.generation == indexes_generation(root)
     assert snapshot.tokens == tokens and snapshot.added_files(tokens) == []
+    # the first document of each text, kept with it, is what the documents say
+    assert snapshot.texts == build._texts_before(build._nonnull(snapshot.tables["documents"], "documents"), {})
+    assert len(snapshot.texts) == 5
     # extending by nothing gives the corpus as it was, and assembling every file gives it too
     indexes = load_indexes(root)
     same, unchanged = build.extend_corpus(snapshot.tables, store.read_accepted_tables, [], indexes)

@@ -494,3 +494,26 @@ def test_corpus_indexes_loaded_ahead_are_used_once_and_only_while_their_files_st
         assert "d2" in healed.documents
     finally:
         distributed.drop_prefetched()
+
+
+def test_a_registry_written_by_another_process_is_read_again_row_by_row(tmp_path):
+    """After another process's write only the rows it changed are parsed again; the others
+    are the entries read before (and a reader holding the old mapping sees no change)."""
+    import json
+    import sqlite3
+
+    from pipeline.state import REGISTRY
+
+    store = StateStore(tmp_path)
+    store.accept({"a": entry("r1", "documents"), "b": entry("r1", "documents"), "c": entry("r1", "documents")})
+    before = store.accepted_view()
+    con = sqlite3.connect(tmp_path / REGISTRY)  # another process: a write this one's cache did not see
+    with con:
+        con.execute("UPDATE files SET entry = ? WHERE key = 'b'", (json.dumps(entry("r2", "documents")),))
+        con.execute("DELETE FROM files WHERE key = 'c'")
+        con.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+    con.close()
+    after = store.accepted_view()
+    assert sorted(after) == ["a", "b"] and after["b"]["versions"] == {"documents": "r2"}
+    assert after["a"] is before["a"]  # not parsed again
+    assert before["b"]["versions"] == {"documents": "r1"} and "c" in before  # the old mapping as it was
