@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench.run import _read_text, pipeline_run, step_seconds
+from bench.run import _read_text, corpus_assembly, pipeline_run, step_seconds
 from pipeline.state import StateStore
 
 
@@ -73,14 +73,14 @@ def _area(rel: str) -> str:
 
 def bytes_written(root: Path, before: Mapping[str, tuple[int, int, int]]) -> dict[str, int]:
     """Bytes of the files under `root` written since `before` (new, or replaced), by area. A
-    hard link to a file that is still where it was (a part linked from the snapshot
-    before) is not counted; a whole file rewritten is counted whole (SQLite's page writes
-    are over-counted so)."""
+    hard link to a file that was there before, unchanged (a part linked from the snapshot
+    before, a corpus file kept under its new generation's name), is not counted; a whole
+    file rewritten is counted whole (SQLite's page writes are over-counted so)."""
     after = file_stamps(root)
-    linked = {v[0] for path, v in before.items() if path in after and after[path][0] == v[0]}
+    earlier = {v for v in before.values()}  # (inode, mtime, size) of every file there before
     out: dict[str, int] = {}
     for path, stamp in after.items():
-        if before.get(path) != stamp and stamp[0] not in linked:
+        if before.get(path) != stamp and stamp not in earlier:
             area = _area(os.path.relpath(path, root))
             out[area] = out.get(area, 0) + stamp[2]
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     again = pipeline_run(base / "raw", base / "wh", base / "home")
     if again["rc"] != 0:
         raise SystemExit(f"the run without changes failed ({again['rc']}):\n{again['stderr'][-2000:]}")
-    print(f"run without changes: {again['seconds']:.1f} s ({again['peak_rss_mb']:.0f} MB)", flush=True)
+    print(f"run without changes: {again['seconds']:.1f} s ({again['peak_rss_mb']:.0f} MB); its corpus step "
+          f"assembled {corpus_assembly(base / 'home')}", flush=True)
     # a state built by older code has a batch file per run and stage; this code's runs merge
     # them as they go (`accepted_files` -> `StateStore.compact`), so the base gets the same
     merged = StateStore(base / "wh" / ".state").compact()
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             arrived.unlink()
         written = bytes_written(work, stamps)
+        assembled = corpus_assembly(work / "home")
         if trace is not None:
             args.trace.mkdir(parents=True, exist_ok=True)
             (args.trace / f"plus_one_{k}.json").write_text(json.dumps(trace))
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {k}: +1 article {inc['seconds']:.1f} s ({inc['peak_rss_mb']:.0f} MB, "
               f"{inc['peak_rss_no_fork_mb']:.0f} MB without forks not yet exec'd), "
               f"alone {one['seconds']:.1f} s ({one['peak_rss_mb']:.0f} MB)", flush=True)
+        print(f"       its corpus step assembled {assembled}", flush=True)
         print(f"       the +1 run wrote {sum(written.values()) / 1e6:.1f} MB: "
               + ", ".join(f"{area} {n / 1e6:.1f}" for area, n in written.items() if n >= 50_000), flush=True)
         shutil.rmtree(work, ignore_errors=True)

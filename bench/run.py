@@ -206,6 +206,21 @@ def step_seconds(home: Path) -> dict[str, float]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def corpus_assembly(home: Path) -> str | None:
+    """How the last run's corpus step assembled the corpus (its `assembled` metadata: the last
+    corpus extended, or every accepted file), read in a child process like `step_seconds`."""
+    code = (
+        "import json, dagster as dg\n"
+        "with dg.DagsterInstance.get() as inst:\n"
+        "    ev = inst.get_latest_materialization_event(dg.AssetKey('corpus'))\n"
+        "    md = ev.asset_materialization.metadata if ev is not None else {}\n"
+        "    print(json.dumps(md['assembled'].value if 'assembled' in md else None))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], env=_env(DAGSTER_HOME=home), capture_output=True, text=True,
+                         check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 # ------------------------------------------------------------------ the baseline (a child process)
 BASELINE_CODE = r"""
 import json, sys, time
