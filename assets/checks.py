@@ -62,7 +62,11 @@ def check_result(report) -> dg.AssetCheckResult:
 
 def _data_docs_dir(context: dg.AssetCheckExecutionContext) -> Path | None:
     """`<warehouse>/data_docs` when the run has the `settings` resource and docs are on."""
-    settings = getattr(context.resources, "settings", None)
+    return data_docs_dir(getattr(context.resources, "settings", None))
+
+
+def data_docs_dir(settings) -> Path | None:
+    """`<warehouse>/data_docs` of these settings (None: no settings, or docs off)."""
     if settings is None or not settings.data_docs:
         return None
     return settings.warehouse_path / DATA_DOCS_DIR

@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from assets.corpus_checks import start_corpus_suite
 from assets.partitions import ISOLATE_TAG, file_batches
 from assets.resources import PipelineSettings, Workers
 from assets.runtime import HANDOVER, LOOK_AHEAD, NEXT_BATCHES, in_background
@@ -543,6 +544,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         context.log.warning(f"left out of this corpus, processed again by the next run: {relpath}: {reason}")
     signed_ahead -= _signed_ahead()
     distributed.drop_prefetched()  # rows read ahead that this corpus did not take (files replaced since)
+    start_corpus_suite(context.run_id, tables, settings)  # first in the GX process, then the conflicts
     _start_ahead(context.run_id, tables, store.root)
     context.add_output_metadata({
         **{f"rows_{k}": len(v) for k, v in tables.items()},

@@ -243,6 +243,8 @@ class NearDupIndex:
         self._seq: dict[str, int] = {}  # insertion number: earlier runs come first
         self._matches: dict[str, list[str] | None] = {}  # None: not known (index saved without them)
         self._next = 0
+        self._changes = 0  # counts the changes since it was made
+        self._stored: tuple[str, int] | None = None  # (folder, changes) when it was loaded from or saved there
         self._row_keys: list[str | None] = []  # row -> key (None once removed)
         self._rows: dict[str, int] = {}
         # row buffers with spare capacity (doubled when full): appending a key is O(1) amortized
@@ -494,6 +496,7 @@ class NearDupIndex:
                 return sorted(m for m in known if m in self._sigs)
             found = self._query(key, values)  # an index saved before match lists: ask once, keep
             self._matches[key] = list(found)
+            self._changes += 1
             return found
         if len(normalize_key(text).split()) < self.config.min_words:
             return []
@@ -506,6 +509,7 @@ class NearDupIndex:
     def _insert(self, key: str, values: np.ndarray, group: str | None, matches: list[str] | None = None,
                 bands: np.ndarray | None = None) -> None:
         values = np.ascontiguousarray(values, dtype=np.uint32)
+        self._changes += 1
         self._sigs[key] = values
         self._groups[key] = group
         self._seq[key] = self._next
@@ -517,6 +521,7 @@ class NearDupIndex:
 
     def _keep_matches(self, key: str, matches: list[str] | None) -> None:
         """Store a new key's matches (its earliest MAX_KEPT_MATCHES) and add it to theirs."""
+        self._changes += 1
         if matches is not None and len(matches) > MAX_KEPT_MATCHES:  # the earliest inserted
             matches = sorted(sorted(matches, key=self._seq.__getitem__)[:MAX_KEPT_MATCHES])
         self._matches[key] = list(matches) if matches is not None else None
@@ -528,6 +533,7 @@ class NearDupIndex:
     def remove(self, key: str) -> None:
         """Forget `key` (e.g. its file was deleted); unknown keys are ignored."""
         if key in self._sigs:
+            self._changes += 1
             self._row_keys[self._rows.pop(key)] = None
             del self._sigs[key]
             del self._groups[key]
@@ -536,8 +542,12 @@ class NearDupIndex:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
-        """Write the index into folder `path` (created if needed); each file replaced atomically."""
+        """Write the index into folder `path` (created if needed); each file replaced atomically.
+        Nothing is written when the folder holds it already (it was loaded from there, or
+        saved there, and has not changed since): a run that added no text rewrites nothing."""
         folder = Path(path)
+        if self._stored == (str(folder.resolve()), self._changes) and (folder / KEYS_FILE).exists():
+            return
         folder.mkdir(parents=True, exist_ok=True)
         keys = list(self._sigs)
         matrix = (np.stack([self._sigs[k] for k in keys]) if keys
@@ -567,6 +577,7 @@ class NearDupIndex:
             {"keys": keys, "groups": groups, "matches": matches}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")))
         write("config.json", lambda fh: fh.write(json.dumps(self.config.to_json(), indent=2).encode("utf-8")))
         (folder / LEGACY_KEYS_FILE).unlink(missing_ok=True)  # older code finds no index, and rebuilds its own
+        self._stored = (str(folder.resolve()), self._changes)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None, config: NearDupConfig = NearDupConfig()) -> "NearDupIndex":
@@ -605,6 +616,8 @@ class NearDupIndex:
             index._rows[key] = n
             index._matches[key] = found
         index._next = len(keys)
+        if compact:  # (an index of the older layout is written again in this one)
+            index._stored = (str(folder.resolve()), index._changes)
         return index
 
 

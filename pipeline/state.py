@@ -983,6 +983,18 @@ def load_indexes(root: Path, heal: bool = True):
     )
 
 
+def _replace_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically, unless the file holds it already."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, ValueError):
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def save_indexes(root: Path, indexes, generation: str | None = None) -> None:
     """Write the indexes; `generation` names the corpus they describe (`save_corpus_snapshot`).
     The old generation's mark goes first: indexes half written never match a snapshot."""
@@ -991,12 +1003,8 @@ def save_indexes(root: Path, indexes, generation: str | None = None) -> None:
     (root / INDEXES_GENERATION).unlink(missing_ok=True)
     indexes.documents.save(root / "neardup_documents")
     indexes.paragraphs.save(root / "neardup_paragraphs")
-    tmp = root / f".templates.{os.getpid()}.tmp"
-    tmp.write_text(indexes.templates.to_json())
-    os.replace(tmp, root / "templates.json")
-    tmp = root / f".{TEXT_DIGESTS}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(dict(sorted(indexes.text_digests.items())), separators=(",", ":")))
-    os.replace(tmp, root / TEXT_DIGESTS)
+    _replace_text(root / "templates.json", indexes.templates.to_json())
+    _replace_text(root / TEXT_DIGESTS, json.dumps(dict(sorted(indexes.text_digests.items())), separators=(",", ":")))
     if generation is not None:
         tmp = root / f".{INDEXES_GENERATION}.{os.getpid()}.tmp"
         tmp.write_text(generation)

@@ -404,3 +404,21 @@ def test_new_paragraphs_after_a_judged_corpus_get_the_links_of_judging_all_of_th
     again = NearDupIndex(cfg)
     near_duplicate_paragraphs([p for p, _, _ in prior], [d for _, d, _ in prior], [t for *_, t in prior], again)
     assert near_duplicate_paragraphs(["p5"], ["d4"], [new[0][2]], again)["p5"] == "p2"  # without the earlier links
+
+
+def test_an_index_unchanged_since_it_was_loaded_or_saved_is_not_written_again(tmp_path):
+    folder = tmp_path / "index"
+    index = NearDupIndex(NearDupConfig())
+    index.query_and_add("a", article(1))
+    index.save(folder)
+    stamps = {p.name: p.stat().st_ino for p in folder.iterdir()}
+    loaded = NearDupIndex.load(folder, NearDupConfig())
+    loaded.query_and_add("a", "")  # a key it holds: nothing changes
+    loaded.save(folder)
+    assert {p.name: p.stat().st_ino for p in folder.iterdir()} == stamps  # nothing replaced
+    loaded.query_and_add("b", article(2))
+    loaded.save(folder)
+    assert {p.name: p.stat().st_ino for p in folder.iterdir()} != stamps
+    assert "b" in NearDupIndex.load(folder, NearDupConfig())
+    loaded.save(tmp_path / "elsewhere")  # another folder: written
+    assert "b" in NearDupIndex.load(tmp_path / "elsewhere", NearDupConfig())
