@@ -522,8 +522,9 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         registry = store.registry_generation()  # first: a write after it shows at the end
         tokens = file_tokens(store.accepted_view())
         snapshot = load_corpus_snapshot(store.root)
-        if snapshot is not None and snapshot.generation != indexes_generation(store.root):
-            snapshot = None  # not the corpus these indexes describe
+        code = build.assembly_code()
+        if snapshot is not None and (snapshot.generation != indexes_generation(store.root) or snapshot.code != code):
+            snapshot = None  # not the corpus these indexes describe, or assembled by other code
         extended = _extended(store, snapshot, tokens, indexes) if snapshot is not None else None
         left_out, added, unchanged = [], None, None
         if extended is not None:
@@ -536,7 +537,7 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         checkpoint("corpus:after_indexes")  # a crash here: indexes of a generation no snapshot has
         if store.registry_generation() == registry:  # no file accepted or forgotten meanwhile
             save_corpus_snapshot(store.root, tables, tokens, generation, previous=snapshot, unchanged=unchanged,
-                                 texts=indexes.first_with_text)
+                                 texts=indexes.first_with_text, code=code)
         else:
             drop_corpus_snapshot(store.root)
         snapshot = extended = None

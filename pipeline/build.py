@@ -6,6 +6,7 @@ settings it needs and returns new frames; none writes files or keeps state.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -728,6 +729,17 @@ def assemble_accepted(read_tables, indexes: CorpusIndexes | None = None,
         left_out += broken
 
 
+def assembly_code() -> str:
+    """A digest of the code an assembled corpus depends on (this module and the rules it
+    applies across documents): a corpus kept by other code is assembled again, not extended."""
+    from pipeline import entities, neardup, schemas, templates, text
+
+    h = hashlib.sha256()
+    for module in (sys.modules[__name__], boilerplate, dedup, entities, neardup, schemas, templates, text):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _texts_before(docs: pd.DataFrame, digests: dict[str, str]) -> dict[str, str]:
     """comparison key -> doc_id of the documents of a corpus whose text the documents after
     them are compared with (`corpus_documents`: those that were `ok` before the near-duplicate
@@ -772,6 +784,8 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     prev_docs = prev["documents"]
     if not len(prev_docs) or indexes.templates.min_share > 0:
         return None
+    if any(set(TABLES[name].names) - set(prev[name].columns) for name in CORPUS_TABLE_NAMES):
+        return None  # kept without a column the tables have now
     first_with_text = dict(texts) if texts is not None else _texts_before(prev_docs, indexes.text_digests)
     indexes.first_with_text = first_with_text
     if not added:

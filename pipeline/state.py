@@ -1052,9 +1052,11 @@ class CorpusSnapshot:
     in (`chunks`: a table that only grew is its earlier files plus one of the new rows)."""
 
     def __init__(self, tables: dict[str, pd.DataFrame], tokens: dict[str, str], generation: str,
-                 chunks: Mapping[str, list[str]] | None = None, texts: dict[str, str] | None = None):
+                 chunks: Mapping[str, list[str]] | None = None, texts: dict[str, str] | None = None,
+                 code: str | None = None):
         self.tables, self.tokens, self.generation = tables, tokens, generation
         self.chunks = dict(chunks or {})
+        self.code = code  # `pipeline.build.assembly_code()` of the code that assembled it
         self.texts = texts  # `CorpusIndexes.first_with_text` of that corpus (None: not kept)
 
     def added_files(self, tokens: Mapping[str, str]) -> list[str] | None:
@@ -1076,7 +1078,8 @@ def _write_chunk(folder: Path, name: str, df: pd.DataFrame) -> None:
 
 def save_corpus_snapshot(root: Path, tables: Mapping[str, pd.DataFrame], tokens: Mapping[str, str],
                          generation: str, previous: CorpusSnapshot | None = None,
-                         unchanged: Mapping[str, int] | None = None, texts: Mapping[str, str] | None = None) -> None:
+                         unchanged: Mapping[str, int] | None = None, texts: Mapping[str, str] | None = None,
+                         code: str | None = None) -> None:
     """Write the corpus of `generation` as the pending one (`promote_corpus_snapshot` makes
     it the snapshot once its checks passed; a crash before leaves the snapshot before), then
     delete the files nothing points at.
@@ -1119,7 +1122,7 @@ def save_corpus_snapshot(root: Path, tables: Mapping[str, pd.DataFrame], tokens:
             _write_chunk(folder, names[0], df)
         chunks[name] = names
     tmp = folder / f".pending.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"format": _SNAPSHOT_FORMAT, "generation": generation, "chunks": chunks}))
+    tmp.write_text(json.dumps({"format": _SNAPSHOT_FORMAT, "generation": generation, "chunks": chunks, "code": code}))
     os.replace(tmp, folder / PENDING)
     _collect(folder)
 
@@ -1188,7 +1191,8 @@ def load_corpus_snapshot(root: Path) -> CorpusSnapshot | None:
         files = read("files")
         texts = read("texts") if "texts" in chunks else None
         return CorpusSnapshot(tables, dict(zip(files["key"].tolist(), files["token"].tolist())), meta["generation"],
-                              chunks, dict(zip(texts["key"].tolist(), texts["doc_id"].tolist())) if texts is not None else None)
+                              chunks, dict(zip(texts["key"].tolist(), texts["doc_id"].tolist())) if texts is not None else None,
+                              meta.get("code"))
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
 CONFLICT_MEMO = "conflict_readings.json"  # clause readings of the quantities (`conflicts.ContextMemo`)

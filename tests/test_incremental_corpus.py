@@ -140,3 +140,31 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
         **{name: 2 for name in whole}, "claim_entities": 1, "files": 2}
     assert (root / "corpus" / g4.chunks["claims"][0]).stat().st_ino == inode  # the same file, linked
     assert sorted({p.name.split(".")[0] for p in (root / "corpus").glob("*.arrow")}) == ["g4"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_corpus_kept_by_other_code_or_with_fewer_columns_is_assembled_again(tmp_path, seed_raw_dir, monkeypatch):
+    raw = tmp_path / "steps"
+    shutil.copytree(seed_raw_dir, raw)
+    wh, root = tmp_path / "wh", tmp_path / "wh" / ".state"
+    _run(raw, wh)
+
+    def arrives(name: str) -> None:
+        (raw / name).write_text(f"Harbour news {name}\n\nThe harbour reopened on Monday after the storm, the "
+                                f"port authority said, and {len(name)} ferries will sail again from Tuesday.\n")
+
+    arrives("zz_one.txt")
+    monkeypatch.setattr(build, "assembly_code", lambda: "other code")
+    assert _run(raw, wh)["assembled"] == WHOLE  # kept by the code before
+    assert load_corpus_snapshot(root).code == "other code"
+    monkeypatch.undo()
+    arrives("zz_two.txt")
+    assert _run(raw, wh)["assembled"] == WHOLE  # kept by "other code"
+    arrives("zz_three.txt")
+    assert _run(raw, wh)["assembled"] == EXTENDED
+    snapshot = load_corpus_snapshot(root)
+    read = StateStore(root).read_accepted_tables
+    fewer = {name: df.drop(columns=["n_words"]) if name == "paragraphs" else df for name, df in snapshot.tables.items()}
+    assert build.extend_corpus(fewer, read, [], load_indexes(root)) is None  # kept without a column
+    assert build.extend_corpus(snapshot.tables, read, [], load_indexes(root)) is not None
