@@ -535,9 +535,11 @@ def corpus(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dic
         generation = uuid.uuid4().hex
         save_indexes(store.root, indexes, generation)
         checkpoint("corpus:after_indexes")  # a crash here: indexes of a generation no snapshot has
+        HANDOVER.drop(name_prefix="corpus_generation")
         if store.registry_generation() == registry:  # no file accepted or forgotten meanwhile
             save_corpus_snapshot(store.root, tables, tokens, generation, previous=snapshot, unchanged=unchanged,
                                  texts=indexes.first_with_text, code=code)
+            HANDOVER.offer(context.run_id, "corpus_generation", generation)  # promoted by this run's publish
         else:
             drop_corpus_snapshot(store.root)
         snapshot = extended = None
@@ -618,8 +620,10 @@ def warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, cor
     tables = {name: schemas.conform(frames[name], name) for name in schemas.CONTRACT_TABLES}
     target = settings.warehouse_target  # the local folder, or the S3Warehouse
     published = publishing.publish(target, tables, run_all=distributed.run_all_in_threads)
-    with corpus_lock(settings.state.root):  # every check of this corpus passed: the next run may extend it
-        promote_corpus_snapshot(settings.state.root)
+    generation = HANDOVER.take(context.run_id, "corpus_generation")
+    if generation is not None:  # every check of this run's corpus passed: the next run may extend it
+        with corpus_lock(settings.state.root):
+            promote_corpus_snapshot(settings.state.root, generation)
     for t in published:
         yield dg.MaterializeResult(asset_key=published_key(t.name), metadata={
             "dagster/row_count": t.rows,

@@ -1145,17 +1145,19 @@ def _collect(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def promote_corpus_snapshot(root: Path) -> bool:
-    """Make the corpus written last (`save_corpus_snapshot`) the one the next corpus step
-    extends, once it passed its checks (the publish step calls this): a corpus that failed
-    them is never extended. Only if the indexes are still those of its generation. Call it
+def promote_corpus_snapshot(root: Path, generation: str) -> bool:
+    """Make the corpus of `generation`, written last (`save_corpus_snapshot`), the one the
+    next corpus step extends, once it passed its checks (the publish step of the run that
+    assembled it calls this): a corpus that failed them is never extended. Only if it is
+    still the one written last and the indexes are still those of its generation. Call it
     holding the corpus lock. Returns whether it was promoted."""
     folder = Path(root) / CORPUS_SNAPSHOT
     try:
         pending = json.loads((folder / PENDING).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(pending, dict) or pending.get("generation") != indexes_generation(root):
+    if not isinstance(pending, dict) or pending.get("generation") != generation \
+            or generation != indexes_generation(root):
         return False
     os.replace(folder / PENDING, folder / "meta.json")
     _collect(folder)

@@ -109,7 +109,8 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
     assert load_corpus_snapshot(root) is None
     save_corpus_snapshot(root, whole, tokens, "g2")
     assert load_corpus_snapshot(root) is None  # pending until its checks pass
-    assert promote_corpus_snapshot(root)
+    assert not promote_corpus_snapshot(root, "g1")  # another run's corpus: not this one
+    assert promote_corpus_snapshot(root, "g2")
     again = load_corpus_snapshot(root)
     assert isinstance(again, CorpusSnapshot) and again.generation == "g2" and again.tokens == tokens
     assert sorted(p.name.split(".")[0] for p in (root / "corpus").glob("*.arrow")) == ["g2"] * 7
@@ -120,7 +121,7 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
     half = {k: tokens[k] for k in sorted(tokens)[: len(tokens) // 2]}
     save_indexes(root, indexes, "g3")
     save_corpus_snapshot(root, fewer, half, "g3")
-    assert promote_corpus_snapshot(root)
+    assert promote_corpus_snapshot(root, "g3")
     g3 = load_corpus_snapshot(root)
     changed = whole["claim_entities"].copy()
     changed.loc[0, "canonical"] = "Someone Else"
@@ -128,9 +129,9 @@ def test_the_last_corpus_is_used_only_with_its_indexes_and_unchanged_files(tmp_p
     rows_kept = {name: len(df) for name, df in fewer.items()} | {"claim_entities": 0}
     inode = (root / "corpus" / g3.chunks["claims"][0]).stat().st_ino
     save_corpus_snapshot(root, grown, tokens, "g4", previous=g3, unchanged=rows_kept)
-    assert not promote_corpus_snapshot(root)  # the indexes are not those of g4: never promoted
+    assert not promote_corpus_snapshot(root, "g4")  # the indexes are not those of g4: never promoted
     save_indexes(root, indexes, "g4")
-    assert promote_corpus_snapshot(root)
+    assert promote_corpus_snapshot(root, "g4")
     g4 = load_corpus_snapshot(root)
     assert g4.tokens == tokens and list(g4.tokens)[: len(half)] == list(half)
     for name, df in grown.items():
