@@ -210,6 +210,11 @@ def step_seconds(home: Path) -> dict[str, float]:
         "                out[st.step_key] = out.get(st.step_key, 0.0) + st.end_time - st.start_time\n"
         "print(json.dumps(out))\n"
     )
+    return _ask_instance(home, code)
+
+
+def _ask_instance(home: Path, code: str):
+    """The JSON that `code` prints last, run in a child process on the Dagster instance at `home`."""
     res = subprocess.run([sys.executable, "-c", code], env=_env(DAGSTER_HOME=home), capture_output=True, text=True,
                          check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -225,9 +230,7 @@ def corpus_assembly(home: Path) -> str | None:
         "    md = ev.asset_materialization.metadata if ev is not None else {}\n"
         "    print(json.dumps(md['assembled'].value if 'assembled' in md else None))\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], env=_env(DAGSTER_HOME=home), capture_output=True, text=True,
-                         check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return _ask_instance(home, code)
 
 
 # ------------------------------------------------------------------ the baseline (a child process)

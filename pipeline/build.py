@@ -740,6 +740,36 @@ def assembly_code() -> str:
     return h.hexdigest()[:16]
 
 
+def _mark_near_copies(docs: pd.DataFrame, copies: dict[str, str]) -> None:
+    """Mark the `ok` documents of `copies` (doc_id -> the document they copy) as near duplicates, in place."""
+    hit = member_of(docs["doc_id"], copies.keys()) & (docs["status"] == "ok")
+    docs.loc[hit, "status"] = "duplicate"
+    docs.loc[hit, "reason"] = "near_duplicate"
+    docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
+
+
+def _in_document_order(paras: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
+    """The paragraphs in the order of their documents in `docs`, each document's by ordinal."""
+    order = {d: i for i, d in enumerate(docs["doc_id"])}
+    return paras.assign(_doc_order=paras["doc_id"].map(order)).sort_values(
+        ["_doc_order", "ordinal"], kind="stable").drop(columns="_doc_order")
+
+
+def _rows_below(paras: pd.DataFrame, table) -> tuple[pd.DataFrame, ...]:
+    """The sentences of the kept paragraphs, their claims, and those claims' quantities and
+    entities; `table(name)` gives each table when its turn comes (read or popped then)."""
+    kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
+    sents = table("sentences")
+    sents = sents[member_of(sents["paragraph_id"], kept)]
+    cl = table("claims")
+    cl = cl[member_of(cl["sentence_id"], sents["sentence_id"])]
+    live_claims = set(cl["claim_id"])
+    q = table("claim_quantities")
+    q = q[member_of(q["claim_id"], live_claims)]
+    e = table("claim_entities")
+    return sents, cl, q, e[member_of(e["claim_id"], live_claims)]
+
+
 def _texts_before(docs: pd.DataFrame, digests: dict[str, str]) -> dict[str, str]:
     """comparison key -> doc_id of the documents of a corpus whose text the documents after
     them are compared with (`corpus_documents`: those that were `ok` before the near-duplicate
@@ -811,11 +841,7 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
         candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents,
         signer=distributed.minhash_signatures, prior=prev_docs.loc[entered, "doc_id"].tolist(),
         prior_copies=dict(zip(prev_docs.loc[near, "doc_id"], prev_docs.loc[near, "duplicate_of"])))
-    hit = member_of(docs["doc_id"], copies.keys()) & (docs["status"] == "ok")
-    docs.loc[hit, "status"] = "duplicate"
-    docs.loc[hit, "reason"] = "near_duplicate"
-    docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
-
+    _mark_near_copies(docs, copies)
     ok = set(docs.loc[docs["status"] == "ok", "doc_id"])
     owner = dict(zip(docs["doc_id"], docs["partition_key"]))
     rows = {name: empty_frame(name) for name in CORPUS_TABLE_NAMES[1:]}
@@ -827,9 +853,7 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
     paras = rows["paragraphs"]
     paras = paras[member_of(paras["doc_id"], ok)]
     if len(paras):
-        order = {d: i for i, d in enumerate(docs["doc_id"])}
-        paras = paras.assign(_doc_order=paras["doc_id"].map(order)).sort_values(
-            ["_doc_order", "ordinal"], kind="stable").drop(columns="_doc_order")
+        paras = _in_document_order(paras, docs)
         kept = paras[paras["status"] == "kept"]
         if indexes.templates.would_cross({d: g.tolist() for d, g in kept.groupby("doc_id", sort=False)["text"]}):
             return None  # a paragraph of earlier documents becomes a site template
@@ -844,12 +868,7 @@ def extend_corpus(previous: dict[str, pd.DataFrame], read_tables, added: Sequenc
             prior_links=dict(zip(linked["paragraph_id"], linked["near_duplicate_of"])))
         paras["near_duplicate_of"] = paras["paragraph_id"].map(links)
         paras["near_duplicate_of"] = paras["near_duplicate_of"].astype(object).where(paras["near_duplicate_of"].notna(), None)
-    kept_ids = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
-    sents = rows["sentences"][member_of(rows["sentences"]["paragraph_id"], kept_ids)]
-    cl = rows["claims"][member_of(rows["claims"]["sentence_id"], sents["sentence_id"])]
-    live_claims = set(cl["claim_id"])
-    q = rows["claim_quantities"][member_of(rows["claim_quantities"]["claim_id"], live_claims)]
-    e = rows["claim_entities"][member_of(rows["claim_entities"]["claim_id"], live_claims)]
+    sents, cl, q, e = _rows_below(paras, rows.__getitem__)
 
     def joined(name: str, more: pd.DataFrame) -> pd.DataFrame:
         if not len(more):
@@ -895,10 +914,7 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
         candidates = docs[docs["status"] == "ok"]
         copies = near_duplicate_documents(candidates["doc_id"].tolist(), candidates["text"].tolist(), indexes.documents,
                                           signer=distributed.minhash_signatures)
-        hit = member_of(docs["doc_id"], copies.keys()) & (docs["status"] == "ok")
-        docs.loc[hit, "status"] = "duplicate"
-        docs.loc[hit, "reason"] = "near_duplicate"
-        docs.loc[hit, "duplicate_of"] = docs.loc[hit, "doc_id"].map(copies)
+        _mark_near_copies(docs, copies)
     ok = set(docs.loc[docs["status"] == "ok", "doc_id"]) if len(docs) else set()
     owner = dict(zip(docs["doc_id"], docs["partition_key"])) if "partition_key" in docs.columns else {}
     wanted = {owner[d] for d in ok if d in owner} if owner else None  # files whose rows can count
@@ -910,9 +926,7 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
     paras = _owned(take("paragraphs"), owner)
     paras = paras[member_of(paras["doc_id"], ok)]
     if len(paras):
-        order = {d: i for i, d in enumerate(docs["doc_id"])}
-        paras["_doc_order"] = paras["doc_id"].map(order)
-        paras = paras.sort_values(["_doc_order", "ordinal"], kind="stable").drop(columns="_doc_order")
+        paras = _in_document_order(paras, docs)
         kept_mask = paras["status"] == "kept"
         if indexes is not None:
             from pipeline.neardup import near_duplicate_paragraphs
@@ -930,16 +944,7 @@ def _assemble(handed: dict, indexes: CorpusIndexes | None) -> dict[str, pd.DataF
             paras["near_duplicate_of"] = dedup.across_documents(
                 paras["paragraph_id"].tolist(), paras["doc_id"].tolist(), paras["text"].tolist(), kept_mask.tolist(),
             )
-    kept = set(paras.loc[paras["status"] == "kept", "paragraph_id"]) if len(paras) else set()
-    sents = _owned(take("sentences"), owner)
-    sents = sents[member_of(sents["paragraph_id"], kept)]
-    cl = _owned(take("claims"), owner)
-    cl = cl[member_of(cl["sentence_id"], sents["sentence_id"])]
-    live_claims = set(cl["claim_id"])
-    q = _owned(take("claim_quantities"), owner)
-    q = q[member_of(q["claim_id"], live_claims)]
-    e = _owned(take("claim_entities"), owner)
-    e = e[member_of(e["claim_id"], live_claims)]
+    sents, cl, q, e = _rows_below(paras, lambda name: _owned(take(name), owner))
     out = {"documents": docs, "paragraphs": paras, "sentences": sents, "claims": cl,
            "claim_quantities": q, "claim_entities": e}
     return _with_canonical_names(out)  # no copy (copy-on-write)
